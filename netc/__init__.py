@@ -1,0 +1,8 @@
+"""netc: a declarative network compiler and linter for convolutional networks."""
+
+from .api import Network, load, loads
+from .diagnostics import Diagnostic, NetcError, Severity, Span
+
+__version__ = "0.1.0"
+
+__all__ = ["Diagnostic", "NetcError", "Network", "Severity", "Span", "__version__", "load", "loads"]

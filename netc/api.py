@@ -1,0 +1,54 @@
+"""The Python API: ``netc.load(path)`` gives a ``Network`` whose analysis the CLI prints."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .analysis import Analysis, analyze
+from .expand import expand
+from .graph import Graph
+from .memory import Memory, memory
+from .schema import validate
+from .source import Source, parse, read_file
+
+
+@dataclass
+class Network:
+    """A loaded, expanded and analyzed network."""
+
+    source: Source
+    graph: Graph
+    analysis: Analysis
+    _memory: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.graph.name
+
+    @property
+    def layers(self):
+        return self.analysis.layers
+
+    @property
+    def totals(self):
+        return self.analysis.totals
+
+    def memory(self, batch: int = 1, dtype: str = "float32", optimizer: str = "sgd") -> Memory:
+        return memory(self.analysis, batch, dtype, optimizer)
+
+
+def load(path: str | os.PathLike) -> Network:
+    """Read, validate, expand and analyze a netc file; raise NetcError on invalid input."""
+    return _network(read_file(path))
+
+
+def loads(text: str, name: str = "<string>") -> Network:
+    """Like ``load``, from a string."""
+    return _network(parse(text, name))
+
+
+def _network(src: Source) -> Network:
+    validate(src)
+    graph = expand(src)
+    return Network(src, graph, analyze(graph))

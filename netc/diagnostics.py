@@ -1,0 +1,87 @@
+"""Source spans and diagnostics: the one error type every layer of netc raises.
+
+A diagnostic is printed as ``FILE:LINE:COL: severity[CODE]: message`` (lines and
+columns are 1-based, like every compiler and linter people already use).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Span:
+    """A region of a source file: 1-based line and column, end exclusive."""
+
+    file: str
+    line: int
+    col: int
+    end_line: int | None = None
+    end_col: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class Severity(enum.IntEnum):
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> "Severity":
+        try:
+            return cls[text.upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r}: expected error, warning or info") from None
+
+
+@dataclass
+class Diagnostic:
+    """One finding or error, anchored at a span, with optional notes elsewhere."""
+
+    message: str
+    span: Span | None = None
+    code: str = ""
+    severity: Severity = Severity.ERROR
+    layer: str | None = None
+    notes: list[tuple[Span | None, str]] = field(default_factory=list)
+
+    def format(self) -> str:
+        where = f"{self.span}: " if self.span else ""
+        code = f"[{self.code}]" if self.code else ""
+        lines = [f"{where}{self.severity}{code}: {self.message}"]
+        for span, note in self.notes:
+            lines.append(f"  {span}: note: {note}" if span else f"  note: {note}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+# Codes of the errors that stop loading. Lint rules use other prefixes.
+SYNTAX = "E001"      # not YAML, not UTF-8, tags, aliases, duplicate keys, too deep
+SCHEMA = "E002"      # unknown key, wrong type, out of range, missing key
+REFERENCE = "E003"   # unknown op, block, layer name or parameter; cycles
+SHAPE = "E004"       # shapes that do not fit: output <= 0, add/concat mismatch
+LIMIT = "E005"       # file too large, too many layers, numbers beyond the limits
+IO = "E006"          # the file cannot be read
+
+
+class NetcError(Exception):
+    """Invalid input: one or more error diagnostics. The CLI prints them and exits 1."""
+
+    def __init__(self, diagnostics: Diagnostic | list[Diagnostic]):
+        if isinstance(diagnostics, Diagnostic):
+            diagnostics = [diagnostics]
+        self.diagnostics = diagnostics
+        super().__init__("\n".join(d.format() for d in diagnostics))
+
+
+def error(message: str, span: Span | None, code: str, **kw) -> NetcError:
+    """Shorthand: a NetcError holding one error diagnostic."""
+    return NetcError(Diagnostic(message, span, code, Severity.ERROR, **kw))

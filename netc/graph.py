@@ -1,0 +1,57 @@
+"""The expanded network: nodes with their source spans, in topological order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .diagnostics import Span
+from .ops.registry import Shape
+
+
+@dataclass
+class Node:
+    """One layer after expansion: an op with complete, checked parameters."""
+
+    name: str                       # unique, dotted through block instances: "layer1.0.conv1"
+    op: str
+    params: dict
+    inputs: list[str]               # producer node names, or the graph input's name
+    span: Span                      # the layer's op key in the file
+    param_spans: dict[str, Span] = field(default_factory=dict)
+    trace: tuple[tuple[str, Span], ...] = ()   # enclosing block uses, outermost first
+    block: str | None = None        # the block this layer was written in
+
+    def param_span(self, name: str | None) -> Span:
+        return self.param_spans.get(name, self.span) if name else self.span
+
+
+@dataclass
+class Graph:
+    """A network: one input, nodes in topological order, named outputs."""
+
+    name: str
+    input_name: str
+    input_shape: Shape
+    input_span: Span
+    nodes: list[Node]
+    outputs: list[str]
+    source: object = None           # the netc.source.Source it came from
+    blocks_defined: dict[str, Span] = field(default_factory=dict)
+    blocks_used: set[str] = field(default_factory=set)
+
+    def node(self, name: str) -> Node:
+        return self._index()[name]
+
+    def _index(self) -> dict[str, Node]:
+        index = self.__dict__.get("_by_name")
+        if index is None or len(index) != len(self.nodes):
+            index = self.__dict__["_by_name"] = {n.name: n for n in self.nodes}
+        return index
+
+    def consumers(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {self.input_name: []}
+        for n in self.nodes:
+            out.setdefault(n.name, [])
+            for i in n.inputs:
+                out.setdefault(i, []).append(n.name)
+        return out

@@ -1,0 +1,87 @@
+"""Weight initializers, named after the paper's §5.3 and their usual names.
+
+fan_in = inputs per output (C_in/groups * kh * kw for conv, C_in for dense);
+fan_out = outputs per input (C_out * kh * kw for conv, units for dense).
+
+| name            | distribution | scale                          | source              |
+|-----------------|--------------|--------------------------------|---------------------|
+| xavier_uniform  | U(-a, a)     | a = sqrt(6 / (fan_in+fan_out)) | Glorot & Bengio [14]|
+| xavier_normal   | N(0, s^2)    | s^2 = 2 / (fan_in + fan_out)   | Glorot & Bengio     |
+| caffe_xavier    | U(-a, a)     | a = sqrt(3 / fan_in)           | Caffe's filler [15] |
+| he_normal       | N(0, s^2)    | s^2 = 2 / fan_in               | He et al. [16]      |
+| he_uniform      | U(-a, a)     | a = sqrt(6 / fan_in)           | He et al.           |
+| lecun_normal    | N(0, s^2)    | s^2 = 1 / fan_in               | LeCun               |
+| lecun_uniform   | U(-a, a)     | a = sqrt(3 / fan_in)           | LeCun               |
+| zeros, ones     | constant     | 0, 1                           |                     |
+| {constant: v}   | constant     | v                              |                     |
+
+``auto`` (the default) picks he_normal for the ReLU family and xavier_uniform
+otherwise, the pairing §5.3 recommends.
+"""
+
+from __future__ import annotations
+
+import math
+
+# name -> (family, distribution, variance numerator, over)
+INITIALIZERS: dict[str, tuple[str, str, float, str]] = {
+    "auto": ("auto", "", 0.0, ""),
+    "xavier_uniform": ("xavier", "uniform", 2.0, "fan_avg"),
+    "xavier_normal": ("xavier", "normal", 2.0, "fan_avg"),
+    "caffe_xavier": ("caffe", "uniform", 1.0, "fan_in"),
+    "he_normal": ("he", "normal", 2.0, "fan_in"),
+    "he_uniform": ("he", "uniform", 2.0, "fan_in"),
+    "lecun_normal": ("lecun", "normal", 1.0, "fan_in"),
+    "lecun_uniform": ("lecun", "uniform", 1.0, "fan_in"),
+    "zeros": ("constant", "constant", 0.0, ""),
+    "ones": ("constant", "constant", 1.0, ""),
+    # the usual other names
+    "glorot_uniform": ("xavier", "uniform", 2.0, "fan_avg"),
+    "glorot_normal": ("xavier", "normal", 2.0, "fan_avg"),
+    "kaiming_normal": ("he", "normal", 2.0, "fan_in"),
+    "kaiming_uniform": ("he", "uniform", 2.0, "fan_in"),
+}
+
+RELU_FAMILY = {"relu", "relu6", "leaky_relu"}
+
+
+def check_init(value):
+    """Normal form of an ``init`` value: a known name, or {'constant': v}."""
+    if isinstance(value, str):
+        if value in INITIALIZERS:
+            return value
+        from .ops.registry import _unknown_choice
+        raise ValueError(_unknown_choice(value, sorted(INITIALIZERS)))
+    if isinstance(value, dict) and list(value) == ["constant"]:
+        v = value["constant"]
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+            return {"constant": v}
+    raise ValueError("expected an initializer name or {constant: number}")
+
+
+def resolve(init, activation: str | None) -> object:
+    """Replace ``auto`` by the scheme §5.3 pairs with the activation."""
+    if init == "auto":
+        return "he_normal" if activation in RELU_FAMILY else "xavier_uniform"
+    return init
+
+
+def family(init) -> str:
+    return "constant" if isinstance(init, dict) else INITIALIZERS[init][0]
+
+
+def sample(init, shape: tuple[int, ...], fan_in: int, fan_out: int, rng):
+    """Draw a float32 array for ``init`` (already resolved) from numpy Generator ``rng``."""
+    import numpy as np
+
+    if isinstance(init, dict):
+        return np.full(shape, init["constant"], dtype=np.float32)
+    _, dist, numerator, over = INITIALIZERS[init]
+    if dist == "constant":
+        return np.full(shape, numerator, dtype=np.float32)
+    fan = (fan_in + fan_out) / 2 if over == "fan_avg" else fan_in
+    variance = numerator / max(fan, 1)
+    if dist == "normal":
+        return (rng.standard_normal(shape, dtype=np.float32) * np.float32(math.sqrt(variance)))
+    bound = math.sqrt(3 * variance)
+    return rng.uniform(-bound, bound, shape).astype(np.float32)

@@ -1,0 +1,53 @@
+"""2-D convolution (§3): ``filters`` kernels of ``kernel`` over C_in/groups channels.
+
+    out   = (filters, L_out(H), L_out(W))                (eq. 2, see window.py)
+    params = filters * C_in/groups * kh * kw  (+ filters with bias)   (eq. 12)
+    macs  = params_without_bias * H_out * W_out
+    flops = 2 * macs + bias adds + activation FLOPs
+"""
+
+from __future__ import annotations
+
+from .activation import activation_flops, fused_param
+from .registry import (MAX_CHANNELS, MAX_WINDOW, Cost, Inferred, Op, Param, ShapeError,
+                       numel, register, spatial)
+from .window import slide_2d
+
+
+@register
+class Conv(Op):
+    name = "conv"
+    doc = "2-D convolution"
+    activation_param = True
+    params = {
+        "filters": Param("int", "number of output channels (K)", min=1, max=MAX_CHANNELS),
+        "kernel": Param("pair", "filter size F, or [height, width]", min=1, max=MAX_WINDOW),
+        "stride": Param("pair", "stride S, or [height, width]", default=1, min=1, max=MAX_WINDOW),
+        "padding": Param("padding", "zero padding P per side, [height, width], same or valid",
+                         default=0, min=0, max=MAX_WINDOW),
+        "dilation": Param("pair", "spacing D between kernel taps", default=1, min=1, max=MAX_WINDOW),
+        "groups": Param("int", "channel groups (groups = channels: depthwise)", default=1,
+                        min=1, max=MAX_CHANNELS),
+        "bias": Param("bool", "add a learned bias per filter", default=True),
+        "activation": fused_param(),
+        "init": Param("init", "weight initializer (§5.3)", default="auto"),
+    }
+
+    def infer(self, p, ins):
+        c, h, w = spatial("conv", ins[0])
+        g = p["groups"]
+        if c % g:
+            raise ShapeError(f"groups {g} does not divide the {c} input channels", "groups")
+        if p["filters"] % g:
+            raise ShapeError(f"groups {g} does not divide the {p['filters']} filters", "groups")
+        windows = slide_2d((h, w), p["kernel"], p["stride"], p["padding"], p["dilation"])
+        return Inferred((p["filters"], windows[0].out, windows[1].out), windows)
+
+    def cost(self, p, ins, out):
+        kh, kw = p["kernel"]
+        weights = p["filters"] * (ins[0][0] // p["groups"]) * kh * kw
+        outputs = numel(out.shape)
+        macs = weights * out.shape[1] * out.shape[2]
+        bias = p["filters"] if p["bias"] else 0
+        flops = 2 * macs + (outputs if bias else 0) + activation_flops(p["activation"], outputs)
+        return Cost(params=weights + bias, macs=macs, flops=flops)

@@ -1,0 +1,39 @@
+"""Joining branches: elementwise add (residual connections, §7.2) and channel
+concatenation (inception modules, §7.1).
+
+    add:    all inputs the same shape; flops = (inputs - 1) per element
+    concat: same height and width; channels add up; free
+"""
+
+from __future__ import annotations
+
+from .registry import Cost, Inferred, Op, ShapeError, fmt_shape, numel, register
+
+
+@register
+class Add(Op):
+    name = "add"
+    doc = "elementwise sum of two or more inputs of the same shape"
+    arity = (2, None)
+
+    def infer(self, p, ins):
+        if any(s != ins[0] for s in ins[1:]):
+            raise ShapeError("add needs inputs of one shape, got "
+                             + ", ".join(fmt_shape(s) for s in ins))
+        return Inferred(ins[0])
+
+    def cost(self, p, ins, out):
+        return Cost(flops=(len(ins) - 1) * numel(out.shape))
+
+
+@register
+class Concat(Op):
+    name = "concat"
+    doc = "concatenate two or more inputs along channels"
+    arity = (2, None)
+
+    def infer(self, p, ins):
+        if any(len(s) != len(ins[0]) or s[1:] != ins[0][1:] for s in ins[1:]):
+            raise ShapeError("concat needs inputs with the same height and width, got "
+                             + ", ".join(fmt_shape(s) for s in ins))
+        return Inferred((sum(s[0] for s in ins), *ins[0][1:]))

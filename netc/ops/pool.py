@@ -1,0 +1,67 @@
+"""Pooling (§3.5): max and average over sliding windows, and global average pooling.
+
+    out = (C, L_out(H), L_out(W))  (eq. 2; stride defaults to the kernel, as in PyTorch)
+    maxpool flops = (kh*kw - 1) comparisons per output
+    avgpool flops = kh*kw (adds and one divide) per output
+    global_avgpool: (C, H, W) -> (C,) (or (C, 1, 1) with keepdims), H*W flops per channel
+"""
+
+from __future__ import annotations
+
+from .registry import MAX_WINDOW, Cost, Field, Inferred, Op, Param, numel, register, spatial
+from .window import slide_2d
+
+
+class _Pool(Op):
+    params = {
+        "kernel": Param("pair", "window size, or [height, width]", min=1, max=MAX_WINDOW),
+        "stride": Param("pair", "stride; defaults to the kernel", default=None, min=1, max=MAX_WINDOW),
+        "padding": Param("padding", "padding per side, [height, width], same or valid",
+                         default=0, min=0, max=MAX_WINDOW),
+        "ceil_mode": Param("bool", "round the output size up instead of down", default=False),
+    }
+
+    def infer(self, p, ins):
+        c, h, w = spatial(self.name, ins[0])
+        stride = p["stride"] or p["kernel"]
+        windows = slide_2d((h, w), p["kernel"], stride, p["padding"], (1, 1), p["ceil_mode"])
+        return Inferred((c, windows[0].out, windows[1].out), windows)
+
+
+@register
+class MaxPool(_Pool):
+    name = "maxpool"
+    doc = "maximum over each window"
+
+    def cost(self, p, ins, out):
+        kh, kw = p["kernel"]
+        return Cost(flops=(kh * kw - 1) * numel(out.shape))
+
+
+@register
+class AvgPool(_Pool):
+    name = "avgpool"
+    doc = "mean over each window"
+    params = {**_Pool.params,
+              "count_include_pad": Param("bool", "count padding zeros in the mean", default=False)}
+
+    def cost(self, p, ins, out):
+        kh, kw = p["kernel"]
+        return Cost(flops=kh * kw * numel(out.shape))
+
+
+@register
+class GlobalAvgPool(Op):
+    name = "global_avgpool"
+    doc = "mean over the whole height and width of each channel (§6.3, §7.1)"
+    params = {"keepdims": Param("bool", "keep (C, 1, 1) instead of (C,)", default=False)}
+
+    def infer(self, p, ins):
+        c, _, _ = spatial(self.name, ins[0])
+        return Inferred((c, 1, 1) if p["keepdims"] else (c,))
+
+    def cost(self, p, ins, out):
+        return Cost(flops=numel(ins[0]))
+
+    def field(self, p, ins, fields, out):
+        return fields[0].whole(ins[0][1:]) if fields[0] else None

@@ -1,0 +1,261 @@
+"""The op registry: each op is one class holding its parameters, shape rule,
+cost rule, receptive-field rule and ONNX lowering, registered by name.
+
+An op class declares ``params`` (a dict of ``Param``); from them come the JSON
+Schema editors see, the checks on values after block expansion, and the docs.
+Shapes exclude the batch dimension: ``(C, H, W)`` for feature maps, ``(C,)``
+for vectors. Every count is a Python int.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .window import ShapeError, Window
+
+Shape = tuple[int, ...]
+REQUIRED = object()
+
+# Bounds on sizes a file may ask for: far beyond any real network, small enough
+# that a hostile file cannot ask for absurd work (10^12 filters is refused).
+MAX_CHANNELS = 1 << 20
+MAX_SPATIAL = 1 << 16
+MAX_WINDOW = 1 << 12
+
+
+@dataclass(frozen=True)
+class Param:
+    """One op parameter: its kind, default, bounds and one line of documentation.
+
+    kinds: ``int``, ``pair`` (int or [h, w]), ``padding`` (int, [h, w], same, valid),
+    ``bool``, ``number``, ``choice`` (one of ``choices``), ``init``.
+    """
+
+    kind: str
+    doc: str
+    default: object = REQUIRED
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] = ()
+    exclusive_max: bool = False
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    # -- JSON Schema -------------------------------------------------------
+    def schema(self) -> dict:
+        """The JSON Schema of a written value; an expression string is allowed
+        wherever a number is, since block parameters are evaluated later."""
+        expr = {"type": "string", "description": "an expression over block parameters"}
+        num = {"type": "integer" if self.kind in ("int", "pair", "padding") else "number"}
+        if self.min is not None:
+            num["minimum"] = self.min
+        if self.max is not None:
+            num["exclusiveMaximum" if self.exclusive_max else "maximum"] = self.max
+        if self.kind in ("int", "number"):
+            out = {"anyOf": [num, expr]}
+        elif self.kind == "pair":
+            out = {"anyOf": [num, {"type": "array", "items": {"anyOf": [num, expr]},
+                                   "minItems": 2, "maxItems": 2}, expr]}
+        elif self.kind == "padding":
+            out = {"anyOf": [num, {"type": "array", "items": {"anyOf": [num, expr]},
+                                   "minItems": 2, "maxItems": 2},
+                             {"enum": ["same", "valid"]}, expr]}
+        elif self.kind == "bool":
+            out = {"anyOf": [{"type": "boolean"}, expr]}
+        elif self.kind == "choice":
+            out = {"anyOf": [{"enum": list(self.choices)}, expr]}
+        elif self.kind == "init":
+            from ..initializers import INITIALIZERS
+            out = {"anyOf": [{"enum": sorted(INITIALIZERS)},
+                             {"type": "object", "properties": {"constant": {"type": "number"}},
+                              "required": ["constant"], "additionalProperties": False},
+                             expr]}
+        else:  # pragma: no cover - a programming error in an op definition
+            raise AssertionError(self.kind)
+        out["description"] = self.doc
+        if not self.required:
+            out["default"] = list(self.default) if isinstance(self.default, tuple) else self.default
+        return out
+
+    # -- values after expansion --------------------------------------------
+    def check(self, value):
+        """Validate a concrete value and return its normal form; raise ValueError."""
+        k = self.kind
+        if k == "int":
+            return self._int(value)
+        if k == "number":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"expected a number, got {_show(value)}")
+            self._bounds(value)
+            return value
+        if k == "pair":
+            if isinstance(value, list):
+                if len(value) != 2:
+                    raise ValueError(f"expected an integer or [height, width], got {_show(value)}")
+                return (self._int(value[0]), self._int(value[1]))
+            v = self._int(value)
+            return (v, v)
+        if k == "padding":
+            if value == "valid":
+                return ((0, 0), (0, 0))
+            if value == "same":
+                return "same"
+            p = Param("pair", self.doc, min=self.min, max=self.max).check(value)
+            return ((p[0], p[0]), (p[1], p[1]))
+        if k == "bool":
+            if not isinstance(value, bool):
+                raise ValueError(f"expected true or false, got {_show(value)}")
+            return value
+        if k == "choice":
+            if value not in self.choices:
+                raise ValueError(_unknown_choice(value, self.choices))
+            return value
+        if k == "init":
+            from ..initializers import check_init
+            return check_init(value)
+        raise AssertionError(k)  # pragma: no cover
+
+    def _int(self, value) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"expected an integer, got {_show(value)}")
+        self._bounds(value)
+        return value
+
+    def _bounds(self, value):
+        if self.min is not None and value < self.min:
+            raise ValueError(f"must be at least {_num(self.min)}, got {_num(value)}")
+        if self.max is not None and (value >= self.max if self.exclusive_max else value > self.max):
+            op = "below" if self.exclusive_max else "at most"
+            raise ValueError(f"must be {op} {_num(self.max)}, got {_num(value)}")
+
+
+def _num(v) -> str:
+    return f"{v:,}" if isinstance(v, int) and abs(v) >= 10000 else str(v)
+
+
+def _show(value) -> str:
+    text = repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else repr(value)
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+def _unknown_choice(value, choices) -> str:
+    import difflib
+
+    msg = f"unknown value {_show(value)}"
+    close = difflib.get_close_matches(str(value), choices, n=1)
+    if close:
+        return msg + f"; did you mean {close[0]!r}?"
+    return msg + f" (expected one of: {', '.join(choices)})"
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one layer costs for one sample: parameters and arithmetic."""
+
+    params: int = 0          # trainable
+    buffers: int = 0         # non-trainable state, e.g. batchnorm running statistics
+    macs: int = 0            # multiply-accumulates of conv and dense, bias excluded
+    flops: int = 0           # every op, through docs/conventions.md's cost table
+
+
+@dataclass(frozen=True)
+class Field:
+    """Receptive field of one output position, per spatial dim, in input pixels.
+
+    size: how many input pixels one output sees; jump: input pixels between
+    neighbouring outputs. For a window (extent E, stride S):
+    size' = size + (E - 1) * jump, jump' = jump * S.
+    """
+
+    size: tuple[int, int] = (1, 1)
+    jump: tuple[int, int] = (1, 1)
+
+    def through(self, windows: list[Window]) -> "Field":
+        return Field(tuple(s + (w.extent - 1) * j for s, j, w in zip(self.size, self.jump, windows)),
+                     tuple(j * w.stride for j, w in zip(self.jump, windows)))
+
+    def whole(self, hw: tuple[int, int]) -> "Field":
+        """A layer that sees the whole map (flatten, dense, global pooling)."""
+        return Field(tuple(s + (n - 1) * j for s, j, n in zip(self.size, self.jump, hw)),
+                     tuple(j * n for j, n in zip(self.jump, hw)))
+
+    @staticmethod
+    def merge(fields: list["Field"]) -> "Field":
+        return Field(tuple(max(f.size[i] for f in fields) for i in range(2)),
+                     tuple(max(f.jump[i] for f in fields) for i in range(2)))
+
+
+@dataclass(frozen=True)
+class Inferred:
+    """The result of an op's shape rule."""
+
+    shape: Shape
+    windows: list[Window] | None = None    # [height, width] for sliding-window ops
+
+
+class Op:
+    """Base class of every op. Subclasses set ``name``, ``doc``, ``params`` and
+    override ``infer`` and ``cost``; ``lower`` emits ONNX nodes."""
+
+    name: ClassVar[str]
+    doc: ClassVar[str] = ""
+    params: ClassVar[dict[str, Param]] = {}
+    arity: ClassVar[tuple[int, int | None]] = (1, 1)   # min and max inputs
+    activation_param: ClassVar[bool] = False           # has a fused ``activation``
+
+    def infer(self, p: dict, ins: list[Shape]) -> Inferred:
+        return Inferred(ins[0])
+
+    def cost(self, p: dict, ins: list[Shape], out: Inferred) -> Cost:
+        return Cost()
+
+    def field(self, p: dict, ins: list[Shape], fields: list[Field | None], out: Inferred) -> Field | None:
+        """Receptive field of the output; default: the merge of the inputs'."""
+        known = [f for f in fields if f is not None]
+        if not known:
+            return None
+        if out.windows:
+            return Field.merge(known).through(out.windows)
+        return Field.merge(known)
+
+    def lower(self, p: dict, ctx) -> None:  # pragma: no cover - each op overrides
+        raise NotImplementedError(f"op {self.name!r} has no ONNX lowering")
+
+
+OPS: dict[str, Op] = {}
+
+
+def register(cls: type[Op]) -> type[Op]:
+    """Class decorator: add one instance of the op to the registry under its name."""
+    if cls.name in OPS:
+        raise AssertionError(f"op {cls.name!r} registered twice")
+    OPS[cls.name] = cls()
+    return cls
+
+
+def numel(shape: Shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def spatial(name: str, shape: Shape) -> tuple[int, int, int]:
+    """Unpack a (C, H, W) input or raise a ShapeError that says what to do."""
+    if len(shape) != 3:
+        raise ShapeError(f"{name} needs a (channels, height, width) input, got the vector "
+                         f"{fmt_shape(shape)}")
+    return shape  # type: ignore[return-value]
+
+
+def fmt_shape(shape: Shape) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ")" if len(shape) != 1 else f"({shape[0]},)"
+
+
+__all__ = ["Cost", "Field", "Inferred", "MAX_CHANNELS", "MAX_SPATIAL", "MAX_WINDOW", "OPS",
+           "Op", "Param", "REQUIRED", "Shape", "ShapeError", "Window", "fmt_shape", "numel",
+           "register", "spatial"]

@@ -1,0 +1,104 @@
+"""Window arithmetic shared by every sliding-window op (conv, maxpool, avgpool).
+
+The paper's equations 1 and 2, with dilation and asymmetric padding::
+
+    L_out = floor((N + P_begin + P_end - D*(F - 1) - 1) / S) + 1
+
+The division is *exact* when (N + P_begin + P_end - D*(F-1) - 1) % S == 0;
+when it is not, the last input rows are never covered by any window and every
+framework drops them silently. ``Window`` records how many.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ShapeError(ValueError):
+    """A shape rule cannot be satisfied; ``param`` names the parameter to blame."""
+
+    def __init__(self, message: str, param: str | None = None):
+        super().__init__(message)
+        self.param = param
+
+
+@dataclass(frozen=True)
+class Window:
+    """One spatial dimension of a sliding window and what it covers."""
+
+    size: int            # N: input length
+    kernel: int          # F
+    stride: int          # S
+    pad_begin: int
+    pad_end: int
+    dilation: int = 1    # D
+    ceil_mode: bool = False
+    out: int = 0         # L_out
+    remainder: int = 0   # (N + P - D(F-1) - 1) mod S: 0 when the division is exact
+    dropped: int = 0     # input rows after the last window, never read
+    skipped: int = 0     # input rows between windows never read (stride > extent)
+
+    @property
+    def extent(self) -> int:
+        """The dilated kernel extent D*(F-1)+1."""
+        return self.dilation * (self.kernel - 1) + 1
+
+    @property
+    def exact(self) -> bool:
+        return self.remainder == 0
+
+    @property
+    def padding(self) -> int:
+        return self.pad_begin + self.pad_end
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+    """TensorFlow's SAME: out = ceil(N/S); total pad split with the extra row at the end."""
+    extent = dilation * (kernel - 1) + 1
+    out = -(-size // stride)
+    total = max((out - 1) * stride + extent - size, 0)
+    return total // 2, total - total // 2
+
+
+def slide(size: int, kernel: int, stride: int, pad_begin: int, pad_end: int,
+          dilation: int = 1, ceil_mode: bool = False) -> Window:
+    """Apply equation 2 to one dimension; raise ShapeError when no window fits."""
+    extent = dilation * (kernel - 1) + 1
+    padded = size + pad_begin + pad_end
+    span = padded - extent
+    if span < 0:
+        what = f"kernel {kernel}" + (f" (dilated to {extent})" if dilation > 1 else "")
+        raise ShapeError(f"{what} is larger than the padded input {size}"
+                         + (f" + {pad_begin + pad_end}" if pad_begin + pad_end else "")
+                         + f": output would be {span // stride + 1}", "kernel")
+    remainder = span % stride
+    out = span // stride + 1
+    if ceil_mode and remainder:
+        out += 1
+        # PyTorch and ONNX: the last window must start inside the input or left padding.
+        if (out - 1) * stride >= size + pad_begin:
+            out -= 1
+    covered_end = (out - 1) * stride + extent          # in padded coordinates
+    dropped = max(0, pad_begin + size - covered_end)   # real rows past the last window
+    skipped = 0
+    if stride > extent:
+        lo, hi = pad_begin, pad_begin + size
+        for i in range(out - 1):
+            gap_lo, gap_hi = i * stride + extent, (i + 1) * stride
+            skipped += max(0, min(gap_hi, hi) - max(gap_lo, lo))
+    return Window(size, kernel, stride, pad_begin, pad_end, dilation, ceil_mode,
+                  out, remainder, dropped, skipped)
+
+
+def slide_2d(hw: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int],
+             padding, dilation: tuple[int, int] = (1, 1), ceil_mode: bool = False) -> list[Window]:
+    """``slide`` over height and width; ``padding`` is 'same' or ((top, bottom), (left, right))."""
+    if padding == "same":
+        padding = [same_padding(n, k, s, d) for n, k, s, d in zip(hw, kernel, stride, dilation)]
+    windows = []
+    for axis, (n, k, s, (pb, pe), d) in enumerate(zip(hw, kernel, stride, padding, dilation)):
+        try:
+            windows.append(slide(n, k, s, pb, pe, d, ceil_mode))
+        except ShapeError as e:
+            raise ShapeError(f"{('height', 'width')[axis]}: {e}", e.param) from None
+    return windows

@@ -1,0 +1,188 @@
+"""Renderers for summaries: text, json, markdown, csv. Computing lives elsewhere;
+these only format an Analysis and a Memory.
+
+Human units are SI (1 MB = 10^6 bytes, as the paper's tables use); JSON carries
+exact integers.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .analysis import Analysis, LayerReport
+from .memory import Memory
+from .ops.registry import fmt_shape
+
+SUMMARY_SCHEMA_VERSION = 1
+
+
+def human_bytes(n: int) -> str:
+    for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= size:
+            return f"{n / size:.2f} {unit}"
+    return f"{n} B"
+
+
+def human_count(n: int) -> str:
+    for unit, size in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("k", 10**3)):
+        if n >= size:
+            return f"{n / size:.2f}{unit}"
+    return str(n)
+
+
+def field_text(r: LayerReport) -> str:
+    if r.field is None:
+        return "-"
+    (sh, sw), (jh, jw) = r.field.size, r.field.jump
+    size = f"{sh}" if sh == sw else f"{sh}x{sw}"
+    jump = f"{jh}" if jh == jw else f"{jh}x{jw}"
+    return f"{size} /{jump}"
+
+
+def _rows(a: Analysis, mem: Memory):
+    size = mem.batch * _dtype_bytes(mem)
+    yield ("input", "input", fmt_shape(a.input_shape), 0, 0,
+           _numel(a.input_shape) * size, "1 /1" if len(a.input_shape) == 3 else "-")
+    for r in a.layers:
+        yield (r.name, r.op, fmt_shape(r.output_shape), r.params, r.macs, r.activations * size,
+               field_text(r))
+
+
+def _numel(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _dtype_bytes(mem: Memory) -> int:
+    from .memory import DTYPE_BYTES
+
+    return DTYPE_BYTES[mem.dtype]
+
+
+HEADERS = ("Layer", "Op", "Output shape", "Params", "MACs", "Activations", "Receptive field")
+
+
+def text(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
+    rows = [(n, op, shape, f"{p:,}", f"{m:,}", human_bytes(act), rf)
+            for n, op, shape, p, m, act, rf in _rows(a, mem)]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADERS)]
+    right = {3, 4, 5}
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    rule = "-" * len(line(HEADERS))
+    t, g = a.totals, a.graph
+    out = [f"{g.name}  ({g.source.path if g.source else ''})", rule, line(HEADERS), rule]
+    out += [line(r) for r in rows]
+    out += [rule,
+            f"Params:          {t.params:,} (trainable {t.trainable_params:,}, "
+            f"non-trainable {t.non_trainable_params:,})",
+            f"MACs:            {t.macs:,} ({human_count(t.macs)}) per sample",
+            f"FLOPs:           {t.flops:,} ({human_count(t.flops)}) per sample",
+            f"Activations:     {t.activations:,} elements per sample",
+            rule,
+            f"Memory (batch {mem.batch}, {mem.dtype}, {mem.optimizer}):",
+            f"  parameters       {human_bytes(mem.parameters):>10}",
+            f"  gradients        {human_bytes(mem.gradients):>10}",
+            f"  optimizer state  {human_bytes(mem.optimizer_state):>10}",
+            f"  saved activations{human_bytes(mem.saved_activations):>11}",
+            f"  backward working {human_bytes(mem.backward_working):>10}",
+            f"  training total   {human_bytes(mem.training):>10}",
+            f"  inference peak   {human_bytes(mem.inference):>10}"]
+    if device_bytes is not None:
+        train, infer = mem.max_batch(device_bytes)
+        out.append(f"Largest batch in {human_bytes(device_bytes)}: training {train:,}, "
+                   f"inference {infer:,}")
+    return "\n".join(out) + "\n"
+
+
+def as_dict(a: Analysis, mem: Memory, device_bytes: int | None = None) -> dict:
+    """The stable JSON form documented in docs/summary-json.md."""
+    from .memory import DTYPE_BYTES
+
+    size = DTYPE_BYTES[mem.dtype]
+    t, g = a.totals, a.graph
+    layers = []
+    for r in a.layers:
+        layers.append({
+            "name": r.name, "op": r.op, "inputs": list(r.node.inputs),
+            "output_shape": list(r.output_shape),
+            "params": r.params, "trainable_params": r.trainable, "macs": r.macs, "flops": r.flops,
+            "activations": r.activations, "activation_bytes": r.activations * size * mem.batch,
+            "receptive_field": None if r.field is None else
+            {"size": list(r.field.size), "jump": list(r.field.jump)},
+            "windows": None if not r.windows else [
+                {"size": w.size, "kernel": w.kernel, "stride": w.stride, "padding": [w.pad_begin, w.pad_end],
+                 "dilation": w.dilation, "out": w.out, "exact": w.exact, "remainder": w.remainder,
+                 "dropped": w.dropped, "skipped": w.skipped} for w in r.windows],
+            "source": {"file": r.node.span.file, "line": r.node.span.line, "column": r.node.span.col},
+        })
+    memory = {
+        "batch": mem.batch, "dtype": mem.dtype, "optimizer": mem.optimizer,
+        "parameter_bytes": mem.parameters, "gradient_bytes": mem.gradients,
+        "optimizer_bytes": mem.optimizer_state, "saved_activation_bytes": mem.saved_activations,
+        "backward_working_bytes": mem.backward_working, "training_bytes": mem.training,
+        "inference_activation_bytes": mem.inference_activations, "inference_bytes": mem.inference,
+    }
+    if device_bytes is not None:
+        train, infer = mem.max_batch(device_bytes)
+        memory["device_bytes"] = device_bytes
+        memory["max_batch"] = {"training": train, "inference": infer}
+    return {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "name": g.name,
+        "file": g.source.path if g.source else None,
+        "input": {"name": g.input_name, "shape": list(g.input_shape)},
+        "outputs": list(g.outputs),
+        "layers": layers,
+        "totals": {"params": t.params, "trainable_params": t.trainable_params,
+                   "non_trainable_params": t.non_trainable_params, "macs": t.macs, "flops": t.flops,
+                   "activations": t.activations, "param_bytes": t.params * size,
+                   "activation_bytes": t.activations * size * mem.batch},
+        "memory": memory,
+    }
+
+
+def json_text(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
+    return json.dumps(as_dict(a, mem, device_bytes), indent=2) + "\n"
+
+
+def markdown(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
+    out = [f"### {a.graph.name}", "", "| " + " | ".join(HEADERS) + " |",
+           "|" + "|".join("---:" if i in (3, 4, 5) else "---" for i in range(len(HEADERS))) + "|"]
+    for n, op, shape, p, m, act, rf in _rows(a, mem):
+        out.append(f"| {n} | {op} | {shape} | {p:,} | {m:,} | {human_bytes(act)} | {rf} |")
+    t = a.totals
+    out.append(f"| **total** | | | **{t.params:,}** | **{t.macs:,}** | "
+               f"**{human_bytes(t.activations * _dtype_bytes(mem) * mem.batch)}** | |")
+    out += ["", f"Trainable params {t.trainable_params:,}; FLOPs {t.flops:,}; "
+            f"training memory {human_bytes(mem.training)} and inference memory "
+            f"{human_bytes(mem.inference)} at batch {mem.batch}, {mem.dtype}, {mem.optimizer}."]
+    if device_bytes is not None:
+        train, infer = mem.max_batch(device_bytes)
+        out.append(f"Largest batch in {human_bytes(device_bytes)}: training {train:,}, inference {infer:,}.")
+    return "\n".join(out) + "\n"
+
+
+def csv_text(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["name", "op", "output_shape", "params", "trainable_params", "macs", "flops",
+                "activations", "activation_bytes", "receptive_field", "jump"])
+    size = _dtype_bytes(mem) * mem.batch
+    for r in a.layers:
+        rf = "" if r.field is None else "x".join(map(str, r.field.size))
+        jump = "" if r.field is None else "x".join(map(str, r.field.jump))
+        w.writerow([r.name, r.op, "x".join(map(str, r.output_shape)), r.params, r.trainable, r.macs,
+                    r.flops, r.activations, r.activations * size, rf, jump])
+    return buf.getvalue()
+
+
+FORMATS = {"text": text, "json": json_text, "markdown": markdown, "csv": csv_text}

@@ -1,0 +1,215 @@
+"""The JSON Schema of the netc format, generated from the op registry, and
+validation whose errors point at the file.
+
+``schemas/netc.schema.json`` is this schema written out (``netc schema``); a
+test keeps the two equal. Values that may hold block-parameter expressions
+accept strings here; the expander checks the evaluated values with the same
+``Param`` definitions.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from .diagnostics import SCHEMA, Diagnostic, NetcError
+from .ops import OPS
+from .source import Source
+
+FORMAT_VERSION = 1
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+MAX_REPEAT = 10_000
+META_KEYS = ("name", "from", "repeat")
+SCHEMA_ID = "urn:netc:format:1"
+
+
+def build_schema() -> dict:
+    """The whole-document schema (JSON Schema draft 2020-12)."""
+    name = {"$ref": "#/$defs/name"}
+    expr = {"type": "string"}
+    meta = {
+        "name": {**name, "description": "layer name, unique in its scope; used by 'from'"},
+        "from": {"description": "input layer(s) by name; default: the previous layer",
+                 "anyOf": [name, {"type": "array", "items": name, "minItems": 1}]},
+        "repeat": {"description": "chain this layer N times",
+                   "anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_REPEAT}, expr]},
+    }
+    defs: dict = {
+        "name": {"type": "string", "pattern": NAME_PATTERN},
+        "layers": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/layer"}},
+        "layer": {
+            "description": "one op or block, mapped to its settings: '- conv: {filters: 64, kernel: 3}'; "
+                           "a bare name ('- relu') takes no settings",
+            "type": ["string", "object"],
+            "minProperties": 1, "maxProperties": 1,
+            "properties": {op: {"$ref": f"#/$defs/op_{op}"} for op in OPS},
+            "additionalProperties": {"$ref": "#/$defs/block_use"},
+        },
+        "block_use": {
+            "description": "use of a block defined under 'blocks:', with its parameters",
+            "type": ["object", "null"],
+            "properties": meta,
+        },
+        "block": {
+            "type": "object",
+            "properties": {
+                "doc": {"type": "string"},
+                "params": {"description": "declared parameters and their defaults (null: required)",
+                           "type": "object", "propertyNames": name},
+                "layers": {"$ref": "#/$defs/layers"},
+            },
+            "required": ["layers"],
+            "additionalProperties": False,
+        },
+    }
+    defaults = {}
+    for op_name, op in OPS.items():
+        props = {k: p.schema() for k, p in op.params.items()}
+        defs[f"op_{op_name}"] = {"description": op.doc, "type": ["object", "null"],
+                                 "properties": {**meta, **props}, "additionalProperties": False}
+        defaults[op_name] = {"type": "object", "properties": props, "additionalProperties": False}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "netc network description",
+        "description": "A convolutional network for netc (format version 1).",
+        "type": "object",
+        "properties": {
+            "netc": {"description": "format version", "const": FORMAT_VERSION},
+            "name": {"type": "string"},
+            "doc": {"type": "string"},
+            "input": {
+                "type": "object",
+                "properties": {
+                    "name": name,
+                    "shape": {"description": "[channels, height, width] or [features]; no batch",
+                              "type": "array", "minItems": 1, "maxItems": 3,
+                              "items": {"type": "integer", "minimum": 1, "maximum": 1 << 20}},
+                },
+                "required": ["shape"],
+                "additionalProperties": False,
+            },
+            "defaults": {"description": "settings per op type, overridden per layer",
+                         "type": "object", "properties": defaults, "additionalProperties": False},
+            "blocks": {"type": "object", "propertyNames": name,
+                       "additionalProperties": {"$ref": "#/$defs/block"}},
+            "layers": {"$ref": "#/$defs/layers"},
+            "outputs": {"description": "output layers; default: the last layer",
+                        "type": "array", "items": name, "minItems": 1},
+        },
+        "required": ["netc", "input", "layers"],
+        "additionalProperties": False,
+        "$defs": defs,
+    }
+
+
+_VALIDATOR = None
+
+
+def validator():
+    global _VALIDATOR
+    if _VALIDATOR is None:
+        from jsonschema import Draft202012Validator
+
+        _VALIDATOR = Draft202012Validator(build_schema())
+    return _VALIDATOR
+
+
+def validate(src: Source) -> None:
+    """Raise NetcError with one diagnostic per schema violation, in file order."""
+    data = src.data
+    if not isinstance(data, dict):
+        raise NetcError(Diagnostic("a netc file is a mapping that starts with 'netc: 1'",
+                                   src.span(()), SCHEMA))
+    version = data.get("netc")
+    if version != FORMAT_VERSION:
+        where = src.span(("netc",)) if "netc" in data else src.span(())
+        what = "is missing" if "netc" not in data else f"is {version!r}"
+        raise NetcError(Diagnostic(f"format version 'netc' {what}; this netc reads format "
+                                   f"version {FORMAT_VERSION} (write 'netc: 1')", where, SCHEMA))
+    diags: dict[tuple, Diagnostic] = {}
+    for err in validator().iter_errors(data):
+        for d in _explain(err, src):
+            key = (d.span.line, d.span.col, d.message) if d.span else (0, 0, d.message)
+            diags.setdefault(key, d)
+    if diags:
+        raise NetcError([diags[k] for k in sorted(diags, key=lambda k: (k[0], k[1]))])
+
+
+def _param_at(path: tuple):
+    """The op Param a value path refers to, e.g. ('layers', 0, 'conv', 'filters')."""
+    if len(path) >= 2 and path[-2] in OPS and isinstance(path[-1], str):
+        return OPS[path[-2]].params.get(path[-1])
+    return None
+
+
+def _explain(err, src: Source) -> list[Diagnostic]:
+    path = tuple(err.absolute_path)
+    v = err.validator
+    if v == "additionalProperties":
+        allowed = list(err.schema.get("properties", {}))
+        out = []
+        for key in err.instance:
+            if key in allowed:
+                continue
+            msg = f"unknown key {key!r}" + _where(path)
+            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+            if close:
+                msg += f"; did you mean {close[0]!r}?"
+            elif allowed:
+                msg += f" (expected one of: {', '.join(allowed)})"
+            out.append(Diagnostic(msg, src.span(path + (key,), key=True), SCHEMA))
+        return out
+    if v == "required":
+        missing = [k for k in err.validator_value if k not in err.instance]
+        return [Diagnostic(f"missing key {k!r}" + _where(path), src.span(path), SCHEMA) for k in missing]
+    if v in ("minProperties", "maxProperties") and len(path) >= 2 and isinstance(path[-1], int):
+        return [Diagnostic("a layer is one op or block name mapped to its settings, e.g. "
+                           "'- conv: {filters: 64, kernel: 3}'", src.span(path), SCHEMA)]
+    param = _param_at(path)
+    if param is not None and v in ("anyOf", "type", "minimum", "maximum", "enum"):
+        try:
+            param.check(err.instance)
+        except ValueError as e:
+            return [Diagnostic(f"{path[-2]} {path[-1]}: {e}", src.span(path), SCHEMA)]
+    if v == "type":
+        return [Diagnostic(f"{_label(path)}: expected {_types(err.validator_value)}, got "
+                           f"{_kind(err.instance)}", src.span(path), SCHEMA)]
+    if v == "pattern":
+        return [Diagnostic(f"{_label(path)}: {err.instance!r} is not a valid name (letters, digits "
+                           "and _, not starting with a digit)", src.span(path), SCHEMA)]
+    if v in ("minimum", "maximum"):
+        return [Diagnostic(f"{_label(path)}: must be {'at least' if v == 'minimum' else 'at most'} "
+                           f"{err.validator_value:,}, got {err.instance:,}", src.span(path), SCHEMA)]
+    if v == "anyOf" and path and path[-1] == "from":
+        return [Diagnostic("from: expected a layer name or a list of names", src.span(path), SCHEMA)]
+    return [Diagnostic(f"{_label(path)}: {err.message}", src.span(path), SCHEMA)]
+
+
+def _label(path: tuple) -> str:
+    return ".".join(str(p) for p in path) or "document"
+
+
+def _where(path: tuple) -> str:
+    if not path:
+        return " at the top level"
+    if path[-1] in OPS:
+        return f" for {path[-1]}"
+    return f" in {_label(path)}"
+
+
+def _types(t) -> str:
+    return " or ".join(t) if isinstance(t, list) else t
+
+
+def _kind(v) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (int, float)):
+        return f"the number {v}"
+    if isinstance(v, str):
+        return f"the string {v!r}" if len(v) < 40 else "a string"
+    return "a list" if isinstance(v, list) else "a mapping"
+
+
