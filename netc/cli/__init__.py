@@ -1,15 +1,17 @@
 """The command line: typer commands parse options, call the library, render, and
-choose the exit code (0 ok, 1 invalid input, 2 usage)."""
+choose the exit code (0 ok, 1 invalid input, 2 usage).
+
+This module holds the app and the helpers every command shares; each command is
+a module of this package (``summary.py``, ...) imported at the bottom."""
 
 from __future__ import annotations
 
 import sys
-from enum import Enum
 from pathlib import Path
 
 import typer
 
-from .diagnostics import NetcError
+from ..diagnostics import NetcError
 
 app = typer.Typer(
     name="netc",
@@ -19,30 +21,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-
-
-class SummaryFormat(str, Enum):
-    text = "text"
-    json = "json"
-    markdown = "markdown"
-    csv = "csv"
-
-
-class DType(str, Enum):
-    float32 = "float32"
-    float16 = "float16"
-    bfloat16 = "bfloat16"
-    float64 = "float64"
-    int8 = "int8"
-
-
-class Optimizer(str, Enum):
-    sgd = "sgd"
-    momentum = "momentum"
-    nesterov = "nesterov"
-    adagrad = "adagrad"
-    rmsprop = "rmsprop"
-    adam = "adam"
 
 
 def fail_usage(message: str) -> None:
@@ -58,7 +36,7 @@ def report(err: NetcError) -> None:
 
 
 def load_or_exit(path: Path):
-    from .api import load
+    from ..api import load
 
     if not path.exists():
         fail_usage(f"no such file: {path}")
@@ -73,7 +51,7 @@ def load_or_exit(path: Path):
 def device_bytes_option(text: str | None) -> int | None:
     if text is None:
         return None
-    from .memory import parse_bytes
+    from ..memory import parse_bytes
 
     try:
         return parse_bytes(text)
@@ -83,7 +61,7 @@ def device_bytes_option(text: str | None) -> int | None:
 
 def version_callback(value: bool):
     if value:
-        from . import __version__
+        from .. import __version__
 
         typer.echo(f"netc {__version__}")
         raise typer.Exit()
@@ -96,31 +74,17 @@ def main(version: bool = typer.Option(False, "--version", callback=version_callb
 
 
 @app.command()
-def summary(
-    file: Path = typer.Argument(..., help="A netc .yaml file."),
-    format: SummaryFormat = typer.Option(SummaryFormat.text, "--format", "-f", help="Output format."),
-    batch: int = typer.Option(1, "--batch", "-b", min=1, max=1 << 30, help="Batch size for memory."),
-    dtype: DType = typer.Option(DType.float32, "--dtype", help="Element type for memory."),
-    optimizer: Optimizer = typer.Option(Optimizer.sgd, "--optimizer", help="Optimizer state to count (§5.1)."),
-    device_memory: str = typer.Option(None, "--device-memory", help="Device size, e.g. 8GB or 16GiB: "
-                                      "report the largest batch that fits.", callback=device_bytes_option),
-):
-    """Per-layer shapes, parameters, MACs, activation memory and receptive field, with totals."""
-    from . import render
-
-    net = load_or_exit(file)
-    mem = net.memory(batch, dtype.value, optimizer.value)
-    sys.stdout.write(render.FORMATS[format.value](net.analysis, mem, device_memory))
-
-
-@app.command()
 def schema():
     """Print the JSON Schema of the netc format (draft 2020-12)."""
     import json
 
-    from .schema import build_schema
+    from ..schema import build_schema
 
     sys.stdout.write(json.dumps(build_schema(), indent=2) + "\n")
+
+
+# Each command lives in its own module and registers itself on ``app``.
+from . import summary  # noqa: E402,F401
 
 
 def run() -> None:
