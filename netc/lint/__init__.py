@@ -1,0 +1,55 @@
+"""``netc lint``: rules with stable codes over a loaded network (see docs/rules/).
+
+``lint_paths`` is the library entry point the CLI calls; renderers are in
+``output.py``. Importing this package imports no onnx, onnxruntime or numpy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..diagnostics import Diagnostic, Severity
+from .config import Config, ConfigCache, ConfigError
+from .engine import FileResult, collect_files, lint_source
+from .rule import RULES, Options, Rule
+from . import rules as _rules  # noqa: F401  (registers every rule)
+
+LOAD_ERRORS = {
+    "E001": "syntax: not YAML, not UTF-8, tags, aliases, duplicate keys",
+    "E002": "schema: unknown key, wrong type, out of range, missing key",
+    "E003": "reference: unknown op, block, layer or parameter; cycles",
+    "E004": "shape: shapes that do not fit (output <= 0, kernel larger than the padded input, "
+            "add/concat mismatch)",
+    "E005": "limit: file too large, too many layers, numbers beyond the limits",
+    "E006": "io: the file cannot be read",
+}
+
+
+def known_codes() -> set[str]:
+    return set(RULES) | set(LOAD_ERRORS)
+
+
+def lint_file(path, config: Config | None = None) -> list[Diagnostic]:
+    """The findings for one file (config: the defaults unless given)."""
+    cfg = config or Config()
+    return lint_source(str(path), cfg.for_file(Path(path))).findings
+
+
+def lint_paths(paths: list[Path], configs: ConfigCache, override=None,
+               netc_only: bool = False) -> tuple[list[FileResult], list[str], list[Config]]:
+    """Lint files and folders; ``override(config) -> config`` applies command-line options.
+    Returns the results, the paths that do not exist, and the config used for each file."""
+    files, missing = collect_files(paths, netc_only)
+    results, used = [], []
+    for f in files:
+        cfg = configs.for_path(f)
+        if override is not None:
+            cfg = override(cfg)
+        cfg = cfg.for_file(f)
+        results.append(lint_source(str(f), cfg))
+        used.append(cfg)
+    return results, missing, used
+
+
+__all__ = ["Config", "ConfigCache", "ConfigError", "FileResult", "LOAD_ERRORS", "Options", "RULES",
+           "Rule", "Severity", "known_codes", "lint_file", "lint_paths"]

@@ -1,0 +1,318 @@
+"""A: window arithmetic (§3.2-3.5, equations 1 and 2).
+
+    L_out = (N + P_begin + P_end - E) / S + 1,   E = D*(F-1) + 1
+
+These rules read the ``Window`` records the shape rules computed
+(``analysis.layers[i].windows``, one per spatial axis: height, width).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ...diagnostics import Severity
+from ...ops.window import Window
+from ..rule import rule
+
+AXES = ("row", "column")
+POOLS = ("maxpool", "avgpool")
+
+
+def windowed(ctx):
+    for r in ctx.layers:
+        if r.windows:
+            yield r
+
+
+def equation(w: Window) -> str:
+    """'(224 + 2 + 2 - 11)/4 + 1 = 55.25' for one axis."""
+    pad = f" + {w.pad_begin} + {w.pad_end}" if w.pad_begin != w.pad_end else \
+        f" + 2*{w.pad_begin}" if w.pad_begin else ""
+    value = Fraction(w.size + w.padding - w.extent, w.stride) + 1
+    ext = f"{w.extent}" if w.dilation == 1 else f"{w.extent} (kernel {w.kernel} dilated {w.dilation})"
+    return f"({w.size}{pad} - {ext})/{w.stride} + 1 = {number(value)}"
+
+
+def number(value: Fraction) -> str:
+    """A fraction as a decimal when it terminates (55.25), else as p/q."""
+    d = value.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    return f"{float(value):g}" if d == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def exact_paddings(w: Window) -> list[int]:
+    """Symmetric paddings below the kernel extent, nearest the current one first
+    (one below, one above), that make the division exact."""
+    if w.pad_begin != w.pad_end:
+        return []
+    ok = [p for p in range(0, w.extent) if w.size + 2 * p >= w.extent
+          and (w.size + 2 * p - w.extent) % w.stride == 0]
+    below = [p for p in ok if p < w.pad_begin]
+    above = [p for p in ok if p > w.pad_begin]
+    return ([below[-1]] if below else []) + ([above[0]] if above else [])
+
+
+def exact_sizes(w: Window) -> list[int]:
+    r = (w.size + w.padding - w.extent) % w.stride
+    lower, upper = w.size - r, w.size + (w.stride - r)
+    return ([lower] if lower + w.padding >= w.extent and lower > 0 else []) + [upper]
+
+
+def _or(items) -> str:
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+@rule("A001", "inexact-window", Severity.ERROR,
+      summary="The window division is not exact: input rows or columns are silently dropped.",
+      what="""
+      Checks equation 2 of §3.4, `(N + 2P - F)/S + 1`, for every convolution and
+      pooling layer, along height and width. When the division is not exact,
+      the last windows stop before the end of the input and the remaining rows
+      or columns are never read by this layer. The finding names the input size,
+      kernel, stride and padding, how many rows or columns are dropped, and the
+      nearest paddings and input sizes that make the division exact.
+      A remainder that falls only on padding (nothing real is dropped) is not
+      reported, nor is a layer whose stride exceeds its kernel (A003 counts
+      every row it skips).
+      """,
+      why="""
+      PyTorch, TensorFlow and ONNX all floor the division without a word, so
+      border pixels are lost and the layer is not centred on its input (§3.4:
+      "it is necessary to know how the parameters will affect output
+      dimension"). The paper's own Figure 7 network is chosen so that every
+      division is exact: (125 - 5)/2 + 1 = 61.
+      """,
+      example="""
+      netc: 1
+      input: {shape: [3, 224, 224]}
+      layers:
+        - conv: {filters: 64, kernel: 11, stride: 4}
+      """,
+      example_at=(4, 33),
+      fixed="""
+      netc: 1
+      input: {shape: [3, 227, 227]}
+      layers:
+        - conv: {filters: 64, kernel: 11, stride: 4}
+      """,
+      fix="""
+      Change the padding, the kernel or the stride so that `N + 2P - F` is a
+      multiple of `S`, or change the input size (the message lists the nearest
+      choices). Here padding 3 gives (224 + 6 - 11)/4 + 1 = 55.75... no: padding
+      3 gives (224 + 6 - 11) = 219, still not a multiple of 4; the message
+      suggests the values that work.
+      """)
+def inexact_window(ctx):
+    for r in windowed(ctx):
+        lost = [(axis, w) for axis, w in enumerate(r.windows) if w.dropped > 0 and w.stride <= w.extent]
+        if not lost:
+            continue
+        parts = []
+        for axis, w in lost:
+            fixes = []
+            pads = exact_paddings(w)
+            if pads:
+                fixes.append(f"padding {_or(pads)}")
+            fixes.append(f"input {AXES[axis] == 'row' and 'height' or 'width'} {_or(exact_sizes(w))}")
+            parts.append(f"{equation(w)} is not whole: the last {plural(w.dropped, AXES[axis])} "
+                         f"of {w.size} {'are' if w.dropped > 1 else 'is'} never read "
+                         f"(kernel {w.kernel}, stride {w.stride}, padding "
+                         f"{w.pad_begin if w.pad_begin == w.pad_end else f'{w.pad_begin}+{w.pad_end}'}); "
+                         f"exact with {' or '.join(fixes)}")
+        if len(lost) == 2 and lost[0][1] == lost[1][1]:
+            w = lost[0][1]
+            text = parts[0].replace(f"{plural(w.dropped, 'row')}", f"{plural(w.dropped, 'row')} "
+                                    f"and {plural(w.dropped, 'column')}").replace("input height", "input size")
+        else:
+            text = "; ".join(("height: " if a == 0 else "width: ") + p for (a, _), p in zip(lost, parts)) \
+                if len(lost) == 2 else parts[0]
+        param = "kernel" if "kernel" in r.node.param_spans else "stride"
+        yield ctx.finding(r.node, f"{r.name}: {text}", param)
+
+
+def _axes(text_by_axis: list[tuple[int, str]]) -> str:
+    """'rows: ...' style join that collapses identical height and width texts."""
+    if len(text_by_axis) == 2 and text_by_axis[0][1] == text_by_axis[1][1]:
+        return text_by_axis[0][1]
+    return "; ".join(("height " if a == 0 else "width ") + t for a, t in text_by_axis)
+
+
+@rule("A002", "kernel-exceeds-input", Severity.WARNING,
+      summary="The kernel is larger than the (unpadded) input: most of every window is padding.",
+      what="""
+      Reports a convolution or pooling layer whose kernel extent is larger than
+      its input along height or width, so that it only produces an output
+      thanks to padding. (A kernel larger than the *padded* input gives an
+      output size of zero or less; that is load error E004.)
+      """,
+      why="""
+      §3.1: the filter size relative to the input decides what a filter can
+      detect. A 3x3 filter on a 1x1 map multiplies 8 of its 9 weights by
+      padding zeros; those weights cost memory and compute (§6.1, §6.4) and
+      learn nothing.
+      """,
+      example="""
+      netc: 1
+      input: {shape: [64, 2, 2]}
+      layers:
+        - conv: {filters: 64, kernel: 5, padding: 2}
+      """,
+      example_at=(4, 33),
+      fixed="""
+      netc: 1
+      input: {shape: [64, 2, 2]}
+      layers:
+        - conv: {filters: 64, kernel: 1}
+      """,
+      fix="""
+      Use a kernel no larger than the input (often 1x1 at the end of a
+      network), or apply the layer earlier, where the map is larger.
+      """)
+def kernel_exceeds_input(ctx):
+    for r in windowed(ctx):
+        over = [(a, f"kernel {w.extent} > input {w.size}") for a, w in enumerate(r.windows)
+                if w.extent > w.size]
+        if over:
+            yield ctx.finding(r.node, f"{r.name}: {_axes(over)}: each window is mostly padding",
+                              "kernel")
+
+
+@rule("A003", "stride-exceeds-kernel", Severity.WARNING,
+      summary="The stride is larger than the kernel: input pixels between windows are never seen.",
+      what="""
+      Reports a convolution or pooling layer whose stride is larger than its
+      (dilated) kernel extent, so that the windows leave gaps: the rows and
+      columns in the gaps never reach the output. The message counts them.
+      """,
+      why="""
+      §3.3: the stride translates the filter; with S > F consecutive windows do
+      not touch, and a fraction 1 - (F/S)^2 of the input is discarded, the same
+      information loss as dropping pixels. ResNet's 1x1 stride-2 projection
+      shortcut reads one pixel in four; later variants (ResNet-D) average-pool
+      first for this reason.
+      """,
+      example="""
+      netc: 1
+      input: {shape: [64, 56, 56]}
+      layers:
+        - conv: {filters: 128, kernel: 1, stride: 2}
+      """,
+      example_at=(4, 45),
+      fixed="""
+      netc: 1
+      input: {shape: [64, 56, 56]}
+      layers:
+        - avgpool: {kernel: 2}
+        - conv: {filters: 128, kernel: 1}
+      """,
+      fix="""
+      Make the kernel at least as large as the stride, or pool first (an
+      average pool of size S, then a stride-1 layer), so that every input pixel
+      contributes.
+      """)
+def stride_exceeds_kernel(ctx):
+    for r in windowed(ctx):
+        gaps = [(a, w) for a, w in enumerate(r.windows) if w.skipped > 0]
+        if not gaps:
+            continue
+        read = 1
+        for w in r.windows:
+            read *= w.size - w.skipped - w.dropped
+        total = r.windows[0].size * r.windows[1].size
+        text = " and ".join(f"{w.size - (w.size - w.skipped - w.dropped)} of {w.size} {AXES[a]}s"
+                            for a, w in gaps)
+        w = gaps[0][1]
+        yield ctx.finding(r.node, f"{r.name}: stride {w.stride} is larger than the kernel "
+                          f"{w.extent}: {text} are never read ({number(Fraction(total - read, total) * 100)}% "
+                          f"of the input)", "stride")
+
+
+@rule("A004", "padding-exceeds-kernel", Severity.WARNING,
+      summary="The padding is at least the kernel size: border windows hold only zeros.",
+      what="""
+      Reports a convolution or pooling layer whose padding on some side is at
+      least its kernel extent, so that the first or last window lies entirely in
+      the padding.
+      """,
+      why="""
+      §3.2: padding exists to keep the output from shrinking; P = (F - 1)/2
+      keeps the size exactly. Padding of F or more adds output rows computed
+      from zeros only: constant outputs that cost memory (§6.2) and compute
+      (§6.4) and carry no information.
+      """,
+      example="""
+      netc: 1
+      input: {shape: [3, 32, 32]}
+      layers:
+        - conv: {filters: 32, kernel: 3, padding: 3}
+      """,
+      example_at=(4, 45),
+      fixed="""
+      netc: 1
+      input: {shape: [3, 32, 32]}
+      layers:
+        - conv: {filters: 32, kernel: 3, padding: 1}
+      """,
+      fix="""
+      Use padding (F - 1)/2 to keep the size (`padding: same`), or less to
+      shrink it.
+      """)
+def padding_exceeds_kernel(ctx):
+    for r in windowed(ctx):
+        over = [(a, f"padding {max(w.pad_begin, w.pad_end)} >= kernel {w.extent}")
+                for a, w in enumerate(r.windows) if max(w.pad_begin, w.pad_end) >= w.extent]
+        if over:
+            yield ctx.finding(r.node, f"{r.name}: {_axes(over)}: the border windows see only padding "
+                              "zeros", "padding")
+
+
+@rule("A005", "ceil-mode-border", Severity.WARNING,
+      summary="A ceil-mode pooling window hangs over the border of the padded input.",
+      what="""
+      Reports a pooling layer with `ceil_mode: true` whose last window, added by
+      rounding the output size up, extends past the end of the padded input.
+      That window pools over fewer values than the others.
+      """,
+      why="""
+      §3.5: pooling summarises equal patches. A partial window at the border
+      makes the last row and column differ (a max over fewer values, a mean
+      whose divisor depends on `count_include_pad`), and frameworks disagree on
+      the details, so exported models can differ from the trained ones.
+      """,
+      example="""
+      netc: 1
+      input: {shape: [64, 112, 112]}
+      layers:
+        - maxpool: {kernel: 3, stride: 2, ceil_mode: true}
+      """,
+      example_at=(4, 48),
+      fixed="""
+      netc: 1
+      input: {shape: [64, 112, 112]}
+      layers:
+        - maxpool: {kernel: 3, stride: 2, padding: 1}
+      """,
+      fix="""
+      Choose padding so that the division is exact, and leave `ceil_mode` off.
+      """)
+def ceil_mode_border(ctx):
+    for r in windowed(ctx):
+        if r.op not in POOLS:
+            continue
+        over = []
+        for a, w in enumerate(r.windows):
+            hang = (w.out - 1) * w.stride + w.extent - (w.size + w.padding)
+            if w.ceil_mode and hang > 0:
+                over.append((a, hang, f"{equation(w)}, rounded up to {w.out}"))
+        if over:
+            hangs = " and ".join(plural(h, AXES[a]) for a, h, _ in over)
+            eqs = "; ".join(dict.fromkeys(e for _, _, e in over))
+            yield ctx.finding(r.node, f"{r.name}: the last window hangs {hangs} past the padded "
+                              f"input ({eqs})", "ceil_mode")
