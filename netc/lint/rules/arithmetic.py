@@ -103,38 +103,40 @@ def _or(items) -> str:
         - conv: {filters: 64, kernel: 11, stride: 4}
       """,
       fix="""
-      Change the padding, the kernel or the stride so that `N + 2P - F` is a
-      multiple of `S`, or change the input size (the message lists the nearest
-      choices). Here padding 3 gives (224 + 6 - 11)/4 + 1 = 55.75... no: padding
-      3 gives (224 + 6 - 11) = 219, still not a multiple of 4; the message
-      suggests the values that work.
+      Change the padding, kernel or stride so that `N + 2P - F` is a multiple of
+      `S`, or change the input size; the message lists the nearest choices. In
+      the example no symmetric padding works (224 + 2P - 11 is always odd), and
+      the message suggests inputs of 223 or 227: AlexNet's 227 x 227 crop gives
+      (227 - 11)/4 + 1 = 55 exactly.
       """)
 def inexact_window(ctx):
     for r in windowed(ctx):
         lost = [(axis, w) for axis, w in enumerate(r.windows) if w.dropped > 0 and w.stride <= w.extent]
         if not lost:
             continue
+        both = len(lost) == 2 and lost[0][1] == lost[1][1]
         parts = []
-        for axis, w in lost:
-            fixes = []
-            pads = exact_paddings(w)
-            if pads:
-                fixes.append(f"padding {_or(pads)}")
-            fixes.append(f"input {AXES[axis] == 'row' and 'height' or 'width'} {_or(exact_sizes(w))}")
-            parts.append(f"{equation(w)} is not whole: the last {plural(w.dropped, AXES[axis])} "
-                         f"of {w.size} {'are' if w.dropped > 1 else 'is'} never read "
-                         f"(kernel {w.kernel}, stride {w.stride}, padding "
-                         f"{w.pad_begin if w.pad_begin == w.pad_end else f'{w.pad_begin}+{w.pad_end}'}); "
-                         f"exact with {' or '.join(fixes)}")
-        if len(lost) == 2 and lost[0][1] == lost[1][1]:
-            w = lost[0][1]
-            text = parts[0].replace(f"{plural(w.dropped, 'row')}", f"{plural(w.dropped, 'row')} "
-                                    f"and {plural(w.dropped, 'column')}").replace("input height", "input size")
-        else:
-            text = "; ".join(("height: " if a == 0 else "width: ") + p for (a, _), p in zip(lost, parts)) \
-                if len(lost) == 2 else parts[0]
+        for axis, w in lost[:1] if both else lost:
+            n = w.dropped
+            if both:
+                what = "row and column" if n == 1 else f"{n} rows and columns"
+                where = f"the {w.size}x{w.size} input"
+                size_name = "input size"
+            else:
+                what = AXES[axis] if n == 1 else f"{n} {AXES[axis]}s"
+                where = f"{w.size}"
+                size_name = "input height" if axis == 0 else "input width"
+            pad = w.pad_begin if w.pad_begin == w.pad_end else f"{w.pad_begin}+{w.pad_end}"
+            fixes = [f"padding {_or(p)}" for p in [exact_paddings(w)] if p]
+            fixes.append(f"{size_name} {_or(exact_sizes(w))}")
+            text = (f"{equation(w)} is not whole: the last {what} of {where} "
+                    f"{'is' if n == 1 and not both else 'are'} never read "
+                    f"(kernel {w.kernel}, stride {w.stride}, padding {pad}); exact with "
+                    + " or ".join(fixes))
+            parts.append(text if both or len(lost) == 1 else ("height: " if axis == 0 else "width: ") + text)
         param = "kernel" if "kernel" in r.node.param_spans else "stride"
-        yield ctx.finding(r.node, f"{r.name}: {text}", param)
+        yield ctx.finding(r.node, f"{r.name}: " + "; ".join(parts), param)
+
 
 
 def _axes(text_by_axis: list[tuple[int, str]]) -> str:

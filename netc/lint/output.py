@@ -1,0 +1,146 @@
+"""Renderers of lint results: text, json, sarif (2.1.0) and github (workflow
+commands). They only format; the engine decides what was found."""
+
+from __future__ import annotations
+
+import json
+
+from ..diagnostics import Diagnostic, Severity
+from .engine import FileResult
+from .rule import RULES
+
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def findings(results: list[FileResult]):
+    for r in results:
+        for d in r.findings:
+            yield r.path, d
+
+
+def text(results: list[FileResult]) -> str:
+    """``FILE:LINE:COL: severity[CODE]: message`` with notes, then a count (nothing when clean)."""
+    lines = [d.format() for _, d in findings(results)]
+    if not lines:
+        return ""
+    counts = {s: 0 for s in Severity}
+    for _, d in findings(results):
+        counts[d.severity] += 1
+    parts = [f"{n} {s}{'s' if n != 1 and s != Severity.INFO else ''}" for s, n in
+             sorted(counts.items(), reverse=True) if n]
+    files = len({p for p, _ in findings(results)})
+    lines.append(f"Found {', '.join(parts)} in {files} file{'s' if files != 1 else ''}.")
+    return "\n".join(lines) + "\n"
+
+
+def as_record(path: str, d: Diagnostic) -> dict:
+    s = d.span
+    return {"code": d.code, "severity": str(d.severity), "message": d.message,
+            "file": s.file if s else path, "line": s.line if s else 1, "column": s.col if s else 1,
+            "end_line": (s.end_line or s.line) if s else 1, "end_column": (s.end_col or s.col) if s else 1,
+            "layer": d.layer}
+
+
+def json_(results: list[FileResult]) -> str:
+    return json.dumps([as_record(p, d) for p, d in findings(results)], indent=2) + "\n"
+
+
+def _uri(path: str) -> str:
+    from pathlib import PurePath
+    from urllib.parse import quote
+
+    return quote(PurePath(path).as_posix())
+
+
+def _region(d: Diagnostic) -> dict:
+    s = d.span
+    region = {"startLine": s.line, "startColumn": s.col}
+    if s.end_line:
+        region["endLine"] = s.end_line
+        region["endColumn"] = max(s.end_col or s.col, 1)
+    return region
+
+
+def sarif(results: list[FileResult]) -> str:
+    from .. import __version__
+    from . import LOAD_ERRORS
+
+    ids = sorted({d.code for _, d in findings(results)} | set(RULES))
+    descriptors = []
+    for code in ids:
+        if code in RULES:
+            r = RULES[code]
+            descriptors.append({
+                "id": code, "name": r.name,
+                "shortDescription": {"text": r.summary},
+                "fullDescription": {"text": " ".join(r.what.split())},
+                "help": {"text": " ".join(r.fix.split())},
+                "defaultConfiguration": {"level": SARIF_LEVEL[r.severity]},
+            })
+        else:
+            descriptors.append({"id": code, "name": "load-error",
+                                "shortDescription": {"text": LOAD_ERRORS.get(code, "load error")},
+                                "defaultConfiguration": {"level": "error"}})
+    index = {d["id"]: i for i, d in enumerate(descriptors)}
+    out = []
+    for path, d in findings(results):
+        res = {"ruleId": d.code, "ruleIndex": index[d.code], "level": SARIF_LEVEL[d.severity],
+               "message": {"text": d.message}}
+        file = d.span.file if d.span else path
+        loc = {"physicalLocation": {"artifactLocation": {"uri": _uri(file)}}}
+        if d.span:
+            loc["physicalLocation"]["region"] = _region(d)
+        if d.layer:
+            loc["logicalLocations"] = [{"name": d.layer, "kind": "layer"}]
+        res["locations"] = [loc]
+        related = []
+        for i, (span, note) in enumerate(d.notes):
+            rel = {"id": i, "message": {"text": note}}
+            if span is not None:
+                rel["physicalLocation"] = {"artifactLocation": {"uri": _uri(span.file)},
+                                           "region": _region(Diagnostic("", span))}
+            related.append(rel)
+        if related:
+            res["relatedLocations"] = related
+        out.append(res)
+    log = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "netc", "version": __version__,
+                                "informationUri": "https://github.com/netc/netc",
+                                "rules": descriptors}},
+            "results": out,
+        }],
+    }
+    return json.dumps(log, indent=2) + "\n"
+
+
+def _escape_data(s: str) -> str:
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(s: str) -> str:
+    return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def github(results: list[FileResult]) -> str:
+    """GitHub Actions workflow commands: one annotation per finding."""
+    lines = []
+    for path, d in findings(results):
+        s = d.span
+        props = [f"file={_escape_property(s.file if s else path)}"]
+        if s:
+            props += [f"line={s.line}", f"col={s.col}"]
+            if s.end_line:
+                props += [f"endLine={s.end_line}"]
+                if s.end_line == s.line and s.end_col:
+                    props += [f"endColumn={s.end_col}"]
+        props.append(f"title={_escape_property(f'netc {d.code}')}")
+        lines.append(f"::{GITHUB_LEVEL[d.severity]} {','.join(props)}::{_escape_data(f'{d.code} {d.message}')}")
+    return "".join(line + "\n" for line in lines)
+
+
+FORMATS = {"text": text, "json": json_, "sarif": sarif, "github": github}
