@@ -39,7 +39,7 @@ def test_a001_names_sizes_dropped_rows_and_exact_choices(write):
     [d] = messages(write, RULES["A001"].example, "A001")
     assert d.severity.name == "ERROR" and d.layer == "conv1"
     assert "(224 - 11)/4 + 1 = 54.25" in d.message
-    assert "the last 1 row and 1 column of 224 is never read" in d.message
+    assert "the last row and column of the 224x224 input are never read" in d.message
     assert "kernel 11, stride 4, padding 0" in d.message
     assert "exact with input size 223 or 227" in d.message
     assert "padding" not in d.message.split("exact with")[1]
@@ -52,14 +52,14 @@ def test_a001_suggests_nearest_paddings_per_axis(write):
     # width 31: (31 - 3) = 28 = 2*14, exact.
     [d] = messages(write, "netc: 1\ninput: {shape: [3, 30, 31]}\nlayers:\n"
                    "  - conv: {filters: 8, kernel: 3, stride: 2}\n", "A001")
-    assert d.message.startswith("conv1: (30 - 3)/2 + 1 = 14.5 is not whole: the last 1 row of 30")
+    assert d.message.startswith("conv1: (30 - 3)/2 + 1 = 14.5 is not whole: the last row of 30 is never read")
     assert "exact with input height 29 or 31" in d.message
     # kernel 4, stride 2 on 31: (31 - 4) = 27 odd; padding 1 -> 29 odd... use stride 3, kernel 3 on 32:
     # (32 - 3) = 29, 29 % 3 = 2, windows end at 9*3 + 3 = 30: rows 31-32 lost (2 rows).
     # padding P: 29 + 2P = 0 mod 3 -> P = 2 (33); below: none (P=0 fails, P=1 -> 31 no).
     [d] = messages(write, "netc: 1\ninput: {shape: [3, 32, 32]}\nlayers:\n"
                    "  - conv: {filters: 8, kernel: 3, stride: 3}\n", "A001")
-    assert "the last 2 rows and 2 columns of 32 are never read" in d.message
+    assert "the last 2 rows and columns of the 32x32 input are never read" in d.message
     assert "exact with padding 2 or input size 30 or 33" in d.message
 
 
