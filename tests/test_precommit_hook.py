@@ -1,0 +1,70 @@
+"""The pre-commit hook, for real: a throwaway git repository whose
+``.pre-commit-config.yaml`` points at this checkout, and ``pre-commit run``.
+
+pre-commit builds the hook's virtualenv by pip-installing this checkout (with its
+onnx and onnxruntime dependencies): about 25 s with a warm pip cache or wheelhouse.
+Both runs share one PRE_COMMIT_HOME, so the environment is built once (two
+``pre-commit try-repo`` calls would build it twice: each uses a fresh store).
+The rev is ``git stash create`` (a commit of the working tree's tracked changes,
+as try-repo makes) or HEAD when the tree is clean, so local edits are what runs.
+Deselect with ``-m "not precommit"``."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.precommit
+
+BAD = "netc: 1\ninput: {shape: [3, 32, 32]}\nlayers:\n  - conv: {filters: 32, kernel: 3, stride: 3}\n"
+GOOD = "netc: 1\ninput: {shape: [3, 33, 33]}\nlayers:\n  - conv: {filters: 32, kernel: 3, stride: 3}\n"
+
+
+def git(*args, cwd):
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
+    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
+
+
+def checkout_rev() -> str:
+    """A commit holding the working tree's tracked changes, else HEAD."""
+    def out(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    return out("stash", "create") or out("rev-parse", "HEAD")
+
+
+def pre_commit_run(repo, home, *files):
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GITHUB_ACTIONS")}
+    env["PRE_COMMIT_HOME"] = str(home)
+    return subprocess.run([sys.executable, "-m", "pre_commit", "run", "--files", *files],
+                          cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+
+
+def test_hook_fails_on_a_bad_network_and_passes_on_a_good_one(tmp_path):
+    assert shutil.which("git")
+    repo = tmp_path / "models"
+    repo.mkdir()
+    git("init", "-q", cwd=repo)
+    (repo / "good.yaml").write_text(GOOD)
+    (repo / "bad.yaml").write_text(BAD)
+    (repo / "ci.yaml").write_text("on: push\njobs: {}\n")          # not a netc file: skipped
+    (repo / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {ROOT}\n    rev: {checkout_rev()}\n    hooks:\n      - id: netc-lint\n")
+    git("add", ".", cwd=repo)
+    git("commit", "-qm", "networks", cwd=repo)
+
+    home = tmp_path / "pre-commit-home"
+    bad = pre_commit_run(repo, home, "bad.yaml", "ci.yaml", ".pre-commit-config.yaml")
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "netc lint" in bad.stdout and "Failed" in bad.stdout
+    assert "bad.yaml:4:33: error[A001]" in bad.stdout
+    assert "ci.yaml" not in bad.stdout.split("Failed", 1)[1]
+
+    good = pre_commit_run(repo, home, "good.yaml", "ci.yaml", ".pre-commit-config.yaml")
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "Passed" in good.stdout
