@@ -14,7 +14,6 @@ in ruff); command-line options override it.
 from __future__ import annotations
 
 import fnmatch
-import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -39,6 +38,7 @@ class Config:
     options: Options = field(default_factory=Options)
     root: Path | None = None        # folder of the config file; per-file globs are relative to it
     path: Path | None = None
+    ignored_for_file_codes: list[str] = field(default_factory=list)   # per-file ignores that matched
 
     def enabled(self, code: str) -> bool:
         """Longest matching prefix wins; on a tie, ignore wins (ruff's rule)."""
@@ -47,8 +47,6 @@ class Config:
             return False
         dropped = _best(code, self.ignore + self.ignored_for_file_codes)
         return dropped is None or chosen > dropped
-
-    ignored_for_file_codes: list[str] = field(default_factory=list)
 
     def for_file(self, path: Path) -> "Config":
         """This config with the per-file ignores that match ``path`` applied."""
@@ -219,6 +217,3 @@ class ConfigCache:
                 self._by_dir[folder] = self._by_file[cfg_path]
         return self._by_dir[folder]
 
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").lower() not in ("", "0", "false")

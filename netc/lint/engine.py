@@ -45,7 +45,7 @@ def lint_source(path: str, config: Config) -> FileResult:
         if r.check is None or not config.enabled(code):
             continue
         for d in r.check(ctx):
-            d.code, d.severity = code, d.severity if d.code else r.severity
+            d.code, d.severity = code, r.severity
             findings.append(d)
     findings = _merge_instances(findings)
     suppressions = noqa.parse(src.text)
