@@ -88,7 +88,8 @@ class _Expander:
             if local is None:
                 while True:
                     counts[key] = counts.get(key, 0) + 1
-                    local = f"{key}{counts[key]}"
+                    # relu6 -> relu6_1, not relu61
+                    local = f"{key}{'_' if key[-1].isdigit() else ''}{counts[key]}"
                     if local not in taken:
                         break
             if local in table:
@@ -97,7 +98,7 @@ class _Expander:
             repeat = self.repeat(args, item_path + (key,), params, trace)
             sources = self.sources(args, item_path + (key,), table, prev, trace)
             for r in range(repeat):
-                full = prefix + (local if repeat == 1 else f"{local}.{r}")
+                full = prefix + (f"{local}.{r}" if "repeat" in args else local)
                 if key in OPS:
                     out = self.op_node(key, args, item_path + (key,), key_span, params, full,
                                        sources, trace, block)

@@ -33,6 +33,16 @@ def test_auto_names_skip_explicit_ones():
     assert [n.name for n in net.graph.nodes] == ["relu1", "relu2", "relu3"]
 
 
+def test_auto_names_of_ops_ending_in_a_digit():
+    net = load("layers:\n  - relu6\n  - relu6\n")
+    assert [n.name for n in net.graph.nodes] == ["relu6_1", "relu6_2"]
+
+
+def test_repeat_names_do_not_depend_on_the_count():
+    net = load("layers:\n  - relu: {name: r, repeat: 1}\n")
+    assert [n.name for n in net.graph.nodes] == ["r.0"]
+
+
 def test_repeat_chains_copies():
     net = load("layers:\n  - conv: {name: c, filters: 4, kernel: 3, repeat: 3}\n  - relu\n")
     nodes = net.graph.nodes
