@@ -97,6 +97,11 @@ class _Expander:
                           self.src.span(item_path + (key, "name")), REFERENCE, trace)
             repeat = self.repeat(args, item_path + (key,), params, trace)
             sources = self.sources(args, item_path + (key,), table, prev, trace)
+            if repeat == 0:          # zero copies: the name stands for the layer's input
+                if len(sources) != 1:
+                    self.fail("a layer with repeat: 0 passes one input through; it has "
+                              f"{len(sources)}", self.src.span(item_path + (key, "repeat")), REFERENCE, trace)
+                out = sources[0]
             for r in range(repeat):
                 full = prefix + (f"{local}.{r}" if "repeat" in args else local)
                 if key in OPS:
@@ -127,8 +132,8 @@ class _Expander:
             return 1
         span = self.src.span(path + ("repeat",))
         n = self.resolve(args["repeat"], params, span, trace, False)
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_REPEAT:
-            self.fail(f"repeat must be an integer from 1 to {MAX_REPEAT:,}, got {n!r}", span, SCHEMA, trace)
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_REPEAT:
+            self.fail(f"repeat must be an integer from 0 to {MAX_REPEAT:,}, got {n!r}", span, SCHEMA, trace)
         return n
 
     def sources(self, args: dict, path: tuple, table: dict, prev, trace: tuple) -> list:

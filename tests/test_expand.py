@@ -43,6 +43,13 @@ def test_repeat_names_do_not_depend_on_the_count():
     assert [n.name for n in net.graph.nodes] == ["r.0"]
 
 
+def test_repeat_zero_passes_the_input_through():
+    net = load("blocks:\n  stage:\n    params: {n: null}\n    layers:\n      - tanh\n"
+               "      - relu: {name: rest, repeat: n - 1}\nlayers:\n  - stage: {n: 1}\n  - sigmoid\n")
+    assert [n.name for n in net.graph.nodes] == ["stage1.tanh1", "sigmoid1"]
+    assert net.graph.node("sigmoid1").inputs == ["stage1.tanh1"]
+
+
 def test_repeat_chains_copies():
     net = load("layers:\n  - conv: {name: c, filters: 4, kernel: 3, repeat: 3}\n  - relu\n")
     nodes = net.graph.nodes
@@ -114,7 +121,8 @@ def test_error_inside_block_names_both_places():
     ("layers:\n  - relu: {name: a}\n  - relu: {name: a}\n", (5, "a}"), "already used"),
     ("layers:\n  - relu: {name: a, from: b}\n  - relu: {name: b, from: a}\n", (4, "relu"), "cycle"),
     ("layers:\n  - add: {from: input}\n", (4, "input"), "add takes at least 2 inputs, got 1"),
-    ("layers:\n  - relu: {repeat: 0}\n", (4, "0"), "repeat must be an integer from 1 to 10,000"),
+    ("layers:\n  - relu: {repeat: -1}\n", (4, "-1"), "repeat must be an integer from 0 to 10,000"),
+    ("layers:\n  - add: {from: [input, input], repeat: 0}\n", (4, "0}"), "passes one input through"),
     ("layers:\n  - conv: {filters: 8, kernel: 33}\n", (4, "33"), "larger than the padded input 32"),
     ("layers:\n  - maxpool: {kernel: 2, stride: 64}\n  - conv: {filters: 1, kernel: 2}\n", (5, "2}"),
      "output would be 0"),
