@@ -77,7 +77,7 @@ class _Expander:
         table: dict[str, object] = {"input": input_ref}
         if not prefix:
             table[self.data["input"].get("name", "input")] = input_ref
-        parsed = [self.item(it, path + (i,), trace) for i, it in enumerate(items)]
+        parsed = [self.item(it, path + (i,)) for i, it in enumerate(items)]
         taken = {p[2]["name"] for p in parsed if isinstance(p[2].get("name"), str)}
         counts: dict[str, int] = {}
         prev = input_ref
@@ -121,7 +121,8 @@ class _Expander:
             prev = out
         return prev, table
 
-    def item(self, item, path: tuple, trace: tuple):
+    def item(self, item, path: tuple):
+        """A layer item as (op or block name, its path, its settings)."""
         if isinstance(item, str):
             return item, path, {}
         (key, args), = item.items()
