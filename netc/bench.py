@@ -442,6 +442,7 @@ def open_session(model: bytes, s: Settings, profile_prefix: str | None = None):
     if error is not None:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         message = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", message)
+        message = re.sub(r"^/\S+\.(cc|h|cpp):\d+ .*?\)\s+(?=[A-Z])", "", message)   # C++ location
         raise BenchError(f"onnxruntime cannot load the model: {message}")
     used = session.get_providers()
     info = SessionInfo(s.provider, chain, used, create_s)
@@ -636,12 +637,19 @@ def bench(model: bytes, s: Settings, *, name: str = "model", network=None,
           progress: Progress | None = None) -> Report:
     """Benchmark ``model`` (ONNX bytes) at every batch size of ``s``; ``network`` (a netc
     Network) supplies the FLOP and byte counts."""
+    prefix = _profile_prefix(s.profile) if s.profile else None
+    try:
+        return _bench(model, s, name, network, progress, prefix)
+    except BenchError as e:
+        raise BenchError(f"{name}: {e}") from None
+
+
+def _bench(model, s, name, network, progress, prefix) -> Report:
     import onnxruntime as ort
 
     from . import __version__
 
     per_batch_sessions = s.cuda_graph    # a captured CUDA graph is tied to one input shape
-    prefix = _profile_prefix(s.profile) if s.profile else None
     session, info = open_session(model, s, prefix)
     notes: list[str] = []
     if info.fallback:
