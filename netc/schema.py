@@ -180,6 +180,9 @@ def _explain(err, src: Source) -> list[Diagnostic]:
     if v in ("minimum", "maximum"):
         return [Diagnostic(f"{_label(path)}: must be {'at least' if v == 'minimum' else 'at most'} "
                            f"{err.validator_value:,}, got {err.instance:,}", src.span(path), SCHEMA)]
+    if v == "anyOf" and path and path[-1] == "repeat":
+        return [Diagnostic(f"repeat must be an integer from 1 to {MAX_REPEAT:,} or an expression, "
+                           f"got {err.instance!r}", src.span(path), SCHEMA)]
     if v == "anyOf" and path and path[-1] == "from":
         return [Diagnostic("from: expected a layer name or a list of names", src.span(path), SCHEMA)]
     return [Diagnostic(f"{_label(path)}: {err.message}", src.span(path), SCHEMA)]
