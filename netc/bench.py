@@ -569,7 +569,7 @@ class _Runner:
                 dtype = np.dtype(_NUMPY_TYPES.get(out.type, "float32"))
                 shape = concrete_shape(out.name, out.shape, batch, "output")
                 binding.bind_ortvalue_output(out.name,
-                                             ort.OrtValue.ortvalue_from_shape_and_type(shape, dtype, "cuda", 0))
+                                             ort.OrtValue.ortvalue_from_shape_and_type(shape, dtype.type, "cuda", 0))
             else:
                 binding.bind_output(out.name, "cuda", 0)
         self.binding = binding

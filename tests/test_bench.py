@@ -273,6 +273,20 @@ def test_yaml_is_built_with_netc_build_or_refused_clearly(write):
     assert work["fraction_of_peak"] == pytest.approx(work["achieved_flops_per_s"] / 1e12)
 
 
+def test_library_reports_progress_and_every_row():
+    calls = []
+    settings = bench.Settings(provider="cpu", batches=(2, 1), warmup=2, runs=5)
+    report = bench.bench(tiny_model().SerializeToString(), settings, name="tiny",
+                         progress=lambda *a: calls.append(a))
+    assert [r.batch for r in report.results] == [2, 1]
+    assert [r.latency.count for r in report.results] == [5, 5]
+    assert (2, "warm-up", 0, 2) in calls and (1, "warm-up", 0, 2) in calls
+    assert calls[-1] == (1, "timed", 5, 5)            # the loop always reports its final count
+    assert report.session.provider == "CPUExecutionProvider" and report.session.fallback is None
+    d = report.as_dict()
+    assert d["settings"]["timed_runs"] == 5 and len(d["results"]) == 2
+
+
 # --------------------------------------------------------------------------- bad input
 
 @pytest.mark.parametrize("args, code, message", [
