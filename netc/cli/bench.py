@@ -41,7 +41,7 @@ def parse_batches(text: str) -> tuple[int, ...]:
 
 @app.command()
 def bench(
-    file: Path = typer.Argument(..., help="A netc .yaml file (built to ONNX first) or an .onnx file."),
+    file: Path = typer.Argument(..., metavar="FILE", help="A netc .yaml file (built to ONNX first) or an .onnx file."),
     provider: Provider = typer.Option(Provider.auto, "--provider", "-p",
                                       help="Execution provider; auto takes TensorRT, then CUDA, then CPU."),
     batch: str = typer.Option("1", "--batch", "-b", help="Batch sizes to sweep, e.g. 1,8,32."),
