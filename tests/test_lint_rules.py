@@ -126,9 +126,14 @@ def test_d003_auto_with_separate_relu_without_batchnorm(write):
     assert not messages(write, base + "  - batchnorm\n  - relu\n", "D003")
 
 
-def test_d005_residual_shortens_the_path(write):
-    assert not messages(write, RULES["D005"].fixed, "D005")
-    assert messages(write, RULES["D005"].fixed, "D005", max_plain_depth=1)
+def test_d005_counts_the_run_between_merges(write):
+    # 11 residual units of 2 convs: runs of 2 between adds; 21 plain convs: a run of 21.
+    assert not messages(write, RULES["D005"].fixed, "D005", max_plain_depth=2)
+    [d] = messages(write, RULES["D005"].fixed, "D005", max_plain_depth=1)
+    assert d.message.startswith("residual1.0.conv2: 2 conv/dense layers in a row")
+    [d] = messages(write, RULES["D005"].example, "D005")
+    assert d.message == ("conv1.20: 21 conv/dense layers in a row with no shortcut around them "
+                         "(max-plain-depth 20)")
 
 
 def test_examples_with_blocks_merge_identical_findings(write):

@@ -253,10 +253,10 @@ def saturating_depth(ctx):
 @rule("D005", "plain-deep-stack", Severity.WARNING,
       summary="A deep stack of weighted layers with no shortcut (residual) connection.",
       what="""
-      Computes, for every layer, the fewest conv and dense layers on any path
-      from the input (an `add` or `concat` lets a shortcut shorten it), and
-      reports the first layer where that exceeds `max-plain-depth` (default
-      20).
+      Counts conv and dense layers in a row with no `add` or `concat` between
+      them (a merge is where a shortcut joins), and reports the first layer
+      where the run exceeds `max-plain-depth` (default 20). Networks with
+      residual connections restart the count at every merge.
       """,
       why="""
       §7.2: "increasing network depth past a certain point was shown to
@@ -289,13 +289,13 @@ def saturating_depth(ctx):
       """)
 def plain_deep_stack(ctx):
     limit = ctx.options.max_plain_depth
-    depth = {ctx.graph.input_name: 0}
+    run = {ctx.graph.input_name: 0}
     for r in ctx.layers:
-        d = min(depth[i] for i in r.node.inputs) + (r.op in WEIGHTED)
-        depth[r.name] = d
+        d = 0 if len(r.node.inputs) > 1 else run[r.node.inputs[0]] + (r.op in WEIGHTED)
+        run[r.name] = d
         if d > limit:
-            yield ctx.finding(r.node, f"{r.name}: {d} conv/dense layers on the shortest path from "
-                              f"the input, with no shortcut (max-plain-depth {limit})")
+            yield ctx.finding(r.node, f"{r.name}: {d} conv/dense layers in a row with no shortcut "
+                              f"around them (max-plain-depth {limit})")
             return
 
 
