@@ -236,3 +236,30 @@ def test_examples_lint_clean_at_the_default_level():
             if "netc: noqa" in line:
                 reason = line.split("netc: noqa", 1)[1]
                 assert "--" in reason or "because" in reason, f"{f}:{n}: say why the suppression is there"
+
+
+def test_a_crashing_rule_is_an_internal_error_not_a_clean_file(write, monkeypatch):
+    from netc.lint import RULES, Config, RuleCrash, lint_file
+
+    def broken(ctx):
+        raise ZeroDivisionError("boom")
+        yield
+
+    monkeypatch.setitem(RULES, "D001", RULES["D001"].__class__(**{**RULES["D001"].__dict__, "check": broken}))
+    with pytest.raises(RuleCrash, match="rule D001 failed on .*ZeroDivisionError: boom"):
+        lint_file(write(GOOD), Config())
+
+
+def test_empty_folder_warns(tmp_path):
+    r = run_netc("lint", str(tmp_path))
+    assert r.returncode == 0 and "no netc files found" in r.stderr
+
+
+def test_blanket_noqa_and_lowercase_codes(write):
+    path = write(BAD.replace("stride: 3}", "stride: 3}  # netc: noqa"))
+    assert run_netc("lint", str(path)).stdout == ""
+    path = write(BAD.replace("stride: 3}", "stride: 3}  # NETC: noqa: a001,d001"), "lower.yaml")
+    assert run_netc("lint", str(path)).stdout == ""
+    path = write(GOOD.replace("stride: 3}", "stride: 3}  # netc: noqa"), "unused.yaml")
+    r = run_netc("lint", str(path), "--output-format", "json")
+    assert codes(r.stdout) == [("N001", 4, 48)]

@@ -69,7 +69,7 @@ def lint(
     """Check netc files for arithmetic and design mistakes (rules: netc rule --all)."""
     from dataclasses import replace
 
-    from ..lint import ConfigCache, ConfigError, lint_paths
+    from ..lint import ConfigCache, ConfigError, RuleCrash, lint_paths
     from ..lint.output import FORMATS
     from ..diagnostics import Severity
 
@@ -94,11 +94,14 @@ def lint(
     try:
         configs = ConfigCache(config, isolated)
         results, missing, used = lint_paths(paths, configs, override, netc_files_only)
-    except ConfigError as e:
+    except (ConfigError, RuleCrash) as e:
         typer.echo(f"netc: error: {e}", err=True)
         raise typer.Exit(2)
     if missing:
         fail_usage("no such file or folder: " + ", ".join(missing))
+    if not results:
+        typer.echo("netc: warning: no netc files found (YAML files with a top-level 'netc:' key)",
+                   err=True)
     fmt = output_format.value if output_format else \
         "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     sys.stdout.write(FORMATS[fmt](results))

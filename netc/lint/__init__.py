@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostic, Severity
 from .config import Config, ConfigCache, ConfigError
-from .engine import FileResult, collect_files, lint_source
+from .engine import FileResult, RuleCrash, collect_files, lint_source
 from .rule import RULES, Options, Rule
 from . import rules as _rules  # noqa: F401  (registers every rule)
 
@@ -52,4 +52,4 @@ def lint_paths(paths: list[Path], configs: ConfigCache, override=None,
 
 
 __all__ = ["Config", "ConfigCache", "ConfigError", "FileResult", "LOAD_ERRORS", "Options", "RULES",
-           "Rule", "Severity", "known_codes", "lint_file", "lint_paths"]
+           "Rule", "RuleCrash", "Severity", "known_codes", "lint_file", "lint_paths"]

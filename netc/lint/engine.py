@@ -22,6 +22,10 @@ YAML_SUFFIXES = (".yaml", ".yml")
 _NETC_KEY = re.compile(r"^netc\s*:", re.MULTILINE)
 
 
+class RuleCrash(RuntimeError):
+    """A rule raised: a bug in netc, reported as an internal error (exit 2)."""
+
+
 @dataclass
 class FileResult:
     path: str
@@ -44,9 +48,13 @@ def lint_source(path: str, config: Config) -> FileResult:
     for code, r in RULES.items():
         if r.check is None or not config.enabled(code):
             continue
-        for d in r.check(ctx):
-            d.code, d.severity = code, r.severity
-            findings.append(d)
+        try:
+            for d in r.check(ctx):
+                d.code, d.severity = code, r.severity
+                findings.append(d)
+        except Exception as e:  # a bug in a rule must not pass for a clean file
+            raise RuleCrash(f"internal error: rule {code} failed on {path}: "
+                            f"{type(e).__name__}: {e}") from e
     findings = _merge_instances(findings)
     suppressions = noqa.parse(src.text)
     kept = [d for d in findings if not _suppressed(d, suppressions)]
