@@ -110,7 +110,6 @@ def sarif(results: list[FileResult]) -> str:
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {"name": "netc", "version": __version__,
-                                "informationUri": "https://github.com/netc/netc",
                                 "rules": descriptors}},
             "results": out,
         }],
