@@ -45,7 +45,7 @@ def _codes(values: list[str] | None, option: str) -> list[str] | None:
 
 @app.command()
 def lint(
-    paths: List[Path] = typer.Argument(..., help="netc files, or folders to search for them."),
+    paths: List[Path] = typer.Argument(..., metavar="PATH...", help="netc files, or folders to search for them."),
     select: Optional[List[str]] = typer.Option(None, "--select", help="Rule codes or prefixes to "
                                                "enable (comma-separated), replacing the configured set."),
     extend_select: Optional[List[str]] = typer.Option(None, "--extend-select", help="Codes or "
@@ -111,7 +111,7 @@ def lint(
 
 @app.command()
 def rule(
-    code: Optional[str] = typer.Argument(None, help="A rule code, e.g. A001."),
+    code: Optional[str] = typer.Argument(None, metavar="[CODE]", help="A rule code, e.g. A001."),
     all_: bool = typer.Option(False, "--all", help="List every rule."),
 ):
     """Print the documentation of a lint rule (or list them all)."""
