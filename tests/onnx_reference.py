@@ -8,6 +8,9 @@ padded input), written without looking at any ONNX node."""
 from __future__ import annotations
 
 import numpy as np
+from onnx import numpy_helper
+
+RTOL, ATOL = 1e-4, 1e-4
 
 
 def conv2d(x, w, b, stride, pads, dilation, groups):
@@ -88,3 +91,98 @@ def activation(x, name, slope=0.01):
 def softmax(x):
     e = np.exp(x - x.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
+
+
+# -- walking a netc network ----------------------------------------------------
+
+def random_weights(seed=1):
+    """A weight source with random values everywhere (biases and batchnorm too)."""
+    def draw(layer, suffix, shape, init, fan_in, fan_out):
+        rng = np.random.default_rng([seed, len(layer), sum(map(ord, layer + suffix))])
+        if suffix == "running_var":
+            return rng.uniform(0.5, 2.0, shape).astype(np.float32)
+        return (rng.standard_normal(shape) / np.sqrt(fan_in)).astype(np.float32)
+    return draw
+
+
+def network(layers, shape, outputs=None):
+    import netc
+
+    text = f"netc: 1\nname: t\ninput: {{shape: {list(shape)}}}\nlayers:\n"
+    text += "".join(f"  - {layer}\n" for layer in layers)
+    if outputs:
+        text += f"outputs: {outputs}\n"
+    return netc.loads(text, "t.yaml")
+
+
+def same_pads(n, k, s, d=1):
+    out = -(-n // s)
+    total = max((out - 1) * s + d * (k - 1) + 1 - n, 0)
+    return total // 2, total - total // 2
+
+
+def pads_of(p, hw, dilation=(1, 1)):
+    """(top, left, bottom, right) from the YAML-level padding, computed here."""
+    if p["padding"] == "same":
+        stride = p.get("stride") or p["kernel"]
+        (t, b), (l, r) = (same_pads(n, k, s, d) for n, k, s, d in zip(hw, p["kernel"], stride, dilation))
+    else:
+        (t, b), (l, r) = p["padding"]
+    return t, l, b, r
+
+
+def pool_out(n, k, s, pb, pe, ceil):
+    span = n + pb + pe - k
+    out = (-(-span // s) if ceil else span // s) + 1
+    if ceil and (out - 1) * s >= n + pb:
+        out -= 1
+    return out
+
+
+def reference(net, model, x):
+    """Walk the netc graph in float64 with the model's initializers."""
+    w = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in model.graph.initializer}
+    vals = {net.graph.input_name: x.astype(np.float64)}
+    for node in net.graph.nodes:
+        p, name, op = node.params, node.name, node.op
+        ins = [vals[i] for i in node.inputs]
+        a = ins[0]
+        if op == "conv":
+            y = conv2d(a, w[f"{name}.weight"], w.get(f"{name}.bias"), p["stride"],
+                       pads_of(p, a.shape[2:], p["dilation"]), p["dilation"], p["groups"])
+            y = activation(y, p["activation"])
+        elif op == "dense":
+            y = activation(dense(a, w[f"{name}.weight"], w.get(f"{name}.bias")), p["activation"])
+        elif op in ("maxpool", "avgpool"):
+            stride = p["stride"] or p["kernel"]
+            t, l, b, r = pads_of(p, a.shape[2:])
+            out = (pool_out(a.shape[2], p["kernel"][0], stride[0], t, b, p["ceil_mode"]),
+                   pool_out(a.shape[3], p["kernel"][1], stride[1], l, r, p["ceil_mode"]))
+            y = pool2d(a, op[:3], p["kernel"], stride, (t, l, b, r), out,
+                           p.get("count_include_pad", False))
+        elif op == "global_avgpool":
+            y = a.mean(axis=(2, 3), keepdims=p["keepdims"])
+        elif op == "flatten":
+            y = a.reshape(len(a), -1)
+        elif op == "batchnorm":
+            y = batchnorm(a, w[f"{name}.weight"], w[f"{name}.bias"], w[f"{name}.running_mean"],
+                              w[f"{name}.running_var"], p["eps"])
+        elif op == "dropout":
+            y = a
+        elif op == "add":
+            y = sum(ins)
+        elif op == "concat":
+            y = np.concatenate(ins, axis=1)
+        elif op == "softmax":
+            y = softmax(a)
+        else:
+            y = activation(a, op, p.get("slope", 0.01))
+        vals[name] = y
+    return [vals[o] for o in net.graph.outputs]
+
+
+def run(model, x):
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return sess.run(None, {sess.get_inputs()[0].name: x})
