@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -56,6 +57,15 @@ class BuildError(NetcError):
         super().__init__(Diagnostic(message, span, BUILD, layer=layer))
 
 
+class RuntimeUnsupported(BuildError):
+    """The installed onnxruntime cannot load a model of the asked opset / IR version."""
+
+
+def max_opset() -> int:
+    """The newest opset of the installed onnx package."""
+    return onnx.defs.onnx_opset_version()
+
+
 def seeded_weights(seed: int) -> WeightSource:
     """The default weight source: each tensor from its own Generator seeded by
     (seed, sha256 of the tensor name), through ``netc.initializers.sample``."""
@@ -77,10 +87,9 @@ def build_model(network, *, opset: int = DEFAULT_OPSET, seed: int = 0, dtype: st
     (models past the 2 GiB protobuf limit are checked by ``write_model``, on
     the file); ``progress(done, total)`` is called as layers are lowered.
     Raises ``BuildError`` (a ``NetcError``) when the build is refused."""
-    max_opset = onnx.defs.onnx_opset_version()
-    if not MIN_OPSET <= opset <= max_opset:
+    if not MIN_OPSET <= opset <= max_opset():
         raise BuildError(f"opset {opset} is not supported: netc emits opsets {MIN_OPSET} to "
-                         f"{max_opset} (onnx {onnx.__version__})")
+                         f"{max_opset()} (onnx {onnx.__version__})")
     if dtype not in DTYPES:
         raise BuildError(f"dtype {dtype!r} is not supported: expected one of {', '.join(DTYPES)}")
     if not 0 <= seed < 1 << 64:
@@ -132,10 +141,39 @@ def check_runtime_support(opset: int, ir_version: int) -> None:
     try:
         ort.InferenceSession(probe.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     except Exception as e:  # onnxruntime raises its own exception types
-        reason = str(e).strip().splitlines()[-1]
-        reason = reason.split(": ", 3)[-1] if "onnxruntime_src" in reason else reason
-        raise BuildError(f"onnxruntime {ort.__version__} cannot run opset {opset} (IR version "
+        reason = re.sub(r"^\[ONNXRuntimeError\].*?onnxruntime_src/\S+:\d+ [^(]*\(.*?\) (?=[A-Z])", "",
+                        " ".join(str(e).split()))
+        raise RuntimeUnsupported(f"onnxruntime {ort.__version__} cannot run opset {opset} (IR version "
                          f"{ir_version}): {reason}; choose a lower --opset") from None
+
+
+def describe(model: onnx.ModelProto, path, seconds: float) -> str:
+    """A short summary of a written model, for the command line."""
+    g = model.graph
+    meta = {p.key: p.value for p in model.metadata_props}
+    elements = sum(_numel(t.dims) for t in g.initializer)
+    nbytes = sum(map(_tensor_nbytes, g.initializer))
+    data = Path(path).with_name(Path(path).name + ".data")
+
+    def shape(v):
+        return "[" + ", ".join(d.dim_param or str(d.dim_value) for d in v.type.tensor_type.shape.dim) + "]"
+
+    lines = [f"built {g.name} -> {path} (opset {model.opset_import[0].version}, IR {model.ir_version}, "
+             f"{meta.get('io.netc.dtype')}, seed {meta.get('io.netc.seed')}) in {seconds:.2f} s",
+             f"  {len(g.node)} nodes, {len(g.initializer)} initializers, {elements:,} parameters "
+             f"({nbytes / 1e6:,.1f} MB)",
+             "  input " + ", ".join(f"{v.name} {shape(v)}" for v in g.input)
+             + "; output " + ", ".join(f"{v.name} {shape(v)}" for v in g.output)]
+    if data.exists():
+        lines.append(f"  weights in {data} ({data.stat().st_size / 1e6:,.1f} MB)")
+    return "\n".join(lines)
+
+
+def _numel(dims) -> int:
+    n = 1
+    for d in dims:
+        n *= d
+    return n
 
 
 def _version() -> str:
@@ -371,10 +409,7 @@ def write_model(model: onnx.ModelProto, path, *, external_data: bool | None = No
 
 
 def _tensor_nbytes(t: onnx.TensorProto) -> int:
-    n = 1
-    for d in t.dims:
-        n *= d
-    return n * np.dtype(helper.tensor_dtype_to_np_dtype(t.data_type)).itemsize
+    return _numel(t.dims) * np.dtype(helper.tensor_dtype_to_np_dtype(t.data_type)).itemsize
 
 
 def _externalize(model: onnx.ModelProto, data_path: Path, location: str) -> onnx.ModelProto:
@@ -411,7 +446,7 @@ def _copy_fields(src, dst, skip: str) -> None:
     for field, value in src.ListFields():
         if field.name == skip:
             continue
-        if field.label == field.LABEL_REPEATED:
+        if hasattr(value, "extend"):          # a repeated field
             getattr(dst, field.name).extend(value)
         elif field.message_type is not None:
             getattr(dst, field.name).CopyFrom(value)
