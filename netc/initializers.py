@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import math
 
-# name -> (family, distribution, variance numerator, over)
+# name -> (family, distribution, numerator, over): variance = numerator / fan, where fan is
+# fan_in, or (fan_in + fan_out) / 2 for "fan_avg" (so xavier: 1 / fan_avg = 2 / (fan_in + fan_out))
 INITIALIZERS: dict[str, tuple[str, str, float, str]] = {
     "auto": ("auto", "", 0.0, ""),
-    "xavier_uniform": ("xavier", "uniform", 2.0, "fan_avg"),
-    "xavier_normal": ("xavier", "normal", 2.0, "fan_avg"),
+    "xavier_uniform": ("xavier", "uniform", 1.0, "fan_avg"),
+    "xavier_normal": ("xavier", "normal", 1.0, "fan_avg"),
     "caffe_xavier": ("caffe", "uniform", 1.0, "fan_in"),
     "he_normal": ("he", "normal", 2.0, "fan_in"),
     "he_uniform": ("he", "uniform", 2.0, "fan_in"),
@@ -36,8 +37,8 @@ INITIALIZERS: dict[str, tuple[str, str, float, str]] = {
     "zeros": ("constant", "constant", 0.0, ""),
     "ones": ("constant", "constant", 1.0, ""),
     # the usual other names
-    "glorot_uniform": ("xavier", "uniform", 2.0, "fan_avg"),
-    "glorot_normal": ("xavier", "normal", 2.0, "fan_avg"),
+    "glorot_uniform": ("xavier", "uniform", 1.0, "fan_avg"),
+    "glorot_normal": ("xavier", "normal", 1.0, "fan_avg"),
     "kaiming_normal": ("he", "normal", 2.0, "fan_in"),
     "kaiming_uniform": ("he", "uniform", 2.0, "fan_in"),
 }
