@@ -82,7 +82,13 @@ def sample(init, shape: tuple[int, ...], fan_in: int, fan_out: int, rng):
         return np.full(shape, numerator, dtype=np.float32)
     fan = (fan_in + fan_out) / 2 if over == "fan_avg" else fan_in
     variance = numerator / max(fan, 1)
+    # float32 draws scaled in place: one array of the tensor's size, never a float64 copy
     if dist == "normal":
-        return (rng.standard_normal(shape, dtype=np.float32) * np.float32(math.sqrt(variance)))
+        out = rng.standard_normal(shape, dtype=np.float32)
+        out *= np.float32(math.sqrt(variance))
+        return out
     bound = math.sqrt(3 * variance)
-    return rng.uniform(-bound, bound, shape).astype(np.float32)
+    out = rng.random(shape, dtype=np.float32)       # [0, 1) -> [-bound, bound)
+    out *= np.float32(2 * bound)
+    out -= np.float32(bound)
+    return out

@@ -286,3 +286,27 @@ def test_lint_and_summary_paths_do_not_import_onnx():
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
+
+
+def test_over_2gb_of_weights_builds_with_one_copy_in_memory(tmp_path):
+    """539M float32 weights (2.16 GB, past protobuf's 2 GiB): built in a child process
+    whose peak memory stays under 1.5 copies, written as external data, checked, run."""
+    import resource
+
+    layers = "".join("  - dense: {units: 7000, activation: relu, bias: false}\n" for _ in range(11))
+    src = tmp_path / "big.yaml"
+    src.write_text("netc: 1\nname: big\ninput: {shape: [7000]}\nlayers:\n" + layers)
+    out = tmp_path / "big.onnx"
+    r = run_netc("build", str(src), "--onnx", str(out))
+    assert r.returncode == 0, r.stderr
+    weight_bytes = 11 * 7000 * 7000 * 4
+    assert weight_bytes > 2**31
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024   # Linux: KiB
+    assert weight_bytes < peak < 1.5 * weight_bytes
+    data = tmp_path / "big.onnx.data"
+    assert out.stat().st_size < 100_000
+    assert weight_bytes <= data.stat().st_size < weight_bytes + 11 * 4096
+    onnx.checker.check_model(str(out), full_check=True)
+    x = np.ones((1, 7000), np.float32)
+    y = session(str(out)).run(None, {"input": x})[0]
+    assert y.shape == (1, 7000) and np.isfinite(y).all() and (y >= 0).all()

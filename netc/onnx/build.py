@@ -102,10 +102,12 @@ def build_model(network, *, opset: int = DEFAULT_OPSET, seed: int = 0, dtype: st
     b.lower_all(progress)
     if fold_batchnorm:
         b.fold_batchnorm()
-    graph = b.finish(opsets)
-    model = helper.make_model(graph, opset_imports=opsets, ir_version=ir_version,
+    # make_model copies the graph it is given: give it the graph without weights,
+    # then move the weights into the model's own graph, one tensor at a time
+    model = helper.make_model(b.finish(opsets), opset_imports=opsets, ir_version=ir_version,
                               producer_name="netc", producer_version=_version(),
                               doc_string=f"{network.name}, built by netc from {Path(network.source.path).name}")
+    b.add_initializers(model.graph)
     meta = {
         "io.netc.version": _version(),
         "io.netc.source": Path(network.source.path).name,
@@ -318,16 +320,18 @@ class _Builder:
         outs = [helper.make_tensor_value_info(self.tensor_of[o], self.elem_type, [BATCH, *shapes[o]])
                 for o in g.outputs]
         value_info = self._infer(inp, opsets, expected)
-        graph = helper.make_graph(self.nodes, g.name, [inp], outs, value_info=value_info,
-                                  doc_string=f"netc network {g.name}")
-        for name in list(self.arrays):      # one array at a time: never two copies of the weights
+        return helper.make_graph(self.nodes, g.name, [inp], outs, value_info=value_info,
+                                 doc_string=f"netc network {g.name}")
+
+    def add_initializers(self, graph: onnx.GraphProto) -> None:
+        """Move the weights into ``graph``, one array at a time: never two copies of them."""
+        for name in list(self.arrays):
             arr = self.arrays.pop(name).astype(self.np_dtype, copy=False)
             t = graph.initializer.add()
             t.name, t.data_type = name, self.elem_type
             t.dims.extend(arr.shape)
             t.raw_data = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
             del arr
-        return graph
 
     def _infer(self, inp, opsets, expected) -> list[onnx.ValueInfoProto]:
         """ONNX shape inference on the graph without its weights (initializers become
