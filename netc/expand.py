@@ -77,7 +77,7 @@ class _Expander:
         table: dict[str, object] = {"input": input_ref}
         if not prefix:
             table[self.data["input"].get("name", "input")] = input_ref
-        parsed = [self.item(it, path + (i,), trace) for i, it in enumerate(items)]
+        parsed = [self.item(it, path + (i,)) for i, it in enumerate(items)]
         taken = {p[2]["name"] for p in parsed if isinstance(p[2].get("name"), str)}
         counts: dict[str, int] = {}
         prev = input_ref
@@ -88,7 +88,8 @@ class _Expander:
             if local is None:
                 while True:
                     counts[key] = counts.get(key, 0) + 1
-                    local = f"{key}{counts[key]}"
+                    # relu6 -> relu6_1, not relu61
+                    local = f"{key}{'_' if key[-1].isdigit() else ''}{counts[key]}"
                     if local not in taken:
                         break
             if local in table:
@@ -96,8 +97,13 @@ class _Expander:
                           self.src.span(item_path + (key, "name")), REFERENCE, trace)
             repeat = self.repeat(args, item_path + (key,), params, trace)
             sources = self.sources(args, item_path + (key,), table, prev, trace)
+            if repeat == 0:          # zero copies: the name stands for the layer's input
+                if len(sources) != 1:
+                    self.fail("a layer with repeat: 0 passes one input through; it has "
+                              f"{len(sources)}", self.src.span(item_path + (key, "repeat")), REFERENCE, trace)
+                out = sources[0]
             for r in range(repeat):
-                full = prefix + (local if repeat == 1 else f"{local}.{r}")
+                full = prefix + (f"{local}.{r}" if "repeat" in args else local)
                 if key in OPS:
                     out = self.op_node(key, args, item_path + (key,), key_span, params, full,
                                        sources, trace, block)
@@ -115,7 +121,8 @@ class _Expander:
             prev = out
         return prev, table
 
-    def item(self, item, path: tuple, trace: tuple):
+    def item(self, item, path: tuple):
+        """A layer item as (op or block name, its path, its settings)."""
         if isinstance(item, str):
             return item, path, {}
         (key, args), = item.items()
@@ -126,8 +133,8 @@ class _Expander:
             return 1
         span = self.src.span(path + ("repeat",))
         n = self.resolve(args["repeat"], params, span, trace, False)
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_REPEAT:
-            self.fail(f"repeat must be an integer from 1 to {MAX_REPEAT:,}, got {n!r}", span, SCHEMA, trace)
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_REPEAT:
+            self.fail(f"repeat must be an integer from 0 to {MAX_REPEAT:,}, got {n!r}", span, SCHEMA, trace)
         return n
 
     def sources(self, args: dict, path: tuple, table: dict, prev, trace: tuple) -> list:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 
 from .analysis import Analysis, LayerReport
-from .memory import Memory
-from .ops.registry import fmt_shape
+from .memory import DTYPE_BYTES, Memory
+from .ops.registry import fmt_shape, numel
 
 SUMMARY_SCHEMA_VERSION = 1
 
@@ -42,22 +42,13 @@ def field_text(r: LayerReport) -> str:
 def _rows(a: Analysis, mem: Memory):
     size = mem.batch * _dtype_bytes(mem)
     yield ("input", "input", fmt_shape(a.input_shape), 0, 0,
-           _numel(a.input_shape) * size, "1 /1" if len(a.input_shape) == 3 else "-")
+           numel(a.input_shape) * size, "1 /1" if len(a.input_shape) == 3 else "-")
     for r in a.layers:
         yield (r.name, r.op, fmt_shape(r.output_shape), r.params, r.macs, r.activations * size,
                field_text(r))
 
 
-def _numel(shape) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
-
-
 def _dtype_bytes(mem: Memory) -> int:
-    from .memory import DTYPE_BYTES
-
     return DTYPE_BYTES[mem.dtype]
 
 
@@ -102,8 +93,6 @@ def text(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
 
 def as_dict(a: Analysis, mem: Memory, device_bytes: int | None = None) -> dict:
     """The stable JSON form documented in docs/summary-json.md."""
-    from .memory import DTYPE_BYTES
-
     size = DTYPE_BYTES[mem.dtype]
     t, g = a.totals, a.graph
     layers = []

@@ -30,8 +30,8 @@ def build_schema() -> dict:
         "name": {**name, "description": "layer name, unique in its scope; used by 'from'"},
         "from": {"description": "input layer(s) by name; default: the previous layer",
                  "anyOf": [name, {"type": "array", "items": name, "minItems": 1}]},
-        "repeat": {"description": "chain this layer N times",
-                   "anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_REPEAT}, expr]},
+        "repeat": {"description": "chain N copies of this layer (0: pass the input through)",
+                   "anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_REPEAT}, expr]},
     }
     defs: dict = {
         "name": {"type": "string", "pattern": NAME_PATTERN},
@@ -180,6 +180,9 @@ def _explain(err, src: Source) -> list[Diagnostic]:
     if v in ("minimum", "maximum"):
         return [Diagnostic(f"{_label(path)}: must be {'at least' if v == 'minimum' else 'at most'} "
                            f"{err.validator_value:,}, got {err.instance:,}", src.span(path), SCHEMA)]
+    if v == "anyOf" and path and path[-1] == "repeat":
+        return [Diagnostic(f"repeat must be an integer from 0 to {MAX_REPEAT:,} or an expression, "
+                           f"got {err.instance!r}", src.span(path), SCHEMA)]
     if v == "anyOf" and path and path[-1] == "from":
         return [Diagnostic("from: expected a layer name or a list of names", src.span(path), SCHEMA)]
     return [Diagnostic(f"{_label(path)}: {err.message}", src.span(path), SCHEMA)]

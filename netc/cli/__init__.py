@@ -85,6 +85,7 @@ def schema():
 
 # Each command lives in its own module and registers itself on ``app``.
 from . import summary  # noqa: E402,F401
+from . import bench  # noqa: E402,F401
 from . import build  # noqa: E402,F401
 
 

@@ -1,0 +1,737 @@
+"""Inference timing on onnxruntime: the library behind ``netc bench``.
+
+The protocol follows trtexec and onnxruntime_perf_test, per batch size:
+
+1. session creation (graph optimisation, provider set-up, TensorRT engine
+   build) is timed once and reported apart;
+2. the first inference at a batch size is timed alone (it allocates, and on
+   TensorRT may build an engine for the new shape);
+3. ``warmup`` further inferences are run and their total time reported;
+4. the timed runs: ``runs`` inferences, or as many as fit in ``duration``
+   seconds. Each inference is timed on its own with ``time.perf_counter_ns``;
+   ``wall`` is the time of the whole timed loop, and
+   throughput = batch * runs / wall (samples per second).
+
+On a GPU provider, inputs and outputs are bound on the device (IOBinding), so
+the timed runs exclude host<->device copies; ``include_transfers`` adds a
+second timed loop that copies the inputs in (H2D), runs, and copies the outputs
+out (D2H), and reports each part and the end-to-end total, as trtexec does.
+
+Statistics (``summarize``) are pure functions of the per-run times:
+min, max, mean, median, p90, p95, p99 and the population standard deviation
+(ddof = 0, numpy's default). Percentiles use linear interpolation between
+closest ranks, numpy's default method: for sorted times x[0..n-1] and
+q in [0, 100], rank r = (n - 1) * q / 100 and
+p_q = x[floor(r)] + (r - floor(r)) * (x[floor(r) + 1] - x[floor(r)]).
+
+Achieved work comes from netc's own counts (``Work``), never from the runtime:
+
+    flops(batch)     = batch * analysis.totals.flops
+    bytes(batch)     = params * size + batch * (input + every layer output) * size
+    intensity        = flops(batch) / bytes(batch)            (FLOP per byte)
+    achieved FLOP/s  = flops per sample * throughput
+    fraction of peak = achieved FLOP/s / (peak_tflops * 10**12)
+
+``bytes`` is the compulsory traffic of one batch: every parameter (buffers
+included) read once and every tensor (the input and each layer's output)
+moved once; real DRAM traffic is higher when tensors do not stay in cache.
+
+onnxruntime and numpy are imported inside the functions that need them, so
+that importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import os
+import re
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+PROVIDERS = {
+    "tensorrt": "TensorrtExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "cpu": "CPUExecutionProvider",
+}
+GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
+DTYPE_BYTES = {"float32": 4, "float16": 2}
+DEFAULT_RUNS = 100
+PROGRESS_INTERVAL_NS = 100_000_000   # report progress at most every 0.1 s from the timed loop
+
+
+class BenchError(Exception):
+    """Invalid input: a file that is not a usable model, a shape that cannot run."""
+
+
+class ProviderUnavailable(Exception):
+    """The execution provider asked for did not load."""
+
+    def __init__(self, asked: str, used: str, reason: str):
+        self.asked, self.used, self.reason = asked, used, reason
+        super().__init__(f"{asked} did not load: {reason}; onnxruntime would run on {used}")
+
+
+# --------------------------------------------------------------------------- statistics
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0 <= q <= 100) of sorted values, by linear interpolation
+    between closest ranks: r = (n - 1) q / 100, x[floor r] + frac(r) (x[floor r + 1] - x[floor r])."""
+    n = len(sorted_values)
+    if n == 0:
+        raise ValueError("percentile of no values")
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentile {q} outside [0, 100]")
+    rank = (n - 1) * q / 100
+    lo = math.floor(rank)
+    hi = min(lo + 1, n - 1)
+    return sorted_values[lo] + (rank - lo) * (sorted_values[hi] - sorted_values[lo])
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Summary of per-run times in seconds."""
+
+    count: int
+    min: float
+    mean: float
+    median: float
+    p90: float
+    p95: float
+    p99: float
+    max: float
+    stddev: float            # population standard deviation (ddof = 0)
+
+
+def summarize(times: Sequence[float]) -> Stats:
+    """Min, mean, median, p90, p95, p99, max and population stddev of ``times``."""
+    if not times:
+        raise ValueError("no timings to summarize")
+    xs = sorted(times)
+    n = len(xs)
+    mean = math.fsum(xs) / n
+    var = math.fsum((x - mean) ** 2 for x in xs) / n
+    return Stats(n, xs[0], mean, percentile(xs, 50), percentile(xs, 90), percentile(xs, 95),
+                 percentile(xs, 99), xs[-1], math.sqrt(var))
+
+
+def throughput(batch: int, runs: int, wall_s: float) -> float:
+    """Samples per second: batch * runs / wall."""
+    if wall_s <= 0:
+        raise ValueError("wall time must be positive")
+    return batch * runs / wall_s
+
+
+# --------------------------------------------------------------------------- work
+
+@dataclass(frozen=True)
+class Work:
+    """netc's counts for one network, per sample, and the derived work of a batch."""
+
+    flops_per_sample: int
+    param_bytes: int                 # (trainable + buffers) * element size
+    activation_bytes_per_sample: int  # (input + every layer output) * element size
+
+    def flops(self, batch: int) -> int:
+        return batch * self.flops_per_sample
+
+    def bytes(self, batch: int) -> int:
+        return self.param_bytes + batch * self.activation_bytes_per_sample
+
+    def intensity(self, batch: int) -> float:
+        """Arithmetic intensity, FLOP per byte of compulsory traffic."""
+        return self.flops(batch) / self.bytes(batch)
+
+
+def work_from_analysis(analysis, dtype: str = "float32") -> Work:
+    """``Work`` from a netc Analysis for elements of ``dtype``."""
+    size = DTYPE_BYTES[dtype]
+    inputs = math.prod(analysis.input_shape)
+    t = analysis.totals
+    return Work(t.flops, t.params * size, (inputs + t.activations) * size)
+
+
+def achieved(work: Work, batch: int, samples_per_s: float, peak_tflops: float | None) -> dict:
+    """Achieved FLOP/s, byte/s, intensity and fraction of peak for one row."""
+    flops_per_s = work.flops_per_sample * samples_per_s
+    return {
+        "flops_per_batch": work.flops(batch),
+        "bytes_per_batch": work.bytes(batch),
+        "intensity_flop_per_byte": work.intensity(batch),
+        "achieved_flops_per_s": flops_per_s,
+        "achieved_bytes_per_s": work.bytes(batch) / batch * samples_per_s,
+        "fraction_of_peak": flops_per_s / (peak_tflops * 1e12) if peak_tflops else None,
+    }
+
+
+# --------------------------------------------------------------------------- settings and results
+
+@dataclass(frozen=True)
+class Settings:
+    provider: str = "auto"                  # auto | tensorrt | cuda | cpu
+    batches: tuple[int, ...] = (1,)
+    warmup: int = 10
+    runs: int | None = None                 # default DEFAULT_RUNS when duration is None
+    duration: float | None = None           # seconds
+    threads: int = 0                        # intra-op threads; 0 = onnxruntime's default
+    dtype: str | None = None                # element type of a YAML build; .onnx keeps its own
+    include_transfers: bool = False
+    cuda_graph: bool = False
+    trt_fp16: bool = False
+    profile: str | None = None              # where to save onnxruntime's per-node profile
+    allow_fallback: bool = False
+    peak_tflops: float | None = None
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.provider not in ("auto", *PROVIDERS):
+            raise ValueError(f"unknown provider {self.provider!r} (auto, tensorrt, cuda, cpu)")
+        if not self.batches or any(b < 1 for b in self.batches):
+            raise ValueError("batch sizes must be positive integers")
+        if self.runs is not None and self.duration is not None:
+            raise ValueError("give --runs or --duration, not both")
+        if self.runs is not None and self.runs < 1:
+            raise ValueError("--runs must be at least 1")
+        if self.duration is not None and not self.duration > 0:
+            raise ValueError("--duration must be positive")
+        if self.warmup < 0 or self.threads < 0:
+            raise ValueError("--warmup and --threads must not be negative")
+        if self.peak_tflops is not None and not self.peak_tflops > 0:
+            raise ValueError("--peak-tflops must be positive")
+        if self.dtype is not None and self.dtype not in DTYPE_BYTES:
+            raise ValueError(f"unknown dtype {self.dtype!r} ({', '.join(DTYPE_BYTES)})")
+
+    @property
+    def timed_runs(self) -> int | None:
+        return DEFAULT_RUNS if self.runs is None and self.duration is None else self.runs
+
+
+@dataclass
+class SessionInfo:
+    asked: str                      # auto | tensorrt | cuda | cpu
+    requested: list[str]            # the provider list handed to onnxruntime
+    providers: list[str]            # session.get_providers() after creation
+    create_s: float
+    fallback: str | None = None     # why the asked provider is not the one in use
+
+    @property
+    def provider(self) -> str:
+        return self.providers[0]
+
+    @property
+    def on_gpu(self) -> bool:
+        return self.provider in GPU_PROVIDERS
+
+
+@dataclass
+class BatchResult:
+    batch: int
+    first_inference_s: float
+    warmup_runs: int
+    warmup_s: float
+    runs: int
+    wall_s: float
+    latency: Stats
+    throughput: float                          # samples per second
+    transfers: dict[str, Stats] | None = None  # h2d, compute, d2h, total; GPU with include_transfers
+    transfers_wall_s: float | None = None
+    work: dict | None = None
+    session_create_s: float | None = None      # set when this batch had its own session
+
+
+@dataclass
+class Report:
+    model: str
+    network: str | None
+    session: SessionInfo
+    settings: Settings
+    results: list[BatchResult]
+    device: dict
+    versions: dict
+    notes: list[str] = field(default_factory=list)
+    profile: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        d = {
+            "schema_version": 1,
+            "model": self.model,
+            "network": self.network,
+            "versions": self.versions,
+            "device": self.device,
+            "provider": {
+                "asked": self.session.asked,
+                "used": self.session.provider,
+                "session_providers": self.session.providers,
+                "fallback": self.session.fallback,
+            },
+            "settings": asdict(self.settings) | {"batches": list(self.settings.batches),
+                                                 "timed_runs": self.settings.timed_runs},
+            "session_create_s": self.session.create_s,
+            "statistics": "seconds; percentiles by linear interpolation (numpy default); "
+                          "stddev is the population standard deviation; throughput = batch * runs / wall",
+            "results": [asdict(r) for r in self.results],
+            "notes": self.notes,
+            "profile": self.profile,
+        }
+        return d
+
+
+# --------------------------------------------------------------------------- loading
+
+def read_onnx(path: Path) -> bytes:
+    """The bytes of FILE.onnx, checked to parse as an ONNX model; BenchError otherwise."""
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise BenchError(f"{path}: cannot read: {e.strerror or e}") from None
+    try:
+        model = onnx.load_model_from_string(data)
+    except (DecodeError, ValueError, RuntimeError) as e:
+        raise BenchError(f"{path}: not a valid ONNX model ({e or 'protobuf parse error'})") from None
+    if not model.graph.node or not model.graph.input:
+        raise BenchError(f"{path}: not a valid ONNX model (no graph)")
+    return data
+
+
+def build_network(network, dtype: str | None = None) -> bytes:
+    """Compile a netc Network to ONNX bytes with ``netc build``'s builder."""
+    try:
+        from .onnx.build import build_model
+    except ImportError:
+        raise BenchError("benchmarking a .yaml file needs netc's ONNX builder (netc.onnx.build), "
+                         "which this installation lacks; give an .onnx file instead") from None
+    return build_model(network, dtype=dtype or "float32").SerializeToString()
+
+
+def load_model(path: Path, dtype: str | None = None):
+    """Read FILE.onnx, or load FILE.yaml with netc and build it; return (model bytes, Network or None).
+
+    Raises BenchError for a file that is not a model, NetcError for an invalid YAML."""
+    suffix = path.suffix.lower()
+    if suffix == ".onnx":
+        return read_onnx(path), None
+    if suffix in (".yaml", ".yml"):
+        from .api import load
+
+        network = load(path)
+        return build_network(network, dtype), network
+    raise BenchError(f"{path}: expected a .yaml or .onnx file")
+
+
+# --------------------------------------------------------------------------- providers
+
+def provider_chain(asked: str, available: Sequence[str]) -> list[str]:
+    """The providers handed to onnxruntime, best first.
+
+    auto takes TensorRT, then CUDA, then CPU among those the installed onnxruntime
+    offers; a named provider is tried first with the CPU (and CUDA under TensorRT)
+    behind it for the nodes it does not take."""
+    if asked == "auto":
+        return [p for p in (*GPU_PROVIDERS, "CPUExecutionProvider") if p in available] or \
+            ["CPUExecutionProvider"]
+    if asked == "tensorrt":
+        return [p for p in GPU_PROVIDERS if p in available or p == PROVIDERS["tensorrt"]] + \
+            ["CPUExecutionProvider"]
+    if asked == "cuda":
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def explain_failure(provider: str, log: str, available: Sequence[str], version: str) -> str:
+    """One line saying why ``provider`` did not load, from onnxruntime's captured log."""
+    log = _ANSI.sub("", log)
+    reasons = []
+    if provider not in available:
+        reasons.append(f"this onnxruntime {version} build has no {provider} "
+                       f"(it offers {', '.join(available)})")
+    if sys.platform.startswith("linux") and not os.path.exists("/dev/nvidiactl"):
+        reasons.append("no NVIDIA GPU visible (/dev/nvidiactl absent)")
+    lib = {"CUDAExecutionProvider": "cuda", "TensorrtExecutionProvider": "tensorrt"}.get(provider)
+    missing = re.findall(rf"libonnxruntime_providers_{lib}\.\w+ with error: ([^\n]+)", log) if lib else []
+    reasons += dict.fromkeys(m.strip() for m in missing)
+    if provider == "CUDAExecutionProvider" or (provider == "TensorrtExecutionProvider" and missing):
+        need = re.search(r"Require (.+?)\. Please", log)
+        if need:
+            reasons.append(f"onnxruntime {version} requires {need.group(1)}")
+    for pattern in (r"CUDA failure \d+: [^;\n]+", r"no CUDA-capable device is detected",
+                    r"CUDA driver version is insufficient[^\n;]*", r"Please install TensorRT libraries"):
+        m = re.search(pattern, log)
+        if m and m.group(0) not in reasons and (lib == "tensorrt" or "TensorRT" not in m.group(0)):
+            reasons.append(m.group(0).strip())
+    return "; ".join(reasons) or "onnxruntime gave no reason"
+
+
+@contextlib.contextmanager
+def _captured_output():
+    """Send file descriptors 1 and 2 (onnxruntime's native logger) and Python's
+    stdout/stderr to a buffer for the duration; yield a list that receives the text."""
+    captured: list[str] = []
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved = [os.dup(1), os.dup(2)]
+    text = io.StringIO()
+    with tempfile.TemporaryFile() as tmp:
+        try:
+            os.dup2(tmp.fileno(), 1)
+            os.dup2(tmp.fileno(), 2)
+            with contextlib.redirect_stdout(text), contextlib.redirect_stderr(text):
+                yield captured
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            tmp.seek(0)
+            captured.append(tmp.read().decode("utf-8", "replace") + text.getvalue())
+
+
+def _provider_options(name: str, s: Settings) -> dict:
+    if name == "CUDAExecutionProvider":
+        return {"enable_cuda_graph": "1"} if s.cuda_graph else {}
+    if name == "TensorrtExecutionProvider":
+        opts = {}
+        if s.trt_fp16:
+            opts["trt_fp16_enable"] = "1"
+        if s.cuda_graph:
+            opts["trt_cuda_graph_enable"] = "1"
+        return opts
+    return {}
+
+
+def open_session(model: bytes, s: Settings, profile_prefix: str | None = None):
+    """Create an onnxruntime session on the providers ``s.provider`` asks for.
+
+    Returns (session, SessionInfo). Raises ProviderUnavailable when a named provider
+    did not load and fallback is not allowed, BenchError when onnxruntime refuses the model."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    chain = provider_chain(s.provider, available)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3          # errors only once the session exists
+    if s.threads:
+        options.intra_op_num_threads = s.threads
+    if profile_prefix:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
+    with _captured_output() as log:
+        if any(p in GPU_PROVIDERS for p in chain) and hasattr(ort, "preload_dlls"):
+            try:
+                ort.preload_dlls()
+            except Exception as e:  # noqa: BLE001 - preloading is best effort; the session tells
+                print(f"preload_dlls: {e}")
+        start = time.perf_counter()
+        try:
+            session = ort.InferenceSession(model, options, providers=[
+                (p, _provider_options(p, s)) for p in chain])
+            error = None
+        except Exception as e:  # noqa: BLE001 - onnxruntime raises its own pybind exception types
+            error = e
+        create_s = time.perf_counter() - start
+    if error is not None:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        message = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", message)
+        message = re.sub(r"^/\S+\.(cc|h|cpp):\d+ .*?\)\s+(?=[A-Z])", "", message)   # C++ location
+        raise BenchError(f"onnxruntime cannot load the model: {message}")
+    used = session.get_providers()
+    info = SessionInfo(s.provider, chain, used, create_s)
+    wanted = chain[0] if s.provider != "auto" else None
+    if wanted and used[0] != wanted:
+        reason = explain_failure(wanted, log[0], available, ort.__version__)
+        if not s.allow_fallback:
+            raise ProviderUnavailable(wanted, used[0], reason)
+        info.fallback = f"{wanted} did not load ({reason}); running on {used[0]}"
+    elif s.provider == "auto" and used[0] != chain[0]:
+        skipped = chain[:chain.index(used[0])] if used[0] in chain else chain
+        info.fallback = "auto: " + "; ".join(
+            f"{p} did not load ({explain_failure(p, log[0], available, ort.__version__)})"
+            for p in skipped) + f"; running on {used[0]}"
+    return session, info
+
+
+# --------------------------------------------------------------------------- inputs
+
+_NUMPY_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
+                "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(int8)": "int8",
+                "tensor(uint8)": "uint8", "tensor(bool)": "bool"}
+
+
+def concrete_shape(name: str, shape: Sequence, batch: int, what: str = "input") -> tuple[int, ...]:
+    """The shape of ``name`` at ``batch``: the first dimension is the batch; all others must be fixed."""
+    if not shape:
+        raise BenchError(f"{what} '{name}' is a scalar; netc bench needs a batch dimension")
+    first, *rest = shape
+    if isinstance(first, int) and first != batch:
+        raise BenchError(f"{what} '{name}' has a fixed batch of {first}; it cannot run batch {batch} "
+                         "(build the model with a dynamic batch dimension)")
+    for d in rest:
+        if not isinstance(d, int):
+            raise BenchError(f"{what} '{name}' has a symbolic dimension {d!r} besides the batch")
+    return (batch, *rest)
+
+
+def make_inputs(session, batch: int, seed: int = 0) -> dict:
+    """Random inputs for every model input at ``batch`` (normal for floats, small integers otherwise)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for inp in session.get_inputs():
+        if inp.type not in _NUMPY_TYPES:
+            raise BenchError(f"input '{inp.name}' has type {inp.type}, which netc bench cannot generate")
+        dtype = np.dtype(_NUMPY_TYPES[inp.type])
+        shape = concrete_shape(inp.name, inp.shape, batch)
+        if dtype.kind == "f":
+            feeds[inp.name] = rng.standard_normal(shape).astype(dtype)
+        else:
+            feeds[inp.name] = rng.integers(0, 2, shape).astype(dtype)
+    return feeds
+
+
+def model_input_dtypes(session) -> list[str]:
+    return [_NUMPY_TYPES.get(i.type, i.type) for i in session.get_inputs()]
+
+
+# --------------------------------------------------------------------------- timing
+
+Progress = Callable[[int, str, int, "int | float"], None]   # (batch, phase, done, total)
+
+
+def time_loop(call: Callable[[], object], runs: int | None, duration: float | None,
+              progress: Callable[[int], None] | None = None) -> tuple[list[float], float]:
+    """Call ``call`` ``runs`` times, or until ``duration`` seconds have passed; return
+    (per-call seconds, wall seconds of the whole loop). Progress is reported at most every 0.1 s."""
+    clock = time.perf_counter_ns
+    times: list[int] = []
+    record = times.append
+    next_report = clock() + PROGRESS_INTERVAL_NS
+    if runs is not None:
+        start = clock()
+        for i in range(runs):
+            t0 = clock()
+            call()
+            t1 = clock()
+            record(t1 - t0)
+            if progress is not None and t1 >= next_report:
+                progress(i + 1)
+                next_report = t1 + PROGRESS_INTERVAL_NS
+        wall = clock() - start
+    else:
+        start = clock()
+        deadline = start + int(duration * 1e9)
+        t1 = start
+        while t1 < deadline:
+            t0 = clock()
+            call()
+            t1 = clock()
+            record(t1 - t0)
+            if progress is not None and t1 >= next_report:
+                progress(len(times))
+                next_report = t1 + PROGRESS_INTERVAL_NS
+        wall = clock() - start
+    if progress is not None:
+        progress(len(times))
+    return [t / 1e9 for t in times], wall / 1e9
+
+
+class _Runner:
+    """How one batch is executed: plain ``session.run`` on the CPU, IOBinding on a GPU."""
+
+    def __init__(self, session, info: SessionInfo, feeds: dict, batch: int, s: Settings):
+        self.session, self.feeds = session, feeds
+        self.gpu = info.on_gpu
+        if not self.gpu:
+            run = session.run
+            self.call = lambda: run(None, feeds)
+            return
+        import numpy as np
+        import onnxruntime as ort
+
+        binding = session.io_binding()
+        self.device_inputs = {}
+        for name, x in feeds.items():
+            value = ort.OrtValue.ortvalue_from_numpy(x, "cuda", 0)
+            binding.bind_ortvalue_input(name, value)
+            self.device_inputs[name] = value
+        for out in session.get_outputs():
+            if s.cuda_graph:   # CUDA graphs replay fixed addresses: outputs must be pre-allocated
+                dtype = np.dtype(_NUMPY_TYPES.get(out.type, "float32"))
+                shape = concrete_shape(out.name, out.shape, batch, "output")
+                binding.bind_ortvalue_output(out.name,
+                                             ort.OrtValue.ortvalue_from_shape_and_type(shape, dtype.type, "cuda", 0))
+            else:
+                binding.bind_output(out.name, "cuda", 0)
+        self.binding = binding
+        run = session.run_with_iobinding
+        self.call = lambda: run(binding)
+
+    def transfers(self, runs: int | None, duration: float | None) -> tuple[dict[str, Stats], float]:
+        """Time H2D input copies, the run and D2H output copies, each and together."""
+        clock = time.perf_counter_ns
+        parts: dict[str, list[int]] = {"h2d": [], "compute": [], "d2h": [], "total": []}
+        host = [(self.device_inputs[n], x) for n, x in self.feeds.items()]
+        run, binding = self.session.run_with_iobinding, self.binding
+        start = clock()
+        deadline = start + int(duration * 1e9) if duration else None
+        i = 0
+        while (runs is not None and i < runs) or (deadline is not None and clock() < deadline):
+            t0 = clock()
+            for value, x in host:
+                value.update_inplace(x)
+            t1 = clock()
+            run(binding)
+            t2 = clock()
+            binding.copy_outputs_to_cpu()
+            t3 = clock()
+            for key, dt in (("h2d", t1 - t0), ("compute", t2 - t1), ("d2h", t3 - t2), ("total", t3 - t0)):
+                parts[key].append(dt)
+            i += 1
+        wall = (clock() - start) / 1e9
+        return {k: summarize([t / 1e9 for t in v]) for k, v in parts.items()}, wall
+
+
+def bench_batch(session, info: SessionInfo, batch: int, s: Settings, work: Work | None = None,
+                progress: Progress | None = None) -> BatchResult:
+    """Run the protocol for one batch size on an open session."""
+    feeds = make_inputs(session, batch, s.seed)
+    runner = _Runner(session, info, feeds, batch, s)
+    call = runner.call
+    t0 = time.perf_counter()
+    try:
+        call()
+    except BenchError:
+        raise
+    except Exception as e:  # noqa: BLE001 - onnxruntime's runtime errors become one line
+        raise BenchError(f"inference failed at batch {batch}: {str(e).strip().splitlines()[0]}") from None
+    first = time.perf_counter() - t0
+    if progress:
+        progress(batch, "warm-up", 0, s.warmup)
+    t0 = time.perf_counter()
+    for _ in range(s.warmup):
+        call()
+    warmup_s = time.perf_counter() - t0
+    total = s.timed_runs if s.timed_runs is not None else s.duration
+    tick = (lambda done: progress(batch, "timed", done, total)) if progress else None
+    times, wall = time_loop(call, s.timed_runs, s.duration, tick)
+    rate = throughput(batch, len(times), wall)
+    result = BatchResult(batch, first, s.warmup, warmup_s, len(times), wall, summarize(times), rate)
+    if s.include_transfers and runner.gpu:
+        result.transfers, result.transfers_wall_s = runner.transfers(s.timed_runs, s.duration)
+    if work is not None:
+        result.work = achieved(work, batch, rate, s.peak_tflops)
+    return result
+
+
+def bench(model: bytes, s: Settings, *, name: str = "model", network=None,
+          progress: Progress | None = None) -> Report:
+    """Benchmark ``model`` (ONNX bytes) at every batch size of ``s``; ``network`` (a netc
+    Network) supplies the FLOP and byte counts."""
+    prefix = _profile_prefix(s.profile) if s.profile else None
+    try:
+        return _bench(model, s, name, network, progress, prefix)
+    except BenchError as e:
+        raise BenchError(f"{name}: {e}") from None
+
+
+def _bench(model, s, name, network, progress, prefix) -> Report:
+    import onnxruntime as ort
+
+    from . import __version__
+
+    per_batch_sessions = s.cuda_graph    # a captured CUDA graph is tied to one input shape
+    session, info = open_session(model, s, prefix)
+    notes: list[str] = []
+    if info.fallback:
+        notes.append(info.fallback)
+    if not info.on_gpu and (s.include_transfers or s.cuda_graph or s.trt_fp16):
+        notes.append("--include-transfers, --cuda-graph and --trt-fp16 apply to GPU providers; "
+                     f"ignored on {info.provider}")
+        s = replace(s, include_transfers=False, cuda_graph=False, trt_fp16=False)
+        per_batch_sessions = False
+    if s.profile:
+        notes.append("profiling was on: timings include the profiler's overhead")
+    dtype = s.dtype or "float32"
+    if network is None:
+        kinds = set(model_input_dtypes(session))
+        if s.dtype and kinds != {s.dtype}:
+            raise BenchError(f"--dtype {s.dtype}: the model's inputs are {', '.join(sorted(kinds))}; "
+                             "an .onnx file keeps the types it was built with")
+        notes.append("achieved FLOP/s needs netc's counts: give the .yaml file instead of the .onnx")
+    work = work_from_analysis(network.analysis, dtype) if network is not None else None
+    results, profiles = [], []
+    for i, batch in enumerate(s.batches):
+        if per_batch_sessions and i > 0:
+            profiles += _end_profile(session, s.profile, len(profiles))
+            session, other = open_session(model, s, prefix)
+        row = bench_batch(session, info, batch, s, work, progress)
+        if per_batch_sessions:
+            row.session_create_s = info.create_s if i == 0 else other.create_s
+        results.append(row)
+    profiles += _end_profile(session, s.profile, len(profiles))
+    return Report(name, network.name if network is not None else None, info, s, results,
+                  device_info(info), {"netc": __version__, "onnxruntime": ort.__version__,
+                                      "python": sys.version.split()[0]}, notes, profiles)
+
+
+def _profile_prefix(out: str) -> str:
+    out_path = Path(out)
+    return str(out_path.parent / f".{out_path.name}.netc-profile")
+
+
+def _end_profile(session, out: str | None, index: int) -> list[str]:
+    """Stop profiling and move onnxruntime's file to ``out`` (``out``-N for later sessions)."""
+    if not out:
+        return []
+    written = session.end_profiling()
+    target = Path(out)
+    if index:
+        target = target.with_name(f"{target.stem}-{index}{target.suffix}")
+    os.replace(written, target)   # same folder as the prefix: an atomic rename
+    return [str(target)]
+
+
+# --------------------------------------------------------------------------- device
+
+def device_info(info: SessionInfo) -> dict:
+    """CPU model, core count and, on a GPU provider, the GPU name and driver from nvidia-smi."""
+    import platform
+
+    d = {"cpu": _cpu_model(), "cpu_count": os.cpu_count(), "platform": platform.platform(), "gpu": None}
+    if info.on_gpu:
+        d["gpu"] = _gpu_name()
+    return d
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
+def _gpu_name() -> str | None:
+    import subprocess
+
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total",
+                              "--format=csv,noheader"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None

@@ -1,0 +1,326 @@
+"""netc bench: statistics from known timings, work from netc's counts, provider fallback,
+sweeps and bad input, on the CPU provider with tiny models and few runs."""
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import netc
+from netc import bench
+from conftest import ROOT, run_netc
+
+
+# --------------------------------------------------------------------------- tiny models
+
+def tiny_model(batch="N"):
+    """conv3x3(3->8) relu conv3x3/2(8->16) relu global-avgpool flatten, input (batch, 3, 16, 16)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    rng = np.random.default_rng(0)
+
+    def init(name, shape):
+        return helper.make_tensor(name, TensorProto.FLOAT, shape,
+                                  rng.standard_normal(shape).astype(np.float32).ravel().tolist())
+
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1], strides=[2, 2]),
+             helper.make_node("Relu", ["c2"], ["r2"]),
+             helper.make_node("GlobalAveragePool", ["r2"], ["g"]),
+             helper.make_node("Flatten", ["g"], ["y"])]
+    graph = helper.make_graph(
+        nodes, "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 3, 16, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, 16])],
+        [init("w1", [8, 3, 3, 3]), init("b1", [8]), init("w2", [16, 8, 3, 3]), init("b2", [16])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    onnx.checker.check_model(model)
+    return model
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    import onnx
+
+    path = tmp_path / "tiny.onnx"
+    onnx.save(tiny_model(), path)
+    return path
+
+
+def bench_json(*args):
+    r = run_netc("bench", *args, "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    return json.loads(r.stdout), r
+
+
+# --------------------------------------------------------------------------- statistics
+
+def test_statistics_of_known_timings():
+    times = [0.010, 0.001, 0.007, 0.003, 0.005, 0.002, 0.009, 0.004, 0.008, 0.006]   # 1..10 ms, shuffled
+    s = bench.summarize(times)
+    # sorted x = 1..10 ms; rank r = (n - 1) q / 100 = 9 q / 100
+    assert s.count == 10
+    assert s.min == pytest.approx(0.001) and s.max == pytest.approx(0.010)
+    assert s.mean == pytest.approx(0.0055)
+    assert s.median == pytest.approx(0.0055)          # r = 4.5: 5 + 0.5 * (6 - 5)
+    assert s.p90 == pytest.approx(0.0091)             # r = 8.1: 9 + 0.1 * (10 - 9)
+    assert s.p95 == pytest.approx(0.00955)            # r = 8.55
+    assert s.p99 == pytest.approx(0.00991)            # r = 8.91
+    assert s.stddev == pytest.approx(math.sqrt(8.25) / 1000)   # population variance of 1..10 is 8.25
+
+
+def test_percentiles_agree_with_numpy_default():
+    rng = np.random.default_rng(7)
+    times = rng.lognormal(-6, 0.5, size=257).tolist()
+    s = bench.summarize(times)
+    for q, value in ((50, s.median), (90, s.p90), (95, s.p95), (99, s.p99)):
+        assert value == pytest.approx(float(np.percentile(times, q)), rel=1e-12)
+    assert s.stddev == pytest.approx(float(np.std(times)), rel=1e-9)
+    assert s.mean == pytest.approx(float(np.mean(times)), rel=1e-12)
+
+
+def test_statistics_of_one_run_and_errors():
+    s = bench.summarize([0.25])
+    assert (s.min, s.median, s.p99, s.max, s.stddev) == (0.25, 0.25, 0.25, 0.25, 0.0)
+    with pytest.raises(ValueError):
+        bench.summarize([])
+    with pytest.raises(ValueError):
+        bench.percentile([1.0, 2.0], 101)
+
+
+def test_throughput_is_batch_times_runs_over_wall():
+    assert bench.throughput(8, 100, 2.0) == 400.0
+    assert bench.throughput(1, 3, 0.5) == 6.0
+    with pytest.raises(ValueError):
+        bench.throughput(1, 1, 0.0)
+
+
+def test_time_loop_counts_runs_and_honours_duration():
+    calls = []
+    times, wall = bench.time_loop(lambda: calls.append(1), 37, None)
+    assert len(times) == len(calls) == 37
+    assert wall >= sum(times) > 0
+    times, wall = bench.time_loop(lambda: None, None, 0.02)
+    assert wall >= 0.02 and len(times) >= 1
+
+
+# --------------------------------------------------------------------------- work
+
+TINY_YAML = """\
+netc: 1
+name: tiny
+input: {shape: [3, 8, 8]}
+layers:
+  - conv: {filters: 4, kernel: 3, padding: same, activation: none}
+"""
+
+
+def test_work_from_netc_counts():
+    net = netc.loads(TINY_YAML)
+    work = bench.work_from_analysis(net.analysis, "float32")
+    macs = 4 * 8 * 8 * (3 * 3 * 3)                   # outputs x (k_h k_w c_in)
+    assert work.flops_per_sample == 2 * macs + 4 * 8 * 8   # plus one bias add per output
+    assert work.param_bytes == (4 * 27 + 4) * 4
+    assert work.activation_bytes_per_sample == (3 * 8 * 8 + 4 * 8 * 8) * 4
+    assert work.bytes(2) == 448 + 2 * 1792
+    assert work.intensity(2) == pytest.approx(2 * 14080 / (448 + 2 * 1792))
+    row = bench.achieved(work, 2, 1000.0, peak_tflops=1e-6)   # a 1 MFLOP/s device
+    assert row["achieved_flops_per_s"] == pytest.approx(14080 * 1000)
+    assert row["fraction_of_peak"] == pytest.approx(14.08)
+    assert bench.achieved(work, 2, 1000.0, None)["fraction_of_peak"] is None
+    assert bench.work_from_analysis(net.analysis, "float16").param_bytes == 112 * 2
+
+
+# --------------------------------------------------------------------------- providers
+
+def test_provider_chain():
+    full = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert bench.provider_chain("auto", full) == full
+    assert bench.provider_chain("auto", ["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
+    assert bench.provider_chain("cuda", ["CPUExecutionProvider"]) == ["CUDAExecutionProvider",
+                                                                      "CPUExecutionProvider"]
+    assert bench.provider_chain("tensorrt", full) == full
+    assert bench.provider_chain("cpu", full) == ["CPUExecutionProvider"]
+
+
+ORT_LOG = (
+    "\x1b[1;31m2026-11-26 07:15:57.094797681 [E:onnxruntime:Default, provider_bridge_ort.cc:2458 operator()] "
+    "/onnxruntime_src/onnxruntime/core/session/provider_bridge_ort.cc:2043 onnxruntime::Provider& "
+    "onnxruntime::ProviderLibrary::Get() [ONNXRuntimeError] : 1 : FAIL : Failed to load library "
+    "/site-packages/onnxruntime/capi/libonnxruntime_providers_cuda.so with error: libcublasLt.so.13: "
+    "cannot open shared object file: No such file or directory\n\x1b[m\n"
+    "\x1b[0;93m2026-11-26 07:15:57.094868366 [W:onnxruntime:Default, onnxruntime_pybind_state.cc:1295 "
+    "CreateExecutionProviderFactoryInstance] Failed to create CUDAExecutionProvider. Require cuDNN 9.* and "
+    "CUDA 13.*. Please install all dependencies as mentioned in the GPU requirements page\x1b[m\n")
+
+
+def test_failure_reason_is_one_line_from_the_log():
+    reason = bench.explain_failure("CUDAExecutionProvider", ORT_LOG,
+                                   ["CUDAExecutionProvider", "CPUExecutionProvider"], "1.31.1")
+    assert "\n" not in reason and "\x1b" not in reason
+    assert "libcublasLt.so.13: cannot open shared object file" in reason
+    assert "requires cuDNN 9.* and CUDA 13.*" in reason
+    missing = bench.explain_failure("CUDAExecutionProvider", "", ["CPUExecutionProvider"], "1.31.1")
+    assert "has no CUDAExecutionProvider" in missing
+
+
+def cuda_loads() -> bool:
+    """Whether a CUDA session really runs here (then the fallback path cannot be exercised)."""
+    code = ("import onnxruntime as o\n"
+            "o.set_default_logger_severity(4)\n"
+            "from test_bench import tiny_model\n"
+            "s = o.InferenceSession(tiny_model().SerializeToString(), providers=['CUDAExecutionProvider'])\n"
+            "print(s.get_providers()[0])")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "tests", capture_output=True, text=True,
+                       timeout=120, env={"PYTHONPATH": str(ROOT)})
+    return r.stdout.strip() == "CUDAExecutionProvider"
+
+
+@pytest.fixture(scope="module")
+def no_cuda():
+    if cuda_loads():
+        pytest.skip("CUDA loads on this machine, so there is no fallback to exercise")
+
+
+def test_cuda_asked_without_cuda_fails_in_one_line(tiny, no_cuda):
+    r = run_netc("bench", str(tiny), "--provider", "cuda", "--runs", "2", "--warmup", "0")
+    assert r.returncode == 1
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr                 # no onnxruntime log wall
+    assert lines[0].startswith("netc: error: CUDAExecutionProvider did not load: ")
+    assert "--allow-fallback" in lines[0]
+
+
+def test_cuda_with_allow_fallback_runs_on_cpu_and_says_so(tiny, no_cuda):
+    data, r = bench_json(str(tiny), "--provider", "cuda", "--allow-fallback", "--runs", "3", "--warmup", "0")
+    assert data["provider"]["asked"] == "cuda"
+    assert data["provider"]["used"] == "CPUExecutionProvider"
+    assert data["provider"]["fallback"].startswith("CUDAExecutionProvider did not load")
+    assert r.stderr.strip().splitlines() == [f"netc: warning: {data['provider']['fallback']}"]
+    assert [row["runs"] for row in data["results"]] == [3]
+
+
+# --------------------------------------------------------------------------- sweeps
+
+def test_sweep_gives_one_row_per_batch(tiny):
+    data, _ = bench_json(str(tiny), "--provider", "cpu", "--batch", "1,3,5", "--runs", "4", "--warmup", "1")
+    assert [row["batch"] for row in data["results"]] == [1, 3, 5]
+    assert data["versions"]["netc"] == netc.__version__
+    import onnxruntime
+    assert data["versions"]["onnxruntime"] == onnxruntime.__version__
+    assert data["provider"]["used"] == "CPUExecutionProvider" and data["device"]["cpu"]
+    assert data["settings"]["batches"] == [1, 3, 5] and data["settings"]["warmup"] == 1
+    assert data["session_create_s"] > 0
+    for row in data["results"]:
+        lat = row["latency"]
+        assert row["runs"] == lat["count"] == 4 and row["warmup_runs"] == 1
+        assert row["first_inference_s"] > 0 and row["warmup_s"] > 0
+        assert lat["min"] <= lat["median"] <= lat["p90"] <= lat["p95"] <= lat["p99"] <= lat["max"]
+        assert row["wall_s"] >= 4 * lat["min"]
+        assert row["throughput"] == pytest.approx(row["batch"] * 4 / row["wall_s"])
+        assert row["transfers"] is None and row["work"] is None
+
+
+def test_text_table_has_one_row_per_batch(tiny):
+    r = run_netc("bench", str(tiny), "--provider", "cpu", "--batch", "2,4", "--runs", "2", "--warmup", "0")
+    assert r.returncode == 0, r.stderr
+    rows = [line.split() for line in r.stdout.splitlines() if line.split() and line.split()[0].isdigit()]
+    assert [row[0] for row in rows] == ["2", "4"]
+    assert all(row[3] == "2" for row in rows)        # the runs column
+    assert "CPUExecutionProvider" in r.stdout and "p99" in r.stdout
+
+
+def test_duration_mode_runs_until_time_is_up(tiny):
+    data, _ = bench_json(str(tiny), "--provider", "cpu", "--duration", "0.2", "--warmup", "0")
+    row = data["results"][0]
+    assert row["wall_s"] >= 0.2 and row["runs"] >= 1
+
+
+def test_profile_is_saved_with_per_node_events(tiny, tmp_path):
+    out = tmp_path / "profile.json"
+    data, _ = bench_json(str(tiny), "--provider", "cpu", "--runs", "2", "--warmup", "0", "--profile", str(out))
+    events = json.loads(out.read_text())
+    assert any(e.get("cat") == "Node" for e in events)
+    assert data["profile"] == [str(out)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["profile.json", "tiny.onnx"]   # no temp left
+
+
+def test_gpu_flags_are_ignored_with_a_note_on_cpu(tiny):
+    data, _ = bench_json(str(tiny), "--provider", "cpu", "--runs", "2", "--include-transfers", "--cuda-graph")
+    assert data["results"][0]["transfers"] is None
+    assert any("ignored on CPUExecutionProvider" in n for n in data["notes"])
+
+
+def test_yaml_is_built_with_netc_build_or_refused_clearly(write):
+    path = write(TINY_YAML)
+    try:
+        import netc.onnx.build  # noqa: F401
+    except ImportError:
+        r = run_netc("bench", str(path), "--provider", "cpu", "--runs", "2")
+        assert r.returncode == 1 and "Traceback" not in r.stderr
+        assert "needs netc's ONNX builder" in r.stderr
+        return
+    data, _ = bench_json(str(path), "--provider", "cpu", "--runs", "2", "--warmup", "0", "--peak-tflops", "1")
+    work = data["results"][0]["work"]
+    assert data["network"] == "tiny"
+    assert work["flops_per_batch"] == 2 * 4 * 8 * 8 * 27 + 4 * 8 * 8
+    assert work["fraction_of_peak"] == pytest.approx(work["achieved_flops_per_s"] / 1e12)
+
+
+def test_library_reports_progress_and_every_row():
+    calls = []
+    settings = bench.Settings(provider="cpu", batches=(2, 1), warmup=2, runs=5)
+    report = bench.bench(tiny_model().SerializeToString(), settings, name="tiny",
+                         progress=lambda *a: calls.append(a))
+    assert [r.batch for r in report.results] == [2, 1]
+    assert [r.latency.count for r in report.results] == [5, 5]
+    assert (2, "warm-up", 0, 2) in calls and (1, "warm-up", 0, 2) in calls
+    assert calls[-1] == (1, "timed", 5, 5)            # the loop always reports its final count
+    assert report.session.provider == "CPUExecutionProvider" and report.session.fallback is None
+    d = report.as_dict()
+    assert d["settings"]["timed_runs"] == 5 and len(d["results"]) == 2
+
+
+# --------------------------------------------------------------------------- bad input
+
+@pytest.mark.parametrize("args, code, message", [
+    (["missing.onnx"], 2, "no such file"),
+    (["{tiny}", "--provider", "gpu"], 2, "--provider"),
+    (["{tiny}", "--batch", "0"], 2, "'0' is not a positive integer"),
+    (["{tiny}", "--batch", "1,x"], 2, "'x' is not a positive integer"),
+    (["{tiny}", "--runs", "3", "--duration", "1"], 2, "not both"),
+    (["{tiny}", "--peak-tflops", "0"], 2, "--peak-tflops must be positive"),
+    (["{tiny}", "--profile", "/no/such/dir/p.json"], 2, "no such folder"),
+    (["{corrupt}"], 1, "not a valid ONNX model"),
+    (["{text}"], 2, "expected a .yaml or .onnx file"),
+    (["{fixed}", "--batch", "2"], 1, "fixed batch of 1; it cannot run batch 2"),
+    (["{future}"], 1, "onnxruntime cannot load the model"),
+])
+def test_bad_input_is_one_clear_message(tmp_path, tiny, args, code, message):
+    import onnx
+
+    (tmp_path / "corrupt.onnx").write_bytes(b"\x08\x07this is not a protobuf\xff\xff")
+    (tmp_path / "model.txt").write_text("hello")
+    onnx.save(tiny_model(batch=1), tmp_path / "fixed.onnx")
+    future = tiny_model()
+    future.ir_version = 99                              # newer than any onnxruntime reads
+    onnx.save(future, tmp_path / "future.onnx")
+    paths = {"tiny": tiny, "corrupt": tmp_path / "corrupt.onnx", "text": tmp_path / "model.txt",
+             "fixed": tmp_path / "fixed.onnx", "future": tmp_path / "future.onnx"}
+    r = run_netc("bench", *[a.format(**paths) for a in args], "--runs", "1")
+    assert r.returncode == code, r.stderr
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+def test_summary_path_does_not_import_the_runtime():
+    code = "import sys, netc.cli; print(sorted(m for m in ('onnx', 'onnxruntime', 'numpy') if m in sys.modules))"
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                       env={"PYTHONPATH": str(ROOT)}, timeout=60)
+    assert r.stdout.strip() == "[]", r.stderr

@@ -1,0 +1,216 @@
+"""The model zoo (examples/*.yaml) against published figures and hand-computed rows.
+
+Published parameter counts are torchvision's ``num_params`` (trainable only, so
+they are compared with ``trainable_params``); published MACs are torchvision's
+``_ops`` ("GFLOPS" in its docs, which are multiply-accumulates), rounded there
+to three decimals (VGG-16: two). docs/zoo.md gives the sources.
+"""
+
+import pytest
+
+import netc
+from conftest import EXAMPLES, run_netc
+
+# name: (trainable params, GMACs as published, decimals, exact MACs netc counts)
+PUBLISHED = {
+    "alexnet": (61_100_840, 0.714, 3, 714_188_480),
+    "vgg16": (138_357_544, 15.47, 2, 15_470_264_320),
+    "googlenet": (6_624_904, 1.498, 3, 1_498_376_192),
+    "resnet18": (11_689_512, 1.814, 3, 1_814_073_344),
+    "resnet50": (25_557_032, 4.089, 3, 4_089_184_256),
+    "resnet152": (60_192_808, 11.514, 3, 11_513_626_624),
+    "mobilenet_v2": (3_504_872, 0.301, 3, 300_774_272),
+}
+
+# batchnorm running mean and variance: 2 buffers per channel
+BUFFERS = {
+    "alexnet": 0,
+    "vgg16": 0,
+    "googlenet": 14_560,
+    "resnet18": 9_600,
+    "resnet50": 53_120,
+    "resnet152": 151_424,
+    "mobilenet_v2": 34_112,
+}
+
+
+def load(name):
+    return netc.load(EXAMPLES / f"{name}.yaml")
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_totals_match_published_figures(name):
+    params, gmacs, decimals, macs = PUBLISHED[name]
+    totals = load(name).totals
+    assert totals.trainable_params == params
+    assert totals.params == params + BUFFERS[name]
+    assert round(totals.macs / 1e9, decimals) == gmacs
+    assert totals.macs == macs
+
+
+def test_resnet18_buffers_are_two_per_batchnorm_channel():
+    # bn1 64; layer1: 2 blocks x 2 bn x 64; layer2..4: 2 blocks x 2 bn x width + one downsample bn
+    channels = 64 + 2 * 2 * 64 + sum(2 * 2 * w + w for w in (128, 256, 512))
+    assert channels == 4800
+    assert load("resnet18").totals.non_trainable_params == 2 * channels
+
+
+def test_lenet5_counts_and_its_difference_from_the_paper():
+    net = load("lenet5")
+    rows = {r.name: r for r in net.layers}
+    assert rows["c1.conv"].params == 6 * (5 * 5 * 1 + 1)                  # 156, as in the paper
+    assert rows["c1.conv"].output_shape == (6, 28, 28)
+    assert rows["c1.conv"].macs == 6 * 25 * 28 * 28                       # 117,600
+    assert rows["c3.conv"].params == 16 * (5 * 5 * 6 + 1)                 # 2,416 fully connected
+    assert rows["c3.pool"].output_shape == (16, 5, 5)
+    assert rows["c5"].params == 120 * (400 + 1)                           # 48,120, as in the paper
+    assert rows["f6"].params == 84 * (120 + 1)                            # 10,164, as in the paper
+    assert rows["output"].params == 10 * 84 + 10
+    # The paper's 60,000: C1 156 + S2 12 + C3 1,516 + S4 32 + C5 48,120 + F6 10,164 (RBF fixed).
+    paper = 156 + 12 + 1516 + 32 + 48120 + 10164
+    assert paper == 60_000
+    assert net.totals.trainable_params == paper - 1516 + 2416 - 12 - 32 + 850 == 61_706
+    assert net.totals.macs == 117_600 + 16 * 6 * 25 * 100 + 120 * 400 + 120 * 84 + 84 * 10
+
+
+def test_alexnet_rows():
+    rows = {r.name: r for r in load("alexnet").layers}
+    assert rows["conv1"].output_shape == (64, 55, 55)                     # (224 + 4 - 11) // 4 + 1
+    assert rows["conv1"].params == 64 * 3 * 11 * 11 + 64                  # 23,296
+    assert rows["conv1"].macs == 64 * 3 * 11 * 11 * 55 * 55
+    assert rows["pool5"].output_shape == (256, 6, 6)
+    assert rows["fc6.fc"].params == 256 * 6 * 6 * 4096 + 4096
+
+
+def test_vgg16_against_an_independent_count():
+    config = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
+    params = macs = 0
+    channels, size = 3, 224
+    for v in config:
+        if v == "M":
+            size //= 2
+            continue
+        params += v * channels * 9 + v
+        macs += v * channels * 9 * size * size
+        channels = v
+    for fan_in, fan_out in [(512 * 7 * 7, 4096), (4096, 4096), (4096, 1000)]:
+        params += fan_in * fan_out + fan_out
+        macs += fan_in * fan_out
+    net = load("vgg16")
+    assert (net.totals.params, net.totals.macs) == (params, macs)
+    rows = {r.name: r for r in net.layers}
+    assert rows["block1.conv.0"].params == 64 * 3 * 9 + 64                # 1,792
+    assert rows["block5.conv.2"].output_shape == (512, 14, 14)
+    assert rows["block5.pool"].output_shape == (512, 7, 7)
+
+
+def _resnet_count(blocks, bottleneck):
+    """ResNet trainable params and MACs, counted the way torchvision builds the model."""
+    params = macs = 0
+
+    def conv(cin, cout, k, size):
+        nonlocal params, macs
+        params += cout * cin * k * k + 2 * cout        # + batchnorm scale and shift
+        macs += cout * cin * k * k * size * size
+
+    conv(3, 64, 7, 112)
+    cin, size, expansion = 64, 56, 4 if bottleneck else 1
+    for stage, (width, n) in enumerate(zip((64, 128, 256, 512), blocks)):
+        for i in range(n):
+            stride = 2 if stage > 0 and i == 0 else 1
+            size //= stride
+            cout = width * expansion
+            if bottleneck:
+                conv(cin, width, 1, size * stride)
+                conv(width, width, 3, size)
+                conv(width, cout, 1, size)
+            else:
+                conv(cin, width, 3, size)
+                conv(width, width, 3, size)
+            if stride != 1 or cin != cout:
+                conv(cin, cout, 1, size)
+            cin = cout
+    params += cin * 1000 + 1000
+    macs += cin * 1000
+    return params, macs
+
+
+@pytest.mark.parametrize("name, blocks, bottleneck", [
+    ("resnet18", (2, 2, 2, 2), False),
+    ("resnet50", (3, 4, 6, 3), True),
+    ("resnet152", (3, 8, 36, 3), True),
+])
+def test_resnets_against_an_independent_count(name, blocks, bottleneck):
+    totals = load(name).totals
+    assert (totals.trainable_params, totals.macs) == _resnet_count(blocks, bottleneck)
+
+
+def test_resnet50_rows():
+    rows = {r.name: r for r in load("resnet50").layers}
+    assert rows["conv1"].params == 64 * 3 * 7 * 7 == 9408                 # no bias
+    assert rows["conv1"].macs == 9408 * 112 * 112
+    assert rows["maxpool1"].output_shape == (64, 56, 56)
+    assert rows["layer1.first.downsample"].params == 256 * 64              # projection 64 -> 256
+    assert rows["layer2.first.branch.conv2"].output_shape == (128, 28, 28)  # stride on the 3x3 (V1.5)
+    assert rows["layer2.first.branch.conv1"].output_shape == (128, 56, 56)
+    assert rows["layer4.rest.1.relu1"].output_shape == (2048, 7, 7)
+    assert rows["fc"].params == 2048 * 1000 + 1000
+
+
+def test_resnet152_is_short_and_repeats():
+    text = (EXAMPLES / "resnet152.yaml").read_text()
+    assert len(text.splitlines()) < 80
+    assert sum(line.strip().startswith("- stage:") for line in text.splitlines()) == 4
+    names = {r.name for r in load("resnet152").layers}
+    assert "layer3.rest.34.relu1" in names                                # 36 blocks: 1 + 35
+    assert "layer3.rest.35.relu1" not in names
+    assert sum(n.endswith(".add1") for n in names) == 3 + 8 + 36 + 3
+
+
+def test_googlenet_rows():
+    rows = {r.name: r for r in load("googlenet").layers}
+    assert rows["conv1.conv"].params == 64 * 3 * 7 * 7
+    assert rows["maxpool1"].output_shape == (64, 56, 56)                  # ceil((112 - 3) / 2) + 1
+    assert rows["maxpool2"].output_shape == (192, 28, 28)
+    assert rows["inception3a.concat1"].output_shape == (64 + 128 + 32 + 32, 28, 28)
+    assert rows["inception3a.branch3.conv"].params == 32 * 16 * 3 * 3      # torchvision's 3x3 "5x5"
+    assert rows["inception4e.concat1"].output_shape == (832, 14, 14)
+    assert rows["inception5b.concat1"].output_shape == (1024, 7, 7)
+    assert rows["fc"].params == 1024 * 1000 + 1000
+
+
+def test_googlenet_with_the_papers_5x5_branch():
+    text = (EXAMPLES / "googlenet.yaml").read_text().replace("wide_kernel: 3}", "wide_kernel: 5}")
+    net = netc.loads(text, "googlenet-5x5")
+    # the 3x3 -> 5x5 change adds 16 * c5 * c5_reduce weights per module
+    modules = [(16, 32), (32, 96), (16, 48), (24, 64), (24, 64), (32, 64), (32, 128), (32, 128), (48, 128)]
+    extra = sum(16 * r * c for r, c in modules)
+    assert net.totals.trainable_params == 6_624_904 + extra
+    assert rows_of(net)["inception3a.branch3.conv"].params == 32 * 16 * 5 * 5
+
+
+def rows_of(net):
+    return {r.name: r for r in net.layers}
+
+
+def test_mobilenet_v2_rows():
+    rows = rows_of(load("mobilenet_v2"))
+    assert rows["stem.conv"].params == 32 * 3 * 3 * 3
+    assert rows["block1.depthwise.conv"].params == 32 * 1 * 3 * 3          # groups = channels
+    assert rows["stage2.first.expand.conv"].params == 96 * 16              # 16 * t(6)
+    dw = rows["stage2.first.dw.depthwise.conv"]
+    assert dw.params == 96 * 3 * 3
+    assert dw.output_shape == (96, 56, 56)
+    assert dw.macs == 96 * 9 * 56 * 56
+    # residual only where stride 1 and width unchanged: n - 1 per stage, none in block1/block17
+    adds = [r.name for r in load("mobilenet_v2").layers if r.op == "add"]
+    assert len(adds) == (2 - 1) + (3 - 1) + (4 - 1) + (3 - 1) + (3 - 1)
+    assert rows["head.conv"].params == 1280 * 320
+    assert rows["fc"].params == 1280 * 1000 + 1000
+
+
+@pytest.mark.parametrize("name", ["lenet5", "alexnet", "googlenet", "resnet152", "mobilenet_v2"])
+def test_summary_cli_runs(name):
+    result = run_netc("summary", f"examples/{name}.yaml")
+    assert result.returncode == 0, result.stderr
+    assert "Params:" in result.stdout
