@@ -17,16 +17,19 @@ class BuildDType(str, Enum):
     float16 = "float16"
 
 
-def lint_findings(net) -> list[Diagnostic]:
-    """The hook for the linter: its findings on ``net``, printed before the build, whose
-    errors refuse the build without ``--force``. The linter (``netc.lint``, built on
-    another branch) is expected to offer ``lint(network) -> list[Diagnostic]``; until
-    it is merged there are no findings."""
+def lint_findings(path: Path) -> list[Diagnostic]:
+    """The hook for the linter: its findings on the file, printed before the build;
+    their errors refuse the build unless ``--force``. It calls ``netc.lint.lint_file``
+    (issue 4, built on the ``lint`` branch) with the configuration that applies to
+    the file; without the linter there are no findings."""
     try:
-        from ..lint import lint
-    except ImportError:
+        from ..lint import ConfigCache, ConfigError, RuleCrash, lint_file
+    except ImportError:             # the linter is not merged yet
         return []
-    return list(lint(net))
+    try:
+        return lint_file(path, ConfigCache().for_path(path))
+    except (ConfigError, RuleCrash) as e:
+        fail_usage(str(e))
 
 
 @app.command()
@@ -53,7 +56,7 @@ def build(
         fail_usage("the output would overwrite the input file")
 
     net = load_or_exit(file)
-    findings = lint_findings(net)
+    findings = lint_findings(file)
     for d in findings:
         typer.echo(d.format(), err=True)
     errors = sum(d.severity >= Severity.ERROR for d in findings)
