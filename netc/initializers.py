@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import math
 
-# name -> (family, distribution, variance numerator, over)
+# name -> (family, distribution, numerator, over): variance = numerator / fan, where fan is
+# fan_in, or (fan_in + fan_out) / 2 for "fan_avg" (so xavier: 1 / fan_avg = 2 / (fan_in + fan_out))
 INITIALIZERS: dict[str, tuple[str, str, float, str]] = {
     "auto": ("auto", "", 0.0, ""),
-    "xavier_uniform": ("xavier", "uniform", 2.0, "fan_avg"),
-    "xavier_normal": ("xavier", "normal", 2.0, "fan_avg"),
+    "xavier_uniform": ("xavier", "uniform", 1.0, "fan_avg"),
+    "xavier_normal": ("xavier", "normal", 1.0, "fan_avg"),
     "caffe_xavier": ("caffe", "uniform", 1.0, "fan_in"),
     "he_normal": ("he", "normal", 2.0, "fan_in"),
     "he_uniform": ("he", "uniform", 2.0, "fan_in"),
@@ -36,8 +37,8 @@ INITIALIZERS: dict[str, tuple[str, str, float, str]] = {
     "zeros": ("constant", "constant", 0.0, ""),
     "ones": ("constant", "constant", 1.0, ""),
     # the usual other names
-    "glorot_uniform": ("xavier", "uniform", 2.0, "fan_avg"),
-    "glorot_normal": ("xavier", "normal", 2.0, "fan_avg"),
+    "glorot_uniform": ("xavier", "uniform", 1.0, "fan_avg"),
+    "glorot_normal": ("xavier", "normal", 1.0, "fan_avg"),
     "kaiming_normal": ("he", "normal", 2.0, "fan_in"),
     "kaiming_uniform": ("he", "uniform", 2.0, "fan_in"),
 }
@@ -81,7 +82,13 @@ def sample(init, shape: tuple[int, ...], fan_in: int, fan_out: int, rng):
         return np.full(shape, numerator, dtype=np.float32)
     fan = (fan_in + fan_out) / 2 if over == "fan_avg" else fan_in
     variance = numerator / max(fan, 1)
+    # float32 draws scaled in place: one array of the tensor's size, never a float64 copy
     if dist == "normal":
-        return (rng.standard_normal(shape, dtype=np.float32) * np.float32(math.sqrt(variance)))
+        out = rng.standard_normal(shape, dtype=np.float32)
+        out *= np.float32(math.sqrt(variance))
+        return out
     bound = math.sqrt(3 * variance)
-    return rng.uniform(-bound, bound, shape).astype(np.float32)
+    out = rng.random(shape, dtype=np.float32)       # [0, 1) -> [-bound, bound)
+    out *= np.float32(2 * bound)
+    out -= np.float32(bound)
+    return out

@@ -31,9 +31,26 @@ def activation_flops(name: str, elements: int) -> int:
     return ACTIVATIONS.get(name, 0) * elements
 
 
+def lower_activation(ctx, x: str, name: str, slope: float = 0.01) -> str:
+    """Emit the ONNX node of activation ``name`` on tensor ``x`` (none: ``x`` itself).
+
+    relu: Relu; relu6: Clip(x, 0, 6); leaky_relu: LeakyRelu(alpha=slope);
+    sigmoid: Sigmoid; tanh: Tanh."""
+    if name == "none":
+        return x
+    if name == "relu6":
+        return ctx.node("Clip", [x, ctx.constant("min", 0.0), ctx.constant("max", 6.0)])
+    if name == "leaky_relu":
+        return ctx.node("LeakyRelu", [x], alpha=float(slope))
+    return ctx.node({"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh"}[name], [x])
+
+
 class _Elementwise(Op):
     def cost(self, p, ins, out):
         return Cost(flops=ACTIVATIONS[self.name] * numel(out.shape))
+
+    def lower(self, p, ctx):
+        return lower_activation(ctx, ctx.input, self.name, p.get("slope", 0.01))
 
 
 @register
@@ -74,3 +91,7 @@ class Softmax(Op):
 
     def cost(self, p, ins, out):
         return Cost(flops=5 * numel(out.shape))
+
+    def lower(self, p, ctx):
+        """Softmax over axis 1, the channels of (N, C) and (N, C, H, W) alike (opset >= 13)."""
+        return ctx.node("Softmax", [ctx.input], axis=1)

@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from .activation import activation_flops, fused_param
+from ..initializers import resolve
+from .activation import activation_flops, fused_param, lower_activation
 from .registry import (MAX_CHANNELS, MAX_WINDOW, Cost, Inferred, Op, Param, ShapeError,
                        numel, register, spatial)
 from .window import slide_2d
@@ -51,3 +52,16 @@ class Conv(Op):
         bias = p["filters"] if p["bias"] else 0
         flops = 2 * macs + (outputs if bias else 0) + activation_flops(p["activation"], outputs)
         return Cost(params=weights + bias, macs=macs, flops=flops)
+
+    def lower(self, p, ctx):
+        """Conv with explicit pads, weight (K, C/groups, kh, kw) drawn from ``init``
+        (fan_in = C/groups*kh*kw, fan_out = K*kh*kw), zero bias; then the fused activation."""
+        kh, kw = p["kernel"]
+        k, g = p["filters"], p["groups"]
+        c = ctx.in_shapes[0][0] // g
+        w = ctx.weight("weight", (k, c, kh, kw), resolve(p["init"], p["activation"]),
+                       fan_in=c * kh * kw, fan_out=k * kh * kw)
+        ins = [ctx.input, w] + ([ctx.weight("bias", (k,), "zeros")] if p["bias"] else [])
+        y = ctx.node("Conv", ins, kernel_shape=[kh, kw], strides=list(p["stride"]),
+                     pads=ctx.pads(), dilations=list(p["dilation"]), group=g)
+        return lower_activation(ctx, y, p["activation"])

@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
-from .activation import activation_flops, fused_param
+from ..initializers import resolve
+from .activation import activation_flops, fused_param, lower_activation
 from .registry import (MAX_CHANNELS, Cost, Inferred, Op, Param, ShapeError, fmt_shape,
                        numel, register)
 
@@ -39,6 +40,16 @@ class Dense(Op):
     def field(self, p, ins, fields, out):
         return fields[0]
 
+    def lower(self, p, ctx):
+        """Gemm(x, W, b, transB=1) with W (units, C) drawn from ``init`` (fan_in = C,
+        fan_out = units), zero bias; then the fused activation."""
+        c, units = ctx.in_shapes[0][0], p["units"]
+        w = ctx.weight("weight", (units, c), resolve(p["init"], p["activation"]),
+                       fan_in=c, fan_out=units)
+        ins = [ctx.input, w] + ([ctx.weight("bias", (units,), "zeros")] if p["bias"] else [])
+        y = ctx.node("Gemm", ins, transB=1)
+        return lower_activation(ctx, y, p["activation"])
+
 
 @register
 class Flatten(Op):
@@ -52,3 +63,7 @@ class Flatten(Op):
         if fields[0] is None or len(ins[0]) != 3:
             return fields[0]
         return fields[0].whole(ins[0][1:])
+
+    def lower(self, p, ctx):
+        """Flatten(axis=1): one node, no shape-computation chain."""
+        return ctx.node("Flatten", [ctx.input], axis=1)

@@ -25,6 +25,10 @@ class Add(Op):
     def cost(self, p, ins, out):
         return Cost(flops=(len(ins) - 1) * numel(out.shape))
 
+    def lower(self, p, ctx):
+        """Add for two inputs, Sum for more."""
+        return ctx.node("Add" if len(ctx.inputs) == 2 else "Sum", ctx.inputs)
+
 
 @register
 class Concat(Op):
@@ -37,3 +41,7 @@ class Concat(Op):
             raise ShapeError("concat needs inputs with the same height and width, got "
                              + ", ".join(fmt_shape(s) for s in ins))
         return Inferred((sum(s[0] for s in ins), *ins[0][1:]))
+
+    def lower(self, p, ctx):
+        """Concat(axis=1): the channels."""
+        return ctx.node("Concat", ctx.inputs, axis=1)

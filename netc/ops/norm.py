@@ -23,6 +23,14 @@ class BatchNorm(Op):
         c = ins[0][0]
         return Cost(params=2 * c, buffers=2 * c, flops=2 * numel(out.shape))
 
+    def lower(self, p, ctx):
+        """Inference-form BatchNormalization: scale 1, shift 0, running mean 0, variance 1
+        (a freshly initialized layer); y = scale * (x - mean) / sqrt(var + eps) + shift."""
+        c = ctx.in_shapes[0][0]
+        ins = [ctx.input, ctx.weight("weight", (c,), "ones"), ctx.weight("bias", (c,), "zeros"),
+               ctx.weight("running_mean", (c,), "zeros"), ctx.weight("running_var", (c,), "ones")]
+        return ctx.node("BatchNormalization", ins, epsilon=float(p["eps"]))
+
 
 @register
 class Dropout(Op):
@@ -30,3 +38,7 @@ class Dropout(Op):
     doc = "zero a fraction of activations while training (§5.4); identity at inference"
     params = {"rate": Param("number", "probability p of dropping a unit", default=0.5,
                             min=0, max=1, exclusive_max=True)}
+
+    def lower(self, p, ctx):
+        """Nothing: the inference graph has no dropout (the input passes through)."""
+        return ctx.input

@@ -27,6 +27,11 @@ class _Pool(Op):
         windows = slide_2d((h, w), p["kernel"], stride, p["padding"], (1, 1), p["ceil_mode"])
         return Inferred((c, windows[0].out, windows[1].out), windows)
 
+    def _lower(self, ctx, op_type, p, **extra):
+        stride = p["stride"] or p["kernel"]
+        return ctx.node(op_type, [ctx.input], kernel_shape=list(p["kernel"]), strides=list(stride),
+                        pads=ctx.pads(), ceil_mode=int(p["ceil_mode"]), **extra)
+
 
 @register
 class MaxPool(_Pool):
@@ -36,6 +41,10 @@ class MaxPool(_Pool):
     def cost(self, p, ins, out):
         kh, kw = p["kernel"]
         return Cost(flops=(kh * kw - 1) * numel(out.shape))
+
+    def lower(self, p, ctx):
+        """MaxPool with explicit pads (padding never wins the max)."""
+        return self._lower(ctx, "MaxPool", p)
 
 
 @register
@@ -48,6 +57,10 @@ class AvgPool(_Pool):
     def cost(self, p, ins, out):
         kh, kw = p["kernel"]
         return Cost(flops=kh * kw * numel(out.shape))
+
+    def lower(self, p, ctx):
+        """AveragePool with explicit pads and count_include_pad."""
+        return self._lower(ctx, "AveragePool", p, count_include_pad=int(p["count_include_pad"]))
 
 
 @register
@@ -65,3 +78,8 @@ class GlobalAvgPool(Op):
 
     def field(self, p, ins, fields, out):
         return fields[0].whole(ins[0][1:]) if fields[0] else None
+
+    def lower(self, p, ctx):
+        """GlobalAveragePool gives (N, C, 1, 1); a Flatten follows unless keepdims."""
+        y = ctx.node("GlobalAveragePool", [ctx.input])
+        return y if p["keepdims"] else ctx.node("Flatten", [y], axis=1)

@@ -1,0 +1,128 @@
+"""``netc build FILE --onnx OUT.onnx``: lint, build, check and write an ONNX model."""
+
+from __future__ import annotations
+
+import time
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from ..diagnostics import Diagnostic, NetcError, Severity
+from . import app, fail_usage, load_or_exit, report
+
+
+class BuildDType(str, Enum):
+    float32 = "float32"
+    float16 = "float16"
+
+
+def lint_findings(path: Path) -> list[Diagnostic]:
+    """The hook for the linter: its findings on the file, printed before the build;
+    their errors refuse the build unless ``--force``. It calls ``netc.lint.lint_file``
+    (issue 4, built on the ``lint`` branch) with the configuration that applies to
+    the file; without the linter there are no findings."""
+    try:
+        from ..lint import ConfigCache, ConfigError, RuleCrash, lint_file
+    except ImportError:             # the linter is not merged yet
+        return []
+    try:
+        return lint_file(path, ConfigCache().for_path(path))
+    except (ConfigError, RuleCrash) as e:
+        fail_usage(str(e))
+
+
+@app.command()
+def build(
+    file: Path = typer.Argument(..., help="A netc .yaml file."),
+    onnx_out: Path = typer.Option(None, "--onnx", help="Write an ONNX model to this path."),
+    seed: int = typer.Option(0, "--seed", min=0, max=(1 << 64) - 1, help="Seed of the weight initializers."),
+    opset: int = typer.Option(17, "--opset", help="ONNX opset (13 or later)."),
+    dtype: BuildDType = typer.Option(BuildDType.float32, "--dtype", help="Element type of the graph."),
+    fold_batchnorm: bool = typer.Option(False, "--fold-batchnorm",
+                                        help="Fold inference batchnorm into the convolution before it."),
+    external_data: bool = typer.Option(None, "--external-data/--no-external-data", show_default=False,
+                                       help="Weights in OUT.data beside the model (default: past 1 GiB)."),
+    force: bool = typer.Option(False, "--force", help="Build even when lint reports errors."),
+):
+    """Compile a network to ONNX, with initialized weights, checked and written atomically."""
+    if onnx_out is None:
+        fail_usage("give the output: netc build FILE --onnx OUT.onnx")
+    if onnx_out.exists() and onnx_out.is_dir():
+        fail_usage(f"{onnx_out} is a directory; give a file name such as {onnx_out / 'model.onnx'}")
+    if not onnx_out.parent.is_dir():
+        fail_usage(f"no such directory: {onnx_out.parent}")
+    if file.exists() and onnx_out.resolve() == file.resolve():
+        fail_usage("the output would overwrite the input file")
+
+    net = load_or_exit(file)
+    findings = lint_findings(file)
+    for d in findings:
+        typer.echo(d.format(), err=True)
+    errors = sum(d.severity >= Severity.ERROR for d in findings)
+    if errors and not force:
+        typer.echo(f"netc: not building: lint found {errors} error(s) (--force builds anyway)", err=True)
+        raise typer.Exit(1)
+
+    from ..onnx import build as onnx_build   # onnx, numpy and onnxruntime load only here
+
+    if not onnx_build.MIN_OPSET <= opset <= onnx_build.max_opset():
+        fail_usage(f"--opset {opset}: netc emits opsets {onnx_build.MIN_OPSET} to {onnx_build.max_opset()}")
+    start = time.perf_counter()
+    progress = _Progress(start)
+    try:
+        model = onnx_build.build_model(net, opset=opset, seed=seed, dtype=dtype.value,
+                                       fold_batchnorm=fold_batchnorm, check=False, progress=progress)
+        progress.phase("writing and checking")
+        onnx_build.write_model(model, onnx_out, external_data=external_data)
+    except onnx_build.RuntimeUnsupported as e:
+        progress.stop()
+        fail_usage(e.diagnostics[0].message)
+    except NetcError as e:
+        progress.stop()
+        report(e)
+    except OSError as e:
+        progress.stop()
+        typer.echo(f"netc: error: cannot write {onnx_out}: {e.strerror or e}", err=True)
+        raise typer.Exit(1)
+    progress.stop()
+    typer.echo(onnx_build.describe(model, onnx_out, time.perf_counter() - start))
+
+
+class _Progress:
+    """A transient progress bar on stderr, shown only on a terminal and only once
+    a build has taken more than half a second."""
+
+    DELAY = 0.5
+
+    def __init__(self, start: float):
+        self.start, self.bar, self.task = start, None, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None and not self._begin():
+            return
+        self.bar.update(self.task, completed=done, total=total)
+
+    def phase(self, description: str) -> None:
+        if self.bar is not None or self._begin():
+            self.bar.update(self.task, description=description, total=None)
+
+    def _begin(self) -> bool:
+        if time.perf_counter() - self.start < self.DELAY:
+            return False
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+        console = Console(stderr=True)
+        if not console.is_terminal:
+            return False
+        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                            MofNCompleteColumn(), console=console, transient=True)
+        self.task = self.bar.add_task("lowering layers", total=None)
+        self.bar.start()
+        return True
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None

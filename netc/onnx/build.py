@@ -1,0 +1,458 @@
+"""Build an ONNX model from a loaded network, and write it atomically.
+
+    model = build_model(network, opset=17, seed=0, dtype="float32", fold_batchnorm=False)
+    write_model(model, "net.onnx", external_data=None)
+
+What the model holds (docs/onnx.md):
+- one node per ONNX op each layer's ``Op.lower`` emits; tensor names are the
+  layer names, initializers ``LAYER.weight``/``LAYER.bias``/...; every node's
+  ``doc_string`` is the layer's ``FILE:LINE``;
+- every weight an initializer drawn from its layer's init scheme by a numpy
+  Generator seeded from (seed, tensor name), so a build is reproducible byte
+  for byte and independent of layer order;
+- a symbolic batch dimension ``batch`` on the input and outputs, every other
+  dimension static; ``value_info`` for every intermediate tensor from ONNX
+  shape inference, checked against netc's analysis;
+- the lowest IR version the opset needs; metadata ``io.netc.*`` (version,
+  source sha256, seed, init schemes), nothing that varies between hosts or runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from ..diagnostics import Diagnostic, NetcError, Span
+from ..initializers import sample
+from ..ops import OPS
+from .lowering import LoweringContext
+
+BUILD = "E007"                      # the model cannot be built (a netc bug or a runtime limit)
+MIN_OPSET = 13                      # Softmax over one axis, Clip with inputs, Gemm/Flatten forms
+DEFAULT_OPSET = 17
+BATCH = "batch"                     # the symbolic batch dimension
+DTYPES = {"float32": (TensorProto.FLOAT, np.float32), "float16": (TensorProto.FLOAT16, np.float16)}
+EXTERNAL_THRESHOLD = 1 << 30        # weights past 1 GiB go to an external data file by default
+PROTOBUF_LIMIT = (1 << 31) - 1      # one protobuf message cannot exceed 2 GiB
+EXTERNAL_MIN_BYTES = 1024           # smaller tensors stay inside the model file
+
+# A weight source: (layer, suffix, shape, init, fan_in, fan_out) -> float array of that shape.
+WeightSource = Callable[[str, str, tuple, object, int, int], np.ndarray]
+
+
+class BuildError(NetcError):
+    """The network cannot be built as asked; printed like any other diagnostic."""
+
+    def __init__(self, message: str, span: Span | None = None, layer: str | None = None):
+        super().__init__(Diagnostic(message, span, BUILD, layer=layer))
+
+
+class RuntimeUnsupported(BuildError):
+    """The installed onnxruntime cannot load a model of the asked opset / IR version."""
+
+
+def max_opset() -> int:
+    """The newest opset of the installed onnx package."""
+    return onnx.defs.onnx_opset_version()
+
+
+def seeded_weights(seed: int) -> WeightSource:
+    """The default weight source: each tensor from its own Generator seeded by
+    (seed, sha256 of the tensor name), through ``netc.initializers.sample``."""
+    def draw(layer, suffix, shape, init, fan_in, fan_out):
+        digest = hashlib.sha256(f"{layer}.{suffix}".encode()).digest()
+        rng = np.random.default_rng([seed, int.from_bytes(digest[:16], "little")])
+        return sample(init, shape, fan_in, fan_out, rng)
+    return draw
+
+
+def build_model(network, *, opset: int = DEFAULT_OPSET, seed: int = 0, dtype: str = "float32",
+                fold_batchnorm: bool = False, weights: WeightSource | None = None,
+                check: bool = True, progress: Callable[[int, int], None] | None = None,
+                ) -> onnx.ModelProto:
+    """Lower every layer of ``network`` (a ``netc.Network``) to one ONNX model.
+
+    ``weights`` replaces the seeded init schemes (tests, trained weights);
+    ``check`` runs ``onnx.checker.check_model(full_check=True)`` in memory
+    (models past the 2 GiB protobuf limit are checked by ``write_model``, on
+    the file); ``progress(done, total)`` is called as layers are lowered.
+    Raises ``BuildError`` (a ``NetcError``) when the build is refused."""
+    if not MIN_OPSET <= opset <= max_opset():
+        raise BuildError(f"opset {opset} is not supported: netc emits opsets {MIN_OPSET} to "
+                         f"{max_opset()} (onnx {onnx.__version__})")
+    if dtype not in DTYPES:
+        raise BuildError(f"dtype {dtype!r} is not supported: expected one of {', '.join(DTYPES)}")
+    if not 0 <= seed < 1 << 64:
+        raise BuildError(f"seed {seed} is out of range: expected 0 to 2**64 - 1")
+    opsets = [helper.make_opsetid("", opset)]
+    ir_version = helper.find_min_ir_version_for(opsets)
+    check_runtime_support(opset, ir_version)
+
+    b = _Builder(network, DTYPES[dtype], weights or seeded_weights(seed))
+    b.lower_all(progress)
+    if fold_batchnorm:
+        b.fold_batchnorm()
+    # make_model copies the graph it is given: give it the graph without weights,
+    # then move the weights into the model's own graph, one tensor at a time
+    model = helper.make_model(b.finish(opsets), opset_imports=opsets, ir_version=ir_version,
+                              producer_name="netc", producer_version=_version(),
+                              doc_string=f"{network.name}, built by netc from {Path(network.source.path).name}")
+    b.add_initializers(model.graph)
+    meta = {
+        "io.netc.version": _version(),
+        "io.netc.source": Path(network.source.path).name,
+        "io.netc.source_sha256": hashlib.sha256(network.source.text.encode("utf-8")).hexdigest(),
+        "io.netc.seed": str(seed),
+        "io.netc.dtype": dtype,
+        "io.netc.fold_batchnorm": str(bool(fold_batchnorm)).lower(),
+        "io.netc.init": json.dumps(b.schemes if weights is None else {"custom": sorted(b.schemes_used)},
+                                   sort_keys=True, separators=(",", ":")),
+    }
+    helper.set_model_props(model, meta)
+    if check and sum(map(_tensor_nbytes, model.graph.initializer)) < PROTOBUF_LIMIT - (64 << 20):
+        try:
+            onnx.checker.check_model(model, full_check=True)
+        except onnx.checker.ValidationError as e:  # pragma: no cover - a netc bug
+            raise BuildError(f"internal error: the ONNX checker rejects the model: {e}") from None
+    return model
+
+
+def check_runtime_support(opset: int, ir_version: int) -> None:
+    """Refuse, with onnxruntime's own reason, a model the installed onnxruntime cannot load:
+    load a one-node model with the same opset and IR version."""
+    try:
+        import onnxruntime as ort
+    except ImportError:  # pragma: no cover - onnxruntime is a dependency
+        return
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    probe = helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "probe", [x], [y]),
+                              opset_imports=[helper.make_opsetid("", opset)], ir_version=ir_version)
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 4
+    try:
+        ort.InferenceSession(probe.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime raises its own exception types
+        reason = re.sub(r"^\[ONNXRuntimeError\].*?onnxruntime_src/\S+:\d+ [^(]*\(.*?\) (?=[A-Z])", "",
+                        " ".join(str(e).split()))
+        raise RuntimeUnsupported(f"onnxruntime {ort.__version__} cannot run opset {opset} (IR version "
+                         f"{ir_version}): {reason}; choose a lower --opset") from None
+
+
+def describe(model: onnx.ModelProto, path, seconds: float) -> str:
+    """A short summary of a written model, for the command line."""
+    g = model.graph
+    meta = {p.key: p.value for p in model.metadata_props}
+    elements = sum(_numel(t.dims) for t in g.initializer)
+    nbytes = sum(map(_tensor_nbytes, g.initializer))
+    data = Path(path).with_name(Path(path).name + ".data")
+
+    def shape(v):
+        return "[" + ", ".join(d.dim_param or str(d.dim_value) for d in v.type.tensor_type.shape.dim) + "]"
+
+    lines = [f"built {g.name} -> {path} (opset {model.opset_import[0].version}, IR {model.ir_version}, "
+             f"{meta.get('io.netc.dtype')}, seed {meta.get('io.netc.seed')}) in {seconds:.2f} s",
+             f"  {len(g.node)} nodes, {len(g.initializer)} initializers, {elements:,} parameters "
+             f"({nbytes / 1e6:,.1f} MB)",
+             "  input " + ", ".join(f"{v.name} {shape(v)}" for v in g.input)
+             + "; output " + ", ".join(f"{v.name} {shape(v)}" for v in g.output)]
+    if data.exists():
+        lines.append(f"  weights in {data} ({data.stat().st_size / 1e6:,.1f} MB)")
+    return "\n".join(lines)
+
+
+def _numel(dims) -> int:
+    n = 1
+    for d in dims:
+        n *= d
+    return n
+
+
+def _version() -> str:
+    from .. import __version__
+    return __version__
+
+
+class _Builder:
+    """Collects nodes and weights layer by layer; knows nothing of any op."""
+
+    def __init__(self, network, dtype, weights: WeightSource):
+        self.net = network
+        self.graph = network.graph
+        self.elem_type, self.np_dtype = dtype
+        self.weights = weights
+        self.nodes: list[onnx.NodeProto] = []
+        self.arrays: dict[str, np.ndarray] = {}
+        self.schemes: dict[str, list[str]] = {}     # init scheme -> initializer names
+        self.schemes_used: set[str] = set()
+        self.taken = {self.graph.input_name, *(n.name for n in self.graph.nodes)}
+        self.node_names: set[str] = set()
+        self.tensor_of: dict[str, str] = {self.graph.input_name: self.graph.input_name}
+        self.layer_nodes: list[onnx.NodeProto] = []
+        self.layer_doc = ""
+
+    # -- what LoweringContext calls ------------------------------------------
+    def _unique(self, name: str, taken: set[str]) -> str:
+        out, i = name, 1
+        while out in taken:
+            i += 1
+            out = f"{name}_{i}"
+        taken.add(out)
+        return out
+
+    def add_node(self, layer: str, op_type: str, inputs: list[str], attrs: dict) -> str:
+        out = self._unique(f"{layer}/{op_type}", self.taken)
+        node = helper.make_node(op_type, inputs, [out], name=out, doc_string=self.layer_doc, **attrs)
+        self.layer_nodes.append(node)
+        return out
+
+    def add_weight(self, layer, suffix, shape, init, fan_in, fan_out) -> str:
+        name = self._unique(f"{layer}.{suffix}", self.taken)
+        arr = np.asarray(self.weights(layer, suffix, shape, init, fan_in, fan_out))
+        if arr.shape != shape:  # pragma: no cover - a broken weight source
+            raise BuildError(f"weight {name}: expected shape {shape}, got {arr.shape}")
+        self.arrays[name] = arr
+        key = init if isinstance(init, str) else json.dumps(init, sort_keys=True)
+        self.schemes.setdefault(key, []).append(name)
+        self.schemes_used.add(key)
+        return name
+
+    def add_constant(self, layer: str, suffix: str, value: float) -> str:
+        out = self._unique(f"{layer}/{suffix}", self.taken)
+        tensor = numpy_helper.from_array(np.array(value, dtype=self.np_dtype), out)
+        self.layer_nodes.append(helper.make_node("Constant", [], [out], name=out,
+                                                 doc_string=self.layer_doc, value=tensor))
+        return out
+
+    # -- lowering ------------------------------------------------------------
+    def lower_all(self, progress) -> None:
+        shapes = self.net.analysis.shapes()
+        outputs = set(self.graph.outputs)
+        total = len(self.net.analysis.layers)
+        for i, report in enumerate(self.net.analysis.layers):
+            node = report.node
+            self.layer_nodes = []
+            self.layer_doc = f"{Path(node.span.file).name}:{node.span.line}"
+            ctx = LoweringContext(self, report, [self.tensor_of[n] for n in node.inputs],
+                                  [shapes[n] for n in node.inputs])
+            try:
+                result = OPS[node.op].lower(node.params, ctx)
+            except NotImplementedError:
+                raise BuildError(f"{node.name}: op '{node.op}' has no ONNX lowering yet",
+                                 node.span, node.name) from None
+            self._name_layer(node.name, result, node.name in outputs)
+            self.nodes.extend(self.layer_nodes)
+            if progress:
+                progress(i + 1, total)
+
+    def _name_layer(self, layer: str, result: str, is_output: bool) -> None:
+        """Give the layer's result tensor the layer's name and its first node too."""
+        produced = {o for n in self.layer_nodes for o in n.output}
+        if result not in produced:          # a pass-through layer (dropout)
+            if not is_output:
+                self.tensor_of[layer] = result
+                return
+            self.layer_nodes.append(helper.make_node("Identity", [result], [layer],
+                                                     doc_string=self.layer_doc))
+            result = layer
+        for n in self.layer_nodes:
+            n.output[:] = [layer if o == result else o for o in n.output]
+            n.input[:] = [layer if i == result else i for i in n.input]
+        self.tensor_of[layer] = layer
+        first = next(n for n in self.layer_nodes if n.op_type != "Constant")
+        for n in self.layer_nodes:
+            n.name = self._unique(layer if n is first else n.name, self.node_names)
+
+    # -- batchnorm folding ----------------------------------------------------
+    def fold_batchnorm(self) -> None:
+        """Fold each BatchNormalization whose input is a Conv's output used nowhere else:
+        s = scale / sqrt(var + eps); W' = W * s (per filter); b' = (b - mean) * s + shift."""
+        producer = {o: n for n in self.nodes for o in n.output}
+        uses: dict[str, int] = {}
+        for n in self.nodes:
+            for i in n.input:
+                uses[i] = uses.get(i, 0) + 1
+        outputs = set(self.graph.outputs)
+        kept = []
+        folded: set[int] = set()
+        for bn in self.nodes:
+            conv = producer.get(bn.input[0]) if bn.op_type == "BatchNormalization" else None
+            if conv is None or conv.op_type != "Conv" or uses[bn.input[0]] != 1 or bn.input[0] in outputs:
+                continue
+            eps = next((a.f for a in bn.attribute if a.name == "epsilon"), 1e-5)
+            scale, shift, mean, var = (self.arrays.pop(t).astype(np.float64) for t in bn.input[1:5])
+            s = scale / np.sqrt(var + eps)
+            w = self.arrays[conv.input[1]].astype(np.float64)
+            self.arrays[conv.input[1]] = (w * s.reshape(-1, 1, 1, 1)).astype(np.float32)
+            if len(conv.input) > 2:
+                b = self.arrays[conv.input[2]].astype(np.float64)
+            else:
+                b = np.zeros(len(s))
+                conv.input.append(self._unique(f"{conv.name}.bias", self.taken))
+            self.arrays[conv.input[2]] = ((b - mean) * s + shift).astype(np.float32)
+            conv.output[:] = list(bn.output)
+            conv.doc_string = f"{conv.doc_string}; {bn.doc_string} (batchnorm {bn.name} folded in)"
+            folded.add(id(bn))
+        for n in self.nodes:
+            if id(n) not in folded:
+                kept.append(n)
+        self.nodes = kept
+        live = {i for n in self.nodes for i in n.input}
+        for s_names in self.schemes.values():
+            s_names[:] = [t for t in s_names if t in live]
+
+    # -- the graph -----------------------------------------------------------
+    def finish(self, opsets) -> onnx.GraphProto:
+        g = self.graph
+        inp = helper.make_tensor_value_info(g.input_name, self.elem_type, [BATCH, *g.input_shape])
+        expected = {self.tensor_of[r.name]: r for r in self.net.analysis.layers}
+        shapes = {r.name: r.output_shape for r in self.net.analysis.layers}
+        outs = [helper.make_tensor_value_info(self.tensor_of[o], self.elem_type, [BATCH, *shapes[o]])
+                for o in g.outputs]
+        value_info = self._infer(inp, opsets, expected)
+        return helper.make_graph(self.nodes, g.name, [inp], outs, value_info=value_info,
+                                 doc_string=f"netc network {g.name}")
+
+    def add_initializers(self, graph: onnx.GraphProto) -> None:
+        """Move the weights into ``graph``, one array at a time: never two copies of them."""
+        for name in list(self.arrays):
+            arr = self.arrays.pop(name).astype(self.np_dtype, copy=False)
+            t = graph.initializer.add()
+            t.name, t.data_type = name, self.elem_type
+            t.dims.extend(arr.shape)
+            t.raw_data = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
+            del arr
+
+    def _infer(self, inp, opsets, expected) -> list[onnx.ValueInfoProto]:
+        """ONNX shape inference on the graph without its weights (initializers become
+        typed inputs), then every layer's inferred shape against netc's analysis."""
+        weights = [helper.make_tensor_value_info(n, self.elem_type, a.shape) for n, a in self.arrays.items()]
+        outs = [helper.make_tensor_value_info(self.tensor_of[o], self.elem_type, None) for o in self.graph.outputs]
+        skeleton = helper.make_model(helper.make_graph(self.nodes, "skeleton", [inp, *weights], outs),
+                                     opset_imports=opsets, ir_version=helper.find_min_ir_version_for(opsets))
+        try:
+            inferred = onnx.shape_inference.infer_shapes(skeleton, check_type=True, strict_mode=True,
+                                                         data_prop=True)
+        except onnx.shape_inference.InferenceError as e:  # pragma: no cover - a netc bug
+            raise BuildError(f"internal error: ONNX shape inference fails: {e}") from None
+        types = {v.name: v.type for v in (*inferred.graph.value_info, *inferred.graph.output)}
+        graph_outputs = {o.name for o in outs}
+        value_info = []
+        for node in self.nodes:
+            for t in node.output:
+                if t not in types or not types[t].tensor_type.HasField("shape"):
+                    raise BuildError(f"internal error: ONNX shape inference gives no shape for "
+                                     f"tensor {t!r} ({node.doc_string})")
+                dims = [d.dim_param or d.dim_value for d in types[t].tensor_type.shape.dim]
+                if t in expected:
+                    r = expected[t]
+                    want = [BATCH, *r.output_shape]
+                    if dims != want:
+                        raise BuildError(f"internal error: ONNX shape inference gives "
+                                         f"({', '.join(map(str, dims))}) for layer {r.name}, netc's "
+                                         f"analysis ({', '.join(map(str, want))})", r.node.span, r.name)
+                elif node.op_type != "Constant" and (not dims or dims[0] != BATCH or not all(
+                        isinstance(d, int) and d > 0 for d in dims[1:])):
+                    raise BuildError(f"internal error: tensor {t!r} has shape {dims}, expected "
+                                     f"(batch, static dims) ({node.doc_string})")
+                if t not in graph_outputs:
+                    value_info.append(helper.make_value_info(t, types[t]))
+        return value_info
+
+
+# -- writing -------------------------------------------------------------------
+
+def write_model(model: onnx.ModelProto, path, *, external_data: bool | None = None) -> None:
+    """Write ``model`` to ``path`` atomically and check the written file.
+
+    external_data: True puts every tensor of 1 KiB or more in ``PATH.data``
+    beside the model (named after it; replaced, never appended to); None does
+    so past ``EXTERNAL_THRESHOLD`` bytes of initializers; False never does
+    (refused past the 2 GiB protobuf limit). Without external data a stale
+    ``PATH.data`` from an earlier build is removed. The files are written in a
+    temporary folder beside ``path``, checked with
+    ``onnx.checker.check_model(full_check=True)`` and renamed into place; on
+    any failure nothing is left behind. ``model`` itself is not modified."""
+    path = Path(path)
+    weight_bytes = sum(_tensor_nbytes(t) for t in model.graph.initializer)
+    if external_data is None:
+        external_data = weight_bytes > EXTERNAL_THRESHOLD
+    if not external_data and weight_bytes >= PROTOBUF_LIMIT - (64 << 20):
+        raise BuildError(f"the model's {weight_bytes:,} bytes of weights exceed the 2 GiB limit of "
+                         "one ONNX file: write them as external data")
+    data_name = path.name + ".data"
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        tmp_model = tmp / path.name
+        if external_data:
+            skeleton = _externalize(model, tmp / data_name, data_name)
+            tmp_model.write_bytes(skeleton.SerializeToString())
+        else:
+            tmp_model.write_bytes(model.SerializeToString())
+        try:
+            onnx.checker.check_model(str(tmp_model), full_check=True)
+        except onnx.checker.ValidationError as e:  # pragma: no cover - a netc bug
+            raise BuildError(f"internal error: the ONNX checker rejects the written model: {e}") from None
+        if external_data:
+            os.replace(tmp / data_name, path.parent / data_name)
+        os.replace(tmp_model, path)
+        if not external_data:
+            (path.parent / data_name).unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _tensor_nbytes(t: onnx.TensorProto) -> int:
+    return _numel(t.dims) * np.dtype(helper.tensor_dtype_to_np_dtype(t.data_type)).itemsize
+
+
+def _externalize(model: onnx.ModelProto, data_path: Path, location: str) -> onnx.ModelProto:
+    """A copy of ``model`` without its initializers' data, which goes to ``data_path``
+    one tensor at a time (offsets aligned to 4 KiB, so runtimes can map them)."""
+    skeleton = onnx.ModelProto()
+    _copy_fields(model, skeleton, skip="graph")
+    _copy_fields(model.graph, skeleton.graph, skip="initializer")
+    graph = model.graph
+    with open(data_path, "wb") as f:
+        for t in graph.initializer:
+            out = skeleton.graph.initializer.add()
+            if not t.HasField("raw_data") or _tensor_nbytes(t) < EXTERNAL_MIN_BYTES:
+                out.CopyFrom(t)
+                continue
+            out.name, out.data_type = t.name, t.data_type
+            out.dims.extend(t.dims)
+            pad = -f.tell() % 4096
+            f.write(b"\0" * pad)
+            offset = f.tell()
+            raw = t.raw_data
+            f.write(raw)
+            out.data_location = TensorProto.EXTERNAL
+            for key, value in (("location", location), ("offset", str(offset)), ("length", str(len(raw)))):
+                entry = out.external_data.add()
+                entry.key, entry.value = key, value
+            del raw
+    return skeleton
+
+
+def _copy_fields(src, dst, skip: str) -> None:
+    """Copy every set field of message ``src`` but ``skip`` into ``dst`` (no deep copy of
+    the skipped field, which may hold gigabytes)."""
+    for field, value in src.ListFields():
+        if field.name == skip:
+            continue
+        if hasattr(value, "extend"):          # a repeated field
+            getattr(dst, field.name).extend(value)
+        elif field.message_type is not None:
+            getattr(dst, field.name).CopyFrom(value)
+        else:
+            setattr(dst, field.name, value)

@@ -1,0 +1,70 @@
+"""The lowering context: what ``Op.lower(p, ctx)`` sees for one layer.
+
+An op's ``lower`` emits ONNX nodes for one layer and returns the name of the
+tensor that holds the layer's result::
+
+    def lower(self, p, ctx):
+        w = ctx.weight("weight", (k, c, kh, kw), resolve(p["init"], p["activation"]), fan_in, fan_out)
+        y = ctx.node("Conv", [ctx.input, w], kernel_shape=[kh, kw], pads=ctx.pads())
+        return lower_activation(ctx, y, p["activation"])
+
+The builder then gives that tensor the layer's name (so tensor names are the
+YAML layer names), names the layer's first node after the layer and the others
+``LAYER/OpType``, and stamps every node's ``doc_string`` with ``FILE:LINE``.
+A layer that computes nothing at inference (dropout) returns ``ctx.input``.
+
+This module imports neither onnx nor numpy; the builder it talks to does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..analysis import LayerReport
+    from ..ops.registry import Shape, Window
+
+
+class LoweringContext:
+    """One layer's view of the graph being built.
+
+    name       the layer name (its result tensor will carry it)
+    inputs     ONNX tensor names of the layer's inputs, in the YAML order
+    in_shapes  netc shapes of the inputs, without the batch dimension
+    out_shape  netc shape of the result, without the batch dimension
+    windows    [height, width] ``Window`` of sliding-window ops, else None
+    """
+
+    def __init__(self, builder, report: "LayerReport", inputs: list[str], in_shapes: list["Shape"]):
+        self._builder = builder
+        self.name: str = report.name
+        self.inputs: list[str] = inputs
+        self.in_shapes: list["Shape"] = in_shapes
+        self.out_shape: "Shape" = report.output_shape
+        self.windows: list["Window"] | None = report.windows
+
+    @property
+    def input(self) -> str:
+        """The first (for most ops, the only) input tensor."""
+        return self.inputs[0]
+
+    def pads(self) -> list[int]:
+        """Explicit ONNX ``pads`` [top, left, bottom, right] from the layer's windows."""
+        h, w = self.windows
+        return [h.pad_begin, w.pad_begin, h.pad_end, w.pad_end]
+
+    def node(self, op_type: str, inputs: Sequence[str], **attrs) -> str:
+        """Emit one ONNX node of the default domain; return the name of its output."""
+        return self._builder.add_node(self.name, op_type, list(inputs), attrs)
+
+    def weight(self, suffix: str, shape: tuple[int, ...], init, fan_in: int = 1,
+               fan_out: int = 1) -> str:
+        """Add an initializer ``LAYER.SUFFIX`` drawn from ``init`` (a resolved scheme of
+        netc/initializers.py, e.g. "he_normal", "zeros", {"constant": 1}); return its name.
+        Every initializer element counts as one parameter of the layer."""
+        return self._builder.add_weight(self.name, suffix, tuple(shape), init, fan_in, fan_out)
+
+    def constant(self, suffix: str, value: float) -> str:
+        """A scalar of the graph's element type, as a Constant node (not an initializer,
+        so it is not counted as a parameter); return its tensor name."""
+        return self._builder.add_constant(self.name, suffix, value)

@@ -1,0 +1,188 @@
+"""Independent float64 numpy implementations of netc's ops, for the ONNX tests.
+
+They follow the paper's definitions and PyTorch's conventions (eq. 2 window
+counts; ceil mode's last window starts inside the input or left padding;
+average pooling with count_include_pad divides by the window clipped to the
+padded input), written without looking at any ONNX node."""
+
+from __future__ import annotations
+
+import numpy as np
+from onnx import numpy_helper
+
+RTOL, ATOL = 1e-4, 1e-4
+
+
+def conv2d(x, w, b, stride, pads, dilation, groups):
+    """x (N, C, H, W), w (K, C/g, kh, kw), pads (top, left, bottom, right)."""
+    n, c, h, wd = x.shape
+    k, cg, kh, kw = w.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    t, l, btm, r = pads
+    xp = np.zeros((n, c, h + t + btm, wd + l + r))
+    xp[:, :, t:t + h, l:l + wd] = x
+    ho = (h + t + btm - dh * (kh - 1) - 1) // sh + 1
+    wo = (wd + l + r - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((n, k, ho, wo))
+    kg = k // groups
+    for g in range(groups):
+        xs = xp[:, g * cg:(g + 1) * cg]
+        for u in range(kh):
+            for v in range(kw):
+                patch = xs[:, :, u * dh:u * dh + sh * (ho - 1) + 1:sh, v * dw:v * dw + sw * (wo - 1) + 1:sw]
+                out[:, g * kg:(g + 1) * kg] += np.einsum("nchw,kc->nkhw", patch, w[g * kg:(g + 1) * kg, :, u, v])
+    if b is not None:
+        out += b.reshape(1, -1, 1, 1)
+    return out
+
+
+def pool2d(x, kind, kernel, stride, pads, out_hw, count_include_pad=False):
+    """Max or average over windows; ``out_hw`` is the output size (floor or ceil mode)."""
+    n, c, h, w = x.shape
+    kh, kw = kernel
+    sh, sw = stride
+    t, l, btm, r = pads
+    ho, wo = out_hw
+    out = np.zeros((n, c, ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            # window in padded coordinates, clipped to the padded input
+            h0, w0 = i * sh, j * sw
+            h1, w1 = min(h0 + kh, h + t + btm), min(w0 + kw, w + l + r)
+            # the real input rows inside it
+            r0, r1 = max(h0 - t, 0), min(h1 - t, h)
+            c0, c1 = max(w0 - l, 0), min(w1 - l, w)
+            region = x[:, :, r0:r1, c0:c1]
+            if kind == "max":
+                out[:, :, i, j] = region.max(axis=(2, 3))
+            else:
+                count = (h1 - h0) * (w1 - w0) if count_include_pad else (r1 - r0) * (c1 - c0)
+                out[:, :, i, j] = region.sum(axis=(2, 3)) / count
+    return out
+
+
+def dense(x, w, b):
+    """x (N, C), w (units, C) as PyTorch stores it."""
+    out = x @ w.T
+    return out if b is None else out + b
+
+
+def batchnorm(x, scale, shift, mean, var, eps):
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    return (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps) * scale.reshape(shape) + shift.reshape(shape)
+
+
+def activation(x, name, slope=0.01):
+    if name == "none":
+        return x
+    if name == "relu":
+        return np.maximum(x, 0)
+    if name == "relu6":
+        return np.minimum(np.maximum(x, 0), 6)
+    if name == "leaky_relu":
+        return np.where(x >= 0, x, slope * x)
+    if name == "sigmoid":
+        return 1 / (1 + np.exp(-x))
+    if name == "tanh":
+        return np.tanh(x)
+    raise AssertionError(name)
+
+
+def softmax(x):
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+# -- walking a netc network ----------------------------------------------------
+
+def random_weights(seed=1):
+    """A weight source with random values everywhere (biases and batchnorm too)."""
+    def draw(layer, suffix, shape, init, fan_in, fan_out):
+        rng = np.random.default_rng([seed, len(layer), sum(map(ord, layer + suffix))])
+        if suffix == "running_var":
+            return rng.uniform(0.5, 2.0, shape).astype(np.float32)
+        return (rng.standard_normal(shape) / np.sqrt(fan_in)).astype(np.float32)
+    return draw
+
+
+def network(layers, shape, outputs=None):
+    import netc
+
+    text = f"netc: 1\nname: t\ninput: {{shape: {list(shape)}}}\nlayers:\n"
+    text += "".join(f"  - {layer}\n" for layer in layers)
+    if outputs:
+        text += f"outputs: {outputs}\n"
+    return netc.loads(text, "t.yaml")
+
+
+def same_pads(n, k, s, d=1):
+    out = -(-n // s)
+    total = max((out - 1) * s + d * (k - 1) + 1 - n, 0)
+    return total // 2, total - total // 2
+
+
+def pads_of(p, hw, dilation=(1, 1)):
+    """(top, left, bottom, right) from the YAML-level padding, computed here."""
+    if p["padding"] == "same":
+        stride = p.get("stride") or p["kernel"]
+        (t, b), (l, r) = (same_pads(n, k, s, d) for n, k, s, d in zip(hw, p["kernel"], stride, dilation))
+    else:
+        (t, b), (l, r) = p["padding"]
+    return t, l, b, r
+
+
+def pool_out(n, k, s, pb, pe, ceil):
+    span = n + pb + pe - k
+    out = (-(-span // s) if ceil else span // s) + 1
+    if ceil and (out - 1) * s >= n + pb:
+        out -= 1
+    return out
+
+
+def reference(net, model, x):
+    """Walk the netc graph in float64 with the model's initializers."""
+    w = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in model.graph.initializer}
+    vals = {net.graph.input_name: x.astype(np.float64)}
+    for node in net.graph.nodes:
+        p, name, op = node.params, node.name, node.op
+        ins = [vals[i] for i in node.inputs]
+        a = ins[0]
+        if op == "conv":
+            y = conv2d(a, w[f"{name}.weight"], w.get(f"{name}.bias"), p["stride"],
+                       pads_of(p, a.shape[2:], p["dilation"]), p["dilation"], p["groups"])
+            y = activation(y, p["activation"])
+        elif op == "dense":
+            y = activation(dense(a, w[f"{name}.weight"], w.get(f"{name}.bias")), p["activation"])
+        elif op in ("maxpool", "avgpool"):
+            stride = p["stride"] or p["kernel"]
+            t, l, b, r = pads_of(p, a.shape[2:])
+            out = (pool_out(a.shape[2], p["kernel"][0], stride[0], t, b, p["ceil_mode"]),
+                   pool_out(a.shape[3], p["kernel"][1], stride[1], l, r, p["ceil_mode"]))
+            y = pool2d(a, op[:3], p["kernel"], stride, (t, l, b, r), out,
+                           p.get("count_include_pad", False))
+        elif op == "global_avgpool":
+            y = a.mean(axis=(2, 3), keepdims=p["keepdims"])
+        elif op == "flatten":
+            y = a.reshape(len(a), -1)
+        elif op == "batchnorm":
+            y = batchnorm(a, w[f"{name}.weight"], w[f"{name}.bias"], w[f"{name}.running_mean"],
+                              w[f"{name}.running_var"], p["eps"])
+        elif op == "dropout":
+            y = a
+        elif op == "add":
+            y = sum(ins)
+        elif op == "concat":
+            y = np.concatenate(ins, axis=1)
+        elif op == "softmax":
+            y = softmax(a)
+        else:
+            y = activation(a, op, p.get("slope", 0.01))
+        vals[name] = y
+    return [vals[o] for o in net.graph.outputs]
+
+
+def run(model, x):
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return sess.run(None, {sess.get_inputs()[0].name: x})
