@@ -70,6 +70,7 @@ REFERENCE = "E003"   # unknown op, block, layer name or parameter; cycles
 SHAPE = "E004"       # shapes that do not fit: output <= 0, add/concat mismatch
 LIMIT = "E005"       # file too large, too many layers, numbers beyond the limits
 IO = "E006"          # the file cannot be read
+BUILD = "E007"       # the ONNX model cannot be built (netc/onnx/build.py)
 
 
 class NetcError(Exception):

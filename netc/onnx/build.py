@@ -32,12 +32,11 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ..diagnostics import Diagnostic, NetcError, Span
+from ..diagnostics import BUILD, Diagnostic, NetcError, Span
 from ..initializers import sample
 from ..ops import OPS
 from .lowering import LoweringContext
 
-BUILD = "E007"                      # the model cannot be built (a netc bug or a runtime limit)
 MIN_OPSET = 13                      # Softmax over one axis, Clip with inputs, Gemm/Flatten forms
 DEFAULT_OPSET = 17
 BATCH = "batch"                     # the symbolic batch dimension
