@@ -8,31 +8,19 @@ from pathlib import Path
 
 import typer
 
+from ..memory import DTYPE_BYTES, OPTIMIZER_STATE
+from ..render import FORMATS
 from . import app, device_bytes_option, load_or_exit
 
 
-class SummaryFormat(str, Enum):
-    text = "text"
-    json = "json"
-    markdown = "markdown"
-    csv = "csv"
+def _choices(name: str, names) -> type[Enum]:
+    """A str Enum of the names a library table defines, so the CLI never lists them twice."""
+    return Enum(name, {n: n for n in names}, type=str)
 
 
-class DType(str, Enum):
-    float32 = "float32"
-    float16 = "float16"
-    bfloat16 = "bfloat16"
-    float64 = "float64"
-    int8 = "int8"
-
-
-class Optimizer(str, Enum):
-    sgd = "sgd"
-    momentum = "momentum"
-    nesterov = "nesterov"
-    adagrad = "adagrad"
-    rmsprop = "rmsprop"
-    adam = "adam"
+SummaryFormat = _choices("SummaryFormat", FORMATS)
+DType = _choices("DType", DTYPE_BYTES)
+Optimizer = _choices("Optimizer", OPTIMIZER_STATE)
 
 
 @app.command()
@@ -46,8 +34,6 @@ def summary(
                                       "report the largest batch that fits.", callback=device_bytes_option),
 ):
     """Per-layer shapes, parameters, MACs, activation memory and receptive field, with totals."""
-    from .. import render
-
     net = load_or_exit(file)
     mem = net.memory(batch, dtype.value, optimizer.value)
-    sys.stdout.write(render.FORMATS[format.value](net.analysis, mem, device_memory))
+    sys.stdout.write(FORMATS[format.value](net.analysis, mem, device_memory))
