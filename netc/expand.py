@@ -25,6 +25,8 @@ from .source import Source
 
 MAX_NODES = 20_000
 MAX_BLOCK_DEPTH = 16
+MAX_STEPS = 5 * MAX_NODES   # layer items expanded (ops, block uses, repeat: 0): the repeat
+                            # limit multiplied through nested blocks is a budget, not a cap per level
 
 
 @dataclass
@@ -35,6 +37,7 @@ class _Ref:
     name: str
     span: Span
     trace: tuple
+    target: str | None = None   # the layer it resolves to, once known
 
 
 class _Expander:
@@ -45,6 +48,7 @@ class _Expander:
         self.defaults = self.data.get("defaults") or {}
         self.nodes: list[Node] = []
         self.blocks_used: set[str] = set()
+        self.steps = 0
 
     # -- errors --------------------------------------------------------------
     def fail(self, message: str, span: Span, code: str, trace: tuple, layer: str | None = None):
@@ -89,13 +93,17 @@ class _Expander:
                 while True:
                     counts[key] = counts.get(key, 0) + 1
                     # relu6 -> relu6_1, not relu61
-                    local = f"{key}{'_' if key[-1].isdigit() else ''}{counts[key]}"
+                    local = f"{key}{'_' if key[-1:].isdigit() else ''}{counts[key]}"
                     if local not in taken:
                         break
             if local in table:
                 self.fail(f"layer name {local!r} is already used in this scope",
                           self.src.span(item_path + (key, "name")), REFERENCE, trace)
             repeat = self.repeat(args, item_path + (key,), params, trace)
+            self.steps += max(repeat, 1)
+            if self.steps > MAX_STEPS:
+                self.fail(f"the network expands to more than {MAX_STEPS:,} layers and block uses "
+                          f"(repeat counts multiply through nested blocks)", key_span, LIMIT, trace)
             sources = self.sources(args, item_path + (key,), table, prev, trace)
             if repeat == 0:          # zero copies: the name stands for the layer's input
                 if len(sources) != 1:
@@ -230,18 +238,22 @@ def expand(src: Source) -> Graph:
     out, table = ex.scope(data["layers"], ("layers",), {}, "", input_name, (), None, ())
     known = {n.name for n in ex.nodes} | {input_name}
 
-    def resolve(ref) -> str:
-        seen = 0
-        while isinstance(ref, _Ref):
+    def resolve(ref, key: str = "from") -> str:
+        chain = []            # refs through pass-through layers (repeat: 0), each resolved once
+        while isinstance(ref, _Ref) and ref.target is None:
             if ref.name not in ref.table:
                 names = [k for k in ref.table if k != "input"]
                 close = difflib.get_close_matches(ref.name, names, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                ex.fail(f"unknown layer {ref.name!r} in 'from'{hint}", ref.span, REFERENCE, ref.trace)
+                ex.fail(f"unknown layer {ref.name!r} in {key!r}{hint}", ref.span, REFERENCE, ref.trace)
+            chain.append(ref)
             ref = ref.table[ref.name]
-            seen += 1
-            if seen > MAX_NODES:  # pragma: no cover - tables never point in circles
+            if len(chain) > MAX_STEPS:  # pragma: no cover - tables never point in circles
                 raise AssertionError("reference loop")
+        if isinstance(ref, _Ref):
+            ref = ref.target
+        for r in chain:
+            r.target = ref
         assert ref in known
         return ref
 
@@ -250,7 +262,7 @@ def expand(src: Source) -> Graph:
     outputs = []
     if "outputs" in data:
         for i, name in enumerate(data["outputs"]):
-            outputs.append(resolve(_Ref(table, name, src.span(("outputs", i)), ())))
+            outputs.append(resolve(_Ref(table, name, src.span(("outputs", i)), ()), "outputs"))
     else:
         outputs.append(resolve(out))
     if input_name in outputs:

@@ -8,6 +8,7 @@ exact integers.
 from __future__ import annotations
 
 import json
+import math
 
 from .analysis import Analysis, LayerReport
 from .memory import DTYPE_BYTES, Memory
@@ -30,10 +31,40 @@ def human_count(n: int) -> str:
     return str(n)
 
 
+EXACT_DIGITS = 30          # receptive fields longer than this print rounded: ≈1.23e45
+JSON_EXACT_BITS = 13_000  # about 3,900 digits: JSON carries exact integers up to here
+
+
+def approx(n: int) -> str:
+    """``n`` rounded to three digits, '≈1.23e4771', without converting it to decimal."""
+    shift = max(0, n.bit_length() - 64)
+    log = math.log10(n >> shift) + shift * math.log10(2)
+    exponent = math.floor(log)
+    mantissa = 10 ** (log - exponent)
+    if mantissa >= 9.995:
+        mantissa, exponent = 1.0, exponent + 1
+    return f"≈{mantissa:.2f}e{exponent}"
+
+
+def big(n: int) -> str:
+    """An exact integer, or rounded (``approx``) past ``EXACT_DIGITS`` digits."""
+    return str(n) if abs(n) < 10**EXACT_DIGITS else approx(n)
+
+
+def json_int(n: int):
+    """An exact integer for JSON, or the ``approx`` string past about 3,900 digits."""
+    return n if n.bit_length() <= JSON_EXACT_BITS else approx(n)
+
+
+def rounded_fields(a: Analysis) -> bool:
+    return any(r.field is not None and any(big(v).startswith("≈") for v in r.field.size + r.field.jump)
+               for r in a.layers)
+
+
 def field_text(r: LayerReport) -> str:
     if r.field is None:
         return "-"
-    (sh, sw), (jh, jw) = r.field.size, r.field.jump
+    (sh, sw), (jh, jw) = (map(big, r.field.size)), (map(big, r.field.jump))
     size = f"{sh}" if sh == sw else f"{sh}x{sw}"
     jump = f"{jh}" if jh == jw else f"{jh}x{jw}"
     return f"{size} /{jump}"
@@ -75,6 +106,7 @@ def text(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
             f"MACs:            {t.macs:,} ({human_count(t.macs)}) per sample",
             f"FLOPs:           {t.flops:,} ({human_count(t.flops)}) per sample",
             f"Activations:     {t.activations:,} elements per sample",
+            *(["Receptive fields past 10^30 pixels are shown rounded (≈)."] if rounded_fields(a) else []),
             rule,
             f"Memory (batch {mem.batch}, {mem.dtype}, {mem.optimizer}):",
             f"  parameters       {human_bytes(mem.parameters):>10}",
@@ -103,7 +135,7 @@ def as_dict(a: Analysis, mem: Memory, device_bytes: int | None = None) -> dict:
             "params": r.params, "trainable_params": r.trainable, "macs": r.macs, "flops": r.flops,
             "activations": r.activations, "activation_bytes": r.activations * size * mem.batch,
             "receptive_field": None if r.field is None else
-            {"size": list(r.field.size), "jump": list(r.field.jump)},
+            {"size": [json_int(v) for v in r.field.size], "jump": [json_int(v) for v in r.field.jump]},
             "windows": None if not r.windows else [
                 {"size": w.size, "kernel": w.kernel, "stride": w.stride, "padding": [w.pad_begin, w.pad_end],
                  "dilation": w.dilation, "out": w.out, "exact": w.exact, "remainder": w.remainder,
@@ -151,6 +183,8 @@ def markdown(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
     out += ["", f"Trainable params {t.trainable_params:,}; FLOPs {t.flops:,}; "
             f"training memory {human_bytes(mem.training)} and inference memory "
             f"{human_bytes(mem.inference)} at batch {mem.batch}, {mem.dtype}, {mem.optimizer}."]
+    if rounded_fields(a):
+        out.append("Receptive fields past 10^30 pixels are shown rounded (≈).")
     if device_bytes is not None:
         train, infer = mem.max_batch(device_bytes)
         out.append(f"Largest batch in {human_bytes(device_bytes)}: training {train:,}, inference {infer:,}.")
@@ -167,8 +201,8 @@ def csv_text(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
                 "activations", "activation_bytes", "receptive_field", "jump"])
     size = _dtype_bytes(mem) * mem.batch
     for r in a.layers:
-        rf = "" if r.field is None else "x".join(map(str, r.field.size))
-        jump = "" if r.field is None else "x".join(map(str, r.field.jump))
+        rf = "" if r.field is None else "x".join(map(big, r.field.size))
+        jump = "" if r.field is None else "x".join(map(big, r.field.jump))
         w.writerow([r.name, r.op, "x".join(map(str, r.output_shape)), r.params, r.trainable, r.macs,
                     r.flops, r.activations, r.activations * size, rf, jump])
     return buf.getvalue()

@@ -108,9 +108,14 @@ _VALIDATOR = None
 def validator():
     global _VALIDATOR
     if _VALIDATOR is None:
-        from jsonschema import Draft202012Validator
+        from jsonschema import Draft202012Validator, validators
 
-        _VALIDATOR = Draft202012Validator(build_schema())
+        # JSON Schema counts 8.0 as an integer; a YAML size, count or channel number must
+        # be written as one (8), as every runtime's integer attributes are.
+        checker = Draft202012Validator.TYPE_CHECKER.redefine(
+            "integer", lambda _, v: isinstance(v, int) and not isinstance(v, bool))
+        strict = validators.extend(Draft202012Validator, type_checker=checker)
+        _VALIDATOR = strict(build_schema())
     return _VALIDATOR
 
 
@@ -172,8 +177,10 @@ def _explain(err, src: Source) -> list[Diagnostic]:
         except ValueError as e:
             return [Diagnostic(f"{path[-2]} {path[-1]}: {e}", src.span(path), SCHEMA)]
     if v == "type":
-        return [Diagnostic(f"{_label(path)}: expected {_types(err.validator_value)}, got "
-                           f"{_kind(err.instance)}", src.span(path), SCHEMA)]
+        msg = f"{_label(path)}: expected {_types(err.validator_value)}, got {_kind(err.instance)}"
+        if isinstance(err.instance, float) and err.instance.is_integer() and "integer" in err.validator_value:
+            msg += f": sizes, counts and channels are written as integers ({int(err.instance)}, not {err.instance})"
+        return [Diagnostic(msg, src.span(path), SCHEMA)]
     if v == "pattern":
         return [Diagnostic(f"{_label(path)}: {err.instance!r} is not a valid name (letters, digits "
                            "and _, not starting with a digit)", src.span(path), SCHEMA)]
@@ -210,7 +217,7 @@ def _kind(v) -> str:
     if isinstance(v, bool):
         return "a boolean"
     if isinstance(v, (int, float)):
-        return f"the number {v}"
+        return f"the number {v}"  # source.py refuses integers beyond 10^18
     if isinstance(v, str):
         return f"the string {v!r}" if len(v) < 40 else "a string"
     return "a list" if isinstance(v, list) else "a mapping"

@@ -11,6 +11,7 @@ string, quoted scalars are always strings.
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import re
@@ -22,6 +23,7 @@ MAX_BYTES = 1 << 20          # 1 MiB: a ResNet-152 file is about 2 KiB
 MAX_DEPTH = 24               # the format needs 7 levels of nesting
 MAX_VALUES = 100_000         # scalars, mappings and sequences in one file
 MAX_SCALAR = 4096            # characters in one scalar
+MAX_INT = 10**18             # integers beyond +-10^18 are refused (as in expressions)
 
 Path = tuple  # of str | int
 
@@ -68,11 +70,11 @@ def plain_scalar(text: str):
     if text in _FALSE:
         return False
     if _INT.match(text):
-        return int(text)
+        return _int(text, text, 10)
     if _OCT.match(text):
-        return int(text[2:], 8)
+        return _int(text, text[2:], 8)
     if _HEX.match(text):
-        return int(text[2:], 16)
+        return _int(text, text[2:], 16)
     if _FLOAT.match(text):
         return float(text)
     if _INF.match(text):
@@ -80,6 +82,40 @@ def plain_scalar(text: str):
     if _NAN.match(text):
         return math.nan
     return text
+
+
+class _TooLarge(ValueError):
+    """An integer scalar beyond ``MAX_INT``."""
+
+
+def _int(text: str, digits: str, base: int) -> int:
+    value = int(digits, base)
+    if abs(value) > MAX_INT:
+        raise _TooLarge(f"the integer {cut(text)} ({len(digits.lstrip('+-'))} digits) is beyond "
+                        f"netc's limit of 10^18")
+    return value
+
+
+def cut(text: str, limit: int = 40) -> str:
+    """``text`` shortened to about ``limit`` characters for a message: 'head…tail'."""
+    if len(text) <= limit:
+        return text
+    half = (limit - 1) // 2
+    return text[:half] + "…" + text[-half:]
+
+
+class Lines:
+    """Editor positions: lines end at LF (a CRLF's CR ends the line before it);
+    CR alone, NEL, U+2028 and U+2029 are characters within a line, as editors
+    show them, whatever YAML's own notion of a line break."""
+
+    def __init__(self, text: str):
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def position(self, index: int) -> tuple[int, int]:
+        """1-based (line, column) of character ``index``."""
+        line = bisect.bisect_right(self.starts, index)
+        return line, index - self.starts[line - 1] + 1
 
 
 def read_file(path: str | os.PathLike) -> Source:
@@ -109,14 +145,15 @@ def parse(text: str, name: str = "<string>") -> Source:
     loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     src = Source(name, text, None)
 
+    lines = Lines(text)
+
     def span_of(start, end=None) -> Span:
         end = end or start
-        return Span(name, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+        return Span(name, *lines.position(start.index), *lines.position(end.index))
 
     if "\x00" in text:
-        i = text.index("\x00")
-        line = text.count("\n", 0, i) + 1
-        raise error("file contains a NUL character: not a text file", Span(name, line, i - text.rfind("\n", 0, i)), SYNTAX)
+        raise error("file contains a NUL character: not a text file",
+                    Span(name, *lines.position(text.index("\x00"))), SYNTAX)
 
     loader = loader_cls(text)
     try:
@@ -126,6 +163,9 @@ def parse(text: str, name: str = "<string>") -> Source:
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             msg = " ".join(p for p in (e.context, e.problem) if p) or "invalid YAML"
+            if "nesting depth" in msg:   # libyaml 0.2.5+ counts levels before netc's limit does
+                raise error(f"nesting deeper than {MAX_DEPTH} levels",
+                            span_of(mark) if mark else Span(name, 1, 1), LIMIT) from None
             raise error(f"invalid YAML: {msg}", span_of(mark) if mark else Span(name, 1, 1), SYNTAX) from None
         except yaml.YAMLError as e:
             raise error(f"invalid YAML: {e}", Span(name, 1, 1), SYNTAX) from None
@@ -162,8 +202,10 @@ def _build(events, src: Source, span_of):
             src.spans[p] = span
             return p
         if top[2] is _NO_KEY:
-            if not isinstance(value, (str, int, float, bool)) or value is None:
-                raise error("mapping keys must be plain scalars", span, SYNTAX)
+            if not isinstance(value, str):
+                what = "null" if value is None else str(value).lower() if isinstance(value, bool) \
+                    else f"the number {value}" if isinstance(value, (int, float)) else "a collection"
+                raise error(f"mapping keys must be names (strings), got {what}", span, SYNTAX)
             if value in container:
                 first = src.key_spans[path + (value,)]
                 raise error(f"duplicate key {value!r} (first given at line {first.line})", span, SYNTAX)
@@ -204,7 +246,10 @@ def _build(events, src: Source, span_of):
         if isinstance(ev, yaml.ScalarEvent):
             if len(ev.value) > MAX_SCALAR:
                 raise error(f"scalar longer than {MAX_SCALAR} characters", span, LIMIT)
-            value = plain_scalar(ev.value) if not ev.style else ev.value
+            try:
+                value = plain_scalar(ev.value) if not ev.style else ev.value
+            except _TooLarge as e:
+                raise error(str(e), span, LIMIT) from None
             if ev.value == "<<" and not ev.style and stack and stack[-1][2] is _NO_KEY \
                     and isinstance(stack[-1][0], dict):
                 raise error("YAML merge keys (<<) are not supported in netc files; "

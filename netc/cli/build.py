@@ -71,6 +71,7 @@ def build(
     start = time.perf_counter()
     progress = _Progress(start)
     try:
+        onnx_build.check_memory(net, dtype.value, external_data)
         model = onnx_build.build_model(net, opset=opset, seed=seed, dtype=dtype.value,
                                        fold_batchnorm=fold_batchnorm, check=False, progress=progress)
         progress.phase("writing and checking")

@@ -96,6 +96,7 @@ def build_model(network, *, opset: int = DEFAULT_OPSET, seed: int = 0, dtype: st
     opsets = [helper.make_opsetid("", opset)]
     ir_version = helper.find_min_ir_version_for(opsets)
     check_runtime_support(opset, ir_version)
+    check_memory(network, dtype, True)       # what the smallest build needs: 4 bytes a weight
 
     b = _Builder(network, DTYPES[dtype], weights or seeded_weights(seed))
     b.lower_all(progress)
@@ -146,6 +147,63 @@ def check_runtime_support(opset: int, ir_version: int) -> None:
                         " ".join(str(e).split()))
         raise RuntimeUnsupported(f"onnxruntime {ort.__version__} cannot run opset {opset} (IR version "
                          f"{ir_version}): {reason}; choose a lower --opset") from None
+
+
+# -- memory ----------------------------------------------------------------------
+
+def memory_needed(network, dtype: str = "float32", external_data: bool | None = None) -> int:
+    """Bytes a build holds at its peak, from the weight count P (every initializer):
+    4P while lowering (weights are drawn as float32 arrays), then the model's copy of
+    them (d bytes each) with, without external data, the serialized file and the
+    checker's parse of it: max(4P, 3dP); with external data the file is written one
+    tensor at a time: 4P."""
+    n = network.totals.params
+    size = np.dtype(DTYPES[dtype][1]).itemsize
+    if external_data is None:
+        external_data = n * size > EXTERNAL_THRESHOLD
+    return 4 * n if external_data else max(4 * n, 3 * size * n)
+
+
+def available_memory() -> int | None:
+    """MemAvailable of /proc/meminfo, else the free physical pages; None when unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(network, dtype: str = "float32", external_data: bool | None = None,
+                 available: int | None = None) -> None:
+    """Refuse, before drawing any weight, a build that cannot fit in ``available``
+    bytes (default: ``available_memory()``), with the sizes and what would fit."""
+    available = available_memory() if available is None else available
+    needed = memory_needed(network, dtype, external_data)
+    if available is None or needed <= available:
+        return
+    n = network.totals.params
+    msg = (f"not building: the {n:,} weights ({_gb(n * np.dtype(DTYPES[dtype][1]).itemsize)} as {dtype}) "
+           f"need about {_gb(needed)} of memory to build, and {_gb(available)} is available")
+    streamed = memory_needed(network, dtype, True)
+    if streamed < needed and streamed <= available:
+        msg += (f"; with --external-data the weights are written to OUT.data one tensor at a time "
+                f"and the build needs about {_gb(streamed)}: build with --external-data")
+    else:
+        msg += ("; the weights are drawn in memory even with --external-data, so make the network "
+                "smaller or build on a machine with more memory")
+    largest = max(network.layers, key=lambda r: r.params)
+    msg += f" (the largest layer, {largest.name}, holds {largest.params:,} weights)"
+    raise BuildError(msg, largest.node.span, largest.name)
+
+
+def _gb(n: int) -> str:
+    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.1f} MiB"
 
 
 def describe(model: onnx.ModelProto, path, seconds: float) -> str:

@@ -88,7 +88,7 @@ class Param:
         if k == "int":
             return self._int(value)
         if k == "number":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
                 raise ValueError(f"expected a number, got {_show(value)}")
             self._bounds(value)
             return value
@@ -120,6 +120,9 @@ class Param:
         raise AssertionError(k)  # pragma: no cover
 
     def _int(self, value) -> int:
+        if isinstance(value, float) and value.is_integer():
+            raise ValueError(f"expected an integer, got {_show(value)}: sizes, counts and channels "
+                             f"are written as integers ({int(value)}, not {value})")
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"expected an integer, got {_show(value)}")
         self._bounds(value)
@@ -133,11 +136,23 @@ class Param:
             raise ValueError(f"must be {op} {_num(self.max)}, got {_num(value)}")
 
 
+def _finite(value) -> bool:
+    """A number a float can hold: not inf or nan, and no integer beyond float range."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _num(v) -> str:
+    if isinstance(v, int) and v.bit_length() > 128:
+        return _show(v)
     return f"{v:,}" if isinstance(v, int) and abs(v) >= 10000 else str(v)
 
 
 def _show(value) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
     text = repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else repr(value)
     return text if len(text) < 60 else text[:57] + "..."
 

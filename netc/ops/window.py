@@ -81,13 +81,17 @@ def slide(size: int, kernel: int, stride: int, pad_begin: int, pad_end: int,
     covered_end = (out - 1) * stride + extent          # in padded coordinates
     dropped = max(0, pad_begin + size - covered_end)   # real rows past the last window
     skipped = 0
-    if stride > extent:
-        lo, hi = pad_begin, pad_begin + size
-        for i in range(out - 1):
-            gap_lo, gap_hi = i * stride + extent, (i + 1) * stride
-            skipped += max(0, min(gap_hi, hi) - max(gap_lo, lo))
+    if stride > extent:   # the gaps [i*S + E, (i+1)*S) between windows, i < out - 1, on real rows
+        lo, hi = pad_begin, min(pad_begin + size, (out - 1) * stride)
+        if hi > lo:
+            skipped = _in_gaps(hi, stride, extent) - _in_gaps(lo, stride, extent)
     return Window(size, kernel, stride, pad_begin, pad_end, dilation, ceil_mode,
                   out, remainder, dropped, skipped)
+
+
+def _in_gaps(n: int, stride: int, extent: int) -> int:
+    """Positions x in [0, n) with x mod S >= E: n//S whole gaps of S - E, then a partial one."""
+    return (n // stride) * (stride - extent) + max(0, n % stride - extent)
 
 
 def slide_2d(hw: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int],

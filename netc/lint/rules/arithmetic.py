@@ -48,14 +48,27 @@ def plural(n: int, word: str) -> str:
 
 def exact_paddings(w: Window) -> list[int]:
     """Symmetric paddings below the kernel extent, nearest the current one first
-    (one below, one above), that make the division exact."""
+    (one below, one above), that make the division exact.
+
+    (N + 2p - E) % S == 0 holds for p on one progression p0 + k*m (m = S, or S/2
+    when S is even), found in closed form; p >= ceil((E - N) / 2) and p < E."""
     if w.pad_begin != w.pad_end:
         return []
-    ok = [p for p in range(0, w.extent) if w.size + 2 * p >= w.extent
-          and (w.size + 2 * p - w.extent) % w.stride == 0]
-    below = [p for p in ok if p < w.pad_begin]
-    above = [p for p in ok if p > w.pad_begin]
-    return ([below[-1]] if below else []) + ([above[0]] if above else [])
+    need = w.extent - w.size                      # 2p = need (mod S)
+    if w.stride % 2 == 0:
+        if need % 2:
+            return []
+        m, p0 = w.stride // 2, (need // 2) % (w.stride // 2)
+    else:
+        m, p0 = w.stride, (need * pow(2, -1, w.stride)) % w.stride if w.stride > 1 else 0
+    lo, hi = max(0, -(-need // 2)), w.extent      # lo <= p < hi
+
+    def first_from(x: int) -> int:
+        return p0 + -(-(x - p0) // m) * m
+
+    below = first_from(min(w.pad_begin, hi)) - m
+    above = first_from(max(w.pad_begin + 1, lo))
+    return ([below] if lo <= below < hi else []) + ([above] if above < hi else [])
 
 
 def exact_sizes(w: Window) -> list[int]:

@@ -47,14 +47,16 @@ def unused_layer(ctx):
     for r in reversed(ctx.layers):
         if r.name in live:
             live.update(r.node.inputs)
+    seen: set[str] = set()     # dead layers already named: each one under the first end it feeds
     for r in ctx.layers:
         if r.name in live or ctx.consumers.get(r.name):
             continue
         feeders, stack = [], list(r.node.inputs)
         while stack:
             n = stack.pop()
-            if n in live or n == g.input_name or n in feeders:
+            if n in live or n == g.input_name or n in seen:
                 continue
+            seen.add(n)
             feeders.append(n)
             stack.extend(g.node(n).inputs)
         notes = [(g.node(n).span, f"'{n}' only feeds it") for n in feeders[:5]]

@@ -1,0 +1,251 @@
+"""Hostile and odd input (issue 9): every reproducer gives a clear FILE:LINE:COL
+message and exit 1 or 2, never a traceback or a hang."""
+
+import itertools
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from netc.cli import app
+from netc.lint.rules.arithmetic import exact_paddings
+from netc.ops.window import ShapeError, slide
+
+runner = CliRunner()
+HEAD = "netc: 1\ninput: {shape: [3, 8, 8]}\n"
+
+
+def netc(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def refused(write, text, command="lint"):
+    """(exit code, stdout + stderr) of running ``command`` on ``text``; never a traceback."""
+    code, out, err = netc(command, write(text))
+    assert "Traceback" not in out + err
+    return code, out + err
+
+
+# -- 1. layer keys that are not strings ---------------------------------------
+
+@pytest.mark.parametrize("layers, message", [
+    ("layers: [{5: null}]", "3:11: error[E001]: mapping keys must be names (strings), got the number 5"),
+    ("layers:\n  - true: {name: n1}", "4:5: error[E001]: mapping keys must be names (strings), got true"),
+    ("layers:\n  - 1.5: null", "4:5: error[E001]: mapping keys must be names (strings), got the number 1.5"),
+    ("layers:\n  - null: null", "4:5: error[E001]: mapping keys must be names (strings), got null"),
+    ("layers:\n  - '': null", "4:5: error[E003]: unknown op or block ''"),
+])
+def test_layer_keys_that_are_not_names(write, layers, message):
+    code, err = refused(write, HEAD + layers + "\n")
+    assert code == 1 and message in err, err
+
+
+# -- 2. integers of thousands of digits ------------------------------------------
+
+@pytest.mark.parametrize("where", [
+    "input: {{shape: [3, {n}, 8]}}\nlayers: [relu]",
+    "input: {{shape: [3, 8, 8]}}\nlayers:\n  - conv: {{filters: {n}, kernel: 3}}",
+    "input: {{shape: [3, 8, 8]}}\nlayers:\n  - relu: {{repeat: {n}}}",
+    "input: {{shape: [3, 8, 8]}}\nlayers:\n  - {n}: null",
+    "input: {{shape: [3, 8, 8]}}\nlayers:\n  - dropout: {{rate: {n}}}",
+])
+def test_huge_integers_are_refused_with_a_short_message(write, where):
+    n = "0x" + "F" * 3990          # 4,800 decimal digits: past Python's int-to-str limit
+    code, err = refused(write, "netc: 1\n" + where.format(n=n) + "\n")
+    assert code == 1 and "error[E005]: the integer 0x" + "F" * 17 + "…" + "F" * 19 + " (3990 digits) " \
+                         "is beyond netc's limit of 10^18" in err, err
+    assert max(map(len, err.splitlines())) < 200
+
+
+def test_huge_format_version(write):
+    code, err = refused(write, "netc: " + "9" * 4000 + "\ninput: {shape: [3]}\nlayers: [relu]\n")
+    assert code == 1 and "1:7: error[E005]: the integer 9999" in err and "(4000 digits)" in err
+
+
+def test_integers_up_to_the_limit_still_read(write):
+    code, err = refused(write, HEAD + "layers:\n  - conv: {filters: 1000000000000000000, kernel: 3}\n")
+    assert code == 1 and "conv filters: must be at most 1,048,576, got 1,000,000,000,000,000,000" in err
+
+
+# -- 3. huge leaky_relu slope ------------------------------------------------------
+
+def test_huge_slope(write):
+    code, err = refused(write, HEAD + "layers:\n  - leaky_relu: {slope: 1" + "0" * 400 + "}\n")
+    assert code == 1 and "4:25: error[E005]: the integer 1000000000000000000…0000000000000000000 " \
+                         "(401 digits)" in err, err
+
+
+def test_slope_beyond_float_range_is_not_a_number():
+    from netc.ops import OPS
+
+    with pytest.raises(ValueError, match="expected a number, got an integer of about 401 digits"):
+        OPS["leaky_relu"].params["slope"].check(10**400)
+
+
+# -- 4. float sizes ----------------------------------------------------------------
+
+@pytest.mark.parametrize("text, message", [
+    ("input: {shape: [3, 8.0, 8]}\nlayers: [relu]",
+     "2:20: error[E002]: input.shape.1: expected integer, got the number 8.0: sizes, counts and channels "
+     "are written as integers (8, not 8.0)"),
+    ("input: {shape: [3, 8, 8]}\nlayers:\n  - conv: {filters: 4.0, kernel: 3, stride: 2}",
+     "4:21: error[E002]: conv filters: expected an integer, got 4.0: sizes, counts and channels are "
+     "written as integers (4, not 4.0)"),
+    ("input: {shape: [3, 8, 8]}\nlayers:\n  - maxpool: {kernel: [2, 2.0]}",
+     "4:23: error[E002]: maxpool kernel: expected an integer, got 2.0"),
+    ("input: {shape: [3, 8, 8]}\nlayers:\n  - relu: {repeat: 2.0}",
+     "4:20: error[E002]: repeat must be an integer from 0 to 10,000 or an expression, got 2.0"),
+])
+def test_float_sizes_are_refused(write, text, message):
+    for command in ("lint", "summary"):
+        code, err = refused(write, "netc: 1\n" + text + "\n", command)
+        assert code == 1 and message in err, err
+
+
+def test_float_from_a_block_parameter(write):
+    code, err = refused(write, HEAD + "blocks:\n  b:\n    params: {c: 8.0}\n    layers:\n"
+                               "      - conv: {filters: c, kernel: 3}\nlayers: [b]\n")
+    assert code == 1 and "conv filters: expected an integer, got 8.0" in err, err
+
+
+# -- 5. receptive fields past any printable size --------------------------------------
+
+FIELD_OVERFLOW = ("netc: 1\ninput: {shape: [1, 7, 7]}\nlayers:\n"
+                  "  - avgpool: {kernel: 3, stride: 3, padding: same, repeat: 10000}\n")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "csv"])
+def test_receptive_field_overflow_prints(write, fmt):
+    code, out, err = netc("summary", write(FIELD_OVERFLOW), "--format", fmt)
+    assert code == 0, err
+    # 7 -> 3 -> 1, then 1 stays 1: each pool adds 2 jumps to the field and triples the jump
+    size, jump, fields = 1, 1, []
+    for _ in range(10000):
+        size, jump = size + 2 * jump, 3 * jump
+        fields.append((size, jump))
+    assert fields[-1][0] == 3**10000 and fields[-1][1] == 3**10000
+    if fmt == "json":
+        layers = json.loads(out)["layers"]
+        assert layers[-1]["receptive_field"] == {"size": ["≈1.63e4771"] * 2, "jump": ["≈1.63e4771"] * 2}
+        assert layers[100]["receptive_field"] == {"size": [fields[100][0]] * 2, "jump": [fields[100][1]] * 2}
+    else:
+        assert "≈1.63e4771" in out and "≈1.03e31" in out    # 3^10000 and 3^65, rounded
+        assert f"{3**62}" in out and f"{3**63}" not in out    # 30 digits exact, 31 rounded
+    if fmt in ("text", "markdown"):
+        assert "Receptive fields past 10^30 pixels are shown rounded (≈)." in out
+
+
+def test_approx_rounds_correctly():
+    from netc.render import approx, big
+
+    assert approx(10**40) == "≈1.00e40"
+    assert approx(10**40 - 1) == "≈1.00e40"
+    assert approx(123456 * 10**50) == "≈1.23e55"
+    assert big(10**29) == str(10**29) and big(10**30).startswith("≈")
+
+
+# -- 6. build size guard ---------------------------------------------------------
+
+def test_build_refuses_weights_that_cannot_fit(write, tmp_path):
+    path = write("netc: 1\ninput: {shape: [1048576]}\nlayers:\n  - dense: {units: 1048576}\n")
+    code, out, err = netc("build", path, "--onnx", tmp_path / "m.onnx")
+    assert code == 1, err
+    assert "4:5: error[E007]: not building: the 1,099,512,676,352 weights (4,096.0 GiB as float32) " \
+           "need about 4,096.0 GiB of memory to build" in err
+    assert "even with --external-data" in err and "largest layer, dense1" in err
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_external_data_lowers_the_need():
+    pytest.importorskip("onnx")
+    from netc import loads
+    from netc.onnx.build import BuildError, check_memory
+
+    net = loads("netc: 1\ninput: {shape: [65536]}\nlayers:\n  - dense: {units: 16384, bias: false}\n")
+    n = 65536 * 16384                                   # 4 GiB of float32 weights
+    check_memory(net, "float32", True, available=4 * n)
+    with pytest.raises(BuildError, match="with --external-data .* needs about 4.0 GiB: build with --external-data"):
+        check_memory(net, "float32", False, available=4 * n)
+    with pytest.raises(BuildError, match="even with --external-data"):
+        check_memory(net, "float32", True, available=4 * n - 1)
+
+
+# -- hangs: closed forms equal the loops they replace ---------------------------------
+
+def _skipped_by_loop(w):
+    """Rows in the gaps between windows, one gap at a time (what slide() once did)."""
+    if w.stride <= w.extent:
+        return 0
+    lo, hi, total = w.pad_begin, w.pad_begin + w.size, 0
+    for i in range(w.out - 1):
+        total += max(0, min((i + 1) * w.stride, hi) - max(i * w.stride + w.extent, lo))
+    return total
+
+
+def _paddings_by_search(w):
+    if w.pad_begin != w.pad_end:
+        return []
+    ok = [p for p in range(w.extent) if w.size + 2 * p >= w.extent
+          and (w.size + 2 * p - w.extent) % w.stride == 0]
+    below, above = [p for p in ok if p < w.pad_begin], [p for p in ok if p > w.pad_begin]
+    return below[-1:] + above[:1]
+
+
+def test_closed_forms_match_enumeration():
+    checked = 0
+    for n, k, s, pb, pe, d, ceil in itertools.product(range(1, 12), range(1, 5), range(1, 8), range(5),
+                                                      range(3), (1, 2, 3), (False, True)):
+        try:
+            w = slide(n, k, s, pb, pe, d, ceil)
+        except ShapeError:
+            continue
+        assert w.skipped == _skipped_by_loop(w), w
+        assert exact_paddings(w) == _paddings_by_search(w), w
+        checked += 1
+    assert checked > 20_000
+
+
+HANG_POOL = ("netc: 1\ninput: {shape: [1, 1048576, 1048576]}\nblocks:\n"
+             "  b: {layers: [maxpool: {kernel: 1, stride: 2, from: input}, relu: {from: input}]}\n"
+             "layers:\n  - b: {repeat: 10000}\n")
+HANG_CONV = ("netc: 1\ninput: {shape: [1, 1048576, 1048576]}\nblocks:\n"
+             "  b: {layers: [conv: {filters: 1, kernel: 4096, dilation: 256, stride: 7, from: input},"
+             " relu: {from: input}]}\nlayers:\n  - b: {repeat: 5000}\n")
+
+
+def test_skipped_rows_of_a_huge_map(write):
+    code, err = refused(write, HANG_POOL)
+    assert code == 0 and "A003" in err and "also in 9999 other instances" in err, err
+
+
+def test_exact_paddings_of_a_huge_dilated_kernel(write):
+    code, err = refused(write, HANG_CONV)
+    assert code == 1 and "A001" in err and "exact with padding" in err, err
+
+
+def test_unused_layers_fed_by_one_chain(write):
+    n = 1000
+    layers = [f"  - relu: {{name: a{i}}}" for i in range(n)] + [f"  - relu: {{from: a{n - 1}}}"] * n
+    code, err = refused(write, HEAD + "layers:\n" + "\n".join(layers) + "\n  - relu: {from: input}\n")
+    assert code == 0 and err.count("warning[G001]") == n, err[-500:]
+    # the chain is named once, under the first dead end it feeds
+    assert err.count("'a0' only feeds it") == 0 and err.count("'a999' only feeds it") == 1
+
+
+def test_nested_repeats_are_one_budget(write):
+    code, err = refused(write, HEAD + "blocks:\n  a: {layers: [b: {repeat: 10000}]}\n"
+                                      "  b: {layers: [relu: {repeat: 0}]}\nlayers:\n  - a: {repeat: 10000}\n")
+    assert code == 1 and "error[E005]: the network expands to more than 100,000 layers and block uses" in err
+
+
+def test_pass_through_chains_resolve_once(write):
+    n = 3000
+    layers = ["  - relu: {name: p0, repeat: 0}"]
+    layers += [f"  - relu: {{name: p{i}, from: p{i - 1}, repeat: 0}}" for i in range(1, n)]
+    layers += [f"  - relu: {{name: r{i}, from: p{n - 1}}}" for i in range(n)]
+    from netc import loads
+
+    net = loads(HEAD + "layers:\n" + "\n".join(layers) + "\n  - concat: {from: [r0, r1]}\n")
+    assert all(r.node.inputs == ["input"] for r in net.layers[:n])
