@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ...diagnostics import Severity
 from ...initializers import INITIALIZERS, RELU_FAMILY
+from ...ops.activation import ACTIVATIONS
 from ..rule import rule
 
-ACTIVATION_OPS = {"relu", "relu6", "leaky_relu", "sigmoid", "tanh"}
+ACTIVATION_OPS = set(ACTIVATIONS)      # the elementwise activations (softmax is a classifier head)
 SATURATING = {"sigmoid", "tanh"}
 WEIGHTED = ("conv", "dense")
 AFFINE = {"batchnorm", "dropout"}   # linear at inference: a nonlinearity passes through them
