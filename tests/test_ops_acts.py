@@ -151,3 +151,29 @@ def test_scale_counts():
     assert (r.output_shape, r.params, r.flops) == ((4, 3, 5), 4, 60)
     r = one("scale: {bias: true}", shape=(10,))
     assert (r.params, r.flops) == (20, 20)
+
+
+# -- the linter sees the new activations ----------------------------------------------
+
+def lint_codes(write, layers, code):
+    from netc.lint import Config, lint_file
+    text = "netc: 1\ninput: {shape: [3, 32, 32]}\nlayers:\n" + "".join(f"  - {x}\n" for x in layers)
+    return [d.message for d in lint_file(write(text), Config()) if d.code == code]
+
+
+def test_d003_he_for_the_smooth_relus(write):
+    [m] = lint_codes(write, ["conv: {filters: 32, kernel: 3}", "silu"], "D003")
+    assert m == ("conv1: init auto picks xavier_uniform since the silu is a separate layer; silu "
+                 "wants he_normal (write init: he_normal or fuse activation: silu)")
+    [m] = lint_codes(write, ["conv: {filters: 32, kernel: 3, activation: gelu, init: xavier_uniform}"], "D003")
+    assert m == "conv1: xavier_uniform with gelu: the ReLU family wants He initialization (he_normal)"
+    assert not lint_codes(write, ["conv: {filters: 32, kernel: 3, activation: hardswish}"], "D003")
+    assert not lint_codes(write, ["conv: {filters: 32, kernel: 3}", "batchnorm", "mish"], "D003")
+
+
+def test_d008_sees_through_scale(write):
+    [m] = lint_codes(write, ["global_avgpool", "dense: {units: 64}", "scale: {bias: true}",
+                             "dense: {units: 10}"], "D008")
+    assert m.startswith("dense1 has no activation and feeds dense dense2")
+    assert not lint_codes(write, ["global_avgpool", "dense: {units: 64}", "prelu",
+                                  "dense: {units: 10}"], "D008")
