@@ -146,3 +146,28 @@ def test_scale_with_and_without_shift(opset):
     dims = {t.name: list(t.dims) for t in model.graph.initializer if t.name.startswith("scale")}
     assert dims == {"scale1.weight": [4, 1, 1], "scale2.weight": [4, 1, 1], "scale2.bias": [4, 1, 1],
                     "scale3.weight": [4], "scale4.weight": [4], "scale4.bias": [4]}
+
+
+EVERY_NEW_OP = (["conv: {name: a, filters: 6, kernel: 3, padding: 1, activation: hardswish}",
+                 "layernorm: {eps: 1e-6}", "prelu", "silu", "mish",
+                 "conv: {name: b, filters: 6, kernel: 3, padding: 1, activation: gelu_tanh}",
+                 "gelu", "scale: {value: 0.5, bias: true}", "global_avgpool: {name: squeeze}",
+                 "dense: {units: 3, activation: prelu}", "dense: {units: 6, activation: hardsigmoid}",
+                 "mul: {name: gated, from: [b, dense2]}", "add: {from: [gated, a, squeeze]}",
+                 "layernorm: {affine: false}", "global_avgpool", "layernorm",
+                 "dense: {units: 4, activation: mish}"], (3, 9, 9))
+
+
+@pytest.mark.parametrize("opset", [13, 17, 20, NEWEST])
+def test_openvino_agrees(opset, tmp_path):
+    """A second, independent runtime loads the same files and computes the same."""
+    ov = pytest.importorskip("openvino", reason="openvino is a test extra: pip install '.[test]'")
+    from netc.onnx.build import write_model
+
+    net, model = check(*EVERY_NEW_OP, opset, scale=3.0)
+    write_model(model, tmp_path / "m.onnx")
+    core = ov.Core()
+    compiled = core.compile_model(core.read_model(str(tmp_path / "m.onnx")), "CPU",
+                                  {"INFERENCE_PRECISION_HINT": "f32"})
+    x = (3.0 * np.random.default_rng(7).standard_normal((2, 3, 9, 9))).astype(np.float32)
+    np.testing.assert_allclose(compiled([x])[compiled.outputs[0]], run(model, x)[0], rtol=RTOL, atol=ATOL)
