@@ -16,7 +16,14 @@ fan_out = outputs per input (C_out * kh * kw for conv, units for dense).
 | {constant: v}   | constant     | v                              |                     |
 
 ``auto`` (the default) picks he_normal for the ReLU family and xavier_uniform
-otherwise, the pairing §5.3 recommends.
+otherwise, the pairing §5.3 recommends. The ReLU family is every activation
+that is the identity for large x and near zero for negative x: relu, relu6,
+leaky_relu and prelu (He et al. derived their init for PReLU), and the smooth
+ReLUs silu, hardswish, gelu, gelu_tanh and mish, which the networks that use
+them initialize the He way too (torchvision's EfficientNet and MobileNetV3,
+timm's EfficientNet: kaiming normal, over fan_out there). sigmoid, tanh and
+hardsigmoid saturate and take Xavier. (ConvNeXt draws N(0, 0.02^2), truncated,
+whatever the fan: write it as an explicit init where it matters.)
 """
 
 from __future__ import annotations
@@ -43,7 +50,8 @@ INITIALIZERS: dict[str, tuple[str, str, float, str]] = {
     "kaiming_uniform": ("he", "uniform", 2.0, "fan_in"),
 }
 
-RELU_FAMILY = {"relu", "relu6", "leaky_relu"}
+RELU_FAMILY = {"relu", "relu6", "leaky_relu", "prelu", "silu", "hardswish", "gelu", "gelu_tanh",
+               "mish"}
 
 
 def check_init(value):

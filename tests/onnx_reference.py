@@ -7,6 +7,8 @@ padded input), written without looking at any ONNX node."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from onnx import numpy_helper
 
@@ -72,7 +74,17 @@ def batchnorm(x, scale, shift, mean, var, eps):
     return (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps) * scale.reshape(shape) + shift.reshape(shape)
 
 
-def activation(x, name, slope=0.01):
+def erf(x):
+    return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+def per_channel(v, x):
+    """A per-channel vector shaped to broadcast against x (N, C) or (N, C, H, W)."""
+    return np.asarray(v, dtype=np.float64).reshape((1, -1) + (1,) * (x.ndim - 2))
+
+
+def activation(x, name, slope=0.01, prelu=None):
+    """``prelu``: the learned slopes, one per channel (or one)."""
     if name == "none":
         return x
     if name == "relu":
@@ -85,7 +97,35 @@ def activation(x, name, slope=0.01):
         return 1 / (1 + np.exp(-x))
     if name == "tanh":
         return np.tanh(x)
+    if name == "prelu":
+        return np.where(x >= 0, x, per_channel(prelu, x) * x)
+    if name == "hardsigmoid":                       # PyTorch: relu6(x + 3) / 6
+        return np.minimum(np.maximum(x + 3, 0), 6) / 6
+    if name == "hardswish":
+        return x * np.minimum(np.maximum(x + 3, 0), 6) / 6
+    if name == "silu":
+        return x / (1 + np.exp(-x))
+    if name == "gelu":                              # x * Phi(x)
+        return x * 0.5 * (1 + erf(x / math.sqrt(2)))
+    if name == "gelu_tanh":
+        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    if name == "mish":
+        return x * np.tanh(np.logaddexp(0, x))      # softplus = log(1 + e^x)
     raise AssertionError(name)
+
+
+def layernorm(x, weight, bias, eps):
+    """Normalize over the channels (axis 1) at every position."""
+    mean = x.mean(axis=1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=1, keepdims=True)
+    y = (x - mean) / np.sqrt(var + eps)
+    return y if weight is None else y * per_channel(weight, x) + per_channel(bias, x)
+
+
+def broadcast_vectors(ins):
+    """netc's rule: a vector (N, C) beside a map is (N, C, 1, 1); then numpy's."""
+    rank = max(a.ndim for a in ins)
+    return [a.reshape(a.shape + (1,) * (rank - a.ndim)) for a in ins]
 
 
 def softmax(x):
@@ -150,9 +190,10 @@ def reference(net, model, x):
         if op == "conv":
             y = conv2d(a, w[f"{name}.weight"], w.get(f"{name}.bias"), p["stride"],
                        pads_of(p, a.shape[2:], p["dilation"]), p["dilation"], p["groups"])
-            y = activation(y, p["activation"])
+            y = activation(y, p["activation"], prelu=w.get(f"{name}.slope"))
         elif op == "dense":
-            y = activation(dense(a, w[f"{name}.weight"], w.get(f"{name}.bias")), p["activation"])
+            y = activation(dense(a, w[f"{name}.weight"], w.get(f"{name}.bias")), p["activation"],
+                           prelu=w.get(f"{name}.slope"))
         elif op in ("maxpool", "avgpool"):
             stride = p["stride"] or p["kernel"]
             t, l, b, r = pads_of(p, a.shape[2:])
@@ -170,13 +211,23 @@ def reference(net, model, x):
         elif op == "dropout":
             y = a
         elif op == "add":
-            y = sum(ins)
+            y = sum(broadcast_vectors(ins))
+        elif op == "mul":
+            y = np.prod(np.broadcast_arrays(*broadcast_vectors(ins)), axis=0)
+        elif op == "layernorm":
+            y = layernorm(a, w.get(f"{name}.weight"), w.get(f"{name}.bias"), p["eps"])
+        elif op == "scale":
+            y = a * per_channel(w[f"{name}.weight"], a)
+            if p["bias"]:
+                y = y + per_channel(w[f"{name}.bias"], a)
+        elif op == "gelu":
+            y = activation(a, "gelu" if p["approximate"] == "none" else "gelu_tanh")
         elif op == "concat":
             y = np.concatenate(ins, axis=1)
         elif op == "softmax":
             y = softmax(a)
         else:
-            y = activation(a, op, p.get("slope", 0.01))
+            y = activation(a, op, p.get("slope", 0.01), prelu=w.get(f"{name}.slope"))
         vals[name] = y
     return [vals[o] for o in net.graph.outputs]
 

@@ -98,7 +98,7 @@ def build_model(network, *, opset: int = DEFAULT_OPSET, seed: int = 0, dtype: st
     check_runtime_support(opset, ir_version)
     check_memory(network, dtype, True)       # what the smallest build needs: 4 bytes a weight
 
-    b = _Builder(network, DTYPES[dtype], weights or seeded_weights(seed))
+    b = _Builder(network, DTYPES[dtype], weights or seeded_weights(seed), opset)
     b.lower_all(progress)
     if fold_batchnorm:
         b.fold_batchnorm()
@@ -243,8 +243,9 @@ def _version() -> str:
 class _Builder:
     """Collects nodes and weights layer by layer; knows nothing of any op."""
 
-    def __init__(self, network, dtype, weights: WeightSource):
+    def __init__(self, network, dtype, weights: WeightSource, opset: int = DEFAULT_OPSET):
         self.net = network
+        self.opset = opset
         self.graph = network.graph
         self.elem_type, self.np_dtype = dtype
         self.weights = weights
@@ -284,9 +285,16 @@ class _Builder:
         self.schemes_used.add(key)
         return name
 
-    def add_constant(self, layer: str, suffix: str, value: float) -> str:
+    def add_constant(self, layer: str, suffix: str, value) -> str:
         out = self._unique(f"{layer}/{suffix}", self.taken)
         tensor = numpy_helper.from_array(np.array(value, dtype=self.np_dtype), out)
+        self.layer_nodes.append(helper.make_node("Constant", [], [out], name=out,
+                                                 doc_string=self.layer_doc, value=tensor))
+        return out
+
+    def add_int_constant(self, layer: str, suffix: str, values: list[int]) -> str:
+        out = self._unique(f"{layer}/{suffix}", self.taken)
+        tensor = numpy_helper.from_array(np.array(values, dtype=np.int64), out)
         self.layer_nodes.append(helper.make_node("Constant", [], [out], name=out,
                                                  doc_string=self.layer_doc, value=tensor))
         return out

@@ -33,6 +33,9 @@ class LoweringContext:
     in_shapes  netc shapes of the inputs, without the batch dimension
     out_shape  netc shape of the result, without the batch dimension
     windows    [height, width] ``Window`` of sliding-window ops, else None
+    opset      the ONNX opset being built (13 to the installed onnx's newest):
+               an op picks the single node where the opset has it, an exact
+               decomposition below (e.g. HardSwish from opset 14)
     """
 
     def __init__(self, builder, report: "LayerReport", inputs: list[str], in_shapes: list["Shape"]):
@@ -42,6 +45,7 @@ class LoweringContext:
         self.in_shapes: list["Shape"] = in_shapes
         self.out_shape: "Shape" = report.output_shape
         self.windows: list["Window"] | None = report.windows
+        self.opset: int = builder.opset
 
     @property
     def input(self) -> str:
@@ -64,7 +68,12 @@ class LoweringContext:
         Every initializer element counts as one parameter of the layer."""
         return self._builder.add_weight(self.name, suffix, tuple(shape), init, fan_in, fan_out)
 
-    def constant(self, suffix: str, value: float) -> str:
-        """A scalar of the graph's element type, as a Constant node (not an initializer,
-        so it is not counted as a parameter); return its tensor name."""
+    def constant(self, suffix: str, value: float | list[float]) -> str:
+        """A scalar (or, from a list, a 1-D tensor) of the graph's element type, as a
+        Constant node (not an initializer, so it is not counted as a parameter);
+        return its tensor name."""
         return self._builder.add_constant(self.name, suffix, value)
+
+    def int_constant(self, suffix: str, values: Sequence[int]) -> str:
+        """A 1-D int64 tensor (axes, shapes) as a Constant node; return its tensor name."""
+        return self._builder.add_int_constant(self.name, suffix, [int(v) for v in values])

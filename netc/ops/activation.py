@@ -1,13 +1,26 @@
 """Activation functions (§5.6): standalone ops, and the table that conv and
 dense use for a fused ``activation:``.
 
-FLOPs per output element (docs/conventions.md): relu 1 (max), relu6 2 (max,
-min), leaky_relu 2 (multiply, max), sigmoid 4 (negate, exp, add, divide),
-tanh 5 (multiply, exp, subtract, add, divide), softmax 5 (max, subtract, exp,
-sum, divide).
+FLOPs per output element (docs/conventions.md; an exp, log or erf counts as one):
+
+    relu 1          max(0, x)
+    relu6 2         min(max(0, x), 6)
+    leaky_relu 2    max(slope*x, x): multiply, max
+    prelu 2         as leaky_relu, the slope learned per channel
+    sigmoid 4       1 / (1 + exp(-x)): negate, exp, add, divide
+    tanh 5          multiply, exp, subtract, add, divide
+    hardsigmoid 4   relu6(x + 3) / 6: add, max, min, divide
+    hardswish 5     x * hardsigmoid(x)
+    silu 5          x * sigmoid(x)
+    gelu 5          0.5x(1 + erf(x/sqrt2)): divide, erf, add, multiply, multiply
+    gelu_tanh 13    0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))): 8 + tanh's 5
+    mish 9          x * tanh(softplus(x)): exp, add, log, tanh's 5, multiply
+    softmax 5       max, subtract, exp, sum, divide (over channels)
 """
 
 from __future__ import annotations
+
+import math
 
 from .registry import Cost, Op, Param, numel, register
 
@@ -16,41 +29,100 @@ ACTIVATIONS: dict[str, int] = {
     "relu": 1,
     "relu6": 2,
     "leaky_relu": 2,
+    "prelu": 2,
     "sigmoid": 4,
     "tanh": 5,
+    "hardsigmoid": 4,
+    "hardswish": 5,
+    "silu": 5,
+    "gelu": 5,
+    "gelu_tanh": 13,
+    "mish": 9,
 }
 FUSED_CHOICES = ("none", *ACTIVATIONS)
+PRELU_INIT = 0.25          # PyTorch's nn.PReLU(init=0.25)
+
+# the first opset with the activation as one ONNX node; below it, netc emits its exact decomposition
+SINGLE_NODE_SINCE = {"hardswish": 14, "mish": 18, "gelu": 20, "gelu_tanh": 20}
 
 
 def fused_param() -> Param:
-    return Param("choice", "activation applied to the output (none: linear)", default="none",
-                 choices=FUSED_CHOICES)
+    return Param("choice", "activation applied to the output (none: linear; gelu_tanh: gelu "
+                 "with approximate: tanh; prelu: one learned slope per channel, from 0.25)",
+                 default="none", choices=FUSED_CHOICES)
 
 
 def activation_flops(name: str, elements: int) -> int:
     return ACTIVATIONS.get(name, 0) * elements
 
 
-def lower_activation(ctx, x: str, name: str, slope: float = 0.01) -> str:
-    """Emit the ONNX node of activation ``name`` on tensor ``x`` (none: ``x`` itself).
+def activation_params(name: str, channels: int) -> int:
+    """Learned parameters of a fused activation: prelu has one slope per channel."""
+    return channels if name == "prelu" else 0
+
+
+def lower_activation(ctx, x: str, name: str, slope: float = 0.01, prelu_init: float = PRELU_INIT,
+                     prelu_shared: bool = False) -> str:
+    """Emit the ONNX nodes of activation ``name`` on tensor ``x`` (none: ``x`` itself);
+    ``x`` has the layer's output shape. Per ``ctx.opset``:
 
     relu: Relu; relu6: Clip(x, 0, 6); leaky_relu: LeakyRelu(alpha=slope);
-    sigmoid: Sigmoid; tanh: Tanh."""
+    prelu: PRelu with the slope initializer ``LAYER.slope`` of shape (C, 1, 1)
+    for maps, (C,) for vectors ((1,) shared); sigmoid, tanh: Sigmoid, Tanh;
+    hardsigmoid: HardSigmoid(alpha=1/6, beta=0.5), PyTorch's (ONNX's default alpha is 0.2);
+    hardswish: HardSwish (>= 14), else x * HardSigmoid(x);
+    silu: x * Sigmoid(x) at every opset (onnxruntime 1.31 runs ONNX's Swish only at opset 24);
+    gelu: Gelu (>= 20), else 0.5 * x * (1 + Erf(x / sqrt 2));
+    gelu_tanh: Gelu(approximate=tanh) (>= 20), else
+    0.5 * x * (1 + Tanh(sqrt(2/pi) * (x + 0.044715 * x^3)));
+    mish: Mish (>= 18), else x * Tanh(Softplus(x))."""
     if name == "none":
         return x
+    single = ctx.opset >= SINGLE_NODE_SINCE.get(name, 10**9)
     if name == "relu6":
         return ctx.node("Clip", [x, ctx.constant("min", 0.0), ctx.constant("max", 6.0)])
     if name == "leaky_relu":
         return ctx.node("LeakyRelu", [x], alpha=float(slope))
+    if name == "prelu":
+        c = 1 if prelu_shared else ctx.out_shape[0]
+        shape = (c, 1, 1) if len(ctx.out_shape) == 3 else (c,)
+        return ctx.node("PRelu", [x, ctx.weight("slope", shape, {"constant": float(prelu_init)})])
+    if name == "hardsigmoid":
+        return ctx.node("HardSigmoid", [x], alpha=1 / 6, beta=0.5)
+    if name == "hardswish":
+        if single:
+            return ctx.node("HardSwish", [x])
+        return ctx.node("Mul", [x, ctx.node("HardSigmoid", [x], alpha=1 / 6, beta=0.5)])
+    if name == "silu":
+        return ctx.node("Mul", [x, ctx.node("Sigmoid", [x])])
+    if name in ("gelu", "gelu_tanh"):
+        if single:
+            return ctx.node("Gelu", [x], approximate="none" if name == "gelu" else "tanh")
+        if name == "gelu":
+            inner = ctx.node("Erf", [ctx.node("Div", [x, ctx.constant("sqrt2", math.sqrt(2))])])
+        else:
+            cube = ctx.node("Mul", [ctx.node("Mul", [x, x]), x])
+            poly = ctx.node("Add", [x, ctx.node("Mul", [cube, ctx.constant("c", 0.044715)])])
+            inner = ctx.node("Tanh", [ctx.node("Mul", [poly, ctx.constant("k", math.sqrt(2 / math.pi))])])
+        half_x = ctx.node("Mul", [x, ctx.constant("half", 0.5)])
+        return ctx.node("Mul", [half_x, ctx.node("Add", [inner, ctx.constant("one", 1.0)])])
+    if name == "mish":
+        if single:
+            return ctx.node("Mish", [x])
+        return ctx.node("Mul", [x, ctx.node("Tanh", [ctx.node("Softplus", [x])])])
     return ctx.node({"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh"}[name], [x])
 
 
 class _Elementwise(Op):
+    def kind(self, p) -> str:
+        """The entry of ``ACTIVATIONS`` this layer computes."""
+        return self.name
+
     def cost(self, p, ins, out):
-        return Cost(flops=ACTIVATIONS[self.name] * numel(out.shape))
+        return Cost(flops=ACTIVATIONS[self.kind(p)] * numel(out.shape))
 
     def lower(self, p, ctx):
-        return lower_activation(ctx, ctx.input, self.name, p.get("slope", 0.01))
+        return lower_activation(ctx, ctx.input, self.kind(p), p.get("slope", 0.01))
 
 
 @register
@@ -73,6 +145,24 @@ class LeakyReLU(_Elementwise):
 
 
 @register
+class PReLU(_Elementwise):
+    name = "prelu"
+    doc = "max(0, x) + a * min(0, x), a learned per channel (He et al. 2015)"
+    params = {
+        "slope": Param("number", "initial slope a for x < 0 (PyTorch's init)", default=PRELU_INIT,
+                       min=-1, max=1),
+        "shared": Param("bool", "one slope for every channel (PyTorch's nn.PReLU() default; "
+                        "netc's default is one per channel)", default=False),
+    }
+
+    def cost(self, p, ins, out):
+        return Cost(params=1 if p["shared"] else out.shape[0], flops=ACTIVATIONS["prelu"] * numel(out.shape))
+
+    def lower(self, p, ctx):
+        return lower_activation(ctx, ctx.input, "prelu", prelu_init=p["slope"], prelu_shared=p["shared"])
+
+
+@register
 class Sigmoid(_Elementwise):
     name = "sigmoid"
     doc = "1 / (1 + exp(-x)) (eq. 8)"
@@ -82,6 +172,42 @@ class Sigmoid(_Elementwise):
 class Tanh(_Elementwise):
     name = "tanh"
     doc = "tanh(x) (eq. 7)"
+
+
+@register
+class HardSigmoid(_Elementwise):
+    name = "hardsigmoid"
+    doc = "relu6(x + 3) / 6, PyTorch's and MobileNetV3's (not ONNX's default slope 0.2)"
+
+
+@register
+class HardSwish(_Elementwise):
+    name = "hardswish"
+    doc = "x * relu6(x + 3) / 6 (MobileNetV3)"
+
+
+@register
+class SiLU(_Elementwise):
+    name = "silu"
+    doc = "x * sigmoid(x), also called swish (EfficientNet, YOLO)"
+
+
+@register
+class GELU(_Elementwise):
+    name = "gelu"
+    doc = "x * Phi(x), Phi the standard normal CDF; or its tanh approximation"
+    params = {"approximate": Param("choice", "none: exact, with erf; tanh: "
+                                   "0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))), as PyTorch",
+                                   default="none", choices=("none", "tanh"))}
+
+    def kind(self, p):
+        return "gelu" if p["approximate"] == "none" else "gelu_tanh"
+
+
+@register
+class Mish(_Elementwise):
+    name = "mish"
+    doc = "x * tanh(softplus(x)), softplus(x) = log(1 + exp(x))"
 
 
 @register

@@ -2,6 +2,7 @@
 
     out   = (filters, L_out(H), L_out(W))                (eq. 2, see window.py)
     params = filters * C_in/groups * kh * kw  (+ filters with bias)   (eq. 12)
+             (+ filters with a fused prelu: one slope per channel)
     macs  = params_without_bias * H_out * W_out
     flops = 2 * macs + bias adds + activation FLOPs
 """
@@ -9,7 +10,7 @@
 from __future__ import annotations
 
 from ..initializers import resolve
-from .activation import activation_flops, fused_param, lower_activation
+from .activation import activation_flops, activation_params, fused_param, lower_activation
 from .registry import (MAX_CHANNELS, MAX_WINDOW, Cost, Inferred, Op, Param, ShapeError,
                        numel, register, spatial)
 from .window import slide_2d
@@ -51,7 +52,8 @@ class Conv(Op):
         macs = weights * out.shape[1] * out.shape[2]
         bias = p["filters"] if p["bias"] else 0
         flops = 2 * macs + (outputs if bias else 0) + activation_flops(p["activation"], outputs)
-        return Cost(params=weights + bias, macs=macs, flops=flops)
+        return Cost(params=weights + bias + activation_params(p["activation"], p["filters"]),
+                    macs=macs, flops=flops)
 
     def lower(self, p, ctx):
         """Conv with explicit pads, weight (K, C/groups, kh, kw) drawn from ``init``

@@ -1,6 +1,7 @@
 """Fully connected (affine) layers and flatten (§6.1).
 
-    dense: (C,) -> (units,); params = C * units (+ units); macs = C * units
+    dense: (C,) -> (units,); params = C * units (+ units) (+ units with a fused prelu)
+           macs = C * units
            flops = 2 * macs + bias adds + activation FLOPs
     flatten: (C, H, W) -> (C*H*W,), free
 """
@@ -8,7 +9,7 @@
 from __future__ import annotations
 
 from ..initializers import resolve
-from .activation import activation_flops, fused_param, lower_activation
+from .activation import activation_flops, activation_params, fused_param, lower_activation
 from .registry import (MAX_CHANNELS, Cost, Inferred, Op, Param, ShapeError, fmt_shape,
                        numel, register)
 
@@ -34,7 +35,7 @@ class Dense(Op):
     def cost(self, p, ins, out):
         macs = ins[0][0] * p["units"]
         bias = p["units"] if p["bias"] else 0
-        return Cost(params=macs + bias, macs=macs,
+        return Cost(params=macs + bias + activation_params(p["activation"], p["units"]), macs=macs,
                     flops=2 * macs + bias + activation_flops(p["activation"], p["units"]))
 
     def field(self, p, ins, fields, out):

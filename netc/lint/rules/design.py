@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from ...diagnostics import Severity
 from ...initializers import INITIALIZERS, RELU_FAMILY
+from ...ops.activation import ACTIVATIONS
 from ..rule import rule
 
-ACTIVATION_OPS = {"relu", "relu6", "leaky_relu", "sigmoid", "tanh"}
+ACTIVATION_OPS = set(ACTIVATIONS)      # the elementwise activations (softmax is a classifier head)
 SATURATING = {"sigmoid", "tanh"}
 WEIGHTED = ("conv", "dense")
-AFFINE = {"batchnorm", "dropout"}   # linear at inference: a nonlinearity passes through them
+AFFINE = {"batchnorm", "dropout", "scale"}   # linear at inference: a nonlinearity passes through them
 
 
 def follow(ctx, name: str, through: set[str]):
@@ -392,7 +393,7 @@ def dropout_with_batchnorm(ctx):
       summary="A dense layer with no nonlinearity feeds another dense layer: the two collapse into one.",
       what="""
       Reports a dense layer with no activation (fused or following) whose
-      output reaches another dense layer through only dropout or batchnorm.
+      output reaches another dense layer through only dropout, batchnorm or scale.
       """,
       why="""
       §5.6: without a nonlinearity, two affine maps compose into one affine
