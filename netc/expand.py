@@ -432,7 +432,7 @@ def check_ops(src: Source) -> None:
             span = src.span(path + (i, key), key=True) if isinstance(item, dict) else src.span(path + (i,))
             diags.append(Diagnostic(unknown_op_message(key, blocks), span, REFERENCE))
     if diags:
-        raise NetcError(diags)
+        raise NetcError(sorted(diags, key=lambda d: (d.span.line, d.span.col)))
 
 
 def expand(src: Source, params: dict | None = None, input_shape=None) -> Graph:

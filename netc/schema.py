@@ -170,6 +170,9 @@ def _explain(err, src: Source) -> list[Diagnostic]:
                 continue
             msg = f"unknown key {key!r}" + _where(path)
             close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+            if path == ("defaults",) and isinstance(key, str):   # op names: never a look-alike op
+                from .ops.aliases import suggest
+                close = [c for c in [suggest(key, allowed)] if c]
             if isinstance(key, str) and (")" in key or "(" in key):
                 msg += ("; a comma inside { } ends the value: quote an expression that has one, "
                         "e.g. filters: \"make_divisible(c * width, 8)\"")

@@ -29,7 +29,8 @@ FOREIGN: dict[str, str | None] = {
     # normalization and scale
     "batchnorm2d": "batchnorm", "batchnormalization": "batchnorm", "bn": "batchnorm",
     "batchnorm1d": "batchnorm", "syncbatchnorm": "batchnorm",
-    "layernorm2d": "layernorm", "layernormalization": "layernorm",
+    "layernorm": "layernorm", "layernorm2d": "layernorm", "scale": "scale", "mul": "mul",
+    "crop": "crop", "pad": "pad", "slice": "slice", "layernormalization": "layernorm",
     "layerscale": "scale", "affine": "scale",
     "groupnorm": None, "instancenorm": None, "instancenorm2d": None, "groupnormalization": None,
     "localresponsenorm": None, "lrn": None,
@@ -41,7 +42,8 @@ FOREIGN: dict[str, str | None] = {
     "softsign": None, "hardtanh": None, "logsoftmax": None, "softmax2d": "softmax",
     "glu": None, "quickgelu": None,
     # pooling
-    "maxpool2d": "maxpool", "maxpooling2d": "maxpool", "maxpool": "maxpool",
+    "maxpool2d": "maxpool", "maxpooling2d": "maxpool", "maxpool": "maxpool", "maxpooling": "maxpool",
+    "avgpooling": "avgpool", "averagepooling": "avgpool",
     "avgpool2d": "avgpool", "averagepool": "avgpool", "averagepooling2d": "avgpool", "avgpool": "avgpool",
     "globalaveragepool": "global_avgpool", "globalaveragepooling2d": "global_avgpool",
     "globalavgpool2d": "global_avgpool",
