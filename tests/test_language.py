@@ -412,3 +412,47 @@ def test_activation_values_from_elsewhere():
     assert "did you mean 'conv'" in d.message
     d = errors("defaults:\n  gelu: {}\nlayers: [relu]\n")[0]
     assert "relu" not in d.message.split("(expected")[0]
+
+
+# -- the reference's examples --------------------------------------------------------------
+
+def _doc_examples(heading: str) -> list[str]:
+    from conftest import ROOT
+
+    text = (ROOT / "docs" / "format.md").read_text()
+    section = text.split(heading + "\n", 1)[1].split("\n### ", 1)[0].split("\n## ", 1)[0]
+    blocks = section.split("```yaml\n")[1:]
+    return ["\n".join(l for l in b.split("```")[0].splitlines() if l.strip() != "...") + "\n" for b in blocks]
+
+
+@pytest.mark.parametrize("heading", ["### Shape reads", "### Blocks with several inputs",
+                                     "### Network parameters, `--set` and `--input`",
+                                     "### An op chosen by a parameter"])
+def test_format_examples_validate_in_an_editor_schema_check(heading):
+    import jsonschema
+    import yaml
+
+    from netc.schema import build_schema
+
+    examples = _doc_examples(heading)
+    assert examples
+    validator = jsonschema.Draft202012Validator(build_schema())
+    for text in examples:
+        doc = {"netc": 1, "input": {"shape": [3, 32, 32]}, "layers": ["relu"], **yaml.safe_load(text)}
+        assert list(validator.iter_errors(doc)) == [], text
+
+
+def test_format_examples_load():
+    bneck, = _doc_examples("### An op chosen by a parameter")
+    net = load(bneck.replace("hardswish", "relu6"))
+    assert [n.op for n in net.graph.nodes] == ["conv", "batchnorm", "relu6", "conv", "batchnorm", "relu6"]
+    transition, = _doc_examples("### Shape reads")
+    net = load(transition + "layers:\n  - conv: {filters: 10, kernel: 1}\n  - transition\n")
+    assert net.layers[-1].output_shape == (5, 16, 16)
+    up, = _doc_examples("### Blocks with several inputs")
+    net = load(up.replace("\nlayers:\n", "\nlayers:\n  - conv: {name: enc4, filters: 4, kernel: 1}\n"
+                          "  - conv: {name: bottom, filters: 8, kernel: 1}\n"))
+    assert net.layers[-1].output_shape == (4, 32, 32)
+    params, = _doc_examples("### Network parameters, `--set` and `--input`")
+    net = load(params + "layers:\n  - conv: {filters: stem, kernel: 1}\n", params={"width": 1.4})
+    assert net.layers[0].output_shape == (48, 32, 32)      # make_divisible(44.8, 8) = 48, as torchvision
