@@ -38,17 +38,21 @@ class Network:
         return memory(self.analysis, batch, dtype, optimizer)
 
 
-def load(path: str | os.PathLike) -> Network:
-    """Read, validate, expand and analyze a netc file; raise NetcError on invalid input."""
-    return _network(read_file(path))
+def load(path: str | os.PathLike, params: dict | None = None, input_shape=None) -> Network:
+    """Read, validate, expand and analyze a netc file; raise NetcError on invalid input.
+
+    ``params`` overrides values of the file's ``params:`` (as ``--set`` does; a
+    string is read as if written in the file), ``input_shape`` its input shape
+    (as ``--input``); either naming what the file lacks raises OverrideError."""
+    return _network(read_file(path), params, input_shape)
 
 
-def loads(text: str, name: str = "<string>") -> Network:
+def loads(text: str, name: str = "<string>", params: dict | None = None, input_shape=None) -> Network:
     """Like ``load``, from a string."""
-    return _network(parse(text, name))
+    return _network(parse(text, name), params, input_shape)
 
 
-def _network(src: Source) -> Network:
+def _network(src: Source, params: dict | None = None, input_shape=None) -> Network:
     validate(src)
-    graph = expand(src)
+    graph = expand(src, params, input_shape)
     return Network(src, graph, analyze(graph))

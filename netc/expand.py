@@ -9,17 +9,26 @@ Top to bottom, per scope (the file's ``layers:``, or one use of a block):
      references work and cycles are reported, never followed.
 Every node keeps the span of the layer that produced it and the chain of block
 uses around it, so an error inside a block names both places.
+
+Names an expression sees: the network's ``params:`` (after ``--set``), then the
+block's parameters; ``NAME.channels|height|width`` reads the shape of a layer
+written above (``in`` is the layer's own input). Shapes are computed on demand
+as nodes are created, each once (``shape_of``), so expansion stays linear.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .diagnostics import LIMIT, REFERENCE, SCHEMA, Diagnostic, NetcError, Span
 from .expr import NAME, ExprError, evaluate
 from .graph import Graph, Node
-from .ops import OPS
+from .ops import OPS, ShapeError
+from .ops.aliases import suggest, unknown_op_message
+from .overrides import OverrideError, check_input
 from .schema import MAX_REPEAT, META_KEYS
 from .source import Source
 
@@ -27,6 +36,9 @@ MAX_NODES = 20_000
 MAX_BLOCK_DEPTH = 16
 MAX_STEPS = 5 * MAX_NODES   # layer items expanded (ops, block uses, repeat: 0): the repeat
                             # limit multiplied through nested blocks is a budget, not a cap per level
+SHAPE_ATTRS = {"channels": 0, "height": 1, "width": 2}
+ROUNDING_HINT = ("; an expression with a fraction gives a number, not an integer: round it with "
+                 "round(), floor(), ceil() or make_divisible()")
 
 
 @dataclass
@@ -40,23 +52,67 @@ class _Ref:
     target: str | None = None   # the layer it resolves to, once known
 
 
+class _Names(Mapping):
+    """What an expression at one layer sees: parameters by name, and shape reads
+    ``NAME.attr`` of the layers above it in its scope (``in``: the layer's input)."""
+
+    def __init__(self, ex: "_Expander", params: dict, table: dict, sources: list, taken=()):
+        self.ex, self.params, self.table, self.sources, self.taken = ex, params, table, sources, taken
+
+    def __getitem__(self, key: str):
+        if "." in key:
+            return self.ex.shape_read(key, self)
+        return self.params[key]
+
+    def __contains__(self, key) -> bool:
+        return (isinstance(key, str) and "." in key) or key in self.params
+
+    def __iter__(self):
+        return iter(self.params)
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+
 class _Expander:
-    def __init__(self, src: Source):
+    def __init__(self, src: Source, input_shape: tuple):
         self.src = src
         self.data = src.data
         self.blocks = self.data.get("blocks") or {}
         self.defaults = self.data.get("defaults") or {}
         self.nodes: list[Node] = []
+        self.by_name: dict[str, Node] = {}
+        self.input_name = self.data["input"].get("name", "input")
+        self.shapes: dict[str, tuple] = {self.input_name: input_shape}
+        self.parents: dict[int, tuple[dict, str]] = {}   # id(block table) -> (enclosing table, block)
         self.blocks_used: set[str] = set()
         self.steps = 0
+        self.params: dict = {}
 
     # -- errors --------------------------------------------------------------
     def fail(self, message: str, span: Span, code: str, trace: tuple, layer: str | None = None):
         notes = [(use, f"in block instance '{inst}'") for inst, use in reversed(trace)]
         raise NetcError(Diagnostic(message, span, code, layer=layer, notes=notes))
 
+    def not_visible(self, table: dict, name: str) -> str | None:
+        """Why ``name`` is missing from a block's table when an enclosing scope has it."""
+        inner = self.parents.get(id(table))
+        block = inner[1] if inner else None
+        while inner is not None:
+            outer, _ = inner
+            if name in outer:
+                inputs = ", ".join(self._inputs_of(block))
+                return (f"layer {name!r} is not visible inside block {block!r}: a block sees its own "
+                        f"layers and its inputs ({inputs}); pass it as an input (declare "
+                        f"'inputs: [...]' in the block and give it in 'from: [...]' where the block is used)")
+            inner = self.parents.get(id(outer))
+        return None
+
+    def _inputs_of(self, block: str | None) -> list[str]:
+        return list(self.blocks[block].get("inputs") or ["input"]) if block in self.blocks else ["input"]
+
     # -- values --------------------------------------------------------------
-    def resolve(self, raw, scope: dict, span: Span, trace: tuple, literal_names: bool | None):
+    def resolve(self, raw, scope, span: Span, trace: tuple, literal_names: bool | None):
         """Evaluate a written value in ``scope``.
 
         literal_names True: a string is a literal unless it names a parameter (op
@@ -67,67 +123,157 @@ class _Expander:
             return [self.resolve(v, scope, span, trace, literal_names) for v in raw]
         if not isinstance(raw, str):
             return raw
-        if literal_names or (literal_names is None and NAME.match(raw) and raw not in scope):
-            return scope.get(raw, raw)
+        if literal_names:
+            return scope.get(raw, raw) if NAME.match(raw) else raw
+        if literal_names is None and NAME.match(raw) and raw not in scope:
+            return raw
         try:
             return evaluate(raw, scope)
         except ExprError as e:
             self.fail(str(e), span, REFERENCE, trace)
 
+    # -- shapes during expansion ---------------------------------------------
+    def now(self, ref) -> str:
+        """The node or input a reference names, for a shape read: it must be written above."""
+        while isinstance(ref, _Ref):
+            if ref.name not in ref.table:
+                why = self.not_visible(ref.table, ref.name)
+                raise ExprError(why or f"the shape of {ref.name!r} is not known here: a shape read "
+                                "needs the layers it depends on written above it")
+            ref = ref.table[ref.name]
+        return ref
+
+    def shape_of(self, name: str) -> tuple:
+        """The output shape of a node (or the input), inferring what it depends on, each once."""
+        stack, visiting = [name], set()
+        while stack:
+            n = stack[-1]
+            if n in self.shapes:
+                stack.pop()
+                continue
+            node = self.by_name[n]
+            ins = [self.now(r) for r in node.inputs]
+            missing = [i for i in ins if i not in self.shapes]
+            if missing:
+                if n in visiting:
+                    raise ExprError(f"the shape of {n!r} depends on itself (a cycle)")
+                visiting.add(n)
+                stack.extend(missing)
+                continue
+            shapes = [self.shapes[i] for i in ins]
+            try:
+                self.shapes[n] = OPS[node.op].infer(node.params, shapes).shape
+            except ShapeError as e:
+                from .analysis import _shape_error
+
+                raise _shape_error(dataclasses.replace(node, inputs=ins), e, shapes) from None
+            stack.pop()
+        return self.shapes[name]
+
+    def shape_read(self, key: str, names: _Names) -> int:
+        """``in.channels``, ``skip.height``, ``conv1.width``: one side of a layer's output."""
+        base, attr = key.split(".", 1)
+        if attr not in SHAPE_ATTRS:
+            close = difflib.get_close_matches(attr, list(SHAPE_ATTRS), n=1)
+            raise ExprError(f"unknown shape attribute {attr!r} in {key!r}"
+                            + (f"; did you mean {close[0]!r}?" if close else
+                               f" (expected {', '.join(SHAPE_ATTRS)})"))
+        if base == "in":
+            if len(names.sources) != 1:
+                raise ExprError(f"'in' is the layer's input, and this layer has {len(names.sources)}; "
+                                f"read one by name, e.g. {'name'}.{attr}")
+            ref = names.sources[0]
+        elif base in names.table:
+            ref = names.table[base]
+        elif base in names.taken:
+            raise ExprError(f"{base!r} is written below this layer; a shape read needs its layer above it")
+        else:
+            why = self.not_visible(names.table, base)
+            if why:
+                raise ExprError(why)
+            close = difflib.get_close_matches(base, ["in", *names.table], n=1)
+            raise ExprError(f"unknown layer {base!r} in {key!r}" +
+                            (f"; did you mean {close[0]!r}?" if close else ""))
+        shape = self.shape_of(self.now(ref))
+        i = SHAPE_ATTRS[attr]
+        if i >= len(shape):
+            raise ExprError(f"{base!r} is the vector ({shape[0]},): it has channels, no {attr}")
+        return shape[i]
+
     # -- scopes --------------------------------------------------------------
-    def scope(self, items: list, path: tuple, params: dict, prefix: str, input_ref,
-              trace: tuple, block: str | None, stack: tuple[str, ...]):
-        """Expand one list of layers; return the full name (or ref) of its output."""
-        table: dict[str, object] = {"input": input_ref}
-        if not prefix:
-            table[self.data["input"].get("name", "input")] = input_ref
+    def scope(self, items: list, path: tuple, params: dict, prefix: str, inputs: dict,
+              trace: tuple, block: str | None, stack: tuple[str, ...], parent: dict | None = None):
+        """Expand one list of layers; return the full name (or ref) of its output and its table."""
+        table: dict[str, object] = dict(inputs)
+        if parent is not None:
+            self.parents[id(table)] = (parent, block)
         parsed = [self.item(it, path + (i,)) for i, it in enumerate(items)]
         taken = {p[2]["name"] for p in parsed if isinstance(p[2].get("name"), str)}
         counts: dict[str, int] = {}
-        prev = input_ref
+        prev = next(iter(inputs.values()))
         for key, item_path, args in parsed:
             key_span = self.src.span(item_path + (key,), key=True) if isinstance(items[item_path[-1]], dict) \
                 else self.src.span(item_path)
             local = args.get("name")
             if local is None:
+                base = key.lstrip("$")
                 while True:
-                    counts[key] = counts.get(key, 0) + 1
+                    counts[base] = counts.get(base, 0) + 1
                     # relu6 -> relu6_1, not relu61
-                    local = f"{key}{'_' if key[-1:].isdigit() else ''}{counts[key]}"
+                    local = f"{base}{'_' if base[-1:].isdigit() else ''}{counts[base]}"
                     if local not in taken:
                         break
             if local in table:
                 self.fail(f"layer name {local!r} is already used in this scope",
                           self.src.span(item_path + (key, "name")), REFERENCE, trace)
-            repeat = self.repeat(args, item_path + (key,), params, trace)
+            sources = self.sources(args, item_path + (key,), table, prev, trace)
+            names = _Names(self, params, table, sources, taken)
+            op = self.chosen(key, params, key_span, trace) if key.startswith("$") else key
+            repeat = self.repeat(args, item_path + (key,), names, trace)
             self.steps += max(repeat, 1)
             if self.steps > MAX_STEPS:
                 self.fail(f"the network expands to more than {MAX_STEPS:,} layers and block uses "
                           f"(repeat counts multiply through nested blocks)", key_span, LIMIT, trace)
-            sources = self.sources(args, item_path + (key,), table, prev, trace)
-            if repeat == 0:          # zero copies: the name stands for the layer's input
+            if op in self.blocks and repeat > 1 and len(self._inputs_of(op)) > 1:
+                self.fail(f"block {op!r} takes {len(self._inputs_of(op))} inputs, so it cannot be "
+                          "repeated (each copy after the first would get one input)",
+                          self.src.span(item_path + (key, "repeat")), REFERENCE, trace)
+            if repeat == 0 or op == "none":   # no layer: the name stands for the layer's input
                 if len(sources) != 1:
-                    self.fail("a layer with repeat: 0 passes one input through; it has "
-                              f"{len(sources)}", self.src.span(item_path + (key, "repeat")), REFERENCE, trace)
-                out = sources[0]
+                    what = "repeat: 0" if repeat == 0 else "no op (none)"
+                    where = item_path + ((key, "repeat") if repeat == 0 else (key,))
+                    self.fail(f"a layer with {what} passes one input through; it has {len(sources)}",
+                              self.src.span(where), REFERENCE, trace)
+                repeat, out = 0, sources[0]
             for r in range(repeat):
                 full = prefix + (f"{local}.{r}" if "repeat" in args else local)
-                if key in OPS:
-                    out = self.op_node(key, args, item_path + (key,), key_span, params, full,
+                names = _Names(self, params, table, sources, taken)
+                if op in OPS:
+                    out = self.op_node(op, args, item_path + (key,), key_span, names, full,
                                        sources, trace, block)
-                elif key in self.blocks:
-                    out = self.block_use(key, args, item_path + (key,), key_span, params, full,
-                                         sources, trace, stack)
+                elif op in self.blocks:
+                    out = self.block_use(op, args, item_path + (key,), key_span, names, full,
+                                         sources, trace, stack, table)
                 else:
-                    choices = list(OPS) + list(self.blocks)
-                    close = difflib.get_close_matches(key, choices, n=1)
-                    hint = f"; did you mean {close[0]!r}?" if close else \
-                        " (define it under 'blocks:' or use one of: " + ", ".join(OPS) + ")"
-                    self.fail(f"unknown op or block {key!r}{hint}", key_span, REFERENCE, trace)
+                    self.fail(unknown_op_message(op, self.blocks), key_span, REFERENCE, trace)
                 sources = [out]
             table[local] = out
             prev = out
         return prev, table
+
+    def chosen(self, key: str, params: dict, span: Span, trace: tuple) -> str:
+        """The op or block a ``$param`` layer names (``none``: no layer)."""
+        pname = key[1:]
+        if pname not in params:
+            self.fail(f"layer '{key}' names parameter {pname!r}, which is not in scope"
+                      + (f" (parameters here: {', '.join(params)})" if params else ""), span, REFERENCE, trace)
+        value = params[pname]
+        if not isinstance(value, str) or not (value in OPS or value in self.blocks or value == "none"):
+            shown = value if isinstance(value, str) else repr(value)
+            why = unknown_op_message(shown, self.blocks) if isinstance(value, str) else \
+                f"{shown} is not the name of an op or block"
+            self.fail(f"layer '{key}': parameter {pname!r} is {shown!r}; {why}", span, REFERENCE, trace)
+        return value
 
     def item(self, item, path: tuple):
         """A layer item as (op or block name, its path, its settings)."""
@@ -136,13 +282,15 @@ class _Expander:
         (key, args), = item.items()
         return key, path, dict(args or {})
 
-    def repeat(self, args: dict, path: tuple, params: dict, trace: tuple) -> int:
+    def repeat(self, args: dict, path: tuple, scope, trace: tuple) -> int:
         if "repeat" not in args:
             return 1
         span = self.src.span(path + ("repeat",))
-        n = self.resolve(args["repeat"], params, span, trace, False)
+        n = self.resolve(args["repeat"], scope, span, trace, False)
         if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_REPEAT:
-            self.fail(f"repeat must be an integer from 0 to {MAX_REPEAT:,}, got {n!r}", span, SCHEMA, trace)
+            hint = ROUNDING_HINT if isinstance(n, float) and isinstance(args["repeat"], str) else ""
+            self.fail(f"repeat must be an integer from 0 to {MAX_REPEAT:,}, got {_show(n)}{hint}",
+                      span, SCHEMA, trace)
         return n
 
     def sources(self, args: dict, path: tuple, table: dict, prev, trace: tuple) -> list:
@@ -156,7 +304,7 @@ class _Expander:
         return refs
 
     # -- op layers -----------------------------------------------------------
-    def op_node(self, op_name: str, args: dict, path: tuple, key_span: Span, scope: dict,
+    def op_node(self, op_name: str, args: dict, path: tuple, key_span: Span, scope,
                 full: str, sources: list, trace: tuple, block: str | None) -> str:
         op = OPS[op_name]
         lo, hi = op.arity
@@ -181,7 +329,9 @@ class _Expander:
             try:
                 values[key] = param.check(value)
             except ValueError as e:
-                self.fail(f"{op_name} {key}: {e}", span, SCHEMA, trace, full)
+                hint = ROUNDING_HINT if _computed_float(raw, value) and param.kind in ("int", "pair", "padding") \
+                    else ""
+                self.fail(f"{op_name} {key}: {e}{hint}", span, SCHEMA, trace, full)
             spans[key] = span
         for key in args:
             if key not in op.params and key not in META_KEYS:  # the schema already said so
@@ -191,21 +341,28 @@ class _Expander:
             self.fail(f"the network expands to more than {MAX_NODES:,} layers", key_span, LIMIT, trace, full)
         node = Node(full, op_name, values, list(sources), key_span, spans, trace, block)
         self.nodes.append(node)
+        self.by_name[full] = node
         return full
 
     # -- block uses ------------------------------------------------------------
-    def block_use(self, name: str, args: dict, path: tuple, key_span: Span, caller: dict,
-                  full: str, sources: list, trace: tuple, stack: tuple[str, ...]):
+    def block_use(self, name: str, args: dict, path: tuple, key_span: Span, caller,
+                  full: str, sources: list, trace: tuple, stack: tuple[str, ...], table: dict):
         if name in stack:
             chain = " -> ".join(stack[stack.index(name):] + (name,))
             self.fail(f"block {name!r} uses itself ({chain})", key_span, REFERENCE, trace, full)
         if len(stack) >= MAX_BLOCK_DEPTH:
             self.fail(f"blocks nest deeper than {MAX_BLOCK_DEPTH} levels", key_span, LIMIT, trace, full)
-        if len(sources) != 1:
-            self.fail(f"block {name!r} takes one input, got {len(sources)}",
-                      self.src.span(path + ("from",)), REFERENCE, trace, full)
-        self.blocks_used.add(name)
         definition = self.blocks[name]
+        inputs = self._inputs_of(name)
+        if len(sources) != len(inputs):
+            if len(inputs) == 1:
+                msg = f"block {name!r} takes one input, got {len(sources)}"
+            else:
+                msg = (f"block {name!r} takes {len(inputs)} inputs ({', '.join(inputs)}), got "
+                       f"{len(sources)}; pass them in order: from: [{', '.join(inputs)}]")
+            self.fail(msg, self.src.span(path + ("from",)) if "from" in args else key_span,
+                      REFERENCE, trace, full)
+        self.blocks_used.add(name)
         declared = definition.get("params") or {}
         for key in args:
             if key not in declared and key not in META_KEYS:
@@ -214,7 +371,9 @@ class _Expander:
                     f" (it declares: {', '.join(declared) or 'none'})"
                 self.fail(f"block {name!r} has no parameter {key!r}{hint}",
                           self.src.span(path + (key,), key=True), REFERENCE, trace, full)
-        scope: dict = {}
+        inner_inputs = dict(zip(inputs, sources))
+        scope: dict = dict(self.params)       # the network's params, shadowed by the block's
+        inner = _Names(self, scope, inner_inputs, sources)
         for pname, default in declared.items():
             if pname in args:
                 scope[pname] = self.resolve(args[pname], caller, self.src.span(path + (pname,)), trace, None)
@@ -222,26 +381,92 @@ class _Expander:
                 self.fail(f"block {name!r} needs parameter {pname!r}", key_span, REFERENCE, trace, full)
             else:
                 dspan = self.src.span(("blocks", name, "params", pname))
-                scope[pname] = self.resolve(default, scope, dspan, trace, None)
+                scope[pname] = self.resolve(default, inner, dspan, trace, None)
         inner_trace = trace + ((full, key_span),)
         out, _ = self.scope(definition["layers"], ("blocks", name, "layers"), scope, full + ".",
-                            sources[0], inner_trace, name, stack + (name,))
+                            inner_inputs, inner_trace, name, stack + (name,), table)
         return out
 
+    # -- network parameters ------------------------------------------------------
+    def network_params(self, overrides: dict) -> dict:
+        """The file's ``params:`` in order, each written or overridden value evaluated
+        over the ones before it (and the input's shape: ``input.channels``)."""
+        written = self.data.get("params") or {}
+        unknown = [k for k in overrides if k not in written]
+        if unknown:
+            have = f"it declares: {', '.join(written)}" if written else "it has no 'params:'"
+            close = suggest(unknown[0], list(written))
+            raise OverrideError(f"--set {unknown[0]}: {self.src.path} declares no parameter "
+                                f"{unknown[0]!r}" + (f"; did you mean {close!r}?" if close else f" ({have})"))
+        table = {"input": self.input_name, self.input_name: self.input_name}
+        params: dict = {}
+        names = _Names(self, params, table, [self.input_name])
+        for key, raw in written.items():
+            span = self.src.span(("params", key))
+            if key in overrides:
+                try:
+                    params[key] = self.resolve(overrides[key], names, span, (), None)
+                except NetcError as e:
+                    raise OverrideError(f"--set {key}: {e.diagnostics[0].message}") from None
+            else:
+                params[key] = self.resolve(raw, names, span, (), None)
+        self.params = params
+        return params
 
-def expand(src: Source) -> Graph:
-    """Expand a schema-valid source into a Graph in topological order."""
-    ex = _Expander(src)
+
+def _computed_float(raw, value) -> bool:
+    """True when an expression (not a written number) gave a float."""
+    if isinstance(raw, list) and isinstance(value, list):
+        return any(_computed_float(r, v) for r, v in zip(raw, value))
+    return isinstance(raw, str) and isinstance(value, float)
+
+
+def _show(value) -> str:
+    return repr(value)
+
+
+def check_ops(src: Source) -> None:
+    """Every unknown op of the file, reported at once (layers and every block)."""
+    data = src.data
+    blocks = data.get("blocks") or {}
+    lists = [(("layers",), data["layers"])]
+    lists += [(("blocks", b, "layers"), d["layers"]) for b, d in blocks.items()]
+    diags = []
+    for path, items in lists:
+        for i, item in enumerate(items):
+            key = item if isinstance(item, str) else next(iter(item))
+            if key in OPS or key in blocks or key.startswith("$"):
+                continue
+            span = src.span(path + (i, key), key=True) if isinstance(item, dict) else src.span(path + (i,))
+            diags.append(Diagnostic(unknown_op_message(key, blocks), span, REFERENCE))
+    if diags:
+        raise NetcError(sorted(diags, key=lambda d: (d.span.line, d.span.col)))
+
+
+def expand(src: Source, params: dict | None = None, input_shape=None) -> Graph:
+    """Expand a schema-valid source into a Graph in topological order.
+
+    ``params`` overrides values of the file's ``params:`` (``--set``), and
+    ``input_shape`` its input shape (``--input``); a name the file does not
+    declare raises OverrideError."""
     data = src.data
     inp = data["input"]
-    input_name = inp.get("name", "input")
-    out, table = ex.scope(data["layers"], ("layers",), {}, "", input_name, (), None, ())
+    shape = check_input(input_shape) if input_shape is not None else tuple(inp["shape"])
+    ex = _Expander(src, shape)
+    input_name = ex.input_name
+    check_ops(src)
+    net_params = ex.network_params(dict(params or {}))
+    inputs = {"input": input_name, input_name: input_name}
+    out, table = ex.scope(data["layers"], ("layers",), net_params, "", inputs, (), None, ())
     known = {n.name for n in ex.nodes} | {input_name}
 
     def resolve(ref, key: str = "from") -> str:
         chain = []            # refs through pass-through layers (repeat: 0), each resolved once
         while isinstance(ref, _Ref) and ref.target is None:
             if ref.name not in ref.table:
+                why = ex.not_visible(ref.table, ref.name)
+                if why:
+                    ex.fail(why, ref.span, REFERENCE, ref.trace)
                 names = [k for k in ref.table if k != "input"]
                 close = difflib.get_close_matches(ref.name, names, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -269,7 +494,7 @@ def expand(src: Source) -> Graph:
         ex.fail("the network input cannot also be an output", src.span(("outputs",)), REFERENCE, ())
     nodes = _topological(ex, input_name)
     blocks_defined = {k: src.span(("blocks", k), key=True) for k in ex.blocks}
-    return Graph(data.get("name") or _stem(src.path), input_name, tuple(inp["shape"]),
+    return Graph(data.get("name") or _stem(src.path), input_name, shape,
                  src.span(("input",)), nodes, outputs, src, blocks_defined, ex.blocks_used)
 
 

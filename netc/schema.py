@@ -19,6 +19,8 @@ FORMAT_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 MAX_REPEAT = 10_000
 META_KEYS = ("name", "from", "repeat")
+PARAM_OP_PATTERN = r"^\$[A-Za-z_][A-Za-z0-9_]*$"
+MAX_BLOCK_INPUTS = 64
 SCHEMA_ID = "urn:netc:format:1"
 
 
@@ -42,7 +44,14 @@ def build_schema() -> dict:
             "type": ["string", "object"],
             "minProperties": 1, "maxProperties": 1,
             "properties": {op: {"$ref": f"#/$defs/op_{op}"} for op in OPS},
+            "patternProperties": {PARAM_OP_PATTERN: {"$ref": "#/$defs/param_op"}},
             "additionalProperties": {"$ref": "#/$defs/block_use"},
+        },
+        "param_op": {
+            "description": "'$act': the op or block named by parameter 'act' (none: no layer), "
+                           "with that op's settings",
+            "type": ["object", "null"],
+            "properties": meta,
         },
         "block_use": {
             "description": "use of a block defined under 'blocks:', with its parameters",
@@ -55,6 +64,10 @@ def build_schema() -> dict:
                 "doc": {"type": "string"},
                 "params": {"description": "declared parameters and their defaults (null: required)",
                            "type": "object", "propertyNames": name},
+                "inputs": {"description": "names of the block's inputs, given in order by "
+                                          "'from: [a, b]' where it is used (default: one, 'input')",
+                           "type": "array", "items": name, "minItems": 1, "maxItems": MAX_BLOCK_INPUTS,
+                           "uniqueItems": True},
                 "layers": {"$ref": "#/$defs/layers"},
             },
             "required": ["layers"],
@@ -88,6 +101,10 @@ def build_schema() -> dict:
                 "required": ["shape"],
                 "additionalProperties": False,
             },
+            "params": {"description": "network parameters, usable in every layer and block; "
+                                     "overridden from the command line with --set NAME=VALUE",
+                       "type": "object", "propertyNames": name,
+                       "additionalProperties": {"type": ["number", "string", "boolean"]}},
             "defaults": {"description": "settings per op type, overridden per layer",
                          "type": "object", "properties": defaults, "additionalProperties": False},
             "blocks": {"type": "object", "propertyNames": name,
@@ -158,7 +175,13 @@ def _explain(err, src: Source) -> list[Diagnostic]:
                 continue
             msg = f"unknown key {key!r}" + _where(path)
             close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-            if close:
+            if path == ("defaults",) and isinstance(key, str):   # op names: never a look-alike op
+                from .ops.aliases import suggest
+                close = [c for c in [suggest(key, allowed)] if c]
+            if isinstance(key, str) and (")" in key or "(" in key):
+                msg += ("; a comma inside { } ends the value: quote an expression that has one, "
+                        "e.g. filters: \"make_divisible(c * width, 8)\"")
+            elif close:
                 msg += f"; did you mean {close[0]!r}?"
             elif allowed:
                 msg += f" (expected one of: {', '.join(allowed)})"

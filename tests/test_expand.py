@@ -116,7 +116,7 @@ def test_error_inside_block_names_both_places():
     ("layers:\n  - conv: {filters: 8, kernel: 3, activation: reul}\n", (4, "reul"), "did you mean 'relu'"),
     ("layers:\n  - conv: {filters: 8}\n", (4, "conv"), "conv needs 'kernel'"),
     ("layers:\n  - conv: {filters: width, kernel: 3}\n", (4, "width"),
-     "unknown name 'width' (no parameters are in scope outside a block)"),
+     "unknown name 'width' (no parameters are in scope: declare them under 'params:')"),
     ("layers:\n  - conv: {filters: 1000000000000, kernel: 3}\n", (4, "1000"), "at most 1,048,576"),
     ("layers:\n  - relu: {name: a}\n  - relu: {name: a}\n", (5, "a}"), "already used"),
     ("layers:\n  - relu: {name: a, from: b}\n  - relu: {name: b, from: a}\n", (4, "relu"), "cycle"),

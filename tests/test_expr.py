@@ -1,8 +1,10 @@
+import math
+
 import pytest
 
 from netc.expr import ExprError, evaluate
 
-SCOPE = {"width": 64, "t": 6, "act": "relu", "flag": True}
+SCOPE = {"width": 64, "t": 6, "act": "relu", "flag": True, "w": 0.75, "depth": 1.1}
 
 
 @pytest.mark.parametrize("text, value", [
@@ -15,9 +17,14 @@ def test_evaluates(text, value):
 
 
 @pytest.mark.parametrize("text, words", [
-    ("width / 3", "not a whole number"), ("wdth * 2", "did you mean 'width'"),
-    ("width // 0", "division by zero"), ("2 * (3", "missing '\\)'"), ("act * 2", "not an integer"),
-    ("__import__('os')", "unexpected character"), ("__import__", "unknown name"), ("width ** 2", "unexpected"), ("width.real", "unexpected"),
+    ("wdth * 2", "did you mean 'width'"),
+    ("width // 0", "division by zero"), ("2 * (3", "missing '\\)'"), ("act * 2", "not a number"),
+    ("flag + 1", "not a number"), ("__import__('os')", "unexpected character"),
+    ("__import__", "unknown name"), ("width ** 2", "unexpected"), ("width.real", "unknown name"),
+    ("open(1)", "unknown function 'open'"), ("min(1)", "two or more"), ("ceil(1, 2)", "takes one"),
+    ("make_divisible(10)", "make_divisible\\(\\) takes"), ("make_divisible(10, 0.5)", "positive integer"),
+    ("width % 0.5", "% needs integers"), ("max(1, 2", "missing"), ("1.5.2", "unexpected"),
+    ("min(, 1)", "unexpected ','"), ("10.0 ** 2", "unexpected"), ("1e3", "unexpected"),
     ("9" * 30, "beyond"), ("x" * 300, "longer than"), ("", "empty"), ("3 +", "incomplete"),
     ("lambda: 1", "unexpected character"),
 ])
@@ -29,3 +36,60 @@ def test_rejects(text, words):
 def test_growth_is_bounded():
     with pytest.raises(ExprError, match="beyond"):
         evaluate("*".join(["999999"] * 20), {})
+
+
+@pytest.mark.parametrize("text, value", [
+    ("width / 3", 64 / 3), ("ceil(width / 3)", 22), ("floor(width / 3)", 21), ("width / 4", 16),
+    ("64 * w", 48.0), ("round(64 * w)", 48), ("ceil(3 * depth)", 4), ("ceil(2 * depth)", 3),
+    ("round(2.5)", 2), ("round(3.5)", 4), ("round(-2.5)", -2),            # half to even, as Python
+    ("min(3, t, width)", 3), ("max(1, round(3 * 0.33))", 1), ("max(w, 1)", 1), ("min(w, 1)", 0.75),
+    ("width // 0.75", 85.0), ("-ceil(-0.5)", 0), ("10 ** 0" if False else "2 * 3", 6),
+    ("make_divisible(32 * w, 8)", 24), ("make_divisible(16 * 0.35, 8)", 8),
+    ("make_divisible(90 * 1.4, 4)", 124),                 # 125.99999999999999, as in Python
+    ("99999999999999999 * 10", 999999999999999990),       # integers stay exact
+])
+def test_numbers_follow_python(text, value):
+    got = evaluate(text, SCOPE)
+    assert got == value and type(got) is type(value)
+
+
+def test_a_float_stays_a_float_until_rounded():
+    """Sizes become integers only through rounding: 64 * 0.75 is 48.0, not 48."""
+    assert type(evaluate("64 * w", SCOPE)) is float and type(evaluate("width // 0.5", SCOPE)) is float
+    for f in ("ceil", "floor", "round"):
+        assert type(evaluate(f"{f}(64 * w)", SCOPE)) is int
+    assert type(evaluate("width / 4", SCOPE)) is int           # two integers that divide
+
+
+def _make_divisible_reference(v, divisor, min_value=None):
+    """torchvision.models._utils._make_divisible, copied, in floats."""
+    if min_value is None:
+        min_value = divisor
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    if new_v < 0.9 * v:
+        new_v += divisor
+    return new_v
+
+
+@pytest.mark.parametrize("multiplier", ["0.25", "0.35", "0.5", "0.75", "1.0", "1.1", "1.2", "1.4",
+                                        "1.6", "1.8", "2.0", "1.3"])
+def test_make_divisible_agrees_with_torchvision(multiplier):
+    # the channel counts of MobileNetV2/V3 and EfficientNet, and every small count
+    for channels in list(range(1, 200)) + [240, 320, 480, 672, 960, 1152, 1280]:
+        for d in (4, 8, 16):
+            want = _make_divisible_reference(channels * float(multiplier), d)
+            assert evaluate(f"make_divisible({channels} * m, {d})", {"m": float(multiplier)}) == want, \
+                (channels, multiplier, d)
+
+
+def test_make_divisible_min_value():
+    assert evaluate("make_divisible(1, 8, 1)", {}) == 1 == _make_divisible_reference(1, 8, 1)
+    assert evaluate("make_divisible(1, 8)", {}) == 8 == _make_divisible_reference(1, 8)
+    assert evaluate("make_divisible(3, 8, 2)", {}) == 10 == _make_divisible_reference(3, 8, 2)
+
+
+def test_depth_rounding_agrees_with_efficientnet():
+    # torchvision's EfficientNet: int(math.ceil(num_layers * depth_mult)), for B0..B7
+    for depth in (1.0, 1.1, 1.2, 1.4, 1.8, 2.2, 2.6, 3.1):
+        for n in (1, 2, 3, 4):
+            assert evaluate(f"ceil({n} * d)", {"d": depth}) == int(math.ceil(n * depth)), (n, depth)

@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from ..diagnostics import NetcError
+from ..overrides import OverrideError
 
 app = typer.Typer(
     name="netc",
@@ -35,7 +36,28 @@ def report(err: NetcError) -> None:
     raise typer.Exit(1)
 
 
-def load_or_exit(path: Path):
+def set_option():
+    return typer.Option(None, "--set", metavar="NAME=VALUE", help="Override a network parameter "
+                        "of the file's params:, e.g. --set width=0.75 (repeatable).")
+
+
+def input_option():
+    return typer.Option(None, "--input", metavar="C,H,W", help="Override the input shape, "
+                        "e.g. --input 3,512,512.")
+
+
+def overrides_or_exit(sets: list[str] | None, input_shape: str | None) -> dict:
+    """``--set`` and ``--input`` as keyword arguments of ``netc.load``."""
+    from ..overrides import parse_input, parse_sets
+
+    try:
+        return {"params": parse_sets(sets),
+                "input_shape": parse_input(input_shape) if input_shape is not None else None}
+    except OverrideError as e:
+        fail_usage(str(e))
+
+
+def load_or_exit(path: Path, overrides: dict | None = None):
     from ..api import load
 
     if not path.exists():
@@ -43,9 +65,11 @@ def load_or_exit(path: Path):
     if path.is_dir():
         fail_usage(f"{path} is a directory; give a .yaml file")
     try:
-        return load(path)
+        return load(path, **(overrides or {}))
     except NetcError as e:
         report(e)
+    except OverrideError as e:
+        fail_usage(str(e))
 
 
 def device_bytes_option(text: str | None) -> int | None:

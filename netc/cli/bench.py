@@ -8,7 +8,9 @@ from pathlib import Path
 
 import typer
 
-from . import app, fail_usage, load_or_exit
+from typing import List
+
+from . import app, fail_usage, input_option, load_or_exit, overrides_or_exit, set_option
 
 
 class Provider(str, Enum):
@@ -61,6 +63,8 @@ def bench(
                                            help="GPU: also time host-device copies, reported apart."),
     cuda_graph: bool = typer.Option(False, "--cuda-graph", help="GPU: capture and replay a CUDA graph."),
     trt_fp16: bool = typer.Option(False, "--trt-fp16", help="TensorRT: allow fp16 kernels."),
+    sets: List[str] = set_option(),
+    input_shape: str = input_option(),
 ):
     """Time inference on onnxruntime: session creation, first inference, warm-up, then timed runs."""
     from .. import bench as lib
@@ -80,9 +84,12 @@ def bench(
     if profile is not None and not profile.parent.is_dir():
         fail_usage(f"--profile: no such folder: {profile.parent}")
     suffix = file.suffix.lower()
+    overrides = overrides_or_exit(sets, input_shape)
+    if suffix == ".onnx" and (sets or input_shape is not None):
+        fail_usage("--set and --input apply to a .yaml file; an .onnx file is benchmarked as it is")
     try:
         if suffix in (".yaml", ".yml"):
-            network = load_or_exit(file)
+            network = load_or_exit(file, overrides)
             model = lib.build_network(network, settings.dtype)
         elif suffix == ".onnx":
             network, model = None, lib.read_onnx(file)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from enum import Enum
 from pathlib import Path
+from typing import List
 
 import typer
 
 from ..diagnostics import Diagnostic, NetcError, Severity
-from . import app, fail_usage, load_or_exit, report
+from ..overrides import OverrideError
+from . import app, fail_usage, input_option, load_or_exit, overrides_or_exit, report, set_option
 
 
 class BuildDType(str, Enum):
@@ -17,7 +19,7 @@ class BuildDType(str, Enum):
     float16 = "float16"
 
 
-def lint_findings(path: Path) -> list[Diagnostic]:
+def lint_findings(path: Path, overrides: dict | None = None) -> list[Diagnostic]:
     """The hook for the linter: its findings on the file, printed before the build;
     their errors refuse the build unless ``--force``. It calls ``netc.lint.lint_file``
     (issue 4, built on the ``lint`` branch) with the configuration that applies to
@@ -27,8 +29,8 @@ def lint_findings(path: Path) -> list[Diagnostic]:
     except ImportError:             # the linter is not merged yet
         return []
     try:
-        return lint_file(path, ConfigCache().for_path(path))
-    except (ConfigError, RuleCrash) as e:
+        return lint_file(path, ConfigCache().for_path(path), **(overrides or {}))
+    except (ConfigError, RuleCrash, OverrideError) as e:
         fail_usage(str(e))
 
 
@@ -44,6 +46,8 @@ def build(
     external_data: bool = typer.Option(None, "--external-data/--no-external-data", show_default=False,
                                        help="Weights in OUT.data beside the model (default: past 1 GiB)."),
     force: bool = typer.Option(False, "--force", help="Build even when lint reports errors."),
+    sets: List[str] = set_option(),
+    input_shape: str = input_option(),
 ):
     """Compile a network to ONNX, with initialized weights, checked and written atomically."""
     if onnx_out is None:
@@ -55,8 +59,9 @@ def build(
     if file.exists() and onnx_out.resolve() == file.resolve():
         fail_usage("the output would overwrite the input file")
 
-    net = load_or_exit(file)
-    findings = lint_findings(file)
+    overrides = overrides_or_exit(sets, input_shape)
+    net = load_or_exit(file, overrides)
+    findings = lint_findings(file, overrides)
     for d in findings:
         typer.echo(d.format(), err=True)
     errors = sum(d.severity >= Severity.ERROR for d in findings)

@@ -14,7 +14,8 @@ from typing import List, Optional
 
 import typer
 
-from . import app, device_bytes_option, fail_usage
+from ..overrides import OverrideError
+from . import app, device_bytes_option, fail_usage, input_option, overrides_or_exit, set_option
 
 
 class OutputFormat(str, Enum):
@@ -65,6 +66,8 @@ def lint(
     batch: Optional[int] = typer.Option(None, "--batch", min=1, max=1 << 30, help="Batch size for S003."),
     netc_files_only: bool = typer.Option(False, "--netc-files-only", help="Skip given YAML files "
                                          "without a top-level 'netc:' key (for pre-commit)."),
+    sets: Optional[List[str]] = set_option(),
+    input_shape: Optional[str] = input_option(),
 ):
     """Check netc files for arithmetic and design mistakes (rules: netc rule --all)."""
     from dataclasses import replace
@@ -75,6 +78,7 @@ def lint(
 
     sel, ext, ign = _codes(select, "--select"), _codes(extend_select, "--extend-select"), \
         _codes(ignore, "--ignore")
+    overrides = overrides_or_exit(sets, input_shape)
     if config is not None and not config.is_file():
         fail_usage(f"no such configuration file: {config}")
 
@@ -93,7 +97,9 @@ def lint(
 
     try:
         configs = ConfigCache(config, isolated)
-        results, missing, used = lint_paths(paths, configs, override, netc_files_only)
+        results, missing, used = lint_paths(paths, configs, override, netc_files_only, overrides)
+    except OverrideError as e:
+        fail_usage(str(e))
     except (ConfigError, RuleCrash) as e:
         typer.echo(f"netc: error: {e}", err=True)
         raise typer.Exit(2)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
+from typing import List
 
 import typer
 
 from ..memory import DTYPE_BYTES, OPTIMIZER_STATE
 from ..render import FORMATS
-from . import app, device_bytes_option, load_or_exit
+from . import app, device_bytes_option, input_option, load_or_exit, overrides_or_exit, set_option
 
 
 def _choices(name: str, names) -> type[Enum]:
@@ -32,8 +33,10 @@ def summary(
     optimizer: Optimizer = typer.Option(Optimizer.sgd, "--optimizer", help="Optimizer state to count (§5.1)."),
     device_memory: str = typer.Option(None, "--device-memory", help="Device size, e.g. 8GB or 16GiB: "
                                       "report the largest batch that fits.", callback=device_bytes_option),
+    sets: List[str] = set_option(),
+    input_shape: str = input_option(),
 ):
     """Per-layer shapes, parameters, MACs, activation memory and receptive field, with totals."""
-    net = load_or_exit(file)
+    net = load_or_exit(file, overrides_or_exit(sets, input_shape))
     mem = net.memory(batch, dtype.value, optimizer.value)
     sys.stdout.write(FORMATS[format.value](net.analysis, mem, device_memory))

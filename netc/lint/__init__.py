@@ -29,15 +29,19 @@ def known_codes() -> set[str]:
     return set(RULES) | set(LOAD_ERRORS)
 
 
-def lint_file(path, config: Config | None = None) -> list[Diagnostic]:
-    """The findings for one file (config: the defaults unless given)."""
+def lint_file(path, config: Config | None = None, params: dict | None = None,
+              input_shape=None) -> list[Diagnostic]:
+    """The findings for one file (config: the defaults unless given); ``params`` and
+    ``input_shape`` override the file's as in ``netc.load``."""
     cfg = config or Config()
-    return lint_source(str(path), cfg.for_file(Path(path))).findings
+    return lint_source(str(path), cfg.for_file(Path(path)), {"params": params, "input_shape": input_shape}).findings
 
 
 def lint_paths(paths: list[Path], configs: ConfigCache, override=None,
-               netc_only: bool = False) -> tuple[list[FileResult], list[str], list[Config]]:
-    """Lint files and folders; ``override(config) -> config`` applies command-line options.
+               netc_only: bool = False, load_options: dict | None = None
+               ) -> tuple[list[FileResult], list[str], list[Config]]:
+    """Lint files and folders; ``override(config) -> config`` applies command-line options,
+    ``load_options`` (``params``, ``input_shape``) the overrides of ``netc.load``.
     Returns the results, the paths that do not exist, and the config used for each file."""
     files, missing = collect_files(paths, netc_only)
     results, used = [], []
@@ -46,7 +50,7 @@ def lint_paths(paths: list[Path], configs: ConfigCache, override=None,
         if override is not None:
             cfg = override(cfg)
         cfg = cfg.for_file(f)
-        results.append(lint_source(str(f), cfg))
+        results.append(lint_source(str(f), cfg, load_options))
         used.append(cfg)
     return results, missing, used
 

@@ -33,14 +33,16 @@ class FileResult:
     loaded: bool
 
 
-def lint_source(path: str, config: Config) -> FileResult:
-    """Lint one file with ``config`` (already specialised to this file)."""
+def lint_source(path: str, config: Config, load_options: dict | None = None) -> FileResult:
+    """Lint one file with ``config`` (already specialised to this file); ``load_options``
+    (``params``, ``input_shape``) override the file's as in ``netc.load`` (an
+    override the file cannot take raises OverrideError)."""
     from ..api import _network
     from ..source import read_file
 
     try:
         src = read_file(path)
-        network = _network(src)
+        network = _network(src, **(load_options or {}))
     except NetcError as e:
         return FileResult(path, [_as_error(d) for d in e.diagnostics], False)
     ctx = Context(network, config.options)

@@ -160,8 +160,16 @@ def _show(value) -> str:
 def _unknown_choice(value, choices) -> str:
     import difflib
 
+    from .aliases import foreign, known_elsewhere
+
     msg = f"unknown value {_show(value)}"
-    close = difflib.get_close_matches(str(value), choices, n=1)
+    if isinstance(value, str) and known_elsewhere(value):   # gelu is GELU, never a misspelt relu
+        target = foreign(value)
+        close = [target] if target in choices else []
+        if close:
+            return msg + f": not a netc name; netc's is {target!r}"
+    else:
+        close = difflib.get_close_matches(str(value), choices, n=1)
     if close:
         return msg + f"; did you mean {close[0]!r}?"
     return msg + f" (expected one of: {', '.join(choices)})"
