@@ -15,6 +15,7 @@ class Add(Op):
     name = "add"
     doc = "elementwise sum of two or more inputs of the same shape"
     arity = (2, None)
+    onnx_types = ("Add", "Sum")
 
     def infer(self, p, ins):
         if any(s != ins[0] for s in ins[1:]):
@@ -35,6 +36,15 @@ class Concat(Op):
     name = "concat"
     doc = "concatenate two or more inputs along channels"
     arity = (2, None)
+    onnx_types = ("Concat",)
+
+    def read(self, node, ctx):
+        """Concat along axis 1 (the channels) only."""
+        rank = len(ctx.input_shape(node)) + 1
+        axis = ctx.attr(node, "axis", None)
+        if axis is None or axis % rank != 1:
+            raise ctx.unsupported(f"Concat along axis {axis} (netc's concat joins channels)")
+        return {}
 
     def infer(self, p, ins):
         if any(len(s) != len(ins[0]) or s[1:] != ins[0][1:] for s in ins[1:]):
