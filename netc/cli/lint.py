@@ -45,7 +45,8 @@ def _codes(values: list[str] | None, option: str) -> list[str] | None:
 
 @app.command()
 def lint(
-    paths: List[Path] = typer.Argument(..., metavar="PATH...", help="netc files, or folders to search for them."),
+    paths: List[Path] = typer.Argument(..., metavar="PATH...", help="netc files and .onnx models, or "
+                                       "folders to search for them."),
     select: Optional[List[str]] = typer.Option(None, "--select", help="Rule codes or prefixes to "
                                                "enable (comma-separated), replacing the configured set."),
     extend_select: Optional[List[str]] = typer.Option(None, "--extend-select", help="Codes or "
@@ -66,7 +67,7 @@ def lint(
     netc_files_only: bool = typer.Option(False, "--netc-files-only", help="Skip given YAML files "
                                          "without a top-level 'netc:' key (for pre-commit)."),
 ):
-    """Check netc files for arithmetic and design mistakes (rules: netc rule --all)."""
+    """Check netc files and ONNX models for arithmetic and design mistakes (rules: netc rule --all)."""
     from dataclasses import replace
 
     from ..lint import ConfigCache, ConfigError, RuleCrash, lint_paths
@@ -100,7 +101,8 @@ def lint(
     if missing:
         fail_usage("no such file or folder: " + ", ".join(missing))
     if not results:
-        typer.echo("netc: warning: no netc files found (YAML files with a top-level 'netc:' key)",
+        typer.echo("netc: warning: no netc files found (YAML files with a top-level 'netc:' key, "
+                   "or .onnx models)",
                    err=True)
     fmt = output_format.value if output_format else \
         "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
