@@ -1,14 +1,21 @@
-"""The Python API: ``netc.load(path)`` gives a ``Network`` whose analysis the CLI prints."""
+"""The Python API: ``netc.load(path)`` gives a ``Network`` whose analysis the CLI prints.
+
+``load`` reads netc files and ONNX models alike, told apart by content: a file
+with bytes that YAML text cannot hold (NUL and other control characters, or
+invalid UTF-8) is read as ONNX (netc/onnx/reader.py, which alone imports onnx).
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 from .analysis import Analysis, analyze
 from .expand import expand
 from .graph import Graph
 from .memory import Memory, memory
+from .overrides import OverrideError
 from .schema import validate
 from .source import Source, parse, read_file
 
@@ -38,13 +45,42 @@ class Network:
         return memory(self.analysis, batch, dtype, optimizer)
 
 
+SNIFF_BYTES = 4096
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def load(path: str | os.PathLike, params: dict | None = None, input_shape=None) -> Network:
-    """Read, validate, expand and analyze a netc file; raise NetcError on invalid input.
+    """Read, validate, expand and analyze a netc file, or read an ONNX model;
+    raise NetcError on invalid input.
 
     ``params`` overrides values of the file's ``params:`` (as ``--set`` does; a
     string is read as if written in the file), ``input_shape`` its input shape
     (as ``--input``); either naming what the file lacks raises OverrideError."""
+    if is_binary(path):
+        if params or input_shape is not None:
+            raise OverrideError(f"{os.fspath(path)} is an ONNX model: --set and --input apply to netc files")
+        from .onnx.reader import read_network
+
+        return read_network(path)
     return _network(read_file(path), params, input_shape)
+
+
+def is_binary(path: str | os.PathLike) -> bool:
+    """Whether the file's first bytes hold what no YAML text can: control characters
+    other than tab and line breaks, or invalid UTF-8. An unreadable file is not
+    binary (``read_file`` reports why it cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(SNIFF_BYTES)
+    except OSError:
+        return False
+    if _CONTROL.search(head):
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start < len(head) - 3       # not a character cut by the sniff's end
+    return False
 
 
 def loads(text: str, name: str = "<string>", params: dict | None = None, input_shape=None) -> Network:

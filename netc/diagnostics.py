@@ -1,7 +1,9 @@
 """Source spans and diagnostics: the one error type every layer of netc raises.
 
 A diagnostic is printed as ``FILE:LINE:COL: severity[CODE]: message`` (lines and
-columns are 1-based, like every compiler and linter people already use).
+columns are 1-based, like every compiler and linter people already use). A place
+in a binary file (a node of an ONNX model) has line 0 and says where in words:
+``model.onnx: node 'layer1.0.conv1' (Conv #12): error[A001]: ...``.
 """
 
 from __future__ import annotations
@@ -12,15 +14,21 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Span:
-    """A region of a source file: 1-based line and column, end exclusive."""
+    """A region of a source file: 1-based line and column, end exclusive.
+
+    Line 0 means no text position (a binary file); ``where`` then names the place
+    (``node 'conv1' (Conv #3)``) and ``col`` orders places within the file."""
 
     file: str
     line: int
     col: int
     end_line: int | None = None
     end_col: int | None = None
+    where: str = ""
 
     def __str__(self) -> str:
+        if not self.line:
+            return f"{self.file}: {self.where}" if self.where else self.file
         return f"{self.file}:{self.line}:{self.col}"
 
 
@@ -71,6 +79,8 @@ SHAPE = "E004"       # shapes that do not fit: output <= 0, add/concat mismatch
 LIMIT = "E005"       # file too large, too many layers, numbers beyond the limits
 IO = "E006"          # the file cannot be read
 BUILD = "E007"       # the ONNX model cannot be built (netc/onnx/build.py)
+NOT_ONNX = "E010"    # a binary file that is not an ONNX model
+UNSUPPORTED = "E011" # an ONNX model with ops or a structure netc cannot read
 
 
 class NetcError(Exception):

@@ -20,6 +20,7 @@ class Node:
     param_spans: dict[str, Span] = field(default_factory=dict)
     trace: tuple[tuple[str, Span], ...] = ()   # enclosing block uses, outermost first
     block: str | None = None        # the block this layer was written in
+    origin: Span | None = None      # where a node read from ONNX was built from (its FILE:LINE)
 
     def param_span(self, name: str | None) -> Span:
         return self.param_spans.get(name, self.span) if name else self.span

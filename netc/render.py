@@ -140,7 +140,7 @@ def as_dict(a: Analysis, mem: Memory, device_bytes: int | None = None) -> dict:
                 {"size": w.size, "kernel": w.kernel, "stride": w.stride, "padding": [w.pad_begin, w.pad_end],
                  "dilation": w.dilation, "out": w.out, "exact": w.exact, "remainder": w.remainder,
                  "dropped": w.dropped, "skipped": w.skipped} for w in r.windows],
-            "source": {"file": r.node.span.file, "line": r.node.span.line, "column": r.node.span.col},
+            "source": _source(r.node.span),
         })
     memory = {
         "batch": mem.batch, "dtype": mem.dtype, "optimizer": mem.optimizer,
@@ -166,6 +166,13 @@ def as_dict(a: Analysis, mem: Memory, device_bytes: int | None = None) -> dict:
                    "activation_bytes": t.activations * size * mem.batch},
         "memory": memory,
     }
+
+
+def _source(span) -> dict:
+    """FILE, LINE and COLUMN; a node of a binary model has null line and column and a ``where``."""
+    if not span.line:
+        return {"file": span.file, "line": None, "column": None, "where": span.where}
+    return {"file": span.file, "line": span.line, "column": span.col}
 
 
 def json_text(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:

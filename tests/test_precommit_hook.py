@@ -53,16 +53,21 @@ def test_hook_fails_on_a_bad_network_and_passes_on_a_good_one(tmp_path):
     (repo / "good.yaml").write_text(GOOD)
     (repo / "bad.yaml").write_text(BAD)
     (repo / "ci.yaml").write_text("on: push\njobs: {}\n")          # not a netc file: skipped
+    import netc
+    from netc.onnx.build import build_model
+
+    (repo / "bad.onnx").write_bytes(build_model(netc.load(repo / "bad.yaml"), check=False).SerializeToString())
     (repo / ".pre-commit-config.yaml").write_text(
         f"repos:\n  - repo: {ROOT}\n    rev: {checkout_rev()}\n    hooks:\n      - id: netc-lint\n")
     git("add", ".", cwd=repo)
     git("commit", "-qm", "networks", cwd=repo)
 
     home = tmp_path / "pre-commit-home"
-    bad = pre_commit_run(repo, home, "bad.yaml", "ci.yaml", ".pre-commit-config.yaml")
+    bad = pre_commit_run(repo, home, "bad.yaml", "bad.onnx", "ci.yaml", ".pre-commit-config.yaml")
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "netc lint" in bad.stdout and "Failed" in bad.stdout
     assert "bad.yaml:4:33: error[A001]" in bad.stdout
+    assert "bad.onnx: node 'conv1' (Conv #0): error[A001]" in bad.stdout
     assert "ci.yaml" not in bad.stdout.split("Failed", 1)[1]
 
     good = pre_commit_run(repo, home, "good.yaml", "ci.yaml", ".pre-commit-config.yaml")

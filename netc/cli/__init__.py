@@ -63,7 +63,7 @@ def load_or_exit(path: Path, overrides: dict | None = None):
     if not path.exists():
         fail_usage(f"no such file: {path}")
     if path.is_dir():
-        fail_usage(f"{path} is a directory; give a .yaml file")
+        fail_usage(f"{path} is a directory; give a .yaml file or an .onnx model")
     try:
         return load(path, **(overrides or {}))
     except NetcError as e:

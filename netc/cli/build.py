@@ -59,6 +59,11 @@ def build(
     if file.exists() and onnx_out.resolve() == file.resolve():
         fail_usage("the output would overwrite the input file")
 
+    from ..api import is_binary
+
+    if file.is_file() and is_binary(file):
+        fail_usage(f"{file} is not a netc file: netc build compiles netc files "
+                   "(netc summary and netc lint read ONNX models)")
     overrides = overrides_or_exit(sets, input_shape)
     net = load_or_exit(file, overrides)
     findings = lint_findings(file, overrides)

@@ -46,7 +46,8 @@ def _codes(values: list[str] | None, option: str) -> list[str] | None:
 
 @app.command()
 def lint(
-    paths: List[Path] = typer.Argument(..., metavar="PATH...", help="netc files, or folders to search for them."),
+    paths: List[Path] = typer.Argument(..., metavar="PATH...", help="netc files and .onnx models, or "
+                                       "folders to search for them."),
     select: Optional[List[str]] = typer.Option(None, "--select", help="Rule codes or prefixes to "
                                                "enable (comma-separated), replacing the configured set."),
     extend_select: Optional[List[str]] = typer.Option(None, "--extend-select", help="Codes or "
@@ -69,7 +70,7 @@ def lint(
     sets: Optional[List[str]] = set_option(),
     input_shape: Optional[str] = input_option(),
 ):
-    """Check netc files for arithmetic and design mistakes (rules: netc rule --all)."""
+    """Check netc files and ONNX models for arithmetic and design mistakes (rules: netc rule --all)."""
     from dataclasses import replace
 
     from ..lint import ConfigCache, ConfigError, RuleCrash, lint_paths
@@ -106,7 +107,8 @@ def lint(
     if missing:
         fail_usage("no such file or folder: " + ", ".join(missing))
     if not results:
-        typer.echo("netc: warning: no netc files found (YAML files with a top-level 'netc:' key)",
+        typer.echo("netc: warning: no netc files found (YAML files with a top-level 'netc:' key, "
+                   "or .onnx models)",
                    err=True)
     fmt = output_format.value if output_format else \
         "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"

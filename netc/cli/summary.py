@@ -26,7 +26,7 @@ Optimizer = _choices("Optimizer", OPTIMIZER_STATE)
 
 @app.command()
 def summary(
-    file: Path = typer.Argument(..., metavar="FILE", help="A netc .yaml file."),
+    file: Path = typer.Argument(..., metavar="FILE", help="A netc .yaml file or an .onnx model."),
     format: SummaryFormat = typer.Option(SummaryFormat.text, "--format", "-f", help="Output format."),
     batch: int = typer.Option(1, "--batch", "-b", min=1, max=1 << 30, help="Batch size for memory."),
     dtype: DType = typer.Option(DType.float32, "--dtype", help="Element type for memory."),

@@ -22,6 +22,8 @@ LOAD_ERRORS = {
             "add/concat mismatch)",
     "E005": "limit: file too large, too many layers, numbers beyond the limits",
     "E006": "io: the file cannot be read",
+    "E010": "not onnx: a binary file that is not an ONNX model",
+    "E011": "unsupported: ONNX ops or graph structures netc cannot read (counted as nothing, never as zero)",
 }
 
 

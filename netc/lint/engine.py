@@ -1,7 +1,7 @@
 """Lint one file or many: load, run the enabled rules, apply per-file ignores and
 inline suppressions, report unused suppressions. Rendering lives in ``output.py``.
 
-A file that fails to load gives its load errors (codes E001-E006) as findings;
+A file that fails to load gives its load errors (codes E001-E011) as findings;
 they cannot be ignored or suppressed, since nothing else can be checked.
 """
 
@@ -19,6 +19,7 @@ from .rule import RULES, Context
 
 UNUSED_NOQA = "N001"
 YAML_SUFFIXES = (".yaml", ".yml")
+ONNX_SUFFIX = ".onnx"
 _NETC_KEY = re.compile(r"^netc\s*:", re.MULTILINE)
 
 
@@ -37,14 +38,13 @@ def lint_source(path: str, config: Config, load_options: dict | None = None) -> 
     """Lint one file with ``config`` (already specialised to this file); ``load_options``
     (``params``, ``input_shape``) override the file's as in ``netc.load`` (an
     override the file cannot take raises OverrideError)."""
-    from ..api import _network
-    from ..source import read_file
+    from ..api import load
 
     try:
-        src = read_file(path)
-        network = _network(src, **(load_options or {}))
+        network = load(path, **(load_options or {}))
     except NetcError as e:
         return FileResult(path, [_as_error(d) for d in e.diagnostics], False)
+    src = network.source
     ctx = Context(network, config.options)
     findings: list[Diagnostic] = []
     for code, r in RULES.items():
@@ -124,8 +124,9 @@ def _unused(suppressions: dict[int, noqa.Suppression], path: str, config: Config
 
 
 def collect_files(paths: list[Path], netc_only: bool = False) -> tuple[list[Path], list[str]]:
-    """Expand folders into their netc files (YAML files with a top-level ``netc:`` key),
-    sorted; keep explicit files unless ``netc_only``. Returns (files, missing paths)."""
+    """Expand folders into their netc files (YAML files with a top-level ``netc:`` key)
+    and ONNX models (``*.onnx``), sorted; keep explicit files unless ``netc_only``.
+    Returns (files, missing paths)."""
     files: list[Path] = []
     missing: list[str] = []
     seen: set[Path] = set()
@@ -134,7 +135,7 @@ def collect_files(paths: list[Path], netc_only: bool = False) -> tuple[list[Path
             found = []
             for root, dirs, names in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in ("node_modules", "__pycache__"))
-                found += [Path(root) / n for n in names if n.endswith(YAML_SUFFIXES)]
+                found += [Path(root) / n for n in names if n.endswith(YAML_SUFFIXES + (ONNX_SUFFIX,))]
             candidates = [f for f in sorted(found) if _is_netc_file(f)]
         elif p.exists():
             candidates = [p] if not netc_only or _is_netc_file(p) else []
@@ -150,6 +151,9 @@ def collect_files(paths: list[Path], netc_only: bool = False) -> tuple[list[Path
 
 
 def _is_netc_file(path: Path) -> bool:
+    """A YAML file with a top-level ``netc:`` key, or an ``.onnx`` model."""
+    if path.suffix == ONNX_SUFFIX:
+        return True
     try:
         with open(path, "rb") as f:
             head = f.read(1 << 20)

@@ -36,7 +36,13 @@ def text(results: list[FileResult]) -> str:
 
 
 def as_record(path: str, d: Diagnostic) -> dict:
+    """One finding; a place in a binary file (an ONNX node) has null line and column
+    and a ``where`` text instead."""
     s = d.span
+    if s and not s.line:
+        return {"code": d.code, "severity": str(d.severity), "message": d.message, "file": s.file,
+                "line": None, "column": None, "end_line": None, "end_column": None,
+                "where": s.where or None, "layer": d.layer}
     return {"code": d.code, "severity": str(d.severity), "message": d.message,
             "file": s.file if s else path, "line": s.line if s else 1, "column": s.col if s else 1,
             "end_line": (s.end_line or s.line) if s else 1, "end_column": (s.end_col or s.col) if s else 1,
@@ -90,8 +96,10 @@ def sarif(results: list[FileResult]) -> str:
                "message": {"text": d.message}}
         file = d.span.file if d.span else path
         loc = {"physicalLocation": {"artifactLocation": {"uri": _uri(file)}}}
-        if d.span:
+        if d.span and d.span.line:
             loc["physicalLocation"]["region"] = _region(d)
+        if d.span and d.span.where:
+            loc["message"] = {"text": d.span.where}
         if d.layer:
             loc["logicalLocations"] = [{"name": d.layer, "kind": "layer"}]
         res["locations"] = [loc]
@@ -99,8 +107,9 @@ def sarif(results: list[FileResult]) -> str:
         for i, (span, note) in enumerate(d.notes):
             rel = {"id": i, "message": {"text": note}}
             if span is not None:
-                rel["physicalLocation"] = {"artifactLocation": {"uri": _uri(span.file)},
-                                           "region": _region(Diagnostic("", span))}
+                rel["physicalLocation"] = {"artifactLocation": {"uri": _uri(span.file)}}
+                if span.line:
+                    rel["physicalLocation"]["region"] = _region(Diagnostic("", span))
             related.append(rel)
         if related:
             res["relatedLocations"] = related
@@ -131,14 +140,16 @@ def github(results: list[FileResult]) -> str:
     for path, d in findings(results):
         s = d.span
         props = [f"file={_escape_property(s.file if s else path)}"]
-        if s:
+        if s and s.line:
             props += [f"line={s.line}", f"col={s.col}"]
             if s.end_line:
                 props += [f"endLine={s.end_line}"]
                 if s.end_line == s.line and s.end_col:
                     props += [f"endColumn={s.end_col}"]
         props.append(f"title={_escape_property(f'netc {d.code}')}")
-        lines.append(f"::{GITHUB_LEVEL[d.severity]} {','.join(props)}::{_escape_data(f'{d.code} {d.message}')}")
+        where = f"{s.where}: " if s and s.where and not s.line else ""
+        lines.append(f"::{GITHUB_LEVEL[d.severity]} {','.join(props)}::"
+                     + _escape_data(f"{d.code} {where}{d.message}"))
     return "".join(line + "\n" for line in lines)
 
 

@@ -128,6 +128,7 @@ class _Elementwise(Op):
 @register
 class ReLU(_Elementwise):
     name = "relu"
+    onnx_types = ("Relu",)
     doc = "max(0, x) (eq. 10)"
 
 
@@ -135,13 +136,29 @@ class ReLU(_Elementwise):
 class ReLU6(_Elementwise):
     name = "relu6"
     doc = "min(max(0, x), 6), as in MobileNet"
+    onnx_types = ("Clip",)
+
+    def read(self, node, ctx):
+        """Clip with bounds 0 and 6: attributes before opset 11, constant inputs since."""
+        if ctx.opset < 11:
+            lo, hi = ctx.attr(node, "min", None), ctx.attr(node, "max", None)
+        else:
+            lo, hi = ctx.scalar(node, 1), ctx.scalar(node, 2)
+        if (lo, hi) != (0, 6):
+            raise ctx.unsupported(f"Clip({lo}, {hi}) is not relu6 (0, 6)")
+        return {}
 
 
 @register
 class LeakyReLU(_Elementwise):
     name = "leaky_relu"
     doc = "max(slope * x, x) (eq. 11, with the sign the paper dropped)"
+    onnx_types = ("LeakyRelu",)
     params = {"slope": Param("number", "slope for x < 0", default=0.01, min=0, max=1)}
+
+    def read(self, node, ctx):
+        """LeakyRelu(alpha), ONNX default 0.01 (a float32, read as 0.01, not 0.009999999776)."""
+        return {"slope": ctx.float32(ctx.attr(node, "alpha", 0.01))}
 
 
 @register
@@ -166,12 +183,14 @@ class PReLU(_Elementwise):
 class Sigmoid(_Elementwise):
     name = "sigmoid"
     doc = "1 / (1 + exp(-x)) (eq. 8)"
+    onnx_types = ("Sigmoid",)
 
 
 @register
 class Tanh(_Elementwise):
     name = "tanh"
     doc = "tanh(x) (eq. 7)"
+    onnx_types = ("Tanh",)
 
 
 @register
@@ -214,6 +233,17 @@ class Mish(_Elementwise):
 class Softmax(Op):
     name = "softmax"
     doc = "exp(x_c) / sum_c exp(x_c), over channels"
+    onnx_types = ("Softmax",)
+
+    def read(self, node, ctx):
+        """Softmax over the channels: axis 1 of (N, C), or of (N, C, H, W) from opset 13
+        (before, axis 1 of a map meant over C*H*W at once)."""
+        rank = len(ctx.input_shape(node)) + 1
+        axis = ctx.attr(node, "axis", 1 if ctx.opset < 13 else -1)
+        if axis % rank != 1 or (rank > 2 and ctx.opset < 13):
+            raise ctx.unsupported(f"Softmax over axis {axis} of a rank-{rank} tensor in opset "
+                                  f"{ctx.opset} (netc's softmax is over the channels)")
+        return {}
 
     def cost(self, p, ins, out):
         return Cost(flops=5 * numel(out.shape))

@@ -21,6 +21,7 @@ class Conv(Op):
     name = "conv"
     doc = "2-D convolution"
     activation_param = True
+    onnx_types = ("Conv",)
     params = {
         "filters": Param("int", "number of output channels (K)", min=1, max=MAX_CHANNELS),
         "kernel": Param("pair", "filter size F, or [height, width]", min=1, max=MAX_WINDOW),
@@ -67,3 +68,21 @@ class Conv(Op):
         y = ctx.node("Conv", ins, kernel_shape=[kh, kw], strides=list(p["stride"]),
                      pads=ctx.pads(), dilations=list(p["dilation"]), group=g)
         return lower_activation(ctx, y, p["activation"])
+
+    def read(self, node, ctx):
+        """Conv(X, W (K, C/group, kh, kw), B?) with pads or auto_pad, strides, dilations, group."""
+        w = ctx.weight_shape(node, 1)
+        if len(w) != 4:
+            raise ctx.unsupported(f"{len(w) - 2}-D convolution (netc reads 2-D ones)")
+        k, per_group, kh, kw = w
+        kernel = ctx.kernel(node, (kh, kw))
+        if kernel != (kh, kw):
+            raise ctx.shape_error(f"kernel_shape {list(kernel)} disagrees with the weight {list(w)}")
+        groups = ctx.attr(node, "group", 1)
+        c = ctx.input_shape(node)[0]
+        if per_group * groups != c:
+            raise ctx.shape_error(f"the weight {list(w)} with group {groups} expects {per_group * groups} "
+                                  f"input channels, the input has {c}", "groups")
+        stride, padding, dilation = ctx.window(node, kernel)
+        return {"filters": k, "kernel": kernel, "stride": stride, "padding": padding,
+                "dilation": dilation, "groups": groups, "bias": ctx.has_input(node, 2)}

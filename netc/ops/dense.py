@@ -19,6 +19,7 @@ class Dense(Op):
     name = "dense"
     doc = "fully connected layer"
     activation_param = True
+    onnx_types = ("Gemm", "MatMul")
     params = {
         "units": Param("int", "number of outputs", min=1, max=MAX_CHANNELS),
         "bias": Param("bool", "add a learned bias per unit", default=True),
@@ -51,11 +52,45 @@ class Dense(Op):
         y = ctx.node("Gemm", ins, transB=1)
         return lower_activation(ctx, y, p["activation"])
 
+    def read(self, node, ctx):
+        """Gemm(x, W, b?) with W (C, units), or (units, C) with transB; MatMul(x, W (C, units))
+        (its bias Add is absorbed)."""
+        shape = ctx.input_shape(node)
+        if len(shape) != 1:
+            raise ctx.unsupported(f"{node.op_type} on the map {fmt_shape(shape)} (netc's dense "
+                                  "reads vectors)")
+        w = ctx.weight_shape(node, 1)
+        if len(w) != 2:
+            raise ctx.unsupported(f"{node.op_type} with a weight of rank {len(w)}")
+        bias = False
+        if node.op_type == "Gemm":
+            if ctx.attr(node, "transA", 0):
+                raise ctx.unsupported("transA=1")
+            if ctx.attr(node, "transB", 0):
+                w = w[::-1]
+            bias = ctx.has_input(node, 2) and ctx.attr(node, "beta", 1.0) != 0
+            if bias and numel(ctx.weight_shape(node, 2)) != w[1]:
+                raise ctx.unsupported(f"a bias of shape {list(ctx.weight_shape(node, 2))} for "
+                                      f"{w[1]} units")
+        if w[0] != shape[0]:
+            raise ctx.shape_error(f"the weight {list(w)} expects {w[0]} inputs, the input has {shape[0]}")
+        return {"units": w[1], "bias": bias}
+
+    def absorb(self, p, node, ctx):
+        """An Add of a constant (units,) bias after MatMul: bias true; then the activation."""
+        if not p["bias"] and node.op_type == "Add" and len(node.input) == 2:
+            other = [t for t in node.input if not ctx.is_feature(t)]
+            b = ctx.static_shape(other[0]) if len(other) == 1 else None
+            if b is not None and numel(b) == p["units"] and b[-1:] == (p["units"],):
+                return {**p, "bias": True}
+        return super().absorb(p, node, ctx)
+
 
 @register
 class Flatten(Op):
     name = "flatten"
     doc = "reshape (C, H, W) to the vector (C*H*W,)"
+    onnx_types = ("Flatten", "Reshape")
 
     def infer(self, p, ins):
         return Inferred((numel(ins[0]),))
@@ -68,3 +103,10 @@ class Flatten(Op):
     def lower(self, p, ctx):
         """Flatten(axis=1): one node, no shape-computation chain."""
         return ctx.node("Flatten", [ctx.input], axis=1)
+
+    def read(self, node, ctx):
+        """Flatten(axis=1), or a Reshape to (N, C*H*W) however the exporter spelled it."""
+        why = ctx.flattens(node)
+        if why:
+            raise ctx.unsupported(why)
+        return {}

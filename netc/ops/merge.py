@@ -75,6 +75,7 @@ class _Broadcasting(Op):
 class Add(_Broadcasting):
     name = "add"
     doc = "elementwise sum of two or more inputs that broadcast (residual connections)"
+    onnx_types = ("Add", "Sum")
 
     def lower(self, p, ctx):
         """Add for two inputs, Sum for more (both broadcast like numpy)."""
@@ -101,6 +102,15 @@ class Concat(Op):
     name = "concat"
     doc = "concatenate two or more inputs along channels"
     arity = (2, None)
+    onnx_types = ("Concat",)
+
+    def read(self, node, ctx):
+        """Concat along axis 1 (the channels) only."""
+        rank = len(ctx.input_shape(node)) + 1
+        axis = ctx.attr(node, "axis", None)
+        if axis is None or axis % rank != 1:
+            raise ctx.unsupported(f"Concat along axis {axis} (netc's concat joins channels)")
+        return {}
 
     def infer(self, p, ins):
         if any(len(s) != len(ins[0]) or s[1:] != ins[0][1:] for s in ins[1:]):

@@ -22,6 +22,7 @@ from .registry import MAX_CHANNELS, Cost, Op, Param, numel, register
 class BatchNorm(Op):
     name = "batchnorm"
     doc = "batch normalization over channels"
+    onnx_types = ("BatchNormalization",)
     params = {
         "eps": Param("number", "added to the variance", default=1e-5, min=0, max=1),
         "momentum": Param("number", "running-statistics momentum", default=0.9, min=0, max=1),
@@ -39,11 +40,22 @@ class BatchNorm(Op):
                ctx.weight("running_mean", (c,), "zeros"), ctx.weight("running_var", (c,), "ones")]
         return ctx.node("BatchNormalization", ins, epsilon=float(p["eps"]))
 
+    def read(self, node, ctx):
+        """BatchNormalization(X, scale, B, mean, var): epsilon and momentum (float32s,
+        read as the shortest decimals); a following Relu stays a layer of its own."""
+        c = ctx.input_shape(node)[0]
+        scale = ctx.weight_shape(node, 1)
+        if scale != (c,):
+            raise ctx.shape_error(f"scale of shape {list(scale)} for {c} channels")
+        return {"eps": ctx.float32(ctx.attr(node, "epsilon", 1e-5)),
+                "momentum": ctx.float32(ctx.attr(node, "momentum", 0.9))}
+
 
 @register
 class Dropout(Op):
     name = "dropout"
     doc = "zero a fraction of activations while training (§5.4); identity at inference"
+    onnx_types = ("Dropout",)
     params = {"rate": Param("number", "probability p of dropping a unit", default=0.5,
                             min=0, max=1, exclusive_max=True)}
 
@@ -51,6 +63,10 @@ class Dropout(Op):
         """Nothing: the inference graph has no dropout (the input passes through)."""
         return ctx.input
 
+    def read(self, node, ctx):
+        """Dropout: ratio as an attribute before opset 12, an optional input since."""
+        rate = ctx.attr(node, "ratio", 0.5) if ctx.opset < 12 else ctx.scalar(node, 1, 0.5)
+        return {"rate": ctx.float32(rate)}
 
 def per_channel(ctx, suffix: str, init) -> str:
     """A learned (C,) weight, stored (C, 1, 1) for maps so that it broadcasts against

@@ -27,6 +27,16 @@ class _Pool(Op):
         windows = slide_2d((h, w), p["kernel"], stride, p["padding"], (1, 1), p["ceil_mode"])
         return Inferred((c, windows[0].out, windows[1].out), windows)
 
+    def read(self, node, ctx):
+        """MaxPool / AveragePool: kernel_shape, strides (ONNX default 1), pads or auto_pad,
+        ceil_mode; dilated pooling is not read."""
+        kernel = ctx.kernel(node)
+        stride, padding, dilation = ctx.window(node, kernel)
+        if dilation != (1, 1):
+            raise ctx.unsupported(f"dilations {list(dilation)} (netc pools are not dilated)")
+        return {"kernel": kernel, "stride": stride, "padding": padding,
+                "ceil_mode": bool(ctx.attr(node, "ceil_mode", 0))}
+
     def _lower(self, ctx, op_type, p, **extra):
         stride = p["stride"] or p["kernel"]
         return ctx.node(op_type, [ctx.input], kernel_shape=list(p["kernel"]), strides=list(stride),
@@ -37,6 +47,7 @@ class _Pool(Op):
 class MaxPool(_Pool):
     name = "maxpool"
     doc = "maximum over each window"
+    onnx_types = ("MaxPool",)
 
     def cost(self, p, ins, out):
         kh, kw = p["kernel"]
@@ -51,6 +62,7 @@ class MaxPool(_Pool):
 class AvgPool(_Pool):
     name = "avgpool"
     doc = "mean over each window"
+    onnx_types = ("AveragePool",)
     params = {**_Pool.params,
               "count_include_pad": Param("bool", "count padding zeros in the mean", default=False)}
 
@@ -62,11 +74,17 @@ class AvgPool(_Pool):
         """AveragePool with explicit pads and count_include_pad."""
         return self._lower(ctx, "AveragePool", p, count_include_pad=int(p["count_include_pad"]))
 
+    def read(self, node, ctx):
+        """AveragePool: as MaxPool, with count_include_pad (ONNX default 0)."""
+        return {**super().read(node, ctx),
+                "count_include_pad": bool(ctx.attr(node, "count_include_pad", 0))}
+
 
 @register
 class GlobalAvgPool(Op):
     name = "global_avgpool"
     doc = "mean over the whole height and width of each channel (§6.3, §7.1)"
+    onnx_types = ("GlobalAveragePool", "ReduceMean")
     params = {"keepdims": Param("bool", "keep (C, 1, 1) instead of (C,)", default=False)}
 
     def infer(self, p, ins):
@@ -83,3 +101,28 @@ class GlobalAvgPool(Op):
         """GlobalAveragePool gives (N, C, 1, 1); a Flatten follows unless keepdims."""
         y = ctx.node("GlobalAveragePool", [ctx.input])
         return y if p["keepdims"] else ctx.node("Flatten", [y], axis=1)
+
+    def read(self, node, ctx):
+        """GlobalAveragePool (keeps (C, 1, 1)), or ReduceMean over axes 2 and 3."""
+        if node.op_type == "ReduceMean":
+            rank = len(ctx.input_shape(node)) + 1
+            axes = ctx.attr(node, "axes") if ctx.opset < 18 else \
+                (ctx.value(node.input[1]) if ctx.has_input(node, 1) else None)
+            if axes is None or rank != 4 or sorted(a % rank for a in axes) != [2, 3]:
+                raise ctx.unsupported(f"ReduceMean over axes {axes} (netc reads the mean over "
+                                      "height and width)")
+            return {"keepdims": bool(ctx.attr(node, "keepdims", 1))}
+        return {"keepdims": True}
+
+    def absorb(self, p, node, ctx):
+        """A Flatten, a Reshape to (N, C) or a Squeeze after it: keepdims false."""
+        if not p["keepdims"]:
+            return None
+        if node.op_type in ("Flatten", "Reshape") and ctx.flattens(node) is None:
+            return {**p, "keepdims": False}
+        if node.op_type == "Squeeze":
+            axes = ctx.attr(node, "axes") if ctx.opset < 13 else \
+                (ctx.value(node.input[1]) if ctx.has_input(node, 1) else None)
+            if axes is not None and sorted(a % 4 for a in axes) == [2, 3]:
+                return {**p, "keepdims": False}
+        return None

@@ -1,5 +1,5 @@
 """The op registry: each op is one class holding its parameters, shape rule,
-cost rule, receptive-field rule and ONNX lowering, registered by name.
+cost rule, receptive-field rule, ONNX lowering and ONNX reading, registered by name.
 
 An op class declares ``params`` (a dict of ``Param``); from them come the JSON
 Schema editors see, the checks on values after block expansion, and the docs.
@@ -222,13 +222,15 @@ class Inferred:
 
 class Op:
     """Base class of every op. Subclasses set ``name``, ``doc``, ``params`` and
-    override ``infer`` and ``cost``; ``lower`` emits ONNX nodes."""
+    override ``infer`` and ``cost``; ``lower`` emits ONNX nodes; ``read`` maps the
+    ONNX nodes of the types in ``onnx_types`` back to the op (netc/onnx/reader.py)."""
 
     name: ClassVar[str]
     doc: ClassVar[str] = ""
     params: ClassVar[dict[str, Param]] = {}
     arity: ClassVar[tuple[int, int | None]] = (1, 1)   # min and max inputs
     activation_param: ClassVar[bool] = False           # has a fused ``activation``
+    onnx_types: ClassVar[tuple[str, ...]] = ()         # ONNX op types ``read`` maps
 
     def infer(self, p: dict, ins: list[Shape]) -> Inferred:
         return Inferred(ins[0])
@@ -247,6 +249,23 @@ class Op:
 
     def lower(self, p: dict, ctx) -> None:  # pragma: no cover - each op overrides
         raise NotImplementedError(f"op {self.name!r} has no ONNX lowering")
+
+    def read(self, node, ctx) -> dict:
+        """The op's parameters for the ONNX ``node`` (an ``onnx.NodeProto`` of one of
+        ``onnx_types``), in normal form; missing ones take their defaults. Raise
+        ``ctx.unsupported(reason)`` for a node the op cannot represent. ``ctx`` is the
+        ``ReadingContext`` of netc/onnx/reading.py."""
+        return {}
+
+    def absorb(self, p: dict, node, ctx) -> dict | None:
+        """Fold ``node``, the only consumer of this layer's result, into the layer:
+        return the new parameters, or None to leave it a layer of its own. Default:
+        an activation node becomes the fused ``activation`` of ops that have one."""
+        if self.activation_param and p.get("activation", "none") == "none":
+            act = ctx.fusable_activation(node)
+            if act:
+                return {**p, "activation": act}
+        return None
 
 
 OPS: dict[str, Op] = {}

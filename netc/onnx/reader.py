@@ -1,0 +1,281 @@
+"""Read an ONNX model into netc's graph, through each op's own ``read``.
+
+    network = read_network("model.onnx")     # a netc.api.Network, like netc.load
+
+The model is loaded without its external data (``load_external_data=False``):
+only shapes matter, and an initializer's ``dims`` give a weight's shape. Nodes
+are walked in their (topological) order:
+
+- a node none of whose inputs is computed from the network input (Constant,
+  Shape of a weight, ...) is a *value*, evaluated only when a reader asks;
+  Shape of a feature map is a value too (``[N, C, H, W]``);
+- Identity passes its input through;
+- any other node goes to the op whose ``onnx_types`` name its type (``READERS``);
+  ``Op.read`` gives its parameters, then ``Op.absorb`` may fold the node's only
+  consumer into the same layer (Conv -> Relu: conv with ``activation: relu``;
+  GlobalAveragePool -> Flatten; MatMul -> Add of a bias: dense).
+
+Every node that no op reads is collected; if there is any, one error lists each
+op type with its count and first nodes, and nothing is counted (never as zero).
+Each layer's span names the file and its first node: ``model.onnx: node 'conv1'
+(Conv #3)``, #3 being its index in ``graph.node``; a ``FILE:LINE`` doc string
+(netc's own builds) becomes the node's ``origin``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ..diagnostics import LIMIT, NOT_ONNX, SHAPE, UNSUPPORTED, Diagnostic, NetcError, Span, error
+from ..graph import Graph, Node
+from ..ops import OPS
+from ..ops.registry import MAX_CHANNELS, MAX_SPATIAL, Op, fmt_shape
+from ..ops.window import ShapeError
+from .reading import BATCH, ReadingContext, Unsupported
+
+READERS: dict[str, Op] = {t: op for op in OPS.values() for t in op.onnx_types}
+FIRST_NAMES = 3          # node names shown per unsupported op type
+_ORIGIN = re.compile(r"([^\s:;]+):(\d+)\b")
+
+
+def load_model(path: str):
+    """Parse ``path`` as an ``onnx.ModelProto`` without external data; E010 when it is not one."""
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    try:
+        model = onnx.load(path, load_external_data=False)
+    except (DecodeError, ValueError, RuntimeError) as e:
+        raise error(f"not a netc file nor an ONNX model: binary content that does not parse as an "
+                    f"ONNX ModelProto ({type(e).__name__})", Span(path, 0, 0), NOT_ONNX) from None
+    except OSError as e:
+        raise error(f"cannot read file: {e.strerror or e}", Span(path, 0, 0), "E006") from None
+    if not model.ir_version or not model.HasField("graph") or not (model.graph.node or model.graph.input):
+        raise error("not a netc file nor an ONNX model: binary content with no IR version or graph",
+                    Span(path, 0, 0), NOT_ONNX)
+    return model
+
+
+def read_network(path):
+    """Read an ONNX model file into a ``netc.api.Network``; raise NetcError on failure."""
+    from ..analysis import analyze
+    from ..api import Network
+    from ..source import Source
+
+    path = os.fspath(path)
+    graph = read_graph(load_model(path), path)
+    graph.source = Source(path, "", None)
+    return Network(graph.source, graph, analyze(graph))
+
+
+def read_graph(model, path: str) -> Graph:
+    """Map ``model`` (an ``onnx.ModelProto``) to a netc Graph; ``path`` names it in messages."""
+    return _Reader(model, path).read()
+
+
+class _Reader:
+    def __init__(self, model, path: str):
+        self.model, self.path = model, path
+        self.g = model.graph
+        self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
+        self.graph_nodes = list(self.g.node)   # one Python object per node, so ids are stable
+        self.index = {id(n): i for i, n in enumerate(self.graph_nodes)}
+        self.nodes: list[Node] = []
+        self.tensor_of: dict[str, str] = {}     # feature tensor -> netc layer (or input) name
+        self.names: set[str] = set()
+        self.unsupported: dict[str, list[tuple[str, str]]] = {}   # op type -> [(node, reason)]
+        self.unknown: set[str] = set()          # tensors downstream of an unsupported node
+        self.absorbed: set[int] = set()
+        self.skipped = 0                        # nodes after an unsupported one
+
+    def span(self, node) -> Span:
+        i = self.index[id(node)]
+        return Span(self.path, 0, i + 1, where=f"node '{_node_name(node)}' ({node.op_type} #{i})")
+
+    def read(self) -> Graph:
+        inp, shape, batch = self._input()
+        ctx = self.ctx = ReadingContext(self.g, self.graph_nodes, self.opset, batch)
+        ctx.shapes[inp.name] = shape
+        self.tensor_of[inp.name] = inp.name
+        self.names.add(inp.name)
+        for node in self.graph_nodes:
+            if id(node) not in self.absorbed:
+                self._node(node)
+        self._report_unsupported()
+        outputs = []
+        for o in self.g.output:
+            if o.name not in self.tensor_of or o.name == inp.name:
+                raise error(f"graph output {o.name!r} is not computed from the input by layers netc "
+                            "reads", Span(self.path, 0, 0, where=f"output '{o.name}'"), UNSUPPORTED)
+            outputs.append(self.tensor_of[o.name])
+        name = self.g.name or os.path.splitext(os.path.basename(self.path))[0]
+        return Graph(name, inp.name, shape, Span(self.path, 0, 0, where=f"input '{inp.name}'"),
+                     self.nodes, outputs)
+
+    # -- the input ---------------------------------------------------------------
+    def _input(self):
+        init = {t.name for t in self.g.initializer}
+        inputs = [v for v in self.g.input if v.name not in init]
+        where = Span(self.path, 0, 0, where="graph inputs")
+        if len(inputs) != 1:
+            raise error(f"the model has {len(inputs)} inputs ({', '.join(v.name for v in inputs)}); "
+                        "netc reads networks with one input", where, UNSUPPORTED)
+        v = inputs[0]
+        where = Span(self.path, 0, 0, where=f"input '{v.name}'")
+        tt = v.type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") else d.dim_param or "?" for d in tt.shape.dim]
+        if not tt.HasField("shape") or len(dims) not in (2, 4):
+            raise error(f"input '{v.name}' has shape [{', '.join(map(str, dims))}]: netc reads "
+                        "(N, C, H, W) images or (N, C) vectors", where, UNSUPPORTED)
+        if not all(isinstance(d, int) and d > 0 for d in dims[1:]):
+            raise error(f"input '{v.name}' has shape [{', '.join(map(str, dims))}]: every dimension "
+                        "but the batch must be a fixed size", where, UNSUPPORTED)
+        limits = [MAX_CHANNELS] + [MAX_SPATIAL] * (len(dims) - 2)
+        for d, most in zip(dims[1:], limits):
+            if d > most:
+                raise error(f"input '{v.name}': dimension {d:,} is beyond netc's limit {most:,}",
+                            where, LIMIT)
+        batch = dims[0] if isinstance(dims[0], int) and dims[0] > 0 else BATCH
+        return v, tuple(dims[1:]), batch
+
+    # -- one node -------------------------------------------------------------------
+    def _node(self, node) -> None:
+        ctx = self.ctx
+        ins = [t for t in node.input if t]
+        op_type = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
+        op = READERS.get(op_type)
+        if op_type == "Shape":
+            return                                      # a value, evaluated on demand
+        if any(t in self.unknown for t in ins):         # after an unsupported node
+            self.unknown.update(node.output)
+            if op is None and op_type != "Identity":
+                self.unsupported.setdefault(op_type, []).append((_node_name(node), ""))
+            else:
+                self.skipped += 1
+            return
+        features = [t for t in ins if ctx.is_feature(t)]
+        if not features:
+            return                                      # a value, evaluated on demand
+        if op_type == "Identity":
+            self.tensor_of[node.output[0]] = self.tensor_of[features[0]]
+            ctx.shapes[node.output[0]] = ctx.shapes[features[0]]
+            return
+        try:
+            if op is None:
+                raise Unsupported("")
+            params, out = self._layer(op, node, features)
+        except Unsupported as e:
+            self.unsupported.setdefault(op_type, []).append((_node_name(node), str(e)))
+            self.unknown.update(node.output)
+            return
+        except ShapeError as e:
+            raise self._shape_error(node, e, [ctx.shapes[t] for t in features]) from None
+        name = self._unique(_node_name(node))
+        self.nodes.append(Node(name, op.name, params, [self.tensor_of[t] for t in features],
+                               self.span(node), origin=self._origin(node)))
+        self.tensor_of[out] = name
+
+    def _layer(self, op: Op, node, features: list[str]):
+        """Read ``node`` and the consumers ``op`` absorbs; return (params, result tensor)."""
+        ctx = self.ctx
+        lo, hi = op.arity
+        if len(features) != len([t for t in node.input if t]) and hi is None:
+            raise Unsupported(f"a constant operand (netc's {op.name} joins layers)")
+        if not lo <= len(features) <= (hi or len(features)):
+            raise Unsupported(f"{len(features)} input{'s' if len(features) > 1 else ''} computed from "
+                              f"the network input ({op.name} takes {lo}{'' if hi == lo else ' or more'})")
+        extra = [t for t in node.output[1:] if t and (ctx.consumers.get(t) or t in ctx.graph_outputs)]
+        if extra:
+            raise Unsupported(f"its extra output {extra[0]!r} is used")
+        in_shapes = [ctx.shapes[t] for t in features]
+        params = self._complete(op, op.read(node, ctx))
+        out = node.output[0]
+        ctx.shapes[out] = op.infer(params, in_shapes).shape
+        while True:
+            nxt = ctx.sole_consumer(out)
+            if nxt is None or id(nxt) in self.absorbed:
+                break
+            try:
+                new = op.absorb(params, nxt, ctx)
+            except Unsupported:
+                new = None
+            if new is None:
+                break
+            params = self._complete(op, new)
+            self.absorbed.add(id(nxt))
+            out = nxt.output[0]
+            ctx.shapes[out] = op.infer(params, in_shapes).shape
+        return params, out
+
+    @staticmethod
+    def _complete(op: Op, params: dict) -> dict:
+        """Defaults for missing parameters; every value checked against the op's bounds."""
+        out = {}
+        for key, param in op.params.items():
+            if key not in params:
+                out[key] = None if param.default is None else param.check(param.default)
+                continue
+            value = params[key]
+            try:
+                if param.kind == "padding":
+                    for pair in value:
+                        for v in pair:
+                            param.check(v)
+                elif param.kind == "pair" and value is not None:
+                    value = param.check(list(value))
+                elif value is not None:
+                    value = param.check(value)
+            except ValueError as e:
+                raise Unsupported(f"{op.name} {key}: {e}") from None
+            out[key] = value
+        return out
+
+    def _unique(self, name: str) -> str:
+        out, i = name, 1
+        while out in self.names:
+            i += 1
+            out = f"{name}_{i}"
+        self.names.add(out)
+        return out
+
+    def _origin(self, node) -> Span | None:
+        """``FILE:LINE`` from a netc build's doc string: the file beside the model when it
+        is there, else the name as written."""
+        m = _ORIGIN.match(node.doc_string)
+        if not m:
+            return None
+        beside = os.path.join(os.path.dirname(self.path), m.group(1))
+        return Span(beside if os.path.isfile(beside) else m.group(1), int(m.group(2)), 1)
+
+    def _shape_error(self, node, e: ShapeError, ins) -> NetcError:
+        msg = f"{_node_name(node)}: {e}"
+        if ins:
+            msg += " (input" + ("s " if len(ins) > 1 else " ") + ", ".join(map(fmt_shape, ins)) + ")"
+        return NetcError(Diagnostic(msg, self.span(node), SHAPE, layer=_node_name(node)))
+
+    def _report_unsupported(self) -> None:
+        if not self.unsupported:
+            return
+        total = sum(len(v) for v in self.unsupported.values())
+        kinds = sorted(self.unsupported.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        notes = []
+        for op_type, found in kinds:
+            shown = ", ".join(f"'{n}'" + (f" ({why})" if why else "") for n, why in found[:FIRST_NAMES])
+            more = f" and {len(found) - FIRST_NAMES} more" if len(found) > FIRST_NAMES else ""
+            notes.append((None, f"{op_type}: {len(found)} node{'s' if len(found) > 1 else ''}: "
+                                f"{shown}{more}"))
+        summary = ", ".join(f"{t} x{len(found)}" for t, found in kinds)
+        msg = (f"{total} node{'s' if total > 1 else ''} of {len(kinds)} op type"
+               f"{'s' if len(kinds) > 1 else ''} netc cannot read ({summary}); nothing is counted "
+               "rather than counted as zero")
+        if self.skipped:
+            notes.append((None, f"{self.skipped} node{'s' if self.skipped > 1 else ''} after them "
+                                "could not be read for want of their input shapes"))
+        first = self.unsupported[kinds[0][0]][0][0]
+        node = next(n for n in self.graph_nodes if _node_name(n) == first)
+        raise NetcError(Diagnostic(msg, self.span(node), UNSUPPORTED, notes=notes))
+
+
+def _node_name(node) -> str:
+    return node.name or (node.output[0] if node.output else node.op_type)

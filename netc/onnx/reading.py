@@ -1,0 +1,327 @@
+"""The reading context: what ``Op.read(node, ctx)`` and ``Op.absorb(p, node, ctx)``
+see of the ONNX model being read (netc/onnx/reader.py walks it).
+
+An op's ``read`` turns one ``onnx.NodeProto`` into the op's parameters::
+
+    onnx_types = ("Conv",)
+
+    def read(self, node, ctx):
+        k, _, kh, kw = ctx.weight_shape(node, 1)
+        stride, padding, dilation = ctx.window(node, (kh, kw))
+        return {"filters": k, "kernel": (kh, kw), "stride": stride, ...}
+
+Tensors are of two kinds: *features*, computed from the network input by layers
+(their shapes exclude the batch, as netc's do), and *values*, computed from
+initializers and constants only (weights, Reshape targets, Clip bounds). Values
+are evaluated on demand, for rank 0 and 1 and up to ``MAX_VALUE`` elements; the
+batch size, symbolic in most exports, is the string ``"N"``.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from ..ops.registry import Shape, numel
+from ..ops.window import ShapeError, same_padding
+
+MAX_VALUE = 64            # elements of a value tensor worth evaluating (shapes, bounds)
+BATCH = "N"               # the symbolic batch size inside evaluated shapes
+
+
+class Unsupported(Exception):
+    """This node cannot be mapped to netc's op (the reason says why)."""
+
+
+class ReadingContext:
+    """The model as the reader sees it while walking the nodes in order.
+
+    shapes   feature tensor -> netc shape (no batch)
+    opset    the default-domain opset version
+    batch    the input's batch size: an int, or ``"N"`` when symbolic
+    """
+
+    def __init__(self, graph, nodes: list, opset: int, batch):
+        self.graph = graph
+        self.opset = opset
+        self.batch = batch
+        self.shapes: dict[str, Shape] = {}
+        self.initializers = {t.name: t for t in graph.initializer}
+        self.producer = {o: n for n in nodes for o in n.output if o}
+        self.value_info = {v.name: v for v in (*graph.value_info, *graph.input)}
+        self.graph_outputs = {o.name for o in graph.output}
+        self.consumers: dict[str, list] = {}
+        for n in nodes:
+            for t in n.input:
+                if t:
+                    self.consumers.setdefault(t, []).append(n)
+        self._values: dict[str, object] = {}
+
+    # -- errors ---------------------------------------------------------------
+    @staticmethod
+    def unsupported(reason: str) -> Unsupported:
+        """``raise ctx.unsupported("3-D convolution")``."""
+        return Unsupported(reason)
+
+    @staticmethod
+    def shape_error(message: str, param: str | None = None) -> ShapeError:
+        return ShapeError(message, param)
+
+    # -- attributes -------------------------------------------------------------
+    @staticmethod
+    def attr(node, name: str, default=None):
+        """An attribute's value: int, float, str, or list of ints/floats; else ``default``."""
+        for a in node.attribute:
+            if a.name == name:
+                kind = a.type
+                if kind == 1:
+                    return a.f
+                if kind == 2:
+                    return a.i
+                if kind == 3:
+                    return a.s.decode("utf-8", "replace")
+                if kind == 6:
+                    return list(a.floats)
+                if kind == 7:
+                    return list(a.ints)
+                raise Unsupported(f"attribute {name!r} of an unexpected type")
+        return default
+
+    @staticmethod
+    def float32(x: float) -> float:
+        """The shortest decimal that rounds to the same float32 as ``x`` (ONNX float
+        attributes are float32: 0.01 is stored as 0.009999999776)."""
+        want = struct.pack("<f", x)
+        for digits in range(1, 10):
+            v = float(f"{x:.{digits}g}")
+            if struct.pack("<f", v) == want:
+                return v
+        return x  # pragma: no cover - 9 digits always round-trip a float32
+
+    # -- tensors -----------------------------------------------------------------
+    def is_feature(self, tensor: str) -> bool:
+        return tensor in self.shapes
+
+    def input_shape(self, node, i: int = 0) -> Shape:
+        return self.shapes[node.input[i]]
+
+    def has_input(self, node, i: int) -> bool:
+        return len(node.input) > i and node.input[i] != ""
+
+    def weight_shape(self, node, i: int) -> tuple[int, ...]:
+        """The full shape of input ``i``, a weight (initializer, constant or typed value)."""
+        if not self.has_input(node, i):
+            raise Unsupported(f"input {i} is missing")
+        t = node.input[i]
+        if self.is_feature(t):
+            raise Unsupported(f"input {i} ({t!r}) is computed from the network input, not a weight")
+        shape = self.static_shape(t)
+        if shape is None:
+            raise Unsupported(f"the shape of input {i} ({t!r}) is not known")
+        return shape
+
+    def static_shape(self, t: str, depth: int = 0) -> tuple[int, ...] | None:
+        """The full shape of a value tensor, when the model states it."""
+        if t in self.initializers:
+            return tuple(self.initializers[t].dims)
+        node = self.producer.get(t)
+        if node is not None and node.op_type == "Constant":
+            for a in node.attribute:
+                if a.name == "value":
+                    return tuple(a.t.dims)
+        if node is not None and node.op_type in ("Identity", "Cast", "DequantizeLinear") and depth < 16:
+            return self.static_shape(node.input[0], depth + 1)
+        v = self.value_info.get(t)
+        if v is not None and v.type.tensor_type.HasField("shape"):
+            dims = v.type.tensor_type.shape.dim
+            if all(d.HasField("dim_value") for d in dims):
+                return tuple(d.dim_value for d in dims)
+        return None
+
+    def value(self, tensor: str):
+        """The elements of a value tensor of rank 0 or 1, as a list (a scalar is a list
+        of one), or None when it cannot be evaluated; ``"N"`` stands for the batch."""
+        if not tensor or self.is_feature(tensor):
+            return None
+        if tensor not in self._values:
+            self._values[tensor] = None          # a cycle evaluates to unknown
+            try:
+                self._values[tensor] = self._evaluate(tensor)
+            except (Unsupported, ValueError, TypeError, IndexError, ZeroDivisionError):
+                self._values[tensor] = None
+        return self._values[tensor]
+
+    def _evaluate(self, t: str):
+        if t in self.initializers:
+            return _tensor_values(self.initializers[t])
+        node = self.producer.get(t)
+        if node is None:
+            return None
+        op, ins = node.op_type, list(node.input)
+        if node.domain not in ("", "ai.onnx"):
+            return None
+        if op == "Constant":
+            for a in node.attribute:
+                if a.name == "value":
+                    return _tensor_values(a.t)
+                if a.name in ("value_int", "value_float"):
+                    return [a.i if a.name == "value_int" else a.f]
+                if a.name in ("value_ints", "value_floats"):
+                    items = a.ints if a.name == "value_ints" else a.floats
+                    return list(items) if len(items) <= MAX_VALUE else None
+            return None
+        if op == "Shape":
+            if self.is_feature(ins[0]):
+                dims = [self.batch, *self.shapes[ins[0]]]
+            else:
+                shape = self.static_shape(ins[0])
+                if shape is None:
+                    return None
+                dims = list(shape)
+            start, end = self.attr(node, "start", 0), self.attr(node, "end", None)
+            return dims[start:end]
+        if op in ("Identity", "Cast"):
+            return self.value(ins[0])
+        if op == "Gather":
+            data, idx = self.value(ins[0]), self.value(ins[1])
+            if data is None or idx is None or self.attr(node, "axis", 0) != 0:
+                return None
+            return [data[i] for i in idx]
+        if op == "Unsqueeze" or op == "Squeeze":
+            return self.value(ins[0])
+        if op == "Concat":
+            parts = [self.value(i) for i in ins]
+            if any(p is None for p in parts):
+                return None
+            return [x for p in parts for x in p]
+        if op == "Slice":
+            data = self.value(ins[0])
+            if data is None:
+                return None
+            if self.opset < 10:
+                starts, ends = self.attr(node, "starts"), self.attr(node, "ends")
+                steps = [1]
+            else:
+                starts, ends = self.value(ins[1]), self.value(ins[2])
+                steps = self.value(ins[4]) if self.has_input(node, 4) else [1]
+            if starts is None or ends is None or steps is None or len(starts) != 1:
+                return None
+            return data[starts[0]:ends[0]:steps[0]]
+        if op in ("Mul", "Div", "Add", "Sub"):
+            a, b = self.value(ins[0]), self.value(ins[1])
+            if a is None or b is None or BATCH in a or BATCH in b:
+                return None
+            if len(a) == 1:
+                a = a * len(b)
+            if len(b) == 1:
+                b = b * len(a)
+            f = {"Mul": lambda x, y: x * y, "Add": lambda x, y: x + y, "Sub": lambda x, y: x - y,
+                 "Div": lambda x, y: x // y if isinstance(x, int) and isinstance(y, int) else x / y}[op]
+            return [f(x, y) for x, y in zip(a, b, strict=True)]
+        return None
+
+    def scalar(self, node, i: int, default=None):
+        """The value of optional scalar input ``i`` (``default`` when absent)."""
+        if not self.has_input(node, i):
+            return default
+        v = self.value(node.input[i])
+        if v is None or len(v) != 1:
+            raise Unsupported(f"input {i} ({node.input[i]!r}) is not a constant scalar")
+        return v[0]
+
+    # -- sliding windows ---------------------------------------------------------
+    def window(self, node, kernel: tuple[int, int]):
+        """(stride, padding, dilation) of a 2-D sliding-window node: ``strides``,
+        ``dilations``, and ``pads`` [top, left, bottom, right] or ``auto_pad``
+        (SAME_UPPER: the extra row at the end, SAME_LOWER: at the beginning)."""
+        stride = tuple(self.attr(node, "strides", [1, 1]))
+        dilation = tuple(self.attr(node, "dilations", [1, 1]))
+        if len(stride) != 2 or len(dilation) != 2:
+            raise Unsupported("strides or dilations of the wrong length")
+        auto = self.attr(node, "auto_pad", "NOTSET") or "NOTSET"
+        if auto == "NOTSET":
+            pads = self.attr(node, "pads", [0, 0, 0, 0])
+            if len(pads) != 4:
+                raise Unsupported(f"pads {pads} of the wrong length")
+            if min(pads) < 0:
+                raise Unsupported(f"negative pads {pads} (cropping)")
+            padding = ((pads[0], pads[2]), (pads[1], pads[3]))
+        elif auto == "VALID":
+            padding = ((0, 0), (0, 0))
+        elif auto in ("SAME_UPPER", "SAME_LOWER"):
+            _, h, w = self.input_shape(node)
+            padding = []
+            for n, k, s, d in zip((h, w), kernel, stride, dilation):
+                if min(k, s, d) < 1:
+                    raise Unsupported("kernel, stride and dilation must be positive")
+                lo, hi = same_padding(n, k, s, d)
+                padding.append((lo, hi) if auto == "SAME_UPPER" else (hi, lo))
+            padding = tuple(padding)
+        else:
+            raise Unsupported(f"unknown auto_pad {auto!r}")
+        return stride, padding, dilation
+
+    def kernel(self, node, default: tuple[int, ...] | None = None) -> tuple[int, int]:
+        k = tuple(self.attr(node, "kernel_shape", default or ()))
+        if len(k) != 2:
+            raise Unsupported(f"{len(k)}-D window (netc reads 2-D ones)" if k else "no kernel_shape")
+        return k
+
+    # -- patterns ------------------------------------------------------------------
+    def sole_consumer(self, tensor: str):
+        """The one node reading ``tensor`` (Shape nodes, which read only its shape, aside),
+        or None when there are several, none, or the tensor is a graph output."""
+        if tensor in self.graph_outputs:
+            return None
+        users = [n for n in self.consumers.get(tensor, ()) if n.op_type != "Shape"]
+        return users[0] if len(users) == 1 else None
+
+    def flattens(self, node) -> str | None:
+        """None when ``node`` reshapes its (C, H, W) or (C,) input to the vector (C*H*W,):
+        Flatten(axis=1), or Reshape to [N, -1], [0, -1], [-1, C*H*W], [N, C*H*W]
+        (N the batch, also as Shape -> Gather -> Unsqueeze -> Concat); else the reason."""
+        shape = self.shapes.get(node.input[0])
+        if shape is None:
+            return "its input is not a feature map"
+        rank = len(shape) + 1
+        if node.op_type == "Flatten":
+            axis = self.attr(node, "axis", 1)
+            return None if axis % rank == 1 else f"Flatten(axis={axis}) keeps more than the batch"
+        if node.op_type != "Reshape":
+            return f"{node.op_type} is not a flatten"
+        target = self.value(node.input[1]) if self.has_input(node, 1) else None
+        if target is None:
+            return "the target shape is not a constant"
+        total = numel(shape)
+        allowzero = self.attr(node, "allowzero", 0)
+        if len(target) == 2 and target[1] in (-1, total) and (
+                target[0] in (BATCH, self.batch) or (target[0] == 0 and not allowzero)
+                or (target[0] == -1 and target[1] == total)):
+            return None
+        shown = ", ".join(str(d) for d in target)
+        return f"Reshape to [{shown}] is not a flatten of ({', '.join(map(str, shape))})"
+
+    def fusable_activation(self, node) -> str | None:
+        """The fused-activation name (relu, relu6, leaky_relu with slope 0.01, sigmoid, tanh)
+        that ``node`` computes, or None."""
+        from ..ops.activation import FUSED_CHOICES
+        from .reader import READERS
+
+        op = READERS.get(node.op_type) if node.domain in ("", "ai.onnx") else None
+        if op is None or op.name not in FUSED_CHOICES:
+            return None
+        try:
+            p = op.read(node, self)
+        except Unsupported:
+            return None
+        if op.name == "leaky_relu" and p.get("slope", 0.01) != 0.01:
+            return None
+        return op.name
+
+
+def _tensor_values(t):
+    """The elements of a small TensorProto as a list; None when large, external or of rank > 1."""
+    if len(t.dims) > 1 or numel(tuple(t.dims)) > MAX_VALUE or t.data_location == 1:
+        return None
+    from onnx import numpy_helper
+
+    return numpy_helper.to_array(t).reshape(-1).tolist()

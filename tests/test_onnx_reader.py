@@ -1,0 +1,518 @@
+"""Reading ONNX models (netc/onnx/reader.py): every mapped op and exporter pattern,
+built with onnx.helper, read, and checked against hand-computed shapes, parameters
+and MACs, and against onnxruntime's output shapes; the round trip netc build ->
+read for every example; unsupported ops; binary files; lint and summary on .onnx."""
+
+import json
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import netc
+from conftest import EXAMPLES, run_netc
+from netc.analysis import analyze
+from netc.diagnostics import NetcError
+from netc.onnx.build import build_model
+from netc.onnx.reader import read_graph
+
+EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
+
+
+# -- building test models -------------------------------------------------------------
+
+class M:
+    """A small ONNX model under construction: nodes, weights (random, by shape) and constants."""
+
+    def __init__(self, shape=(1, 3, 8, 8), opset=17, batch="N"):
+        self.nodes, self.inits, self.opset = [], [], opset
+        self.input = helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, *shape[1:]])
+        self.rng = np.random.default_rng(0)
+        self.n = 0
+
+    def w(self, *shape):
+        """A float initializer of ``shape``."""
+        self.n += 1
+        name = f"w{self.n}"
+        self.inits.append(numpy_helper.from_array(self.rng.standard_normal(shape).astype(np.float32), name))
+        return name
+
+    def const(self, values, dtype=np.int64, scalar=False):
+        """A Constant node holding ``values`` (1-D, or a scalar)."""
+        self.n += 1
+        name = f"c{self.n}"
+        arr = np.array(values[0] if scalar else values, dtype=dtype)
+        self.nodes.append(helper.make_node("Constant", [], [name], value=numpy_helper.from_array(arr)))
+        return name
+
+    def op(self, op_type, inputs, name=None, **attrs):
+        self.n += 1
+        out = name or f"t{self.n}"
+        self.nodes.append(helper.make_node(op_type, inputs, [out], name=out, **attrs))
+        return out
+
+    def model(self, outputs):
+        outs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs]
+        g = helper.make_graph(self.nodes, "test", [self.input], outs, self.inits)
+        return helper.make_model(g, opset_imports=[helper.make_opsetid("", self.opset)],
+                                 ir_version=helper.find_min_ir_version_for(
+                                     [helper.make_opsetid("", self.opset)]))
+
+
+def read(model, check_ort=True):
+    """netc's analysis of ``model``; with check_ort, every graph output's shape must equal
+    the shape onnxruntime computes at batch 2."""
+    graph = read_graph(model, "model.onnx")
+    a = analyze(graph)
+    if check_ort:
+        dims = [d.dim_value or 2 for d in model.graph.input[0].type.tensor_type.shape.dim]
+        x = np.random.default_rng(1).standard_normal(dims).astype(np.float32)
+        sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        outs = sess.run(None, {"x": x})
+        shapes = a.shapes()
+        for o, y in zip(graph.outputs, outs):
+            assert tuple(y.shape[1:]) == shapes[o], (o, y.shape, shapes[o])
+    return a
+
+
+def rows(a):
+    return [(r.op, r.output_shape, r.params, r.macs) for r in a.layers]
+
+
+# -- every op -------------------------------------------------------------------------
+
+def test_conv_with_bias_stride_pads_and_fused_relu():
+    m = M((1, 3, 32, 32))
+    y = m.op("Conv", ["x", m.w(16, 3, 5, 5), m.w(16)], strides=[2, 2], pads=[2, 2, 2, 2])
+    m.op("Relu", [y], name="out")
+    a = read(m.model(["out"]))
+    # (32 + 4 - 5)//2 + 1 = 16; params 16*3*25 + 16; MACs 16*3*25 * 16*16
+    assert rows(a) == [("conv", (16, 16, 16), 1216, 1200 * 256)]
+    p = a.layers[0].node.params
+    assert (p["activation"], p["bias"], p["padding"], p["stride"]) == ("relu", True, ((2, 2), (2, 2)), (2, 2))
+    assert a.layers[0].name == y                  # the layer is named after its first node
+
+
+def test_conv_groups_dilation_and_no_bias():
+    m = M((1, 8, 20, 20))
+    y = m.op("Conv", ["x", m.w(16, 2, 3, 3)], group=4, dilations=[2, 2])
+    a = read(m.model([y]))
+    # extent 5: 20 - 5 + 1 = 16; weights 16*2*9 = 288
+    assert rows(a) == [("conv", (16, 16, 16), 288, 288 * 256)]
+    assert a.layers[0].node.params["groups"] == 4 and a.layers[0].node.params["dilation"] == (2, 2)
+
+
+def test_depthwise_conv():
+    m = M((1, 32, 14, 14))
+    y = m.op("Conv", ["x", m.w(32, 1, 3, 3), m.w(32)], group=32, pads=[1, 1, 1, 1])
+    assert rows(read(m.model([y]))) == [("conv", (32, 14, 14), 32 * 9 + 32, 32 * 9 * 196)]
+
+
+@pytest.mark.parametrize("auto_pad, pads", [("SAME_UPPER", ((0, 1), (1, 1))),
+                                            ("SAME_LOWER", ((1, 0), (1, 1))),
+                                            ("VALID", ((0, 0), (0, 0)))])
+def test_auto_pad(auto_pad, pads):
+    # height 5, kernel 2, stride 1: SAME pads 1 in total, at the end (UPPER) or start (LOWER);
+    # width 6, kernel 3: 2 in total, one on each side
+    m = M((1, 3, 5, 6))
+    y = m.op("Conv", ["x", m.w(4, 3, 2, 3)], auto_pad=auto_pad)
+    a = read(m.model([y]))
+    w = a.layers[0].windows
+    assert ((w[0].pad_begin, w[0].pad_end), (w[1].pad_begin, w[1].pad_end)) == pads
+    assert a.layers[0].output_shape == ((4, 5, 6) if auto_pad != "VALID" else (4, 4, 4))
+
+
+def test_same_upper_with_stride_on_a_pool():
+    # 7 wide, kernel 3, stride 2: out ceil(7/2) = 4, total pad (4-1)*2 + 3 - 7 = 2 -> (1, 1)
+    # 8 high: out 4, total (4-1)*2 + 3 - 8 = 1 -> (0, 1)
+    m = M((1, 2, 8, 7))
+    y = m.op("MaxPool", ["x"], kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_UPPER")
+    a = read(m.model([y]))
+    w = a.layers[0].windows
+    assert [(v.pad_begin, v.pad_end) for v in w] == [(0, 1), (1, 1)]
+    assert a.layers[0].output_shape == (2, 4, 4)
+
+
+def test_asymmetric_pads_are_kept():
+    m = M((1, 3, 9, 9))
+    y = m.op("Conv", ["x", m.w(8, 3, 3, 3)], strides=[2, 2], pads=[0, 1, 1, 0])
+    a = read(m.model([y]))
+    # height (9 + 0 + 1 - 3)//2 + 1 = 4, width (9 + 1 + 0 - 3)//2 + 1 = 4
+    assert a.layers[0].node.params["padding"] == ((0, 1), (1, 0))
+    assert a.layers[0].output_shape == (8, 4, 4)
+
+
+def test_maxpool_defaults_stride_one_and_ceil_mode():
+    m = M((1, 4, 10, 10))
+    y = m.op("MaxPool", ["x"], kernel_shape=[3, 3])          # ONNX strides default to 1
+    z = m.op("MaxPool", [y], kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)
+    a = read(m.model([z]))
+    # 10 - 3 + 1 = 8; ceil((8 - 3)/2) + 1 = 4 (floor would give 3)
+    assert rows(a) == [("maxpool", (4, 8, 8), 0, 0), ("maxpool", (4, 4, 4), 0, 0)]
+    assert a.layers[1].node.params["ceil_mode"] is True
+
+
+def test_avgpool_count_include_pad():
+    m = M((1, 4, 8, 8))
+    y = m.op("AveragePool", ["x"], kernel_shape=[2, 2], strides=[2, 2], pads=[1, 1, 1, 1],
+             count_include_pad=1)
+    a = read(m.model([y]))
+    assert rows(a) == [("avgpool", (4, 5, 5), 0, 0)]
+    assert a.layers[0].node.params["count_include_pad"] is True
+
+
+def test_dilated_pool_is_unsupported():
+    m = M((1, 4, 8, 8))
+    y = m.op("MaxPool", ["x"], kernel_shape=[2, 2], dilations=[2, 2])
+    with pytest.raises(NetcError, match=r"E011|dilations"):
+        read(m.model([y]), check_ort=False)
+
+
+@pytest.mark.parametrize("tail", ["flatten", "reshape", "none"])
+def test_global_average_pool_and_its_flatten(tail):
+    m = M((1, 16, 7, 7))
+    y = m.op("GlobalAveragePool", ["x"])
+    if tail == "flatten":
+        y = m.op("Flatten", [y])
+    elif tail == "reshape":
+        y = m.op("Reshape", [y, m.const([0, -1])])
+    a = read(m.model([y]))
+    assert rows(a) == [("global_avgpool", (16,) if tail != "none" else (16, 1, 1), 0, 0)]
+
+
+@pytest.mark.parametrize("opset", [13, 18])
+def test_reduce_mean_over_height_and_width(opset):
+    m = M((1, 16, 7, 7), opset=opset)
+    if opset < 18:
+        y = m.op("ReduceMean", ["x"], axes=[2, 3], keepdims=0)
+    else:
+        y = m.op("ReduceMean", ["x", m.const([-2, -1])], keepdims=0)
+    assert rows(read(m.model([y]))) == [("global_avgpool", (16,), 0, 0)]
+
+
+def test_gemm_with_trans_b_and_without():
+    m = M((1, 64))
+    y = m.op("Gemm", ["x", m.w(10, 64), m.w(10)], transB=1)
+    z = m.op("Gemm", [y, m.w(10, 5)])                         # no bias, W (C, units)
+    a = read(m.model([z]))
+    assert rows(a) == [("dense", (10,), 650, 640), ("dense", (5,), 50, 50)]
+    assert [r.node.params["bias"] for r in a.layers] == [True, False]
+
+
+def test_matmul_add_is_one_dense_with_bias():
+    m = M((1, 64))
+    y = m.op("MatMul", ["x", m.w(64, 10)])
+    z = m.op("Add", [m.w(10), y])                             # bias first: still a bias
+    out = m.op("Relu", [z])
+    a = read(m.model([out]))
+    assert rows(a) == [("dense", (10,), 650, 640)]
+    assert a.layers[0].node.params["activation"] == "relu"
+
+
+@pytest.mark.parametrize("form", ["torchscript", "static_batch", "minus_one_first", "flatten"])
+def test_flatten_patterns(form):
+    batch = 1 if form == "static_batch" else "N"
+    m = M((1, 8, 4, 4), batch=batch)
+    if form == "torchscript":              # x.view(x.size(0), -1)
+        s = m.op("Shape", ["x"])
+        n = m.op("Gather", [s, m.const([0], scalar=True)], axis=0)
+        u = m.op("Unsqueeze", [n, m.const([0])])
+        shape = m.op("Concat", [u, m.const([-1])], axis=0)
+        y = m.op("Reshape", ["x", shape])
+    elif form == "static_batch":
+        y = m.op("Reshape", ["x", m.const([1, 128])])
+    elif form == "minus_one_first":
+        y = m.op("Reshape", ["x", m.const([-1, 128])])
+    else:
+        y = m.op("Flatten", ["x"], axis=1)
+    out = m.op("Gemm", [y, m.w(10, 128), m.w(10)], transB=1)
+    a = read(m.model([out]))
+    assert rows(a) == [("flatten", (128,), 0, 0), ("dense", (10,), 1290, 1280)]
+
+
+def test_reshape_that_is_not_a_flatten_is_unsupported():
+    m = M((1, 8, 4, 4))
+    y = m.op("Reshape", ["x", m.const([0, 2, -1])])
+    with pytest.raises(NetcError) as e:
+        read(m.model([y]), check_ort=False)
+    d = e.value.diagnostics[0]
+    assert d.code == "E011" and "is not a flatten" in str(e.value)
+
+
+@pytest.mark.parametrize("opset", [10, 13])
+def test_clip_zero_six_is_relu6_in_both_forms(opset):
+    m = M((1, 3, 8, 8), opset=opset)
+    y = m.op("Conv", ["x", m.w(4, 3, 1, 1)])
+    z = m.op("BatchNormalization", [y, m.w(4), m.w(4), m.w(4), m.w(4)])
+    if opset < 11:
+        out = m.op("Clip", [z], min=0.0, max=6.0)
+    else:
+        out = m.op("Clip", [z, m.const([0.0], np.float32, scalar=True), m.const([6.0], np.float32, scalar=True)])
+    a = read(m.model([out]), check_ort=False)   # the random variance may be negative: shapes only
+    assert [r.op for r in a.layers] == ["conv", "batchnorm", "relu6"]
+    # batchnorm: 2C trainable + 2C running statistics
+    assert (a.layers[1].params, a.layers[1].buffers) == (16, 8)
+
+
+def test_clip_with_other_bounds_is_unsupported():
+    m = M((1, 3, 8, 8))
+    y = m.op("Clip", ["x", m.const([0.0], np.float32, scalar=True), m.const([5.0], np.float32, scalar=True)])
+    with pytest.raises(NetcError, match=r"Clip\(0.0, 5.0\) is not relu6"):
+        read(m.model([y]), check_ort=False)
+
+
+def test_activations_standalone_and_softmax():
+    m = M((1, 10))
+    y = m.op("LeakyRelu", ["x"], alpha=0.2)
+    y = m.op("Sigmoid", [y])
+    y = m.op("Tanh", [y])
+    y = m.op("Softmax", [y], axis=1)
+    a = read(m.model([y]))
+    assert [r.op for r in a.layers] == ["leaky_relu", "sigmoid", "tanh", "softmax"]
+    assert a.layers[0].node.params["slope"] == 0.2
+    # FLOPs per element: leaky 2, sigmoid 4, tanh 5, softmax 5
+    assert [r.flops for r in a.layers] == [20, 40, 50, 50]
+
+
+def test_leaky_relu_fuses_only_with_the_fused_slope():
+    m = M((1, 3, 8, 8))
+    y = m.op("Conv", ["x", m.w(4, 3, 1, 1)])
+    y = m.op("LeakyRelu", [y], alpha=0.01)
+    y = m.op("Conv", [y, m.w(4, 4, 1, 1)])
+    y = m.op("LeakyRelu", [y], alpha=0.1)
+    a = read(m.model([y]))
+    assert [(r.op, r.node.params.get("activation")) for r in a.layers] == \
+        [("conv", "leaky_relu"), ("conv", "none"), ("leaky_relu", None)]
+
+
+def test_softmax_over_a_map_before_opset_13_is_unsupported():
+    m = M((1, 3, 8, 8), opset=12)
+    y = m.op("Softmax", ["x"], axis=1)
+    with pytest.raises(NetcError, match="Softmax over axis 1"):
+        read(m.model([y]), check_ort=False)
+
+
+@pytest.mark.parametrize("opset", [11, 13])
+def test_dropout_rate(opset):
+    m = M((1, 10), opset=opset)
+    if opset < 12:
+        y = m.op("Dropout", ["x"], ratio=0.3)
+    else:
+        y = m.op("Dropout", ["x", m.const([0.3], np.float32, scalar=True)])
+    a = read(m.model([y]))
+    assert [(r.op, r.node.params["rate"]) for r in a.layers] == [("dropout", 0.3)]
+
+
+def test_residual_add_sum_and_concat():
+    m = M((1, 8, 6, 6))
+    a1 = m.op("Conv", ["x", m.w(8, 8, 3, 3)], pads=[1, 1, 1, 1])
+    s = m.op("Add", [a1, "x"])
+    t = m.op("Sum", [s, a1, "x"])
+    c = m.op("Concat", [t, s], axis=1)
+    a = read(m.model([c]))
+    assert rows(a)[1:] == [("add", (8, 6, 6), 0, 0), ("add", (8, 6, 6), 0, 0), ("concat", (16, 6, 6), 0, 0)]
+    assert a.layers[2].node.inputs == [s, a1, "x"]
+    assert a.layers[2].flops == 2 * 8 * 36
+
+
+def test_concat_along_height_is_unsupported():
+    m = M((1, 8, 6, 6))
+    y = m.op("Concat", ["x", "x"], axis=2)
+    with pytest.raises(NetcError, match="Concat along axis 2"):
+        read(m.model([y]), check_ort=False)
+
+
+def test_add_of_a_constant_is_unsupported():
+    m = M((1, 8, 6, 6))
+    y = m.op("Add", ["x", m.w(1, 8, 1, 1)])
+    with pytest.raises(NetcError, match="constant operand"):
+        read(m.model([y]), check_ort=False)
+
+
+# -- unsupported ops: one error, counts and names, nothing counted --------------------
+
+def test_every_unsupported_op_type_in_one_error(tmp_path):
+    m = M((1, 3, 8, 8))
+    y = m.op("Conv", ["x", m.w(4, 3, 3, 3)], pads=[1, 1, 1, 1], name="conv0")
+    names = []
+    for i in range(5):
+        y = m.op("HardSwish", [y], name=f"hs{i}")
+        names.append(y)
+    y = m.op("Erf", [y], name="erf0")
+    y = m.op("Conv", [y, m.w(4, 4, 1, 1)], name="conv1")     # after them: skipped, not an error
+    with pytest.raises(NetcError) as e:
+        read(m.model([y]), check_ort=False)
+    (d,) = e.value.diagnostics
+    assert d.code == "E011"
+    assert "6 nodes of 2 op types netc cannot read (HardSwish x5, Erf x1)" in d.message
+    notes = [n for _, n in d.notes]
+    assert notes[0] == "HardSwish: 5 nodes: 'hs0', 'hs1', 'hs2' and 2 more"
+    assert notes[1] == "Erf: 1 node: 'erf0'"
+    assert notes[2] == "1 node after them could not be read for want of their input shapes"
+    assert str(d.span) == "model.onnx: node 'hs0' (HardSwish #1)"
+    path = tmp_path / "m.onnx"
+    onnx.save(m.model([y]), path)
+    r = run_netc("summary", str(path))
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.startswith(f"{path}: node 'hs0' (HardSwish #1): error[E011]: 6 nodes")
+
+
+def test_other_domains_are_unsupported():
+    m = M((1, 3, 8, 8))
+    m.nodes.append(helper.make_node("FusedConv", ["x", m.w(4, 3, 1, 1)], ["y"], name="fc",
+                                    domain="com.microsoft"))
+    model = m.model(["y"])
+    model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    with pytest.raises(NetcError, match="com.microsoft.FusedConv x1"):
+        read(model, check_ort=False)
+
+
+def test_input_with_symbolic_height_is_refused():
+    m = M((1, 3, 8, 8))
+    m.input = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])
+    y = m.op("Relu", ["x"])
+    with pytest.raises(NetcError, match=r"\[N, 3, H, W\]: every dimension but the batch"):
+        read(m.model([y]), check_ort=False)
+
+
+def test_shape_error_names_the_node():
+    m = M((1, 3, 4, 4))
+    y = m.op("Conv", ["x", m.w(4, 3, 7, 7)], name="big")
+    with pytest.raises(NetcError) as e:
+        read(m.model([y]), check_ort=False)
+    d = e.value.diagnostics[0]
+    assert d.code == "E004" and str(d.span) == "model.onnx: node 'big' (Conv #0)"
+    assert "kernel 7 is larger than the padded input 4" in d.message
+
+
+# -- files: recognised by content --------------------------------------------------------
+
+def test_binary_file_that_is_not_onnx_is_one_line(tmp_path):
+    path = tmp_path / "weights.yaml"              # the suffix does not decide
+    path.write_bytes(bytes(range(256)) * 4)
+    for cmd in ("summary", "lint"):
+        r = run_netc(cmd, str(path))
+        out = (r.stderr if cmd == "summary" else r.stdout).strip().splitlines()
+        assert r.returncode == 1
+        assert out[0] == (f"{path}: error[E010]: not a netc file nor an ONNX model: binary content "
+                          "that does not parse as an ONNX ModelProto (DecodeError)")
+        assert "E001" not in r.stdout + r.stderr
+
+
+def test_model_recognised_by_content_not_suffix(tmp_path):
+    net = netc.load(EXAMPLES / "lenet5.yaml")
+    path = tmp_path / "lenet.bin"
+    path.write_bytes(build_model(net, check=False).SerializeToString())
+    r = run_netc("summary", str(path), "--format", "json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["totals"]["params"] == net.totals.params
+    assert data["layers"][0]["source"] == {"file": str(path), "line": None, "column": None,
+                                           "where": "node 'c1.conv' (Conv #0)"}
+
+
+# -- round trip: every example, netc build -> read ------------------------------------------
+
+def _zeros(layer, suffix, shape, init, fan_in, fan_out):
+    return np.zeros(shape, np.float32)
+
+
+def _comparable(r):
+    """A layer's params with the spellings YAML allows normalised (pool stride None: the
+    kernel; padding 'same': its pads), the init scheme aside (ONNX holds weights)."""
+    p = dict(r.node.params)
+    p.pop("init", None)
+    if p.get("stride", 0) is None:
+        p["stride"] = p["kernel"]
+    if "padding" in p:
+        p["padding"] = tuple((w.pad_begin, w.pad_end) for w in r.windows)
+    return p
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_round_trip_every_example(path):
+    net = netc.load(path)
+    model = build_model(net, weights=_zeros, check=False)
+    a = analyze(read_graph(model, "m.onnx"))
+    yaml_layers = [r for r in net.layers if r.op != "dropout"]    # no node at inference
+    assert [r.name for r in a.layers] == [r.name for r in yaml_layers]
+    for mine, theirs in zip(a.layers, yaml_layers):
+        assert (mine.op, mine.output_shape, mine.params, mine.buffers, mine.macs, mine.flops) == \
+            (theirs.op, theirs.output_shape, theirs.params, theirs.buffers, theirs.macs, theirs.flops), mine.name
+        assert _comparable(mine) == _comparable(theirs), mine.name
+        assert [n for n in mine.node.inputs] == [_skip_dropout(net, n) for n in theirs.node.inputs]
+    t, u = a.totals, net.totals
+    dropped = sum(r.activations for r in net.layers if r.op == "dropout")
+    assert (t.params, t.trainable_params, t.macs, t.flops, t.activations) == \
+        (u.params, u.trainable_params, u.macs, u.flops, u.activations - dropped)
+    assert a.graph.outputs == [_skip_dropout(net, o) for o in net.graph.outputs]
+
+
+def _skip_dropout(net, name):
+    while name != net.graph.input_name and net.graph.node(name).op == "dropout":
+        name = net.graph.node(name).inputs[0]
+    return name
+
+
+# -- lint on a model: same codes and messages, valid outputs -----------------------------------
+
+BAD = "netc: 1\ninput: {shape: [3, 32, 32]}\nlayers:\n  - conv: {filters: 32, kernel: 3, stride: 3}\n"
+
+
+def _built(tmp_path, text, name="net"):
+    src = tmp_path / f"{name}.yaml"
+    src.write_text(text)
+    out = tmp_path / f"{name}.onnx"
+    out.write_bytes(build_model(netc.load(src), check=False).SerializeToString())
+    return src, out
+
+
+def test_inexact_conv_is_flagged_with_the_same_code_and_message(tmp_path):
+    src, model = _built(tmp_path, BAD)
+    yaml_f = json.loads(run_netc("lint", str(src), "--output-format", "json").stdout)
+    r = run_netc("lint", str(model), "--output-format", "json")
+    assert r.returncode == 1
+    onnx_f = json.loads(r.stdout)
+    assert [(f["code"], f["message"]) for f in onnx_f] == [(f["code"], f["message"]) for f in yaml_f]
+    a001 = next(f for f in onnx_f if f["code"] == "A001")
+    assert a001["message"].startswith("conv1: (32 - 3)/3 + 1 = 32/3 is not whole")
+    assert (a001["file"], a001["line"], a001["where"]) == (str(model), None, "node 'conv1' (Conv #0)")
+    text = run_netc("lint", str(model), "--select", "A001").stdout
+    assert text.splitlines()[0].startswith(f"{model}: node 'conv1' (Conv #0): error[A001]: conv1: (32 - 3)/3")
+    # netc's own builds stamp FILE:LINE: the finding points at the YAML line too
+    assert text.splitlines()[1] == f"  {src}:4:1: note: the node was built from this line"
+
+
+def test_ceil_mode_border_is_flagged_on_the_model(tmp_path):
+    text = "netc: 1\ninput: {shape: [64, 112, 112]}\nlayers:\n  - maxpool: {kernel: 3, stride: 2, ceil_mode: true}\n"
+    src, model = _built(tmp_path, text)
+    yaml_f = json.loads(run_netc("lint", str(src), "--output-format", "json").stdout)
+    onnx_f = json.loads(run_netc("lint", str(model), "--output-format", "json").stdout)
+    assert "A005" in [f["code"] for f in onnx_f]
+    assert [(f["code"], f["message"]) for f in onnx_f] == [(f["code"], f["message"]) for f in yaml_f]
+
+
+def test_lint_folder_finds_models_beside_netc_files(tmp_path):
+    _built(tmp_path, BAD, "a")
+    (tmp_path / "notes.yaml").write_text("just: yaml\n")
+    r = run_netc("lint", str(tmp_path), "--output-format", "json", "--select", "A001")
+    assert sorted(f["file"].rsplit("/", 1)[1] for f in json.loads(r.stdout)) == ["a.onnx", "a.yaml"]
+
+
+def test_sarif_and_github_for_a_model(tmp_path):
+    import jsonschema
+    from pathlib import Path
+
+    _, model = _built(tmp_path, BAD)
+    log = json.loads(run_netc("lint", str(model), "--output-format", "sarif").stdout)
+    schema = json.loads((Path(__file__).parent / "data" / "sarif-2.1.0-subset.schema.json").read_text())
+    jsonschema.validate(log, schema)
+    res = next(r for r in log["runs"][0]["results"] if r["ruleId"] == "A001")
+    loc = res["locations"][0]
+    assert "region" not in loc["physicalLocation"]
+    assert loc["message"]["text"] == "node 'conv1' (Conv #0)"
+    assert loc["logicalLocations"] == [{"name": "conv1", "kind": "layer"}]
+    gh = run_netc("lint", str(model), "--output-format", "github", "--select", "A001").stdout
+    assert gh.startswith(f"::error file={model},title=netc A001::A001 node 'conv1' (Conv #0): conv1: (32 - 3)/3")
