@@ -97,7 +97,7 @@ def slide(size: int, kernel: int, stride: int, pad_begin: int, pad_end: int,
                          + f": output would be {out}", "kernel")
     remainder = span % stride
     covered_end = (out - 1) * stride + extent          # in padded coordinates
-    dropped = max(0, pad_begin + size - covered_end)   # real rows past the last window
+    dropped = min(size, max(0, pad_begin + size - covered_end))   # real rows past the last window
     skipped = 0
     if stride > extent:
         lo, hi = pad_begin, pad_begin + size
