@@ -106,6 +106,15 @@ def test_ceil_mode_edges_build_in_floor_mode(case, op):
         assert all(pad < k[i % 2] for i, pad in enumerate(attrs["pads"]))
 
 
+@pytest.mark.parametrize("opset", [13, 18, 19, 21])
+def test_counted_avgpool_overhang_is_pad_then_pool(opset):
+    """Pad (the layer's zeros, counted) then AveragePool with the overhang as uncounted
+    padding; Pad gained an `axes` input at 18, AveragePool `dilations` at 19."""
+    net, model = check(["avgpool: {kernel: 3, stride: 2, padding: [1, 0], ceil_mode: true, "
+                        "count_include_pad: true}"], (2, 8, 8), opset=opset)
+    assert [n.op_type for n in model.graph.node] == ["Constant", "Pad", "AveragePool"]
+
+
 @pytest.mark.parametrize("keepdims", [False, True])
 def test_global_avgpool(keepdims):
     net, model = check([f"global_avgpool: {{keepdims: {str(keepdims).lower()}}}"], (5, 6, 7))
