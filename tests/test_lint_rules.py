@@ -143,3 +143,44 @@ def test_examples_with_blocks_merge_identical_findings(write):
     found = messages(write, text, "D001")
     assert len(found) == 1
     assert found[0].notes[-1][1] == "also in 2 other instances: unit1.1.conv1, unit1.2.conv1"
+
+
+def test_a006_ceil_mode_window_in_end_padding(write):
+    # height 5: (5 + 2 - 2)/3 = 1.67 -> ceil 2 + 1 = 3; window 3 starts at 6 >= 5 + 1: dropped.
+    # width 7: (7 + 2 - 2)/3 = 2.33 -> 3 + 1 = 4; window 4 starts at 9 >= 8: dropped too.
+    [d] = messages(write, "netc: 1\ninput: {shape: [1, 5, 7]}\nlayers:\n"
+                   "  - maxpool: {kernel: 2, stride: 3, padding: 1, ceil_mode: true}\n", "A006")
+    assert d.message.startswith("maxpool1: ceil mode: height (5 + 2*1 - 2)/3 + 1 = 8/3 rounds up to 3")
+    assert "width (7 + 2*1 - 2)/3 + 1 = 10/3 rounds up to 4, but window 4 would start" in d.message
+    assert "PyTorch and netc drop it (2x3), ONNX shape inference keeps it (3x4)" in d.message
+    # a ceil-mode pool whose extra window starts inside the input: no disagreement
+    assert not messages(write, "netc: 1\ninput: {shape: [1, 112, 112]}\nlayers:\n"
+                        "  - maxpool: {kernel: 3, stride: 2, ceil_mode: true}\n", "A006")
+    # (6 + 2 - 3)/2 = 2.5 -> 4 windows, the 4th starts at 6 < 6 + 1: kept by everyone
+    assert not messages(write, "netc: 1\ninput: {shape: [1, 6, 6]}\nlayers:\n"
+                        "  - avgpool: {kernel: 3, stride: 2, padding: 1, ceil_mode: true, "
+                        "count_include_pad: true}\n", "A006")
+
+
+def test_a007_padded_pointwise_conv_and_a004_stays_quiet(write):
+    text = ("netc: 1\ninput: {shape: [8, 8, 8]}\nlayers:\n  - relu\n"
+            "  - conv: {filters: 4, kernel: [1, 3], stride: 2, padding: 1}\n")
+    found = lint_text(write, text)
+    [d] = [f for f in found if f.code == "A007"]
+    assert d.message.startswith("conv1: height kernel 1 with padding 1: the border outputs read only")
+    assert (d.span.line, d.span.col) == (5, 60)
+    assert "A004" not in [f.code for f in found]
+    assert not messages(write, "netc: 1\ninput: {shape: [8, 8, 8]}\nlayers:\n"
+                        "  - conv: {filters: 4, kernel: 3, padding: 1}\n", "A007")
+
+
+def test_a008_only_padded_avgpools_without_an_explicit_count_include_pad(write):
+    head = "netc: 1\ninput: {shape: [8, 8, 8]}\n"
+    assert messages(write, head + "layers:\n  - avgpool: {kernel: 2, padding: same}\n", "A008") == []  # pads 0
+    [d] = messages(write, head + "layers:\n  - avgpool: {kernel: 3, stride: 2, padding: same}\n", "A008")
+    assert "netc and ONNX exclude the padding from each mean, PyTorch includes it" in d.message
+    assert not messages(write, head + "layers:\n  - avgpool: {kernel: 3, stride: 2}\n", "A008")
+    assert not messages(write, head + "layers:\n  - maxpool: {kernel: 3, padding: 1}\n", "A008")
+    # said once in defaults: is explicit
+    assert not messages(write, head + "defaults:\n  avgpool: {count_include_pad: true}\n"
+                        "layers:\n  - avgpool: {kernel: 3, padding: 1}\n", "A008")

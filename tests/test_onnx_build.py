@@ -261,6 +261,29 @@ def test_cli_refusals(tmp_path, write):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml", "net.yaml"]
 
 
+EDGE_POOLS = [   # issue 9's reproducers: (input, layer, netc build's output shape or error)
+    ([1, 5, 5], "maxpool: {kernel: 2, stride: 3, padding: 1, ceil_mode: true}", "[batch, 1, 2, 2]"),
+    ([1, 8, 8], "maxpool: {kernel: 3, padding: 1, ceil_mode: true}", "[batch, 1, 3, 3]"),
+    ([1, 1, 1], "maxpool: {kernel: 4, ceil_mode: true}", "[batch, 1, 1, 1]"),
+    ([1, 4, 4], "maxpool: {kernel: 2, stride: 1, padding: 2}",
+     ":4:46: error[E004]: maxpool1: padding 2 is more than half the kernel 2: PyTorch refuses"),
+    ([1, 1, 1], "avgpool: {kernel: 3, stride: 1, padding: 3, ceil_mode: true}",
+     ":4:46: error[E004]: avgpool1: padding 3 is more than half the kernel 3"),
+]
+
+
+@pytest.mark.parametrize("shape, layer, want", EDGE_POOLS)
+def test_cli_builds_edge_pools_or_refuses_them(tmp_path, write, shape, layer, want):
+    src = write(f"netc: 1\ninput: {{shape: {shape}}}\nlayers:\n  - {layer}\n")
+    r = run_netc("build", str(src), "--onnx", str(tmp_path / "m.onnx"))
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    if want.startswith("["):
+        assert r.returncode == 0, r.stderr
+        assert f"output maxpool1 {want}" in r.stdout
+    else:
+        assert r.returncode == 1 and f"{src}{want}" in r.stderr, r.stderr
+
+
 def test_cli_lint_hook_refuses_errors_unless_forced(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 

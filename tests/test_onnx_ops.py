@@ -78,6 +78,43 @@ def test_avgpool_ceil_with_padding_counted():
     check(["avgpool: {kernel: 3, stride: 2, padding: 1, ceil_mode: true, count_include_pad: true}"], (2, 8, 8))
 
 
+# ceil mode at the edges (issue 9): netc builds floor-mode pools whose end padding gives
+# PyTorch's size, so that ONNX shape inference and every runtime agree on it
+CEIL_EDGES = {
+    "last window would start in the end padding": ("kernel: 2, stride: 3, padding: 1", (2, 5, 5)),
+    "the same, 8x8 (stride = kernel 3)": ("kernel: 3, padding: 1", (2, 8, 8)),
+    "overhang past the padded input": ("kernel: 3, stride: 2, padding: 1", (2, 8, 8)),
+    "overhang, no padding": ("kernel: 3, stride: 2", (2, 8, 8)),
+    "overhang on one axis only": ("kernel: [3, 2], stride: 2, padding: [1, 0]", (2, 8, 8)),
+    "kernel larger than the padded input": ("kernel: 4", (2, 1, 1)),
+    "kernel larger than the input, padded": ("kernel: 4, stride: 3, padding: 1", (2, 1, 2)),
+}
+
+
+@pytest.mark.parametrize("op", ["maxpool", "avgpool", "avgpool counted"])
+@pytest.mark.parametrize("case", CEIL_EDGES, ids=CEIL_EDGES.keys())
+def test_ceil_mode_edges_build_in_floor_mode(case, op):
+    params, shape = CEIL_EDGES[case]
+    extra = ", count_include_pad: true" if op.endswith("counted") else ""
+    net, model = check([f"{op.split()[0]}: {{{params}, ceil_mode: true{extra}}}"], shape)
+    pools = [n for n in model.graph.node if n.op_type in ("MaxPool", "AveragePool")]
+    assert all(a.i == 0 for n in pools for a in n.attribute if a.name == "ceil_mode")
+    # every pad below the kernel, as onnxruntime requires
+    for n in pools:
+        attrs = {a.name: list(a.ints) for a in n.attribute}
+        k = attrs["kernel_shape"]
+        assert all(pad < k[i % 2] for i, pad in enumerate(attrs["pads"]))
+
+
+@pytest.mark.parametrize("opset", [13, 18, 19, 21])
+def test_counted_avgpool_overhang_is_pad_then_pool(opset):
+    """Pad (the layer's zeros, counted) then AveragePool with the overhang as uncounted
+    padding; Pad gained an `axes` input at 18, AveragePool `dilations` at 19."""
+    net, model = check(["avgpool: {kernel: 3, stride: 2, padding: [1, 0], ceil_mode: true, "
+                        "count_include_pad: true}"], (2, 8, 8), opset=opset)
+    assert [n.op_type for n in model.graph.node] == ["Constant", "Pad", "AveragePool"]
+
+
 @pytest.mark.parametrize("keepdims", [False, True])
 def test_global_avgpool(keepdims):
     net, model = check([f"global_avgpool: {{keepdims: {str(keepdims).lower()}}}"], (5, 6, 7))

@@ -101,6 +101,52 @@ def test_pools():
     assert r.output_shape == (64, 56, 56)
 
 
+# -- pools at the edges (issue 9); sizes worked out by hand with PyTorch's rule -----
+
+def test_ceil_mode_drops_a_last_window_starting_in_the_end_padding():
+    # (5 + 2 - 2)/3 = 1.67 -> ceil 2, + 1 = 3 windows; the 3rd would start at 6 >= 5 + 1
+    assert one("maxpool: {kernel: 2, stride: 3, padding: 1, ceil_mode: true}",
+               shape=(1, 5, 5)).output_shape == (1, 2, 2)
+    # (8 + 2 - 3)/3 = 2.33 -> 3 + 1 = 4; the 4th would start at 9 >= 8 + 1
+    assert one("maxpool: {kernel: 3, padding: 1, ceil_mode: true}", shape=(1, 8, 8)).output_shape == (1, 3, 3)
+
+
+def test_ceil_mode_kernel_larger_than_the_padded_input():
+    # PyTorch and onnxruntime: ceil((1 - 4)/4) + 1 = 1 window, holding the one real pixel
+    r = one("maxpool: {kernel: 4, ceil_mode: true}", shape=(1, 1, 1))
+    assert r.output_shape == (1, 1, 1)
+    assert (r.windows[0].dropped, r.windows[0].skipped, r.windows[0].overhang) == (0, 0, 3)
+    assert one("avgpool: {kernel: [4, 2], ceil_mode: true}", shape=(2, 3, 3)).output_shape == (2, 1, 2)
+    # floor mode, or a stride that leaves no window: still refused, at the kernel
+    with pytest.raises(NetcError, match=r"E004.*kernel 4 is larger than the padded input 1: output would be 0"):
+        one("maxpool: {kernel: 4}", shape=(1, 1, 1))
+    with pytest.raises(NetcError, match=r"kernel 4 is larger than the padded input 1: output would be -2") as e:
+        one("maxpool: {kernel: 4, stride: 1, ceil_mode: true}", shape=(1, 1, 1))
+    assert (e.value.diagnostics[0].span.line, e.value.diagnostics[0].span.col) == (4, 23)
+
+
+@pytest.mark.parametrize("layer, col", [
+    ("maxpool: {kernel: 2, stride: 1, padding: 2}", 46),
+    ("avgpool: {kernel: 3, stride: 1, padding: 3, ceil_mode: true}", 46),   # PyTorch 4x4, was 5x5
+    ("maxpool: {kernel: 3, padding: [1, 2]}", 35),
+    ("avgpool: {kernel: 1, padding: 1}", 35),
+])
+def test_pool_padding_above_half_the_kernel_is_an_error(layer, col):
+    with pytest.raises(NetcError) as e:
+        one(layer, shape=(1, 1, 1))
+    d = e.value.diagnostics[0]
+    assert d.code == "E004" and (d.span.line, d.span.col) == (4, col)
+    assert "is more than half the kernel" in d.message
+    assert "PyTorch refuses padding > kernel/2" in d.message and "Pad should be smaller than kernel" in d.message
+
+
+def test_pool_padding_up_to_half_the_kernel_and_same_are_accepted():
+    assert one("maxpool: {kernel: 2, stride: 1, padding: 1}", shape=(1, 4, 4)).output_shape == (1, 5, 5)
+    assert one("avgpool: {kernel: 4, stride: 1, padding: 2}", shape=(1, 4, 4)).output_shape == (1, 5, 5)
+    w = one("maxpool: {kernel: 4, stride: 2, padding: same}", shape=(1, 7, 7)).windows[0]
+    assert (w.pad_begin, w.pad_end, w.out) == (1, 2, 4)
+
+
 def test_global_avgpool():
     r = one("global_avgpool", shape=(512, 7, 7))
     assert r.output_shape == (512,) and r.flops == 512 * 49

@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from .registry import MAX_WINDOW, Cost, Field, Inferred, Op, Param, numel, register, spatial
+from .registry import (MAX_WINDOW, Cost, Field, Inferred, Op, Param, ShapeError, numel, register,
+                       spatial)
 from .window import slide_2d
 
 
@@ -24,6 +25,7 @@ class _Pool(Op):
     def infer(self, p, ins):
         c, h, w = spatial(self.name, ins[0])
         stride = p["stride"] or p["kernel"]
+        check_padding(p["kernel"], p["padding"])
         windows = slide_2d((h, w), p["kernel"], stride, p["padding"], (1, 1), p["ceil_mode"])
         return Inferred((c, windows[0].out, windows[1].out), windows)
 
@@ -38,9 +40,34 @@ class _Pool(Op):
                 "ceil_mode": bool(ctx.attr(node, "ceil_mode", 0))}
 
     def _lower(self, ctx, op_type, p, **extra):
+        """Always floor mode: ceil mode becomes floor mode with the end padding that gives
+        netc's (PyTorch's) size, which every runtime computes alike (docs/onnx.md)."""
         stride = p["stride"] or p["kernel"]
         return ctx.node(op_type, [ctx.input], kernel_shape=list(p["kernel"]), strides=list(stride),
-                        pads=ctx.pads(), ceil_mode=int(p["ceil_mode"]), **extra)
+                        pads=floor_pads(ctx.windows), **extra)
+
+
+def check_padding(kernel, padding) -> None:
+    """Pool padding P per side must satisfy P <= F // 2 (PyTorch; onnxruntime: P < F)."""
+    if padding == "same":   # TensorFlow's SAME never pads more than F // 2 on a side
+        return
+    for axis, (k, (pb, pe)) in enumerate(zip(kernel, padding)):
+        if max(pb, pe) > k // 2:
+            where = "" if kernel[0] == kernel[1] and padding[0] == padding[1] else \
+                ("height: ", "width: ")[axis]
+            raise ShapeError(
+                f"{where}padding {max(pb, pe)} is more than half the kernel {k}: PyTorch refuses "
+                f"padding > kernel/2 and onnxruntime padding >= kernel (\"Pad should be smaller "
+                f"than kernel\"); " + (f"use padding {k // 2} or less" if k > 1 else "use no padding"),
+                "padding")
+
+
+def floor_pads(windows) -> list[int]:
+    """ONNX ``pads`` [top, left, bottom, right], each end padding grown by the ceil-mode
+    window's overhang, so that floor((N + P_begin + P_end' - F)/S) + 1 = L_out.
+    P_end' < F since the last window starts inside the input or the left padding."""
+    h, w = windows
+    return [h.pad_begin, w.pad_begin, h.pad_end + h.overhang, w.pad_end + w.overhang]
 
 
 @register
@@ -71,8 +98,20 @@ class AvgPool(_Pool):
         return Cost(flops=kh * kw * numel(out.shape))
 
     def lower(self, p, ctx):
-        """AveragePool with explicit pads and count_include_pad."""
-        return self._lower(ctx, "AveragePool", p, count_include_pad=int(p["count_include_pad"]))
+        """AveragePool with explicit pads and count_include_pad. When padding is counted
+        and a ceil-mode window overhangs the padded input, PyTorch divides by the window
+        clipped to the padded input: zero-pad explicitly (``Pad``), then pool with only the
+        overhang as (uncounted) padding. Without padding the flag changes nothing: 0."""
+        h, w = ctx.windows
+        counted = bool(p["count_include_pad"] and (h.padding or w.padding))
+        if not (counted and (h.overhang or w.overhang)):
+            return self._lower(ctx, "AveragePool", p, count_include_pad=int(counted))
+        pads = ctx.node("Constant", [], value_ints=[0, 0, h.pad_begin, w.pad_begin,
+                                                    0, 0, h.pad_end, w.pad_end])
+        padded = ctx.node("Pad", [ctx.input, pads])
+        stride = p["stride"] or p["kernel"]
+        return ctx.node("AveragePool", [padded], kernel_shape=list(p["kernel"]), strides=list(stride),
+                        pads=[0, 0, h.overhang, w.overhang], count_include_pad=0)
 
     def read(self, node, ctx):
         """AveragePool: as MaxPool, with count_include_pad (ONNX default 0)."""

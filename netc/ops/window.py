@@ -51,6 +51,18 @@ class Window:
     def padding(self) -> int:
         return self.pad_begin + self.pad_end
 
+    @property
+    def overhang(self) -> int:
+        """How far the last window reaches past the end of the padded input (ceil mode)."""
+        return max(0, (self.out - 1) * self.stride + self.extent - (self.size + self.padding))
+
+    @property
+    def ceil_disagrees(self) -> bool:
+        """Ceil mode, and the plain ceil((N + P - E)/S) + 1 of ONNX shape inference keeps a
+        last window starting in the end padding, which PyTorch (and netc) drop."""
+        span = self.size + self.padding - self.extent
+        return self.ceil_mode and -(-span // self.stride) + 1 != self.out
+
 
 def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
     """TensorFlow's SAME: out = ceil(N/S); total pad split with the extra row at the end."""
@@ -60,26 +72,32 @@ def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tupl
     return total // 2, total - total // 2
 
 
+def ceil_out(size: int, stride: int, pad_begin: int, span: int) -> int:
+    """PyTorch's ceil mode: ceil(span / S) + 1, less one when the last window would start
+    in the end padding (it must start inside the input or the left padding). ONNX shape
+    inference and some runtimes keep that window: see ``Window.ceil_disagrees``.
+    A kernel larger than the padded input still gives one window when span > -S."""
+    out = -(-span // stride) + 1
+    if (out - 1) * stride >= size + pad_begin:
+        out -= 1
+    return out
+
+
 def slide(size: int, kernel: int, stride: int, pad_begin: int, pad_end: int,
           dilation: int = 1, ceil_mode: bool = False) -> Window:
     """Apply equation 2 to one dimension; raise ShapeError when no window fits."""
     extent = dilation * (kernel - 1) + 1
     padded = size + pad_begin + pad_end
     span = padded - extent
-    if span < 0:
+    out = ceil_out(size, stride, pad_begin, span) if ceil_mode else span // stride + 1
+    if out < 1:
         what = f"kernel {kernel}" + (f" (dilated to {extent})" if dilation > 1 else "")
         raise ShapeError(f"{what} is larger than the padded input {size}"
                          + (f" + {pad_begin + pad_end}" if pad_begin + pad_end else "")
-                         + f": output would be {span // stride + 1}", "kernel")
+                         + f": output would be {out}", "kernel")
     remainder = span % stride
-    out = span // stride + 1
-    if ceil_mode and remainder:
-        out += 1
-        # PyTorch and ONNX: the last window must start inside the input or left padding.
-        if (out - 1) * stride >= size + pad_begin:
-            out -= 1
     covered_end = (out - 1) * stride + extent          # in padded coordinates
-    dropped = max(0, pad_begin + size - covered_end)   # real rows past the last window
+    dropped = min(size, max(0, pad_begin + size - covered_end))   # real rows past the last window
     skipped = 0
     if stride > extent:   # the gaps [i*S + E, (i+1)*S) between windows, i < out - 1, on real rows
         lo, hi = pad_begin, min(pad_begin + size, (out - 1) * stride)

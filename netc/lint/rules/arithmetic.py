@@ -165,7 +165,8 @@ def _axes(text_by_axis: list[tuple[int, str]]) -> str:
       Reports a convolution or pooling layer whose kernel extent is larger than
       its input along height or width, so that it only produces an output
       thanks to padding. (A kernel larger than the *padded* input gives an
-      output size of zero or less; that is load error E004.)
+      output size of zero or less, load error E004, except in ceil mode, where
+      PyTorch and netc keep one window when `(N + P - F)/S > -1`.)
       """,
       why="""
       §3.1: the filter size relative to the input decides what a filter can
@@ -252,9 +253,9 @@ def stride_exceeds_kernel(ctx):
 @rule("A004", "padding-exceeds-kernel", Severity.WARNING,
       summary="The padding is at least the kernel size: border windows hold only zeros.",
       what="""
-      Reports a convolution or pooling layer whose padding on some side is at
-      least its kernel extent, so that the first or last window lies entirely in
-      the padding.
+      Reports a convolution whose padding on some side is at least its kernel
+      extent, so that the first or last window lies entirely in the padding (a
+      1-wide kernel: A007; pooling refuses padding above half the kernel, E004).
       """,
       why="""
       §3.2: padding exists to keep the output from shrinking; P = (F - 1)/2
@@ -282,7 +283,8 @@ def stride_exceeds_kernel(ctx):
 def padding_exceeds_kernel(ctx):
     for r in windowed(ctx):
         over = [(a, f"padding {max(w.pad_begin, w.pad_end)} >= kernel {w.extent}")
-                for a, w in enumerate(r.windows) if max(w.pad_begin, w.pad_end) >= w.extent]
+                for a, w in enumerate(r.windows)
+                if max(w.pad_begin, w.pad_end) >= w.extent > 1]   # extent 1: A007
         if over:
             yield ctx.finding(r.node, f"{r.name}: {_axes(over)}: the border windows see only padding "
                               "zeros", "padding")
@@ -331,3 +333,140 @@ def ceil_mode_border(ctx):
             eqs = "; ".join(dict.fromkeys(e for _, _, e in over))
             yield ctx.finding(r.node, f"{r.name}: the last window hangs {hangs} past the padded "
                               f"input ({eqs})", "ceil_mode")
+
+
+@rule("A006", "ceil-mode-disagreement", Severity.WARNING,
+      summary="A ceil-mode pool whose extra window would start in the end padding: frameworks "
+              "disagree on its size.",
+      what="""
+      Reports a pooling layer with `ceil_mode: true` where rounding
+      `(N + P - F)/S + 1` up adds a last window that would start in the end
+      padding. PyTorch drops that window (the last window must start inside the
+      input or the left padding), and so do netc and onnxruntime 1.31; ONNX
+      shape inference and other runtimes keep it, one row and column larger.
+      netc follows PyTorch and builds the layer as a floor-mode pool with the end
+      padding that gives PyTorch's size, which every runtime computes alike.
+      """,
+      why="""
+      The same layer means different things in different frameworks
+      (pytorch/pytorch#113074, onnx/onnx#5711, microsoft/onnxruntime#15446): an
+      exported model changes shape, or fails to load, depending on who reads it.
+      §3.5: the pooling windows should tile the input; here `ceil_mode` adds
+      nothing in PyTorch, since its size equals floor mode's.
+      """,
+      example="""
+      netc: 1
+      input: {shape: [64, 8, 8]}
+      layers:
+        - maxpool: {kernel: 3, padding: 1, ceil_mode: true}
+      """,
+      example_at=(4, 49),
+      fixed="""
+      netc: 1
+      input: {shape: [64, 8, 8]}
+      layers:
+        - maxpool: {kernel: 3, padding: 1}
+      """,
+      fix="""
+      Leave `ceil_mode` off: floor mode gives the same size, PyTorch's, in every
+      framework.
+      """)
+def ceil_mode_disagreement(ctx):
+    for r in windowed(ctx):
+        if r.op not in POOLS:
+            continue
+        texts = [(a, f"{equation(w)} rounds up to {w.out + 1}, but window {w.out + 1} would start "
+                     f"in the end padding")
+                 for a, w in enumerate(r.windows) if w.ceil_disagrees]
+        if texts:
+            h, w = r.windows
+            yield ctx.finding(r.node, f"{r.name}: ceil mode: {_axes(texts)}: PyTorch and netc drop it "
+                              f"({h.out}x{w.out}), ONNX shape inference keeps it "
+                              f"({h.out + h.ceil_disagrees}x{w.out + w.ceil_disagrees}); floor mode "
+                              "gives PyTorch's size everywhere", "ceil_mode")
+
+
+@rule("A007", "padded-pointwise-conv", Severity.WARNING,
+      summary="A 1x1 convolution with padding: its border outputs read only padding zeros.",
+      what="""
+      Reports a convolution whose kernel is 1 along height or width and which is
+      padded along that axis. A 1-wide window never reaches past the padding, so
+      the outer rows or columns of the output see only zeros: they hold the bias
+      (or zero) whatever the input.
+      """,
+      why="""
+      §3.2: padding lets a window centred on a border pixel see its
+      neighbours; a 1x1 window has none, so the padding only adds constant
+      outputs that cost memory and compute. Runtimes also disagree on such
+      layers: after a `relu`, `conv {kernel: 1, stride: 2, padding: 1}` on 8x8
+      gives 5x5 in PyTorch, onnxruntime and netc but 6x6 in OpenVINO 2026.4
+      (docs/onnx.md).
+      """,
+      example="""
+      netc: 1
+      input: {shape: [64, 8, 8]}
+      layers:
+        - conv: {filters: 32, kernel: 1, padding: 1}
+      """,
+      example_at=(4, 45),
+      fixed="""
+      netc: 1
+      input: {shape: [64, 8, 8]}
+      layers:
+        - conv: {filters: 32, kernel: 1}
+      """,
+      fix="""
+      Drop the padding of a 1x1 convolution; pad the next layer, or use a
+      larger kernel, if the size must grow.
+      """)
+def padded_pointwise_conv(ctx):
+    for r in windowed(ctx):
+        if r.op != "conv":
+            continue
+        over = [(a, f"kernel {w.kernel} with padding {max(w.pad_begin, w.pad_end)}")
+                for a, w in enumerate(r.windows) if w.extent == 1 and w.padding]
+        if over:
+            yield ctx.finding(r.node, f"{r.name}: {_axes(over)}: the border outputs read only padding "
+                              "zeros, and runtimes disagree on the size of such a layer", "padding")
+
+
+@rule("A008", "implicit-count-include-pad", Severity.WARNING,
+      summary="A padded average pool that does not say `count_include_pad`: frameworks' defaults differ.",
+      what="""
+      Reports an `avgpool` with padding whose `count_include_pad` is not written
+      (on the layer or in `defaults:`). netc and ONNX default to false (the
+      mean is over the real pixels of each window), PyTorch's `AvgPool2d` to
+      true (padding zeros count in the divisor).
+      """,
+      why="""
+      A model ported between frameworks keeps every count (shape, FLOPs,
+      parameters) while its border outputs change by percents: a 3x3 corner
+      window holds 4 real pixels, so its mean is 4/9 of the other convention's.
+      Nothing but the outputs shows the difference. docs/conventions.md lists
+      which ecosystem each netc default follows.
+      """,
+      example="""
+      netc: 1
+      input: {shape: [64, 8, 8]}
+      layers:
+        - avgpool: {kernel: 3, stride: 1, padding: 1}
+      """,
+      example_at=(4, 46),
+      fixed="""
+      netc: 1
+      input: {shape: [64, 8, 8]}
+      layers:
+        - avgpool: {kernel: 3, stride: 1, padding: 1, count_include_pad: false}
+      """,
+      fix="""
+      Write `count_include_pad: false` (ONNX, TensorFlow/Keras) or `true`
+      (PyTorch's default) on the layer, or once in `defaults: {avgpool: ...}`.
+      """)
+def implicit_count_include_pad(ctx):
+    for r in windowed(ctx):
+        if r.op == "avgpool" and any(w.padding for w in r.windows) \
+                and "count_include_pad" not in r.node.param_spans:
+            yield ctx.finding(r.node, f"{r.name}: padded average pool without count_include_pad: netc "
+                              "and ONNX exclude the padding from each mean, PyTorch includes it "
+                              "(border outputs differ); write count_include_pad: false or true",
+                              "padding")
