@@ -16,7 +16,8 @@ fan_out = outputs per input (C_out * kh * kw for conv, units for dense).
 | {constant: v}   | constant     | v                              |                     |
 
 ``auto`` (the default) picks he_normal for the ReLU family and xavier_uniform
-otherwise, the pairing §5.3 recommends.
+otherwise, the pairing §5.3 recommends; the activation is the fused one or the
+activation layer after batchnorm, dropout and add (``netc.graph.activation_after``).
 """
 
 from __future__ import annotations

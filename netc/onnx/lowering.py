@@ -33,6 +33,7 @@ class LoweringContext:
     in_shapes  netc shapes of the inputs, without the batch dimension
     out_shape  netc shape of the result, without the batch dimension
     windows    [height, width] ``Window`` of sliding-window ops, else None
+    activation the activation the layer's result meets (``netc.graph.activation_after``)
     """
 
     def __init__(self, builder, report: "LayerReport", inputs: list[str], in_shapes: list["Shape"]):
@@ -42,6 +43,7 @@ class LoweringContext:
         self.in_shapes: list["Shape"] = in_shapes
         self.out_shape: "Shape" = report.output_shape
         self.windows: list["Window"] | None = report.windows
+        self.activation: str = builder.activation_after(report.node)   # what ``init: auto`` pairs with
 
     @property
     def input(self) -> str:
