@@ -112,7 +112,8 @@ class _Expander:
         return list(self.blocks[block].get("inputs") or ["input"]) if block in self.blocks else ["input"]
 
     # -- values --------------------------------------------------------------
-    def resolve(self, raw, scope, span: Span, trace: tuple, literal_names: bool | None):
+    def resolve(self, raw, scope, span: Span, trace: tuple, literal_names: bool | None,
+                expect: str | None = None):
         """Evaluate a written value in ``scope``.
 
         literal_names True: a string is a literal unless it names a parameter (op
@@ -120,7 +121,7 @@ class _Expander:
         arguments): a lone unknown name is a literal, anything else an expression.
         """
         if isinstance(raw, list):
-            return [self.resolve(v, scope, span, trace, literal_names) for v in raw]
+            return [self.resolve(v, scope, span, trace, literal_names, expect) for v in raw]
         if not isinstance(raw, str):
             return raw
         if literal_names:
@@ -130,6 +131,8 @@ class _Expander:
         try:
             return evaluate(raw, scope)
         except ExprError as e:
+            if expect:      # 'stride: two', 'kernel: 3x3': say what was expected first
+                self.fail(f"{expect}, got {_cut(raw)!r}: {e}", span, SCHEMA, trace)
             self.fail(str(e), span, REFERENCE, trace)
 
     # -- shapes during expansion ---------------------------------------------
@@ -286,7 +289,7 @@ class _Expander:
         if "repeat" not in args:
             return 1
         span = self.src.span(path + ("repeat",))
-        n = self.resolve(args["repeat"], scope, span, trace, False)
+        n = self.resolve(args["repeat"], scope, span, trace, False, "repeat: expected an integer")
         if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_REPEAT:
             hint = ROUNDING_HINT if isinstance(n, float) and isinstance(args["repeat"], str) else ""
             self.fail(f"repeat must be an integer from 0 to {MAX_REPEAT:,}, got {_show(n)}{hint}",
@@ -325,7 +328,8 @@ class _Expander:
             else:
                 self.fail(f"{op_name} needs {key!r} ({param.doc})", key_span, SCHEMA, trace, full)
             literal = param.kind in ("choice", "init") or raw in ("same", "valid")
-            value = self.resolve(raw, scope, span, trace, literal)
+            value = self.resolve(raw, scope, span, trace, literal, f"{op_name} {key}: {_EXPECT[param.kind]}"
+                                 if param.kind in _EXPECT else None)
             try:
                 values[key] = param.check(value)
             except ValueError as e:
@@ -527,6 +531,15 @@ def _topological(ex: _Expander, input_name: str) -> list[Node]:
                 state[node.name] = 2
                 order.append(node)
     return order
+
+
+_EXPECT = {"int": "expected an integer", "pair": "expected an integer or [height, width]",
+           "padding": "expected an integer, [height, width], same or valid",
+           "number": "expected a number", "bool": "expected true or false"}
+
+
+def _cut(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _stem(path: str) -> str:

@@ -26,6 +26,32 @@ class Node:
         return self.param_spans.get(name, self.span) if name else self.span
 
 
+ACTIVATION_OPS = ("relu", "relu6", "leaky_relu", "sigmoid", "tanh")
+SEE_THROUGH = ("batchnorm", "dropout", "add")   # between a layer and its activation: normalization,
+                                                # dropout, and a residual branch's sum
+
+
+def activation_after(node: Node, consumers: dict[str, list[str]], by_name) -> str:
+    """The activation a weighted layer's result meets: its fused ``activation``, else the
+    activation op reached along single-consumer edges through batchnorm, dropout and
+    add (conv -> batchnorm -> add -> relu in a ResNet unit); 'none' when there is none."""
+    act = node.params.get("activation", "none")
+    if act != "none":
+        return act
+    name = node.name
+    for _ in range(64):
+        nxt = consumers.get(name, [])
+        if len(nxt) != 1:
+            return "none"
+        follower = by_name(nxt[0])
+        if follower.op in ACTIVATION_OPS:
+            return follower.op
+        if follower.op not in SEE_THROUGH:
+            return "none"
+        name = follower.name
+    return "none"
+
+
 @dataclass
 class Graph:
     """A network: one input, nodes in topological order, named outputs."""

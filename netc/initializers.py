@@ -16,7 +16,9 @@ fan_out = outputs per input (C_out * kh * kw for conv, units for dense).
 | {constant: v}   | constant     | v                              |                     |
 
 ``auto`` (the default) picks he_normal for the ReLU family and xavier_uniform
-otherwise, the pairing §5.3 recommends. The ReLU family is every activation
+otherwise, the pairing §5.3 recommends; the activation is the fused one or the
+activation layer after batchnorm, dropout and add (``netc.graph.activation_after``).
+The ReLU family is every activation
 that is the identity for large x and near zero for negative x: relu, relu6,
 leaky_relu and prelu (He et al. derived their init for PReLU), and the smooth
 ReLUs silu, hardswish, gelu, gelu_tanh and mish, which the networks that use

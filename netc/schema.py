@@ -149,12 +149,24 @@ def validate(src: Source) -> None:
         raise NetcError(Diagnostic(f"format version 'netc' {what}; this netc reads format "
                                    f"version {FORMAT_VERSION} (write 'netc: 1')", where, SCHEMA))
     diags: dict[tuple, Diagnostic] = {}
-    for err in validator().iter_errors(data):
+    errors = list(validator().iter_errors(data))
+    # a layer that is not one key (an under-indented setting): one error for it, none inside it
+    bad_layers = [tuple(e.absolute_path) for e in errors if _is_layer_shape(e)]
+    for err in errors:
+        path = tuple(err.absolute_path)
+        if any(len(path) > len(b) and path[:len(b)] == b for b in bad_layers):
+            continue
         for d in _explain(err, src):
             key = (d.span.line, d.span.col, d.message) if d.span else (0, 0, d.message)
             diags.setdefault(key, d)
     if diags:
         raise NetcError([diags[k] for k in sorted(diags, key=lambda k: (k[0], k[1]))])
+
+
+def _is_layer_shape(err) -> bool:
+    """A layer item that is not exactly one op or block name."""
+    path = tuple(err.absolute_path)
+    return err.validator in ("minProperties", "maxProperties") and len(path) >= 2 and isinstance(path[-1], int)
 
 
 def _param_at(path: tuple):
@@ -190,7 +202,15 @@ def _explain(err, src: Source) -> list[Diagnostic]:
     if v == "required":
         missing = [k for k in err.validator_value if k not in err.instance]
         return [Diagnostic(f"missing key {k!r}" + _where(path), src.span(path), SCHEMA) for k in missing]
-    if v in ("minProperties", "maxProperties") and len(path) >= 2 and isinstance(path[-1], int):
+    if _is_layer_shape(err):
+        keys = list(err.instance)
+        if len(keys) > 1 and keys[0] in OPS:
+            op = OPS[keys[0]]
+            stray = [k for k in keys[1:] if k in op.params or k in META_KEYS]
+            if stray:
+                return [Diagnostic(f"{stray[0]!r} is a setting of {keys[0]}: indent it under "
+                                   f"'{keys[0]}:' with its other settings", src.span(path + (stray[0],), key=True),
+                                   SCHEMA)]
         return [Diagnostic("a layer is one op or block name mapped to its settings, e.g. "
                            "'- conv: {filters: 64, kernel: 3}'", src.span(path), SCHEMA)]
     param = _param_at(path)

@@ -249,3 +249,105 @@ def test_pass_through_chains_resolve_once(write):
 
     net = loads(HEAD + "layers:\n" + "\n".join(layers) + "\n  - concat: {from: [r0, r1]}\n")
     assert all(r.node.inputs == ["input"] for r in net.layers[:n])
+
+
+# -- positions and small things ------------------------------------------------------
+
+@pytest.mark.parametrize("text, where", [
+    # U+2028, U+2029 and NEL inside a quoted name, a lone CR inside a comment: not line breaks
+    ('netc: 1\nname: "a\u2028b\u2029c\x85d\re"\ninput: {shape: [3, 8, 8]}\nlayers: [{relu: {bad: 1}}]\n', "4:18:"),
+    ("netc: 1\r\ninput: {shape: [3, 8, 8]}\r\nlayers: [{relu: {bad: 1}}]\r\n", "3:18:"),
+    ('netc: 1\nname: "\u2028\u2028"\ninput: {shape: [3, 8, 8]}\nlayers: [{relu: {bad: 1}}]', "4:18:"),
+    # an error at the end of a file without a final newline is on the last line
+    ("netc: 1\ninput: {shape: [3, 8, 8]}\nlayers: [relu", "3:14:"),
+])
+def test_lines_are_counted_as_editors_count_them(write, text, where):
+    path = write("")
+    path.write_bytes(text.encode())
+    code, out, err = netc("lint", path)
+    assert code == 1 and f"{path}:{where}" in out + err, out + err
+
+
+def test_outputs_name_their_key(write):
+    code, err = refused(write, HEAD + "layers: [conv: {filters: 4, kernel: 3}]\noutputs: [conv9]\n")
+    assert code == 1 and "4:11: error[E003]: unknown layer 'conv9' in 'outputs'; did you mean 'conv1'?" in err
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("stride: two", "4:43: error[E002]: conv stride: expected an integer or [height, width], got 'two': "
+                    "unknown name 'two' (no parameters are in scope: declare them under 'params:')"),
+    ("kernel: 3x3", "4:32: error[E002]: conv kernel: expected an integer or [height, width], got '3x3': "
+                    "unexpected 'x3' in '3x3'"),
+    ("repeat: lots", "4:43: error[E002]: repeat: expected an integer, got 'lots': unknown name 'lots'"),
+])
+def test_words_where_numbers_go(write, setting, message):
+    layer = "conv: {filters: 4, kernel: 3, " + setting + "}"
+    layer = layer.replace("kernel: 3, kernel: 3x3", "kernel: 3x3")
+    code, err = refused(write, HEAD + "layers:\n  - " + layer + "\n")
+    assert code == 1 and message in err, err
+
+
+def test_under_indented_setting_is_one_error(write):
+    code, err = refused(write, HEAD + "layers:\n  - conv:\n      filters: 4\n      kernel: 3\n"
+                                      "    padding: 1\n  - relu\n")
+    assert code == 1 and err.count("error[") == 1, err
+    assert "7:5: error[E002]: 'padding' is a setting of conv: indent it under 'conv:' with its other settings" in err
+
+
+BLOCK_FINDING = ("netc: 1\ninput: {shape: [3, 32, 32]}\nblocks:\n  b:\n    layers:\n"
+                 "      - conv: {filters: 32, kernel: 3, stride: 3}\nlayers:\n  - b\n  - b\n")
+
+
+def test_json_and_github_keep_block_instance_notes(write):
+    path = write(BLOCK_FINDING)
+    code, out, _ = netc("lint", path, "--output-format", "json")
+    [a001] = [r for r in json.loads(out) if r["code"] == "A001"]
+    assert a001["notes"][0] == {"message": "in block instance 'b1'", "file": str(path), "line": 8, "column": 5}
+    code, out, _ = netc("lint", path, "--output-format", "github")
+    [line] = [x for x in out.splitlines() if "A001" in x]
+    assert line.endswith(f"%0A{path}:8:5: note: in block instance 'b1'%0Anote: also in 1 other instance: b2.conv1")
+
+
+def test_sarif_uris_are_relative_references_or_file_uris(write, monkeypatch):
+    path = write(BLOCK_FINDING, "a b.yaml")
+    code, out, _ = netc("lint", path, "--output-format", "sarif")
+    uris = {loc["physicalLocation"]["artifactLocation"]["uri"] for r in json.loads(out)["runs"][0]["results"]
+            for loc in r["locations"] + r.get("relatedLocations", []) if "physicalLocation" in loc}
+    assert uris == {path.as_uri()} and path.as_uri().startswith("file:///")
+    monkeypatch.chdir(path.parent)
+    code, out, _ = netc("lint", "a b.yaml", "--output-format", "sarif")
+    assert '"uri": "a%20b.yaml"' in out
+
+
+def test_init_auto_looks_through_batchnorm_and_add():
+    pytest.importorskip("onnx")
+    from netc import load
+    from netc.graph import activation_after
+    from netc.initializers import resolve
+    from conftest import EXAMPLES
+
+    net = load(EXAMPLES / "resnet18.yaml")
+    g, consumers = net.graph, net.graph.consumers()
+    inits = {n.name: resolve(n.params["init"], activation_after(n, consumers, g.node))
+             for n in g.nodes if n.op in ("conv", "dense")}
+    assert [n for n, i in inits.items() if i != "he_normal"] == ["fc"]     # the classifier has no ReLU
+    by_op = {n.name: n.op for n in g.nodes}
+    second = next(n for n in g.nodes if n.op == "conv" and n.name.endswith("conv2"))
+    chain = [by_op[c] for c in (consumers[second.name][0],)]
+    assert chain == ["batchnorm"]                                             # conv2 -> batchnorm -> add -> relu
+
+
+def test_deep_nesting_is_refused_by_either_pyyaml_parser(monkeypatch):
+    import yaml
+
+    from netc.diagnostics import NetcError
+    from netc.source import parse
+
+    for loader in ("CSafeLoader", "SafeLoader"):
+        if hasattr(yaml, loader):
+            monkeypatch.setattr(yaml, "CSafeLoader", getattr(yaml, loader), raising=False)
+            for text in ("a: " + "[" * 1000 + "]" * 1000, "a: " + "{b: " * 1000 + "}" * 1000,
+                         "".join(" " * i + "- \n" for i in range(0, 200, 2))):
+                with pytest.raises(NetcError) as e:
+                    parse(text, "f.yaml")
+                assert "error[E005]: nesting deeper than 24 levels" in str(e.value), (loader, str(e.value))

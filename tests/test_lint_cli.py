@@ -39,7 +39,7 @@ def test_json_fields(write):
     r = run_netc("lint", str(path), "--output-format", "json")
     data = json.loads(r.stdout)
     assert data[0] == {"code": "D001", "severity": "info", "file": str(path), "line": 4, "column": 21,
-                       "end_line": 4, "end_column": 23, "layer": "conv1",
+                       "end_line": 4, "end_column": 23, "layer": "conv1", "notes": [],
                        "message": "conv1: 30 filters is neither a multiple of 8 nor a power of two; "
                                   "24 or 32 would vectorize better"}
     assert [d["code"] for d in data] == ["D001", "A001"]

@@ -119,11 +119,13 @@ def test_s003_memory_names_largest_batch(write):
                          "device's 2,000,000; the largest batch that fits is 1")
 
 
-def test_d003_auto_with_separate_relu_without_batchnorm(write):
+def test_d003_auto_is_never_reported(write):
     base = "netc: 1\ninput: {shape: [3, 32, 32]}\nlayers:\n  - conv: {filters: 32, kernel: 3}\n"
-    [d] = messages(write, base + "  - relu\n", "D003")
-    assert "init auto picks xavier_uniform" in d.message
+    assert not messages(write, base + "  - relu\n", "D003")
     assert not messages(write, base + "  - batchnorm\n  - relu\n", "D003")
+    [d] = messages(write, base.replace("kernel: 3", "kernel: 3, init: xavier_uniform") + "  - batchnorm\n  - relu\n",
+                   "D003")
+    assert "xavier_uniform with relu" in d.message
 
 
 def test_d005_counts_the_run_between_merges(write):

@@ -6,7 +6,9 @@ onnx and onnxruntime dependencies): about 25 s with a warm pip cache or wheelhou
 Both runs share one PRE_COMMIT_HOME, so the environment is built once (two
 ``pre-commit try-repo`` calls would build it twice: each uses a fresh store).
 The rev is ``git stash create`` (a commit of the working tree's tracked changes,
-as try-repo makes) or HEAD when the tree is clean, so local edits are what runs.
+as try-repo makes) or HEAD when the tree is clean, so local edits are what runs;
+outside a git checkout (a source tarball) the tree is copied into a throwaway
+repository first.
 Deselect with ``-m "not precommit"``."""
 
 import os
@@ -30,12 +32,28 @@ def git(*args, cwd):
     subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
 
 
-def checkout_rev() -> str:
-    """A commit holding the working tree's tracked changes, else HEAD."""
-    def out(*args):
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    return out("stash", "create") or out("rev-parse", "HEAD")
+def _out(*args, cwd) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def in_git_checkout(root) -> bool:
+    r = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True)
+    return r.returncode == 0 and os.path.samefile(r.stdout.strip(), root)
+
+
+def hook_repo(root, tmp_path) -> tuple[str, str]:
+    """(repository, rev) for pre-commit: in a git checkout, the checkout and a commit
+    holding the working tree's tracked changes (else HEAD); outside one (a source
+    tarball), a throwaway repository holding a copy of the source tree."""
+    if in_git_checkout(root):
+        return str(root), _out("stash", "create", cwd=root) or _out("rev-parse", "HEAD", cwd=root)
+    copy = tmp_path / "netc-source"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns(
+        ".git", "__pycache__", "*.egg-info", ".pytest_cache", ".venv", "build", "dist"))
+    git("init", "-q", cwd=copy)
+    git("add", ".", cwd=copy)
+    git("commit", "-qm", "source", cwd=copy)
+    return str(copy), _out("rev-parse", "HEAD", cwd=copy)
 
 
 def pre_commit_run(repo, home, *files):
@@ -58,7 +76,7 @@ def test_hook_fails_on_a_bad_network_and_passes_on_a_good_one(tmp_path):
 
     (repo / "bad.onnx").write_bytes(build_model(netc.load(repo / "bad.yaml"), check=False).SerializeToString())
     (repo / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {ROOT}\n    rev: {checkout_rev()}\n    hooks:\n      - id: netc-lint\n")
+        "repos:\n  - repo: {}\n    rev: {}\n    hooks:\n      - id: netc-lint\n".format(*hook_repo(ROOT, tmp_path)))
     git("add", ".", cwd=repo)
     git("commit", "-qm", "networks", cwd=repo)
 

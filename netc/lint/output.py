@@ -46,7 +46,10 @@ def as_record(path: str, d: Diagnostic) -> dict:
     return {"code": d.code, "severity": str(d.severity), "message": d.message,
             "file": s.file if s else path, "line": s.line if s else 1, "column": s.col if s else 1,
             "end_line": (s.end_line or s.line) if s else 1, "end_column": (s.end_col or s.col) if s else 1,
-            "layer": d.layer}
+            "layer": d.layer,
+            "notes": [{"message": note, "file": span.file if span else None,
+                       "line": span.line if span else None, "column": span.col if span else None}
+                      for span, note in d.notes]}
 
 
 def json_(results: list[FileResult]) -> str:
@@ -54,10 +57,15 @@ def json_(results: list[FileResult]) -> str:
 
 
 def _uri(path: str) -> str:
+    """A relative reference for a relative path, a ``file://`` URI for an absolute one
+    (SARIF1004: an artifact uri is never a bare absolute path)."""
     from pathlib import PurePath
     from urllib.parse import quote
 
-    return quote(PurePath(path).as_posix())
+    p = PurePath(path)
+    if p.is_absolute():
+        return p.as_uri()
+    return quote(p.as_posix())      # ':' is escaped, so no segment reads as a scheme
 
 
 def _region(d: Diagnostic) -> dict:
@@ -148,8 +156,9 @@ def github(results: list[FileResult]) -> str:
                     props += [f"endColumn={s.end_col}"]
         props.append(f"title={_escape_property(f'netc {d.code}')}")
         where = f"{s.where}: " if s and s.where and not s.line else ""
-        lines.append(f"::{GITHUB_LEVEL[d.severity]} {','.join(props)}::"
-                     + _escape_data(f"{d.code} {where}{d.message}"))
+        message = "\n".join([f"{d.code} {where}{d.message}"] + [f"{span}: note: {note}" if span else f"note: {note}"
+                                                                  for span, note in d.notes])
+        lines.append(f"::{GITHUB_LEVEL[d.severity]} {','.join(props)}::{_escape_data(message)}")
     return "".join(line + "\n" for line in lines)
 
 

@@ -260,6 +260,13 @@ class _Builder:
         self.layer_doc = ""
 
     # -- what LoweringContext calls ------------------------------------------
+    def activation_after(self, node) -> str:
+        from ..graph import activation_after
+
+        if not hasattr(self, "_consumers"):
+            self._consumers = self.graph.consumers()
+        return activation_after(node, self._consumers, self.graph.node)
+
     def _unique(self, name: str, taken: set[str]) -> str:
         out, i = name, 1
         while out in taken:

@@ -36,6 +36,7 @@ class LoweringContext:
     opset      the ONNX opset being built (13 to the installed onnx's newest):
                an op picks the single node where the opset has it, an exact
                decomposition below (e.g. HardSwish from opset 14)
+    activation the activation the layer's result meets (``netc.graph.activation_after``)
     """
 
     def __init__(self, builder, report: "LayerReport", inputs: list[str], in_shapes: list["Shape"]):
@@ -46,6 +47,7 @@ class LoweringContext:
         self.out_shape: "Shape" = report.output_shape
         self.windows: list["Window"] | None = report.windows
         self.opset: int = builder.opset
+        self.activation: str = builder.activation_after(report.node)   # what ``init: auto`` pairs with
 
     @property
     def input(self) -> str:

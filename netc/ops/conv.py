@@ -62,7 +62,7 @@ class Conv(Op):
         kh, kw = p["kernel"]
         k, g = p["filters"], p["groups"]
         c = ctx.in_shapes[0][0] // g
-        w = ctx.weight("weight", (k, c, kh, kw), resolve(p["init"], p["activation"]),
+        w = ctx.weight("weight", (k, c, kh, kw), resolve(p["init"], ctx.activation),
                        fan_in=c * kh * kw, fan_out=k * kh * kw)
         ins = [ctx.input, w] + ([ctx.weight("bias", (k,), "zeros")] if p["bias"] else [])
         y = ctx.node("Conv", ins, kernel_shape=[kh, kw], strides=list(p["stride"]),

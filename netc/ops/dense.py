@@ -46,7 +46,7 @@ class Dense(Op):
         """Gemm(x, W, b, transB=1) with W (units, C) drawn from ``init`` (fan_in = C,
         fan_out = units), zero bias; then the fused activation."""
         c, units = ctx.in_shapes[0][0], p["units"]
-        w = ctx.weight("weight", (units, c), resolve(p["init"], p["activation"]),
+        w = ctx.weight("weight", (units, c), resolve(p["init"], ctx.activation),
                        fan_in=c, fan_out=units)
         ins = [ctx.input, w] + ([ctx.weight("bias", (units,), "zeros")] if p["bias"] else [])
         y = ctx.node("Gemm", ins, transB=1)

@@ -144,8 +144,8 @@ def even_kernel(ctx):
       Reports a convolution or dense layer whose activation (fused, or the
       activation layer that follows it) is in the ReLU family while its `init`
       is Xavier/Glorot, Caffe's Xavier or LeCun; or tanh/sigmoid with He.
-      `init: auto` picks He for a fused ReLU; it is reported when it falls back
-      to Xavier because the ReLU is a separate layer with no batchnorm between.
+      `init: auto` is never reported: it picks He for the ReLU family, fused or
+      after batchnorm, dropout and add, and Xavier otherwise.
       """,
       why="""
       §5.3: the variance must suit the nonlinearity. Xavier keeps variance for
@@ -168,7 +168,7 @@ def even_kernel(ctx):
         - conv: {filters: 32, kernel: 3, activation: relu, init: he_normal}
       """,
       fix="""
-      Use `he_normal` (or `auto` with the activation fused) for the ReLU family,
+      Use `he_normal` (or `auto`) for the ReLU family,
       `xavier_uniform` for tanh and sigmoid.
       """)
 def init_mismatch(ctx):
@@ -176,16 +176,13 @@ def init_mismatch(ctx):
         if r.op not in WEIGHTED:
             continue
         init = r.node.params["init"]
-        act, normalized = activation_of(ctx, r.node)
+        act, _ = activation_of(ctx, r.node)
         if act == "none" or isinstance(init, dict):
             continue
         family = INITIALIZERS[init][0]
-        if init == "auto":
-            if act in RELU_FAMILY and r.node.params.get("activation") == "none" and not normalized:
-                yield ctx.finding(r.node, f"{r.name}: init auto picks xavier_uniform since the {act} "
-                                  f"is a separate layer; {act} wants he_normal (write init: he_normal "
-                                  f"or fuse activation: {act})", "init")
-        elif act in RELU_FAMILY and family in ("xavier", "caffe", "lecun"):
+        if init == "auto":      # resolved with the same activation (netc.graph.activation_after)
+            continue
+        if act in RELU_FAMILY and family in ("xavier", "caffe", "lecun"):
             yield ctx.finding(r.node, f"{r.name}: {init} with {act}: the ReLU family wants He "
                               f"initialization (he_normal)", "init")
         elif act in SATURATING and family == "he":
