@@ -249,6 +249,10 @@ class _Builder:
             except NotImplementedError:
                 raise BuildError(f"{node.name}: op '{node.op}' has no ONNX lowering yet",
                                  node.span, node.name) from None
+            except BuildError as e:     # a lowering's refusal: give it the layer's place
+                if e.diagnostics[0].span is not None:
+                    raise
+                raise BuildError(f"{node.name}: {e.diagnostics[0].message}", node.span, node.name) from None
             self._name_layer(node.name, result, node.name in outputs)
             self.nodes.extend(self.layer_nodes)
             if progress:
