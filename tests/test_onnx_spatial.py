@@ -69,6 +69,7 @@ UPSAMPLE = {
     "bilinear 2.5 x 0.75": "upsample: {scale: [2.5, 0.75], mode: bilinear}",
     "bilinear align_corners": "upsample: {scale: 2, mode: bilinear, align_corners: true}",
     "bilinear to size": "upsample: {size: [13, 9], mode: bilinear}",
+    "bilinear to one row (half_pixel, not pytorch_half_pixel)": "upsample: {size: [1, 4], mode: bilinear}",
     "bilinear align_corners to size": "upsample: {size: [3, 17], mode: bilinear, align_corners: true}",
 }
 
