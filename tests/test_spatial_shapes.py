@@ -210,3 +210,13 @@ def test_slice_channel_shuffle_identity():
     assert r.output_shape == (16, 8, 8) and r.flops == 0 and r.params == 0
     assert "groups 3 does not divide the 16 channels" in error(["channel_shuffle: {groups: 3}"], (16, 2, 2))
     assert one("identity", (16, 8, 8)).output_shape == (16, 8, 8)
+
+
+def test_summary_json_shows_transposed_windows():
+    from netc.render import as_dict
+    n = net(["conv_transpose: {filters: 2, kernel: 3, stride: 2, padding: 1, output_padding: 1}"], (3, 7, 5))
+    [layer] = as_dict(n.analysis, n.memory())["layers"]
+    assert layer["windows"][0] == {"size": 7, "kernel": 3, "stride": 2, "padding": [1, 1], "dilation": 1,
+                                   "out": 14, "exact": True, "remainder": 0, "dropped": 0, "skipped": 0,
+                                   "output_padding": 1}
+    assert layer["windows"][1]["out"] == 10     # (5-1)*2 - 2 + 3 + 1
