@@ -48,6 +48,8 @@ CONV_T = {
                                       "padding: [2, 0], dilation: [3, 1], output_padding: [2, 1]}",
     "op >= stride past the end pad": "conv_transpose: {filters: 2, kernel: 2, dilation: 4, output_padding: 3, "
                                      "padding: 1}",
+    "op >= stride, end pad absorbs part": "conv_transpose: {filters: 2, kernel: 2, stride: 2, dilation: 3, "
+                                          "padding: 1, output_padding: 2}",
     "groups 2, relu": "conv_transpose: {filters: 6, kernel: 3, groups: 2, stride: 3, activation: relu}",
     "depthwise": "conv_transpose: {filters: 4, kernel: 3, groups: 4, padding: 1}",
 }

@@ -361,7 +361,8 @@ class _Builder:
                 if tensor_type.elem_type != self.elem_type:     # int64 shapes and indices
                     value_info.append(helper.make_value_info(t, types[t]))
                     continue
-                if node.op_type != "Constant" and dims and dims[0] != BATCH and not (isinstance(dims[0], int) and dims[0] > 0):
+                lost_batch = dims and dims[0] != BATCH and not (isinstance(dims[0], int) and dims[0] > 0)
+                if lost_batch and node.op_type != "Constant":
                     # Resize's shape inference forgets the batch symbol; netc's dim 0 is the batch
                     tensor_type.shape.dim[0].dim_param = BATCH
                     dims[0] = BATCH

@@ -31,7 +31,8 @@ def _target(name: str, p: dict, ins: list, given: str) -> tuple[int, int] | None
     asked = [k for k in (given, "size") if k and p.get(k) is not None] + (["from"] if len(ins) > 1 else [])
     if len(asked) > 1:
         raise ShapeError(f"{name} takes one of {'a scale, ' if given else ''}a size or a second input "
-                         f"(from: [x, ref]), got {' and '.join(asked)}", asked[-1] if asked[-1] != "from" else None)
+                         f"(from: [x, ref]), got {' and '.join(asked)}",
+                         asked[-1] if asked[-1] != "from" else None)
     if len(ins) > 1:
         if len(ins[1]) != 3:
             raise ShapeError(f"{name}'s second input gives the height and width; got the vector "

@@ -138,28 +138,27 @@ class ConvTranspose(Op):
                      tuple(j // w.stride for j, w in zip(f.jump, out.windows)))
 
     def lower(self, p, ctx):
-        """ConvTranspose with explicit pads and output_padding (at or past the stride, which
-        onnxruntime refuses: a smaller end pad, then zero rows by a Pad);
-        weight (C_in, K/groups, kh, kw)
+        """ConvTranspose with explicit pads and output_padding; weight (C_in, K/groups, kh, kw)
         drawn from ``init`` with PyTorch's fans for that shape (fan_in = K/groups*kh*kw,
-        fan_out = C_in*kh*kw), zero bias; then the fused activation."""
+        fan_out = C_in*kh*kw), zero bias; then the fused activation.
+
+        onnxruntime refuses output_padding >= stride, which PyTorch allows below the
+        dilation: those rows are the ones the end padding would crop, so the end pad
+        shrinks instead; rows past the scattered windows are zeros, appended by a Pad
+        with the bias added after it."""
         kh, kw = p["kernel"]
         k, g = p["filters"], p["groups"]
         c = ctx.in_shapes[0][0]
         w = ctx.weight("weight", (c, k // g, kh, kw), resolve(p["init"], p["activation"]),
                        fan_in=k // g * kh * kw, fan_out=c * kh * kw)
-        # onnxruntime refuses output_padding >= stride (PyTorch allows it below the dilation):
-        # those rows are the ones the end padding would crop, so crop less; rows past the
-        # scattered windows are zeros, appended by a Pad with the bias added after it
         pads, inner, extra = ctx.pads(), [], []
         for axis, (op, s) in enumerate(zip(p["output_padding"], p["stride"])):
-            if op < s:
-                inner.append(op), extra.append(0)
-                continue
-            end = max(pads[2 + axis] - op, 0)
-            rest = op - (pads[2 + axis] - end)
-            pads[2 + axis] = end
-            inner.append(rest if rest < s else 0), extra.append(0 if rest < s else rest)
+            if op >= s:
+                end = max(pads[2 + axis] - op, 0)
+                op -= pads[2 + axis] - end
+                pads[2 + axis] = end
+            inner.append(op if op < s else 0)
+            extra.append(0 if op < s else op)
         fused_bias = p["bias"] and not any(extra)
         ins = [ctx.input, w] + ([ctx.weight("bias", (k,), "zeros")] if fused_bias else [])
         y = ctx.node("ConvTranspose", ins, kernel_shape=[kh, kw], strides=list(p["stride"]),
