@@ -139,7 +139,9 @@ def as_dict(a: Analysis, mem: Memory, device_bytes: int | None = None) -> dict:
             "windows": None if not r.windows else [
                 {"size": w.size, "kernel": w.kernel, "stride": w.stride, "padding": [w.pad_begin, w.pad_end],
                  "dilation": w.dilation, "out": w.out, "exact": w.exact, "remainder": w.remainder,
-                 "dropped": w.dropped, "skipped": w.skipped} for w in r.windows],
+                 "dropped": w.dropped, "skipped": w.skipped,
+                 **({"output_padding": w.output_padding} if hasattr(w, "output_padding") else {})}
+                for w in r.windows],
             "source": _source(r.node.span),
         })
     memory = {

@@ -292,9 +292,9 @@ class _Builder:
         self.schemes_used.add(key)
         return name
 
-    def add_constant(self, layer: str, suffix: str, value) -> str:
+    def add_constant(self, layer: str, suffix: str, value, dtype: str | None = None) -> str:
         out = self._unique(f"{layer}/{suffix}", self.taken)
-        tensor = numpy_helper.from_array(np.array(value, dtype=self.np_dtype), out)
+        tensor = numpy_helper.from_array(np.array(value, dtype=np.dtype(dtype) if dtype else self.np_dtype), out)
         self.layer_nodes.append(helper.make_node("Constant", [], [out], name=out,
                                                  doc_string=self.layer_doc, value=tensor))
         return out
@@ -322,6 +322,10 @@ class _Builder:
             except NotImplementedError:
                 raise BuildError(f"{node.name}: op '{node.op}' has no ONNX lowering yet",
                                  node.span, node.name) from None
+            except BuildError as e:     # a lowering's refusal: give it the layer's place
+                if e.diagnostics[0].span is not None:
+                    raise
+                raise BuildError(f"{node.name}: {e.diagnostics[0].message}", node.span, node.name) from None
             self._name_layer(node.name, result, node.name in outputs)
             self.nodes.extend(self.layer_nodes)
             if progress:
@@ -425,7 +429,16 @@ class _Builder:
                 if t not in types or not types[t].tensor_type.HasField("shape"):
                     raise BuildError(f"internal error: ONNX shape inference gives no shape for "
                                      f"tensor {t!r} ({node.doc_string})")
-                dims = [d.dim_param or d.dim_value for d in types[t].tensor_type.shape.dim]
+                tensor_type = types[t].tensor_type
+                dims = [d.dim_param or d.dim_value for d in tensor_type.shape.dim]
+                if tensor_type.elem_type != self.elem_type:     # int64 shapes and indices
+                    value_info.append(helper.make_value_info(t, types[t]))
+                    continue
+                lost_batch = dims and dims[0] != BATCH and not (isinstance(dims[0], int) and dims[0] > 0)
+                if lost_batch and node.op_type != "Constant":
+                    # Resize's shape inference forgets the batch symbol; netc's dim 0 is the batch
+                    tensor_type.shape.dim[0].dim_param = BATCH
+                    dims[0] = BATCH
                 if t in expected:
                     r = expected[t]
                     want = [BATCH, *r.output_shape]

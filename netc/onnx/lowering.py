@@ -70,11 +70,12 @@ class LoweringContext:
         Every initializer element counts as one parameter of the layer."""
         return self._builder.add_weight(self.name, suffix, tuple(shape), init, fan_in, fan_out)
 
-    def constant(self, suffix: str, value: float | list[float]) -> str:
-        """A scalar (or, from a list, a 1-D tensor) of the graph's element type, as a
-        Constant node (not an initializer, so it is not counted as a parameter);
-        return its tensor name."""
-        return self._builder.add_constant(self.name, suffix, value)
+    def constant(self, suffix: str, value, dtype: str | None = None) -> str:
+        """A scalar, or a (nested) list as a tensor, of the graph's element type or of
+        ``dtype`` ("int64" for shapes and indices, "float32" for Resize scales), as a
+        Constant node (not an initializer, so it is not counted as a parameter); return
+        its tensor name."""
+        return self._builder.add_constant(self.name, suffix, value, dtype)
 
     def int_constant(self, suffix: str, values: Sequence[int]) -> str:
         """A 1-D int64 tensor (axes, shapes) as a Constant node; return its tensor name."""

@@ -30,7 +30,8 @@ class Param:
     """One op parameter: its kind, default, bounds and one line of documentation.
 
     kinds: ``int``, ``pair`` (int or [h, w]), ``padding`` (int, [h, w], same, valid),
-    ``bool``, ``number``, ``choice`` (one of ``choices``), ``init``.
+    ``bool``, ``number``, ``choice`` (one of ``choices``), ``init``,
+    ``sides`` (int, [h, w] or [top, bottom, left, right]), ``scale`` (number or [h, w]).
     """
 
     kind: str
@@ -50,7 +51,7 @@ class Param:
         """The JSON Schema of a written value; an expression string is allowed
         wherever a number is, since block parameters are evaluated later."""
         expr = {"type": "string", "description": "an expression over block parameters"}
-        num = {"type": "integer" if self.kind in ("int", "pair", "padding") else "number"}
+        num = {"type": "integer" if self.kind in ("int", "pair", "padding", "sides") else "number"}
         if self.min is not None:
             num["minimum"] = self.min
         if self.max is not None:
@@ -64,6 +65,10 @@ class Param:
             out = {"anyOf": [num, {"type": "array", "items": {"anyOf": [num, expr]},
                                    "minItems": 2, "maxItems": 2},
                              {"enum": ["same", "valid"]}, expr]}
+        elif self.kind in ("sides", "scale"):
+            lengths = [2, 4] if self.kind == "sides" else [2]
+            out = {"anyOf": [num, *({"type": "array", "items": {"anyOf": [num, expr]},
+                                     "minItems": n, "maxItems": n} for n in lengths), expr]}
         elif self.kind == "bool":
             out = {"anyOf": [{"type": "boolean"}, expr]}
         elif self.kind == "choice":
@@ -106,6 +111,23 @@ class Param:
                 return "same"
             p = Param("pair", self.doc, min=self.min, max=self.max).check(value)
             return ((p[0], p[0]), (p[1], p[1]))
+        if k == "sides":
+            if isinstance(value, list) and len(value) == 4:
+                t, b, l, r = (self._int(v) for v in value)
+                return ((t, b), (l, r))
+            if isinstance(value, list) and len(value) != 2:
+                raise ValueError(f"expected an integer, [height, width] or [top, bottom, left, right], "
+                                 f"got {_show(value)}")
+            h, w = Param("pair", self.doc, min=self.min, max=self.max).check(value)
+            return ((h, h), (w, w))
+        if k == "scale":
+            one = Param("number", self.doc, min=self.min, max=self.max, exclusive_max=self.exclusive_max)
+            if isinstance(value, list):
+                if len(value) != 2:
+                    raise ValueError(f"expected a number or [height, width], got {_show(value)}")
+                return (one.check(value[0]), one.check(value[1]))
+            v = one.check(value)
+            return (v, v)
         if k == "bool":
             if not isinstance(value, bool):
                 raise ValueError(f"expected true or false, got {_show(value)}")

@@ -19,8 +19,9 @@ POOLS = ("maxpool", "avgpool")
 
 
 def windowed(ctx):
+    """Layers with sliding windows (a transposed convolution's windows scatter: not these rules)."""
     for r in ctx.layers:
-        if r.windows:
+        if r.windows and isinstance(r.windows[0], Window):
             yield r
 
 

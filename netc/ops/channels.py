@@ -1,0 +1,71 @@
+"""Channel plumbing, all free (0 flops, no parameters):
+
+    slice:           (C, ...) -> (end - start, ...): channels [start, end), ShuffleNet's and
+                     YOLO's split written as one layer per part
+    channel_shuffle: (C, ...) -> (C, ...): channel g*(C/groups) + i moves to i*groups + g
+                     (ShuffleNet: view (groups, C/groups), transpose, flatten)
+    identity:        unchanged
+"""
+
+from __future__ import annotations
+
+from .registry import MAX_CHANNELS, Inferred, Op, Param, ShapeError, register
+
+
+@register
+class Slice(Op):
+    name = "slice"
+    doc = "the channels [start, end) of the input"
+    params = {
+        "start": Param("int", "first channel kept", default=0, min=0, max=MAX_CHANNELS),
+        "end": Param("int", "one past the last channel kept (default: all)", default=None,
+                     min=1, max=MAX_CHANNELS),
+    }
+
+    def infer(self, p, ins):
+        c = ins[0][0]
+        start, end = p["start"], c if p["end"] is None else p["end"]
+        if end > c:
+            raise ShapeError(f"end {end} is past the {c} input channels", "end")
+        if start >= end:
+            raise ShapeError(f"start {start} must be below end {end}", "start")
+        return Inferred((end - start, *ins[0][1:]))
+
+    def lower(self, p, ctx):
+        """Slice on axis 1."""
+        c = ctx.in_shapes[0][0]
+        end = c if p["end"] is None else p["end"]
+        return ctx.node("Slice", [ctx.input, ctx.constant("starts", [p["start"]], "int64"),
+                                  ctx.constant("ends", [end], "int64"),
+                                  ctx.constant("axes", [1], "int64")])
+
+
+@register
+class ChannelShuffle(Op):
+    name = "channel_shuffle"
+    doc = "interleave the channels of groups (ShuffleNet)"
+    params = {"groups": Param("int", "number of channel groups", min=1, max=MAX_CHANNELS)}
+
+    def infer(self, p, ins):
+        if ins[0][0] % p["groups"]:
+            raise ShapeError(f"groups {p['groups']} does not divide the {ins[0][0]} channels", "groups")
+        return Inferred(ins[0])
+
+    def lower(self, p, ctx):
+        """Reshape to (N, groups, C/groups, ...), Transpose the two, Reshape back; the
+        batch dimension is copied (a 0 in Reshape's shape), so it stays symbolic."""
+        c, *rest = ctx.in_shapes[0]
+        g = p["groups"]
+        x = ctx.node("Reshape", [ctx.input, ctx.constant("split", [0, g, c // g, *rest], "int64")])
+        x = ctx.node("Transpose", [x], perm=[0, 2, 1, *range(3, 3 + len(rest))])
+        return ctx.node("Reshape", [x, ctx.constant("merge", [0, c, *rest], "int64")])
+
+
+@register
+class Identity(Op):
+    name = "identity"
+    doc = "the input unchanged"
+
+    def lower(self, p, ctx):
+        """Nothing: the input passes through (an Identity node only if it is an output)."""
+        return ctx.input

@@ -1,0 +1,199 @@
+"""Changing the height and width without weights: upsample, crop, pad.
+
+    upsample: (C, H, W) -> (C, floor(H*s_h), floor(W*s_w)) by ``scale`` (PyTorch's
+              nn.Upsample), or to ``size``, or to the height and width of a second
+              input (``from: [x, ref]``). nearest: output row i reads input row
+              min(floor(i*H/H_out), H - 1) (PyTorch's "nearest"; with a scale, H/H_out
+              is 1/s); bilinear: PyTorch's align_corners false (half-pixel centres)
+              or true (corner pixels aligned). flops: nearest 0; bilinear 7 per output
+              (4 multiplies, 3 adds).
+    crop:     (C, H, W) -> (C, h, w), the centre, to ``size`` or to a second input's
+              height and width (the 2015 U-Net's skip connections); torchvision's
+              offset top = round((H - h)/2), left = round((W - w)/2), Python's round.
+    pad:      (C, H, W) -> (C, top + H + bottom, left + W + right): constant (``value``),
+              reflect (the border row is not repeated; each pad < the side, as PyTorch
+              requires) or replicate (the border row repeated).
+    crop and pad cost 0 flops; none of them has parameters.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .registry import (MAX_WINDOW, Cost, Field, Inferred, Op, Param, ShapeError, fmt_shape,
+                       numel, register, spatial)
+from .transpose import MAX_SIDE
+
+
+def _target(name: str, p: dict, ins: list, given: str) -> tuple[int, int] | None:
+    """The (height, width) asked for by ``size`` or a second input, or None if neither;
+    ShapeError if both (or, with ``given``, also a scale)."""
+    asked = [k for k in (given, "size") if k and p.get(k) is not None] + (["from"] if len(ins) > 1 else [])
+    if len(asked) > 1:
+        raise ShapeError(f"{name} takes one of {'a scale, ' if given else ''}a size or a second input "
+                         f"(from: [x, ref]), got {' and '.join(asked)}",
+                         asked[-1] if asked[-1] != "from" else None)
+    if len(ins) > 1:
+        if len(ins[1]) != 3:
+            raise ShapeError(f"{name}'s second input gives the height and width; got the vector "
+                             f"{fmt_shape(ins[1])}")
+        return ins[1][1], ins[1][2]
+    return p.get("size")
+
+
+@register
+class Upsample(Op):
+    name = "upsample"
+    doc = "nearest or bilinear resize by a scale, to a size, or to a second input's size"
+    arity = (1, 2)
+    params = {
+        "scale": Param("scale", "scale factor s (output floor(N*s)), or [height, width]",
+                       default=None, min=0, max=MAX_WINDOW),
+        "size": Param("pair", "output size, or [height, width]", default=None, min=1, max=MAX_SIDE),
+        "mode": Param("choice", "interpolation", default="nearest", choices=("nearest", "bilinear")),
+        "align_corners": Param("bool", "bilinear: align the corner pixels (PyTorch's align_corners)",
+                               default=False),
+    }
+
+    def infer(self, p, ins):
+        c, h, w = spatial(self.name, ins[0])
+        if p["align_corners"] and p["mode"] != "bilinear":
+            raise ShapeError("align_corners applies to bilinear upsampling only", "align_corners")
+        target = _target(self.name, p, ins, "scale")
+        if target is None:
+            if p["scale"] is None:
+                raise ShapeError("upsample needs a scale, a size, or a second input whose height "
+                                 "and width it takes (from: [x, ref])")
+            target = tuple(math.floor(n * s) for n, s in zip((h, w), p["scale"]))
+            for axis, (n, s, o) in enumerate(zip((h, w), p["scale"], target)):
+                if o < 1:
+                    raise ShapeError(f"{('height', 'width')[axis]}: scale {s} of {n} gives "
+                                     f"floor({n}*{s}) = {o} rows", "scale")
+                if o > MAX_SIDE:
+                    raise ShapeError(f"output side {o:,} exceeds netc's limit of {MAX_SIDE:,}", "scale")
+        return Inferred((c, *target))
+
+    def cost(self, p, ins, out):
+        return Cost(flops=7 * numel(out.shape) if p["mode"] == "bilinear" else 0)
+
+    def field(self, p, ins, fields, out):
+        """nearest reads one input per output, bilinear two per axis: size' = size (+ jump);
+        jump' = jump*N/N_out, None unless a whole number of input pixels."""
+        f = fields[0]
+        if f is None or any(j * n % o for j, n, o in zip(f.jump, ins[0][1:], out.shape[1:])):
+            return None
+        extra = 1 if p["mode"] == "bilinear" else 0
+        return Field(tuple(s + extra * j for s, j in zip(f.size, f.jump)),
+                     tuple(j * n // o for j, n, o in zip(f.jump, ins[0][1:], out.shape[1:])))
+
+    def lower(self, p, ctx):
+        """Resize. nearest: coordinate_transformation_mode asymmetric, nearest_mode floor;
+        bilinear: mode linear, half_pixel (align_corners false) or align_corners. A scale
+        becomes Resize's ``scales`` (PyTorch's mapping by 1/s); a size or a second input
+        becomes ``sizes``: Concat(Shape(x)[0:2], [h, w]), the batch kept symbolic."""
+        if p["mode"] == "nearest":
+            attrs = dict(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+        else:
+            attrs = dict(mode="linear", coordinate_transformation_mode=(
+                "align_corners" if p["align_corners"] else "half_pixel"))
+        if len(ctx.inputs) == 1 and p["size"] is None:
+            _check_float32_sizes(ctx.in_shapes[0][1:], p["scale"], ctx.out_shape[1:])
+            scales = ctx.constant("scales", [1.0, 1.0, *map(float, p["scale"])], "float32")
+            return ctx.node("Resize", [ctx.input, "", scales], **attrs)
+        shape = ctx.node("Shape", [ctx.input])
+        batch_channels = ctx.node("Slice", [shape, ctx.constant("start", [0], "int64"),
+                                            ctx.constant("end", [2], "int64")])
+        sizes = ctx.node("Concat", [batch_channels, ctx.constant("hw", list(ctx.out_shape[1:]), "int64")],
+                         axis=0)
+        return ctx.node("Resize", [ctx.input, "", "", sizes], **attrs)
+
+
+def _check_float32_sizes(sides, scales, outs):
+    """ONNX computes floor(N*s) with s in float32: refuse a scale for which that differs
+    from PyTorch's floor(N*s) in float64 (2.3 on 10 rows: 22 against 23)."""
+    import numpy as np
+
+    from ..onnx.build import BuildError
+
+    for n, s, o in zip(sides, scales, outs):
+        f32 = float(np.float32(s))
+        if math.floor(np.float32(n) * np.float32(s)) != o or math.floor(n * f32) != o:
+            raise BuildError(f"upsample scale {s} on {n} rows: ONNX computes the output size in "
+                             f"float32 ({float(np.float32(s))!r}) and may not get PyTorch's {o}; choose a "
+                             "scale exact in binary (2, 1.5, 0.25...) or a size")
+
+
+@register
+class Crop(Op):
+    name = "crop"
+    doc = "centre crop to a size or to a second input's height and width"
+    arity = (1, 2)
+    params = {"size": Param("pair", "output size, or [height, width]", default=None, min=1, max=MAX_SIDE)}
+
+    def infer(self, p, ins):
+        c, h, w = spatial(self.name, ins[0])
+        target = _target(self.name, p, ins, "")
+        if target is None:
+            raise ShapeError("crop needs a size or a second input whose height and width it takes "
+                             "(from: [x, ref])")
+        if target[0] > h or target[1] > w:
+            raise ShapeError(f"cannot crop {h}x{w} to the larger {target[0]}x{target[1]}",
+                             "size" if len(ins) == 1 else None)
+        return Inferred((c, *target))
+
+    def field(self, p, ins, fields, out):
+        return fields[0]
+
+    def lower(self, p, ctx):
+        """Slice on axes 2 and 3 from torchvision's offsets."""
+        (_, h, w), (_, oh, ow) = ctx.in_shapes[0], ctx.out_shape
+        top, left = crop_offset(h, oh), crop_offset(w, ow)
+        return ctx.node("Slice", [ctx.input, ctx.constant("starts", [top, left], "int64"),
+                                  ctx.constant("ends", [top + oh, left + ow], "int64"),
+                                  ctx.constant("axes", [2, 3], "int64")])
+
+
+def crop_offset(n: int, out: int) -> int:
+    """torchvision's center_crop: int(round((n - out) / 2.0)), Python's round (half to even)."""
+    return int(round((n - out) / 2.0))
+
+
+@register
+class Pad(Op):
+    name = "pad"
+    doc = "pad height and width: constant, reflect or replicate"
+    params = {
+        "padding": Param("sides", "rows and columns added: each side, [height, width] or "
+                         "[top, bottom, left, right]", min=0, max=MAX_WINDOW),
+        "mode": Param("choice", "what the border holds", default="constant",
+                      choices=("constant", "reflect", "replicate")),
+        "value": Param("number", "the constant of mode constant", default=0),
+    }
+
+    def infer(self, p, ins):
+        c, h, w = spatial(self.name, ins[0])
+        if p["value"] != 0 and p["mode"] != "constant":
+            raise ShapeError(f"value is for mode constant, not {p['mode']}", "value")
+        (t, b), (l, r) = p["padding"]
+        if p["mode"] == "reflect":
+            for axis, n, pads in ((0, h, (t, b)), (1, w, (l, r))):
+                if max(pads) >= n:
+                    raise ShapeError(f"reflect padding {max(pads)} must be smaller than the input "
+                                     f"{('height', 'width')[axis]} {n} (PyTorch's rule)", "padding")
+        out = (c, t + h + b, l + w + r)
+        if max(out[1:]) > MAX_SIDE:
+            raise ShapeError(f"output side {max(out[1:]):,} exceeds netc's limit of {MAX_SIDE:,}", "padding")
+        return Inferred(out)
+
+    def field(self, p, ins, fields, out):
+        return fields[0]
+
+    def lower(self, p, ctx):
+        """Pad with pads [0, 0, top, left, 0, 0, bottom, right]; mode constant (with
+        constant_value), reflect, or edge (replicate)."""
+        (t, b), (l, r) = p["padding"]
+        ins = [ctx.input, ctx.constant("pads", [0, 0, t, l, 0, 0, b, r], "int64")]
+        if p["mode"] == "constant" and p["value"] != 0:
+            ins.append(ctx.constant("value", float(p["value"])))
+        mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge"}[p["mode"]]
+        return ctx.node("Pad", ins, mode=mode)

@@ -1,0 +1,170 @@
+"""Transposed convolution ("deconvolution", fractionally strided convolution):
+each input pixel scatters a ``kernel`` window into the output, windows ``stride``
+apart; the inverse of conv's window arithmetic::
+
+    L_out = (N - 1)*S - P_begin - P_end + D*(F - 1) + output_padding + 1
+
+    params = C_in * filters/groups * kh * kw  (+ filters with bias)
+             (PyTorch's weight shape (C_in, filters/groups, kh, kw))
+    macs   = params_without_bias * H_in * W_in
+             (every input pixel times its whole kernel, the convention of fvcore
+             and torchvision; products that land in the cropped padding count too)
+    flops  = 2 * macs + bias adds + activation FLOPs
+
+``output_padding`` adds rows at the end only, and must be smaller than the
+stride or the dilation (PyTorch's rule): it picks one of the S input sizes a
+stride-S conv maps to the same output size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..initializers import resolve
+from .activation import activation_flops, fused_param, lower_activation
+from .registry import (MAX_CHANNELS, MAX_WINDOW, Cost, Field, Inferred, Op, Param, ShapeError,
+                       numel, register, spatial)
+
+MAX_SIDE = 1 << 20      # the largest output side a growing op may produce (input sides' bound)
+
+
+@dataclass(frozen=True)
+class TransposedWindow:
+    """One spatial dimension of a transposed convolution: the fields of ``Window``
+    (so summaries print it alike) and ``output_padding``; nothing is ever dropped."""
+
+    size: int             # N: input length
+    kernel: int           # F
+    stride: int           # S
+    pad_begin: int        # output rows cropped at the start
+    pad_end: int          # output rows cropped at the end
+    dilation: int = 1     # D
+    output_padding: int = 0
+    out: int = 0          # L_out
+    remainder: int = 0
+    dropped: int = 0
+    skipped: int = 0
+    ceil_mode: bool = False
+
+    @property
+    def extent(self) -> int:
+        return self.dilation * (self.kernel - 1) + 1
+
+    @property
+    def exact(self) -> bool:
+        return True
+
+    @property
+    def padding(self) -> int:
+        return self.pad_begin + self.pad_end
+
+    @property
+    def taps(self) -> int:
+        """The most input pixels one output sees: ceil(extent / S)."""
+        return -(-self.extent // self.stride)
+
+
+def unslide(size: int, kernel: int, stride: int, pad_begin: int, pad_end: int, dilation: int = 1,
+            output_padding: int = 0) -> TransposedWindow:
+    """The transposed window arithmetic of one dimension; ShapeError when it has no output."""
+    if output_padding >= max(stride, dilation):
+        raise ShapeError(f"output_padding {output_padding} must be smaller than the stride {stride} "
+                         f"or the dilation {dilation} (PyTorch's rule)", "output_padding")
+    out = (size - 1) * stride - pad_begin - pad_end + dilation * (kernel - 1) + output_padding + 1
+    if out < 1:
+        raise ShapeError(f"padding {pad_begin} + {pad_end} crops the whole output: "
+                         f"({size} - 1)*{stride} - {pad_begin + pad_end} + {dilation * (kernel - 1) + 1}"
+                         f"{f' + {output_padding}' if output_padding else ''} = {out}", "padding")
+    if out > MAX_SIDE:
+        raise ShapeError(f"output side {out:,} exceeds netc's limit of {MAX_SIDE:,}", "stride")
+    return TransposedWindow(size, kernel, stride, pad_begin, pad_end, dilation, output_padding, out)
+
+
+@register
+class ConvTranspose(Op):
+    name = "conv_transpose"
+    doc = "2-D transposed convolution (learned upsampling, PyTorch's ConvTranspose2d)"
+    activation_param = True
+    params = {
+        "filters": Param("int", "number of output channels (K)", min=1, max=MAX_CHANNELS),
+        "kernel": Param("pair", "filter size F, or [height, width]", min=1, max=MAX_WINDOW),
+        "stride": Param("pair", "stride S between the scattered windows, or [height, width]",
+                        default=1, min=1, max=MAX_WINDOW),
+        "padding": Param("pair", "output rows P cropped on each side, or [height, width]",
+                         default=0, min=0, max=MAX_WINDOW),
+        "output_padding": Param("pair", "rows added at the end of the output (< stride or dilation)",
+                                default=0, min=0, max=MAX_WINDOW),
+        "dilation": Param("pair", "spacing D between kernel taps", default=1, min=1, max=MAX_WINDOW),
+        "groups": Param("int", "channel groups", default=1, min=1, max=MAX_CHANNELS),
+        "bias": Param("bool", "add a learned bias per filter", default=True),
+        "activation": fused_param(),
+        "init": Param("init", "weight initializer (§5.3)", default="auto"),
+    }
+
+    def infer(self, p, ins):
+        c, h, w = spatial(self.name, ins[0])
+        g = p["groups"]
+        if c % g:
+            raise ShapeError(f"groups {g} does not divide the {c} input channels", "groups")
+        if p["filters"] % g:
+            raise ShapeError(f"groups {g} does not divide the {p['filters']} filters", "groups")
+        windows = []
+        for axis, n in enumerate((h, w)):
+            try:
+                windows.append(unslide(n, p["kernel"][axis], p["stride"][axis], p["padding"][axis],
+                                       p["padding"][axis], p["dilation"][axis],
+                                       p["output_padding"][axis]))
+            except ShapeError as e:
+                raise ShapeError(f"{('height', 'width')[axis]}: {e}", e.param) from None
+        return Inferred((p["filters"], windows[0].out, windows[1].out), windows)
+
+    def cost(self, p, ins, out):
+        kh, kw = p["kernel"]
+        c, h, w = ins[0]
+        weights = c * (p["filters"] // p["groups"]) * kh * kw
+        macs = weights * h * w
+        bias = p["filters"] if p["bias"] else 0
+        outputs = numel(out.shape)
+        flops = 2 * macs + (outputs if bias else 0) + activation_flops(p["activation"], outputs)
+        return Cost(params=weights + bias, macs=macs, flops=flops)
+
+    def field(self, p, ins, fields, out):
+        """An output sees at most ceil(extent/S) neighbouring inputs: size' = size +
+        (ceil(E/S) - 1)*jump, jump' = jump/S; None when jump/S is not a whole pixel."""
+        f = fields[0]
+        if f is None or any(j % w.stride for j, w in zip(f.jump, out.windows)):
+            return None
+        return Field(tuple(s + (w.taps - 1) * j for s, j, w in zip(f.size, f.jump, out.windows)),
+                     tuple(j // w.stride for j, w in zip(f.jump, out.windows)))
+
+    def lower(self, p, ctx):
+        """ConvTranspose with explicit pads and output_padding; weight (C_in, K/groups, kh, kw)
+        drawn from ``init`` with PyTorch's fans for that shape (fan_in = K/groups*kh*kw,
+        fan_out = C_in*kh*kw), zero bias; then the fused activation.
+
+        onnxruntime refuses output_padding >= stride, which PyTorch allows below the
+        dilation: those rows are the ones the end padding would crop, so the end pad
+        shrinks instead; rows past the scattered windows are zeros, appended by a Pad
+        with the bias added after it."""
+        kh, kw = p["kernel"]
+        k, g = p["filters"], p["groups"]
+        c = ctx.in_shapes[0][0]
+        w = ctx.weight("weight", (c, k // g, kh, kw), resolve(p["init"], p["activation"]),
+                       fan_in=k // g * kh * kw, fan_out=c * kh * kw)
+        pads, inner, extra = ctx.pads(), [], []
+        for axis, (op, s) in enumerate(zip(p["output_padding"], p["stride"])):
+            if op >= s:
+                end = max(pads[2 + axis] - op, 0)
+                op -= pads[2 + axis] - end
+                pads[2 + axis] = end
+            inner.append(op if op < s else 0)
+            extra.append(0 if op < s else op)
+        fused_bias = p["bias"] and not any(extra)
+        ins = [ctx.input, w] + ([ctx.weight("bias", (k,), "zeros")] if fused_bias else [])
+        y = ctx.node("ConvTranspose", ins, kernel_shape=[kh, kw], strides=list(p["stride"]),
+                     pads=pads, dilations=list(p["dilation"]), group=g, output_padding=inner)
+        if any(extra):
+            y = ctx.node("Pad", [y, ctx.constant("pads", [0, 0, 0, 0, 0, 0, *extra], "int64")])
+            if p["bias"]:
+                y = ctx.node("Add", [y, ctx.weight("bias", (k, 1, 1), "zeros")])
+        return lower_activation(ctx, y, p["activation"])
