@@ -176,3 +176,17 @@ def test_d008_sees_through_scale(write):
     assert m.startswith("dense1 has no activation and feeds dense dense2")
     assert not lint_codes(write, ["global_avgpool", "dense: {units: 64}", "prelu",
                                   "dense: {units: 10}"], "D008")
+
+
+def test_d004_a_gate_does_not_add_its_sigmoid_to_the_main_path(write):
+    """Squeeze-and-excitation: the sigmoid is on the gate; the mul's gated input keeps its count."""
+    blocks = []
+    for i in range(5):
+        blocks += [f"conv: {{name: c{i}, filters: 32, kernel: 3, padding: 1, activation: relu}}",
+                   f"global_avgpool: {{name: p{i}, keepdims: true}}",
+                   f"conv: {{name: g{i}, filters: 32, kernel: 1, activation: sigmoid}}",
+                   f"mul: {{name: m{i}, from: [c{i}, g{i}]}}"]
+    assert not lint_codes(write, blocks + ["global_avgpool", "dense: {units: 10}"], "D004")
+    # the same five sigmoids in a row do vanish
+    chain = ["conv: {filters: 32, kernel: 3, padding: 1, activation: sigmoid}"] * 5
+    assert lint_codes(write, chain + ["global_avgpool", "dense: {units: 10}"], "D004")

@@ -20,6 +20,8 @@ PUBLISHED = {
     "resnet50": (25_557_032, 4.089, 3, 4_089_184_256),
     "resnet152": (60_192_808, 11.514, 3, 11_513_626_624),
     "mobilenet_v2": (3_504_872, 0.301, 3, 300_774_272),
+    "efficientnet_b0": (5_288_548, 0.386, 3, 385_814_752),
+    "convnext_tiny": (28_589_128, 4.456, 3, 4_455_531_264),
 }
 
 # batchnorm running mean and variance: 2 buffers per channel
@@ -31,6 +33,8 @@ BUFFERS = {
     "resnet50": 53_120,
     "resnet152": 151_424,
     "mobilenet_v2": 34_112,
+    "efficientnet_b0": 42_016,
+    "convnext_tiny": 0,             # layernorm keeps no running statistics
 }
 
 
@@ -214,3 +218,75 @@ def test_summary_cli_runs(name):
     result = run_netc("summary", f"examples/{name}.yaml")
     assert result.returncode == 0, result.stderr
     assert "Params:" in result.stdout
+
+
+def test_efficientnet_b0_against_an_independent_count():
+    """torchvision's MBConv, counted by hand: conv (no bias) + batchnorm (2 per channel),
+    SE convs with bias on the pooled (C, 1, 1) map, squeeze = c_in // 4."""
+    params = macs = buffers = 0
+
+    def conv(cin, cout, k, size, groups=1, bn=True, bias=False):
+        nonlocal params, macs, buffers
+        weights = cout * cin // groups * k * k
+        params += weights + (2 * cout if bn else 0) + (cout if bias else 0)
+        buffers += 2 * cout if bn else 0
+        macs += weights * size * size
+
+    def mbconv(cin, cout, t, k, stride, size):
+        exp = cin * t
+        if t != 1:
+            conv(cin, exp, 1, size)
+        conv(exp, exp, k, size // stride, groups=exp)
+        conv(exp, cin // 4, 1, 1, bn=False, bias=True)
+        conv(cin // 4, exp, 1, 1, bn=False, bias=True)
+        conv(exp, cout, 1, size // stride)
+        return size // stride
+
+    conv(3, 32, 3, 112)
+    size = mbconv(32, 16, 1, 3, 1, 112)
+    cin = 16
+    for t, k, stride, cout, n in [(6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3),
+                                  (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]:
+        for i in range(n):
+            size = mbconv(cin, cout, t, k, stride if i == 0 else 1, size)
+            cin = cout
+    conv(320, 1280, 1, 7)
+    params += 1280 * 1000 + 1000
+    macs += 1280 * 1000
+    totals = load("efficientnet_b0").totals
+    assert (totals.trainable_params, totals.macs, totals.non_trainable_params) == (params, macs, buffers)
+
+
+def test_convnext_tiny_against_an_independent_count():
+    """torchvision's CNBlock: depthwise 7x7 with bias, layernorm (2C), Linear C -> 4C -> C
+    with biases, layer scale (C); downsampling: layernorm + 2x2 conv with bias."""
+    params = macs = 0
+
+    def conv(cin, cout, k, size, groups=1):
+        nonlocal params, macs
+        params += cout * cin // groups * k * k + cout
+        macs += cout * cin // groups * k * k * size * size
+
+    conv(3, 96, 4, 56)
+    params += 2 * 96
+    size, cin = 56, 96
+    for stage, (dim, n) in enumerate(zip((96, 192, 384, 768), (3, 3, 9, 3))):
+        if stage:
+            params += 2 * cin
+            size //= 2
+            conv(cin, dim, 2, size)
+        for _ in range(n):
+            conv(dim, dim, 7, size, groups=dim)
+            params += 2 * dim
+            conv(dim, 4 * dim, 1, size)
+            conv(4 * dim, dim, 1, size)
+            params += dim
+        cin = dim
+    params += 2 * 768 + 768 * 1000 + 1000
+    macs += 768 * 1000
+    totals = load("convnext_tiny").totals
+    assert (totals.trainable_params, totals.macs) == (params, macs)
+    rows = rows_of(load("convnext_tiny"))
+    assert rows["stage3.8.layer_scale"].params == 384
+    assert rows["stage3.8.norm"].params == 2 * 384
+    assert rows["down4.conv"].output_shape == (768, 7, 7)

@@ -200,7 +200,9 @@ def _saturating(ctx, node) -> bool:
       Counts hidden sigmoid and tanh activations (fused or as layers) along
       each path from the input, and reports the layer where the count first
       exceeds `max-saturating-depth` (default 3). A sigmoid or tanh on a network
-      output is not counted.
+      output is not counted. A `mul` (a gate: squeeze-and-excitation) takes
+      the smallest count of its inputs, since the gradient reaches the gated
+      input without passing through the gate's derivative.
       """,
       why="""
       §5.6 and §5.3: saturating functions have near-zero derivatives on their
@@ -238,7 +240,8 @@ def saturating_depth(ctx):
     depth = {ctx.graph.input_name: 0}
     outputs = set(ctx.graph.outputs)
     for r in ctx.layers:
-        d = max(depth[i] for i in r.node.inputs)
+        ins = [depth[i] for i in r.node.inputs]
+        d = min(ins) if r.op == "mul" else max(ins)
         if _saturating(ctx, r.node) and r.name not in outputs:
             d += 1
             if d == limit + 1:
