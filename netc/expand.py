@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -29,12 +30,13 @@ from .graph import Graph, Node
 from .ops import OPS, ShapeError
 from .ops.aliases import suggest, unknown_op_message
 from .overrides import OverrideError, check_input
-from .schema import MAX_REPEAT, META_KEYS
+from .schema import MAX_REPEAT, META_KEYS, PARAM_OP_PATTERN
 from .source import Source
 
 MAX_NODES = 20_000
 MAX_BLOCK_DEPTH = 16
 SHAPE_ATTRS = {"channels": 0, "height": 1, "width": 2}
+_PARAM_OP = re.compile(PARAM_OP_PATTERN)
 ROUNDING_HINT = ("; an expression with a fraction gives a number, not an integer: round it with "
                  "round(), floor(), ceil() or make_divisible()")
 
@@ -224,7 +226,7 @@ class _Expander:
                           self.src.span(item_path + (key, "name")), REFERENCE, trace)
             sources = self.sources(args, item_path + (key,), table, prev, trace)
             names = _Names(self, params, table, sources, taken)
-            op = self.chosen(key, params, key_span, trace) if key.startswith("$") else key
+            op = self.chosen(key, params, key_span, trace) if _PARAM_OP.match(key) else key
             repeat = self.repeat(args, item_path + (key,), names, trace)
             if op in self.blocks and repeat > 1 and len(self._inputs_of(op)) > 1:
                 self.fail(f"block {op!r} takes {len(self._inputs_of(op))} inputs, so it cannot be "
@@ -427,7 +429,7 @@ def check_ops(src: Source) -> None:
     for path, items in lists:
         for i, item in enumerate(items):
             key = item if isinstance(item, str) else next(iter(item))
-            if key in OPS or key in blocks or key.startswith("$"):
+            if not isinstance(key, str) or key in OPS or key in blocks or _PARAM_OP.match(key):
                 continue
             span = src.span(path + (i, key), key=True) if isinstance(item, dict) else src.span(path + (i,))
             diags.append(Diagnostic(unknown_op_message(key, blocks), span, REFERENCE))
