@@ -456,3 +456,11 @@ def test_format_examples_load():
     params, = _doc_examples("### Network parameters, `--set` and `--input`")
     net = load(params + "layers:\n  - conv: {filters: stem, kernel: 1}\n", params={"width": 1.4})
     assert net.layers[0].output_shape == (48, 32, 32)      # make_divisible(44.8, 8) = 48, as torchvision
+
+
+def test_errors_under_overrides_say_so():
+    d = errors(SCALED, params={"act": "gelu"}, input_shape=(3, 8, 8))[0]
+    assert "conv activation: unknown value 'gelu'" in d.message
+    assert d.notes[-1] == (None, "with the overrides act=gelu, input shape 3,8,8")
+    d = errors("layers:\n  - conv: {filters: 1, kernel: 5}\n", input_shape=(3, 4, 4))[0]
+    assert "larger than the padded input" in d.message and "input shape 3,4,4" in d.notes[-1][1]
