@@ -212,9 +212,10 @@ class _Expander:
         for key, item_path, args in parsed:
             key_span = self.src.span(item_path + (key,), key=True) if isinstance(items[item_path[-1]], dict) \
                 else self.src.span(item_path)
+            by_param = isinstance(key, str) and _PARAM_OP.match(key)
             local = args.get("name")
             if local is None:
-                base = key.lstrip("$")
+                base = key[1:] if by_param else key
                 while True:
                     counts[base] = counts.get(base, 0) + 1
                     # relu6 -> relu6_1, not relu61
@@ -226,7 +227,7 @@ class _Expander:
                           self.src.span(item_path + (key, "name")), REFERENCE, trace)
             sources = self.sources(args, item_path + (key,), table, prev, trace)
             names = _Names(self, params, table, sources, taken)
-            op = self.chosen(key, params, key_span, trace) if _PARAM_OP.match(key) else key
+            op = self.chosen(key, params, key_span, trace) if by_param else key
             repeat = self.repeat(args, item_path + (key,), names, trace)
             if op in self.blocks and repeat > 1 and len(self._inputs_of(op)) > 1:
                 self.fail(f"block {op!r} takes {len(self._inputs_of(op))} inputs, so it cannot be "
@@ -350,7 +351,8 @@ class _Expander:
         inputs = self._inputs_of(name)
         if len(sources) != len(inputs):
             if len(inputs) == 1:
-                msg = f"block {name!r} takes one input, got {len(sources)}"
+                msg = (f"block {name!r} takes one input, got {len(sources)} (a block that takes "
+                       f"several names them: inputs: [x, y])")
             else:
                 msg = (f"block {name!r} takes {len(inputs)} inputs ({', '.join(inputs)}), got "
                        f"{len(sources)}; pass them in order: from: [{', '.join(inputs)}]")
