@@ -55,13 +55,17 @@ class _Names(Mapping):
     """What an expression at one layer sees: parameters by name, and shape reads
     ``NAME.attr`` of the layers above it in its scope (``in``: the layer's input)."""
 
-    def __init__(self, ex: "_Expander", params: dict, table: dict, sources: list, taken=()):
+    def __init__(self, ex: "_Expander", params: dict, table: dict, sources: list, taken=(),
+                 owners: dict | None = None):
         self.ex, self.params, self.table, self.sources, self.taken = ex, params, table, sources, taken
+        self.owners = owners if owners is not None else ex.owners   # name -> where it is declared
 
     def __getitem__(self, key: str):
         if "." in key:
             return self.ex.shape_read(key, self)
-        return self.params[key]
+        value = self.params[key]
+        self.ex.read.add(self.owners.get(key))
+        return value
 
     def __contains__(self, key) -> bool:
         return (isinstance(key, str) and "." in key) or key in self.params
@@ -71,6 +75,9 @@ class _Names(Mapping):
 
     def __len__(self) -> int:
         return len(self.params)
+
+    def chosen(self, key: str, span: Span, trace: tuple) -> str:
+        return self.ex.chosen(key, self, span, trace)
 
 
 class _Expander:
@@ -86,6 +93,8 @@ class _Expander:
         self.parents: dict[int, tuple[dict, str]] = {}   # id(block table) -> (enclosing table, block)
         self.blocks_used: set[str] = set()
         self.params: dict = {}
+        self.owners: dict[str, tuple] = {}     # network parameter -> ("params", name)
+        self.read: set = set()                 # declarations an expression read
 
     # -- errors --------------------------------------------------------------
     def fail(self, message: str, span: Span, code: str, trace: tuple, layer: str | None = None):
@@ -200,7 +209,8 @@ class _Expander:
 
     # -- scopes --------------------------------------------------------------
     def scope(self, items: list, path: tuple, params: dict, prefix: str, inputs: dict,
-              trace: tuple, block: str | None, stack: tuple[str, ...], parent: dict | None = None):
+              trace: tuple, block: str | None, stack: tuple[str, ...], parent: dict | None = None,
+              owners: dict | None = None):
         """Expand one list of layers; return the full name (or ref) of its output and its table."""
         table: dict[str, object] = dict(inputs)
         if parent is not None:
@@ -226,8 +236,8 @@ class _Expander:
                 self.fail(f"layer name {local!r} is already used in this scope",
                           self.src.span(item_path + (key, "name")), REFERENCE, trace)
             sources = self.sources(args, item_path + (key,), table, prev, trace)
-            names = _Names(self, params, table, sources, taken)
-            op = self.chosen(key, params, key_span, trace) if by_param else key
+            names = _Names(self, params, table, sources, taken, owners)
+            op = names.chosen(key, key_span, trace) if by_param else key
             repeat = self.repeat(args, item_path + (key,), names, trace)
             if op in self.blocks and repeat > 1 and len(self._inputs_of(op)) > 1:
                 self.fail(f"block {op!r} takes {len(self._inputs_of(op))} inputs, so it cannot be "
@@ -242,7 +252,7 @@ class _Expander:
                 repeat, out = 0, sources[0]
             for r in range(repeat):
                 full = prefix + (f"{local}.{r}" if "repeat" in args else local)
-                names = _Names(self, params, table, sources, taken)
+                names = _Names(self, params, table, sources, taken, owners)
                 if op in OPS:
                     out = self.op_node(op, args, item_path + (key,), key_span, names, full,
                                        sources, trace, block)
@@ -256,13 +266,14 @@ class _Expander:
             prev = out
         return prev, table
 
-    def chosen(self, key: str, params: dict, span: Span, trace: tuple) -> str:
+    def chosen(self, key: str, names: _Names, span: Span, trace: tuple) -> str:
         """The op or block a ``$param`` layer names (``none``: no layer)."""
         pname = key[1:]
-        if pname not in params:
+        if pname not in names.params:
             self.fail(f"layer '{key}' names parameter {pname!r}, which is not in scope"
-                      + (f" (parameters here: {', '.join(params)})" if params else ""), span, REFERENCE, trace)
-        value = params[pname]
+                      + (f" (parameters here: {', '.join(names.params)})" if names.params else ""),
+                      span, REFERENCE, trace)
+        value = names[pname]
         if not isinstance(value, str) or not (value in OPS or value in self.blocks or value == "none"):
             shown = value if isinstance(value, str) else repr(value)
             why = unknown_op_message(shown, self.blocks) if isinstance(value, str) else \
@@ -369,7 +380,8 @@ class _Expander:
                           self.src.span(path + (key,), key=True), REFERENCE, trace, full)
         inner_inputs = dict(zip(inputs, sources))
         scope: dict = dict(self.params)       # the network's params, shadowed by the block's
-        inner = _Names(self, scope, inner_inputs, sources)
+        owners = {**self.owners, **{p: ("blocks", name, "params", p) for p in declared}}
+        inner = _Names(self, scope, inner_inputs, sources, owners=owners)
         for pname, default in declared.items():
             if pname in args:
                 scope[pname] = self.resolve(args[pname], caller, self.src.span(path + (pname,)), trace, None)
@@ -380,7 +392,7 @@ class _Expander:
                 scope[pname] = self.resolve(default, inner, dspan, trace, None)
         inner_trace = trace + ((full, key_span),)
         out, _ = self.scope(definition["layers"], ("blocks", name, "layers"), scope, full + ".",
-                            inner_inputs, inner_trace, name, stack + (name,), table)
+                            inner_inputs, inner_trace, name, stack + (name,), table, owners)
         return out
 
     # -- network parameters ------------------------------------------------------
@@ -396,6 +408,7 @@ class _Expander:
                                 f"{unknown[0]!r}" + (f"; did you mean {close!r}?" if close else f" ({have})"))
         table = {"input": self.input_name, self.input_name: self.input_name}
         params: dict = {}
+        self.owners = {k: ("params", k) for k in written}
         names = _Names(self, params, table, [self.input_name])
         for key, raw in written.items():
             span = self.src.span(("params", key))
@@ -486,8 +499,11 @@ def expand(src: Source, params: dict | None = None, input_shape=None) -> Graph:
         ex.fail("the network input cannot also be an output", src.span(("outputs",)), REFERENCE, ())
     nodes = _topological(ex, input_name)
     blocks_defined = {k: src.span(("blocks", k), key=True) for k in ex.blocks}
+    declared = [("params", k) for k in data.get("params") or {}]
+    declared += [("blocks", b, "params", k) for b in ex.blocks_used for k in ex.blocks[b].get("params") or {}]
     return Graph(data.get("name") or _stem(src.path), input_name, shape,
-                 src.span(("input",)), nodes, outputs, src, blocks_defined, ex.blocks_used)
+                 src.span(("input",)), nodes, outputs, src, blocks_defined, ex.blocks_used,
+                 {d: src.span(d, key=True) for d in declared}, ex.read - {None})
 
 
 def _topological(ex: _Expander, input_name: str) -> list[Node]:
