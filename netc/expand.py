@@ -37,7 +37,7 @@ MAX_NODES = 20_000
 MAX_BLOCK_DEPTH = 16
 SHAPE_ATTRS = {"channels": 0, "height": 1, "width": 2}
 _PARAM_OP = re.compile(PARAM_OP_PATTERN)
-ROUNDING_HINT = ("; an expression with a fraction gives a number, not an integer: round it with "
+ROUNDING_HINT = ("; an expression with a float gives a float, not an integer: round it with "
                  "round(), floor(), ceil() or make_divisible()")
 
 
