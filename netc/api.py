@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .analysis import Analysis, analyze
 from .expand import expand
+from .diagnostics import NetcError
 from .graph import Graph
 from .memory import Memory, memory
 from .overrides import OverrideError
@@ -90,5 +91,14 @@ def loads(text: str, name: str = "<string>", params: dict | None = None, input_s
 
 def _network(src: Source, params: dict | None = None, input_shape=None) -> Network:
     validate(src)
-    graph = expand(src, params, input_shape)
-    return Network(src, graph, analyze(graph))
+    try:
+        graph = expand(src, params, input_shape)
+        return Network(src, graph, analyze(graph))
+    except NetcError as e:
+        overrides = [f"{k}={v}" for k, v in (params or {}).items()]
+        if input_shape is not None:
+            overrides.append("input shape " + ",".join(str(d) for d in input_shape))
+        if overrides:   # the file alone may be fine: say what it was loaded with
+            for d in e.diagnostics:
+                d.notes.append((None, "with the overrides " + ", ".join(overrides)))
+        raise

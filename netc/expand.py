@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ from .graph import Graph, Node
 from .ops import OPS, ShapeError
 from .ops.aliases import suggest, unknown_op_message
 from .overrides import OverrideError, check_input
-from .schema import MAX_REPEAT, META_KEYS
+from .schema import MAX_REPEAT, META_KEYS, PARAM_OP_PATTERN
 from .source import Source
 
 MAX_NODES = 20_000
@@ -37,7 +38,8 @@ MAX_BLOCK_DEPTH = 16
 MAX_STEPS = 5 * MAX_NODES   # layer items expanded (ops, block uses, repeat: 0): the repeat
                             # limit multiplied through nested blocks is a budget, not a cap per level
 SHAPE_ATTRS = {"channels": 0, "height": 1, "width": 2}
-ROUNDING_HINT = ("; an expression with a fraction gives a number, not an integer: round it with "
+_PARAM_OP = re.compile(PARAM_OP_PATTERN)
+ROUNDING_HINT = ("; an expression with a float gives a float, not an integer: round it with "
                  "round(), floor(), ceil() or make_divisible()")
 
 
@@ -56,13 +58,17 @@ class _Names(Mapping):
     """What an expression at one layer sees: parameters by name, and shape reads
     ``NAME.attr`` of the layers above it in its scope (``in``: the layer's input)."""
 
-    def __init__(self, ex: "_Expander", params: dict, table: dict, sources: list, taken=()):
+    def __init__(self, ex: "_Expander", params: dict, table: dict, sources: list, taken=(),
+                 owners: dict | None = None):
         self.ex, self.params, self.table, self.sources, self.taken = ex, params, table, sources, taken
+        self.owners = owners if owners is not None else ex.owners   # name -> where it is declared
 
     def __getitem__(self, key: str):
         if "." in key:
             return self.ex.shape_read(key, self)
-        return self.params[key]
+        value = self.params[key]
+        self.ex.read.add(self.owners.get(key))
+        return value
 
     def __contains__(self, key) -> bool:
         return (isinstance(key, str) and "." in key) or key in self.params
@@ -72,6 +78,9 @@ class _Names(Mapping):
 
     def __len__(self) -> int:
         return len(self.params)
+
+    def chosen(self, key: str, span: Span, trace: tuple) -> str:
+        return self.ex.chosen(key, self, span, trace)
 
 
 class _Expander:
@@ -88,6 +97,8 @@ class _Expander:
         self.blocks_used: set[str] = set()
         self.steps = 0
         self.params: dict = {}
+        self.owners: dict[str, tuple] = {}     # network parameter -> ("params", name)
+        self.read: set = set()                 # declarations an expression read
 
     # -- errors --------------------------------------------------------------
     def fail(self, message: str, span: Span, code: str, trace: tuple, layer: str | None = None):
@@ -205,7 +216,8 @@ class _Expander:
 
     # -- scopes --------------------------------------------------------------
     def scope(self, items: list, path: tuple, params: dict, prefix: str, inputs: dict,
-              trace: tuple, block: str | None, stack: tuple[str, ...], parent: dict | None = None):
+              trace: tuple, block: str | None, stack: tuple[str, ...], parent: dict | None = None,
+              owners: dict | None = None):
         """Expand one list of layers; return the full name (or ref) of its output and its table."""
         table: dict[str, object] = dict(inputs)
         if parent is not None:
@@ -217,9 +229,10 @@ class _Expander:
         for key, item_path, args in parsed:
             key_span = self.src.span(item_path + (key,), key=True) if isinstance(items[item_path[-1]], dict) \
                 else self.src.span(item_path)
+            by_param = isinstance(key, str) and _PARAM_OP.match(key)
             local = args.get("name")
             if local is None:
-                base = key.lstrip("$")
+                base = key[1:] if by_param else key
                 while True:
                     counts[base] = counts.get(base, 0) + 1
                     # relu6 -> relu6_1, not relu61
@@ -230,8 +243,8 @@ class _Expander:
                 self.fail(f"layer name {local!r} is already used in this scope",
                           self.src.span(item_path + (key, "name")), REFERENCE, trace)
             sources = self.sources(args, item_path + (key,), table, prev, trace)
-            names = _Names(self, params, table, sources, taken)
-            op = self.chosen(key, params, key_span, trace) if key.startswith("$") else key
+            names = _Names(self, params, table, sources, taken, owners)
+            op = names.chosen(key, key_span, trace) if by_param else key
             repeat = self.repeat(args, item_path + (key,), names, trace)
             self.steps += max(repeat, 1)
             if self.steps > MAX_STEPS:
@@ -250,7 +263,7 @@ class _Expander:
                 repeat, out = 0, sources[0]
             for r in range(repeat):
                 full = prefix + (f"{local}.{r}" if "repeat" in args else local)
-                names = _Names(self, params, table, sources, taken)
+                names = _Names(self, params, table, sources, taken, owners)
                 if op in OPS:
                     out = self.op_node(op, args, item_path + (key,), key_span, names, full,
                                        sources, trace, block)
@@ -264,13 +277,14 @@ class _Expander:
             prev = out
         return prev, table
 
-    def chosen(self, key: str, params: dict, span: Span, trace: tuple) -> str:
+    def chosen(self, key: str, names: _Names, span: Span, trace: tuple) -> str:
         """The op or block a ``$param`` layer names (``none``: no layer)."""
         pname = key[1:]
-        if pname not in params:
+        if pname not in names.params:
             self.fail(f"layer '{key}' names parameter {pname!r}, which is not in scope"
-                      + (f" (parameters here: {', '.join(params)})" if params else ""), span, REFERENCE, trace)
-        value = params[pname]
+                      + (f" (parameters here: {', '.join(names.params)})" if names.params else ""),
+                      span, REFERENCE, trace)
+        value = names[pname]
         if not isinstance(value, str) or not (value in OPS or value in self.blocks or value == "none"):
             shown = value if isinstance(value, str) else repr(value)
             why = unknown_op_message(shown, self.blocks) if isinstance(value, str) else \
@@ -360,7 +374,8 @@ class _Expander:
         inputs = self._inputs_of(name)
         if len(sources) != len(inputs):
             if len(inputs) == 1:
-                msg = f"block {name!r} takes one input, got {len(sources)}"
+                msg = (f"block {name!r} takes one input, got {len(sources)} (a block that takes "
+                       f"several names them: inputs: [x, y])")
             else:
                 msg = (f"block {name!r} takes {len(inputs)} inputs ({', '.join(inputs)}), got "
                        f"{len(sources)}; pass them in order: from: [{', '.join(inputs)}]")
@@ -377,7 +392,8 @@ class _Expander:
                           self.src.span(path + (key,), key=True), REFERENCE, trace, full)
         inner_inputs = dict(zip(inputs, sources))
         scope: dict = dict(self.params)       # the network's params, shadowed by the block's
-        inner = _Names(self, scope, inner_inputs, sources)
+        owners = {**self.owners, **{p: ("blocks", name, "params", p) for p in declared}}
+        inner = _Names(self, scope, inner_inputs, sources, owners=owners)
         for pname, default in declared.items():
             if pname in args:
                 scope[pname] = self.resolve(args[pname], caller, self.src.span(path + (pname,)), trace, None)
@@ -388,7 +404,7 @@ class _Expander:
                 scope[pname] = self.resolve(default, inner, dspan, trace, None)
         inner_trace = trace + ((full, key_span),)
         out, _ = self.scope(definition["layers"], ("blocks", name, "layers"), scope, full + ".",
-                            inner_inputs, inner_trace, name, stack + (name,), table)
+                            inner_inputs, inner_trace, name, stack + (name,), table, owners)
         return out
 
     # -- network parameters ------------------------------------------------------
@@ -404,6 +420,7 @@ class _Expander:
                                 f"{unknown[0]!r}" + (f"; did you mean {close!r}?" if close else f" ({have})"))
         table = {"input": self.input_name, self.input_name: self.input_name}
         params: dict = {}
+        self.owners = {k: ("params", k) for k in written}
         names = _Names(self, params, table, [self.input_name])
         for key, raw in written.items():
             span = self.src.span(("params", key))
@@ -439,7 +456,7 @@ def check_ops(src: Source) -> None:
     for path, items in lists:
         for i, item in enumerate(items):
             key = item if isinstance(item, str) else next(iter(item))
-            if key in OPS or key in blocks or key.startswith("$"):
+            if not isinstance(key, str) or key in OPS or key in blocks or _PARAM_OP.match(key):
                 continue
             span = src.span(path + (i, key), key=True) if isinstance(item, dict) else src.span(path + (i,))
             diags.append(Diagnostic(unknown_op_message(key, blocks), span, REFERENCE))
@@ -498,8 +515,11 @@ def expand(src: Source, params: dict | None = None, input_shape=None) -> Graph:
         ex.fail("the network input cannot also be an output", src.span(("outputs",)), REFERENCE, ())
     nodes = _topological(ex, input_name)
     blocks_defined = {k: src.span(("blocks", k), key=True) for k in ex.blocks}
+    declared = [("params", k) for k in data.get("params") or {}]
+    declared += [("blocks", b, "params", k) for b in ex.blocks_used for k in ex.blocks[b].get("params") or {}]
     return Graph(data.get("name") or _stem(src.path), input_name, shape,
-                 src.span(("input",)), nodes, outputs, src, blocks_defined, ex.blocks_used)
+                 src.span(("input",)), nodes, outputs, src, blocks_defined, ex.blocks_used,
+                 {d: src.span(d, key=True) for d in declared}, ex.read - {None})
 
 
 def _topological(ex: _Expander, input_name: str) -> list[Node]:

@@ -65,6 +65,8 @@ class Graph:
     source: object = None           # the netc.source.Source it came from
     blocks_defined: dict[str, Span] = field(default_factory=dict)
     blocks_used: set[str] = field(default_factory=set)
+    params_declared: dict[tuple, Span] = field(default_factory=dict)  # ("params", k), ("blocks", b, "params", k)
+    params_read: set[tuple] = field(default_factory=set)              # those an expression read
 
     def node(self, name: str) -> Node:
         return self._index()[name]

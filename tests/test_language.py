@@ -456,3 +456,29 @@ def test_format_examples_load():
     params, = _doc_examples("### Network parameters, `--set` and `--input`")
     net = load(params + "layers:\n  - conv: {filters: stem, kernel: 1}\n", params={"width": 1.4})
     assert net.layers[0].output_shape == (48, 32, 32)      # make_divisible(44.8, 8) = 48, as torchvision
+
+
+def test_errors_under_overrides_say_so():
+    d = errors(SCALED, params={"act": "gelu"}, input_shape=(3, 8, 8))[0]
+    assert "conv activation: unknown value 'gelu'" in d.message
+    assert d.notes[-1] == (None, "with the overrides act=gelu, input shape 3,8,8")
+    d = errors("layers:\n  - conv: {filters: 1, kernel: 5}\n", input_shape=(3, 4, 4))[0]
+    assert "larger than the padded input" in d.message and "input shape 3,4,4" in d.notes[-1][1]
+
+
+# -- D012: parameters nothing reads ----------------------------------------------------------
+
+def test_unused_parameters_are_found(write):
+    from netc.lint import Config, lint_file
+
+    path = write(HEAD + "params: {width: 1.0, act: relu, k: 3, unused: 2, via: width}\n"
+                 "blocks:\n  b:\n    params: {c: 8, s: 1, a: tanh, n: 1, d: c, skip: 0}\n    layers:\n"
+                 "      - conv: {filters: d, kernel: k, activation: a, repeat: n}\n      - $act\n"
+                 "  never:\n    params: {z: 1}\n    layers: [relu]\n"
+                 "layers:\n  - b: {c: round(8 * via)}\n")
+    found = [d for d in lint_file(path, Config(select=["D012"])) if d.code == "D012"]
+    assert [(d.span.line, d.message) for d in found] == [
+        (3, "network parameter 'unused' is never read: --set unused=... would change nothing"),
+        (6, "parameter 's' of block 'b' is never read"),
+        (6, "parameter 'skip' of block 'b' is never read"),
+    ]

@@ -292,14 +292,14 @@ def test_cli_lint_hook_refuses_errors_unless_forced(tmp_path, monkeypatch):
     from netc.diagnostics import Diagnostic, Severity, Span
 
     finding = Diagnostic("a lint error", Span("x.yaml", 3, 5), "L999", Severity.ERROR)
-    monkeypatch.setattr(build_cli, "lint_findings", lambda path: [finding])
+    monkeypatch.setattr(build_cli, "lint_findings", lambda path, overrides=None: [finding])
     out = tmp_path / "m.onnx"
     r = CliRunner().invoke(app, ["build", str(FIG7), "--onnx", str(out)])
     assert r.exit_code == 1 and "x.yaml:3:5: error[L999]: a lint error" in r.output
     assert "not building" in r.output and not out.exists()
     r = CliRunner().invoke(app, ["build", str(FIG7), "--onnx", str(out), "--force"])
     assert r.exit_code == 0 and "a lint error" in r.output and out.exists()
-    monkeypatch.setattr(build_cli, "lint_findings", lambda path: [])
+    monkeypatch.setattr(build_cli, "lint_findings", lambda path, overrides=None: [])
     r = CliRunner().invoke(app, ["build", str(tmp_path / "missing.yaml"), "--onnx", str(out)])
     assert r.exit_code == 2
 

@@ -32,7 +32,7 @@ FOREIGN: dict[str, str | None] = {
     "layernorm": "layernorm", "layernorm2d": "layernorm", "scale": "scale", "mul": "mul",
     "crop": "crop", "pad": "pad", "slice": "slice", "layernormalization": "layernorm",
     "layerscale": "scale", "affine": "scale",
-    "groupnorm": None, "instancenorm": None, "instancenorm2d": None, "groupnormalization": None,
+    "groupnorm": None, "instancenorm": None, "instancenormalization": None, "instancenorm2d": None, "groupnormalization": None,
     "localresponsenorm": None, "lrn": None,
     # activations
     "swish": "silu", "silu": "silu", "hswish": "hardswish", "hardswish": "hardswish",
