@@ -516,3 +516,22 @@ def test_sarif_and_github_for_a_model(tmp_path):
     assert loc["logicalLocations"] == [{"name": "conv1", "kind": "layer"}]
     gh = run_netc("lint", str(model), "--output-format", "github", "--select", "A001").stdout
     assert gh.startswith(f"::error file={model},title=netc A001::A001 node 'conv1' (Conv #0): conv1: (32 - 3)/3")
+
+
+def test_external_data_is_not_loaded(tmp_path):
+    from netc.onnx.build import write_model
+
+    net = netc.load(EXAMPLES / "resnet18.yaml")
+    path = tmp_path / "r18.onnx"
+    write_model(build_model(net, weights=_zeros, check=False), path, external_data=True)
+    data = tmp_path / "r18.onnx.data"
+    assert data.stat().st_size > path.stat().st_size * 100
+    data.unlink()                                  # weights are never read: shapes suffice
+    got = netc.load(path)
+    assert (got.totals.params, got.totals.macs) == (net.totals.params, net.totals.macs)
+
+
+def test_build_refuses_a_model_as_input(tmp_path):
+    _, model = _built(tmp_path, BAD)
+    r = run_netc("build", str(model), "--onnx", str(tmp_path / "again.onnx"))
+    assert r.returncode == 2 and "is not a netc file" in r.stderr
