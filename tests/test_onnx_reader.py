@@ -580,3 +580,10 @@ def test_truncated_model_is_not_onnx(tmp_path):
     r = run_netc("lint", str(model))
     assert r.returncode == 1
     assert r.stdout.startswith(f"{model}: error[E010]: not a netc file nor an ONNX model")
+
+
+def test_text_with_a_stray_control_character_stays_a_netc_file(tmp_path):
+    path = tmp_path / "net.yaml"
+    path.write_bytes(b"netc: 1\ninput: \x01\n")
+    r = run_netc("summary", str(path))
+    assert r.returncode == 1 and "error[E001]" in r.stderr and "E010" not in r.stderr
