@@ -1,8 +1,10 @@
 """The Python API: ``netc.load(path)`` gives a ``Network`` whose analysis the CLI prints.
 
 ``load`` reads netc files and ONNX models alike, told apart by content: a file
-with bytes that YAML text cannot hold (NUL and other control characters, or
-invalid UTF-8) is read as ONNX (netc/onnx/reader.py, which alone imports onnx).
+that starts with a control character (a serialized ModelProto starts with the
+key of ``ir_version``, byte 0x08), holds a NUL, or is not UTF-8 is read as ONNX
+(netc/onnx/reader.py, which alone imports onnx); text with a stray control
+character further on stays a netc file, whose error then points at it.
 """
 
 from __future__ import annotations
@@ -67,15 +69,15 @@ def load(path: str | os.PathLike, params: dict | None = None, input_shape=None) 
 
 
 def is_binary(path: str | os.PathLike) -> bool:
-    """Whether the file's first bytes hold what no YAML text can: control characters
-    other than tab and line breaks, or invalid UTF-8. An unreadable file is not
-    binary (``read_file`` reports why it cannot be read)."""
+    """Whether the file is binary rather than text: its first byte a control character
+    other than tab and line breaks, a NUL in its first 4 KiB, or invalid UTF-8 there.
+    An unreadable file is not binary (``read_file`` reports why it cannot be read)."""
     try:
         with open(path, "rb") as f:
             head = f.read(SNIFF_BYTES)
     except OSError:
         return False
-    if _CONTROL.search(head):
+    if _CONTROL.match(head) or b"\0" in head:
         return True
     try:
         head.decode("utf-8")

@@ -2,8 +2,9 @@
 
     network = read_network("model.onnx")     # a netc.api.Network, like netc.load
 
-The model is loaded without its external data (``load_external_data=False``):
-only shapes matter, and an initializer's ``dims`` give a weight's shape. Nodes
+The model is loaded without its weights' bytes (external data unread, inline
+weights skipped by netc/onnx/skeleton.py): only shapes matter, and an
+initializer's ``dims`` give a weight's shape. Nodes
 are walked in their (topological) order:
 
 - a node none of whose inputs is computed from the network input (Constant,
@@ -27,7 +28,7 @@ from __future__ import annotations
 import os
 import re
 
-from ..diagnostics import LIMIT, NOT_ONNX, SHAPE, UNSUPPORTED, Diagnostic, NetcError, Span, error
+from ..diagnostics import IO, LIMIT, NOT_ONNX, SHAPE, UNSUPPORTED, Diagnostic, NetcError, Span, error
 from ..graph import Graph, Node
 from ..ops import OPS
 from ..ops.registry import MAX_CHANNELS, MAX_SPATIAL, Op, fmt_shape
@@ -40,17 +41,20 @@ _ORIGIN = re.compile(r"([^\s:;]+):(\d+)\b")
 
 
 def load_model(path: str):
-    """Parse ``path`` as an ``onnx.ModelProto`` without external data; E010 when it is not one."""
+    """Parse ``path`` as an ``onnx.ModelProto`` without its weights' bytes (external data
+    unread, inline weights skipped: netc/onnx/skeleton.py); E010 when it is not one."""
     import onnx
     from google.protobuf.message import DecodeError
 
+    from .skeleton import skeleton
+
     try:
-        model = onnx.load(path, load_external_data=False)
+        model = onnx.ModelProto.FromString(skeleton(path))
     except (DecodeError, ValueError, RuntimeError) as e:
-        raise error(f"not a netc file nor an ONNX model: binary content that does not parse as an "
-                    f"ONNX ModelProto ({type(e).__name__})", Span(path, 0, 0), NOT_ONNX) from None
+        raise error("not a netc file nor an ONNX model: binary content that does not parse as an "
+                    "ONNX ModelProto", Span(path, 0, 0), NOT_ONNX) from None
     except OSError as e:
-        raise error(f"cannot read file: {e.strerror or e}", Span(path, 0, 0), "E006") from None
+        raise error(f"cannot read file: {e.strerror or e}", Span(path, 0, 0), IO) from None
     if not model.ir_version or not model.HasField("graph") or not (model.graph.node or model.graph.input):
         raise error("not a netc file nor an ONNX model: binary content with no IR version or graph",
                     Span(path, 0, 0), NOT_ONNX)
