@@ -10,6 +10,7 @@ import typer
 
 from ..memory import DTYPE_BYTES, OPTIMIZER_STATE
 from ..render import FORMATS
+from ..rollup import rollup
 from . import app, device_bytes_option, load_or_exit
 
 
@@ -32,8 +33,11 @@ def summary(
     optimizer: Optimizer = typer.Option(Optimizer.sgd, "--optimizer", help="Optimizer state to count (§5.1)."),
     device_memory: str = typer.Option(None, "--device-memory", help="Device size, e.g. 8GB or 16GiB: "
                                       "report the largest batch that fits.", callback=device_bytes_option),
+    depth: int = typer.Option(None, "--depth", min=1, max=64, help="Roll layers up into blocks nested this "
+                              "deep (1: the file's top-level blocks, such as ResNet stages)."),
 ):
     """Per-layer shapes, parameters, MACs, activation memory and receptive field, with totals."""
     net = load_or_exit(file)
     mem = net.memory(batch, dtype.value, optimizer.value)
-    sys.stdout.write(FORMATS[format.value](net.analysis, mem, device_memory))
+    analysis = net.analysis if depth is None else rollup(net.analysis, depth)
+    sys.stdout.write(FORMATS[format.value](analysis, mem, device_memory))
