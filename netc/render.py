@@ -183,4 +183,4 @@ def html(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
     return report(a, mem, device_bytes)
 
 
-FORMATS = {"text": text, "json": json_text, "markdown": markdown, "csv": csv_text}
+FORMATS = {"text": text, "json": json_text, "markdown": markdown, "csv": csv_text, "html": html}

@@ -128,6 +128,8 @@ from typer.testing import CliRunner
 from netc.cli import app
 r = CliRunner().invoke(app, ["draw", "examples/resnet18.yaml", "-o", "-"])
 assert r.exit_code == 0, r.output
+r = CliRunner().invoke(app, ["summary", "examples/resnet18.yaml", "--format", "html", "--depth", "1"])
+assert r.exit_code == 0, r.output
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {"onnx", "onnxruntime", "numpy"})))
 """
 

@@ -1,8 +1,8 @@
 """The graph view: a layered top-down layout of layers or blocks with shapes on
 the edges, for networks that branch (inception modules, U-Nets, detector necks).
 
-Layering is the longest path from the input; within a row, items sit at the mean
-x of their inputs (one barycentre pass), pushed apart where they would overlap.
+Layering is the longest path from the input; within a row, items sit midway
+between their leftmost and rightmost inputs, pushed apart where they would overlap.
 Items of one top-level block use are framed together. Linear in items + edges.
 """
 
@@ -35,7 +35,7 @@ def render(name: str, subtitle: str, its: list[Item], notes: list[Footnote]) -> 
     y = [0.0] * len(its)
     top = 58.0
     for row in rows:
-        want = {i: _mean([cx[index[s]] for s in its[i].inputs if s in index], 0.0) for i in row}
+        want = {i: _middle([cx[index[s]] for s in its[i].inputs if s in index]) for i in row}
         order = sorted(row, key=lambda i: (want[i], i))
         right = None
         for i in order:
@@ -74,6 +74,11 @@ def render(name: str, subtitle: str, its: list[Item], notes: list[Footnote]) -> 
         svg.text(MARGIN, notes_y + k * LINE, footnote_text(note), SIZE,
                  fill=SEVERITY_COLOURS[note.diagnostic.severity], class_="finding")
     return svg.document(width, height, name, "graph")
+
+
+def _middle(values: list[float]) -> float:
+    """Where an item wants to sit: midway between its leftmost and rightmost input."""
+    return (min(values) + max(values)) / 2 if values else 0.0
 
 
 def _mean(values: list[float], default: float) -> float:
