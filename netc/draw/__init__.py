@@ -66,6 +66,9 @@ def write_text(path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)        # mkstemp makes 0600; a drawing is for sharing
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

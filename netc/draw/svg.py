@@ -11,7 +11,7 @@ CHAR_WIDTH = 0.6          # average advance of a character, in font sizes (for l
 
 def num(x: float) -> str:
     """``x`` rounded to one decimal, without a trailing ``.0`` or a negative zero."""
-    text = f"{round(x, 1):.1f}".rstrip("0").rstrip(".")
+    text = f"{x:.1f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
 
 
@@ -19,14 +19,27 @@ def text_width(text: str, size: float) -> float:
     return len(text) * size * CHAR_WIDTH
 
 
+_KEYS: dict[str, str] = {}
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 #.,-_()%:")
+
+
+def _attr_value(v) -> str:
+    if isinstance(v, float) or (isinstance(v, int) and not isinstance(v, bool)):
+        return f'"{num(v)}"'
+    v = str(v)
+    return f'"{v}"' if _PLAIN.issuperset(v) else quoteattr(v)
+
+
 def _attrs(attrs: dict) -> str:
+    """``stroke_width=1`` -> ``stroke-width="1"`` (a trailing ``_`` frees a keyword: ``class_``)."""
     out = []
     for k, v in attrs.items():
         if v is None:
             continue
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            v = num(v)
-        out.append(f" {k.rstrip('_').replace('_', '-')}={quoteattr(str(v))}")
+        key = _KEYS.get(k)
+        if key is None:
+            key = _KEYS[k] = k.rstrip("_").replace("_", "-")
+        out.append(f" {key}={_attr_value(v)}")
     return "".join(out)
 
 
