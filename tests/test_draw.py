@@ -137,3 +137,14 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {"onnx", "o
 def test_draw_and_html_import_no_heavy_modules():
     out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_a_broken_lint_config_is_a_usage_error_not_a_traceback(tmp_path):
+    (tmp_path / "net.yaml").write_text((EXAMPLES / "resnet18.yaml").read_text())
+    (tmp_path / "pyproject.toml").write_text('[tool.netc.lint]\nselect = ["ZZZ9"]\n')
+    r = run_netc("draw", str(tmp_path / "net.yaml"), "-o", str(tmp_path / "net.svg"))
+    assert r.returncode == 2 and "ZZZ9" in r.stderr and "Traceback" not in r.stderr
+    r = run_netc("draw", str(tmp_path / "net.yaml"), "-o", str(tmp_path / "net.svg"), "--no-findings")
+    assert r.returncode == 0 and (tmp_path / "net.svg").exists()
+    r = run_netc("summary", str(tmp_path / "net.yaml"), "--format", "html")
+    assert r.returncode == 0 and "Not linted" in r.stdout and "ZZZ9" in r.stdout

@@ -35,7 +35,12 @@ def draw(
     if expand and depth is not None:
         fail_usage("--expand and --depth exclude each other")
     net = load_or_exit(file)
-    found = lint_findings(file) if findings else []
+    from ..lint import ConfigError, RuleCrash
+
+    try:
+        found = lint_findings(file) if findings else []
+    except (ConfigError, RuleCrash) as e:
+        fail_usage(f"{e} (--no-findings draws without linting)")
     svg = draw_svg(net.analysis, view.value, depth, expand, found)
     target = output or file.with_suffix(".svg")
     if str(target) == "-":

@@ -53,7 +53,8 @@ def render(name: str, subtitle: str, its: list[Item], notes: list[Footnote]) -> 
     for i in range(len(its)):
         cx[i] -= left_edge
     width = max(max(cx[i] + w[i] / 2 for i in range(len(its))) + MARGIN + 70,
-                MARGIN * 2 + text_width(subtitle, SIZE))
+                MARGIN * 2 + text_width(subtitle, SIZE),
+                MARGIN * 2 + max((text_width(footnote_text(n), SIZE) for n in notes), default=0))
     notes_y = top - VGAP + 30
     height = notes_y + LINE * len(notes) + MARGIN
 

@@ -28,7 +28,8 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}tr.block td:first-c
 tr.finding td{background:#fff4e5}button.tog{border:0;background:none;cursor:pointer;width:1.4em;padding:0;color:#2c7a7b}
 .charts{display:flex;gap:28px;flex-wrap:wrap}.chart{flex:1;min-width:320px}
 .bar{display:flex;align-items:center;gap:6px;font-size:12px;margin:2px 0}.bar .l{flex:none;width:150px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
-.bar .b{flex:none;height:12px;border-radius:2px}.bar .v{color:#555;white-space:nowrap}
+.bar .t{flex:1;min-width:60px}.bar .b{display:block;height:12px;border-radius:2px;min-width:1px}
+.bar .v{flex:none;width:140px;color:#555;white-space:nowrap}
 .stack{display:flex;height:22px;border-radius:3px;overflow:hidden;margin:8px 0;max-width:900px}
 .key{display:inline-block;width:11px;height:11px;margin-right:4px;border-radius:2px;vertical-align:-1px}
 .error{color:#d62728}.warning{color:#b35f00}.info{color:#1f77b4}code{font-size:13px}
@@ -92,7 +93,12 @@ def report(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
     depth = getattr(a, "depth", 0) or 1
     g = full.graph
     path = g.source.path if g.source else None
-    findings = lint_findings(path) if path else []
+    from ..lint import ConfigError, RuleCrash
+
+    try:
+        findings, lint_error = (lint_findings(path) if path else []), None
+    except (ConfigError, RuleCrash) as e:       # the report still shows everything else
+        findings, lint_error = [], str(e)
     notes = [Footnote(n, d, d.layer) for n, d in enumerate(findings, 1)]
     t = full.totals
     parts = [
@@ -106,7 +112,8 @@ def report(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
         "<h2>Drawing</h2>", f'<div class="drawing" id="drawing">{_inline(draw(full, findings=findings))}</div>',
         "<h2>Where the parameters, MACs and activations are</h2>", _charts(rollup(full, depth), mem),
         "<h2>Memory</h2>", _memory(mem, device_bytes),
-        f"<h2>Lint findings ({len(findings)})</h2>", _findings(notes),
+        f"<h2>Lint findings ({len(findings)})</h2>",
+        f'<p class="error">Not linted: {escape(lint_error)}</p>' if lint_error else _findings(notes),
         "<h2>Layers</h2>",
         '<p class="tools"><button id="expand-all" type="button">Expand all</button>'
         '<button id="collapse-all" type="button">Collapse to stages</button> '
@@ -145,7 +152,7 @@ def _table(a: Analysis, mem: Memory, depth: int, flagged: set[str]) -> str:
             bid = trace[level]
             s = sums[bid]
             out.append(_row(order, bid, f"{s['block']} ×{s['count']}", shape_text(s["shape"]), s["params"],
-                            s["macs"], s["flops"], s["activations"] * size, "", trace[:level],
+                            s["macs"], s["flops"], s["activations"] * size, s["field"], trace[:level],
                             level + 1, bid, any(f.startswith(bid + ".") for f in flagged)))
             opened.append(bid)
             order += 1
@@ -157,7 +164,8 @@ def _table(a: Analysis, mem: Memory, depth: int, flagged: set[str]) -> str:
 
 
 def _block_sums(a: Analysis) -> dict[str, dict]:
-    """Per block use: its block's name, layer count, sums and output shape (its last layer's)."""
+    """Per block use: its block's name, layer count, sums, and its last layer's output
+    shape and receptive field."""
     text = getattr(a.graph.source, "text", None)
     sums: dict[str, dict] = {}
     for r in a.layers:
@@ -171,7 +179,7 @@ def _block_sums(a: Analysis) -> dict[str, dict]:
             s["macs"] += r.macs
             s["flops"] += r.flops
             s["activations"] += r.activations
-            s["shape"] = r.output_shape
+            s["shape"], s["field"] = r.output_shape, field_text(r)
     return sums
 
 
@@ -203,9 +211,9 @@ def _charts(rolled: Analysis, mem: Memory) -> str:
         out.append(f'<div class="chart"><h3>{title}</h3>')
         for r, v in zip(rows, values):
             pct = 100 * v / total
+            bar = f'<span class="b" style="width:{100 * v / top:.2f}%;background:{colour}"></span>' if v else ""
             out.append(f'<div class="bar"><span class="l" title="{escape(r.name)}">{escape(r.name)}</span>'
-                       f'<span class="b" style="width:{220 * v / top:.1f}px;background:{colour}"></span>'
-                       f'<span class="v">{fmt(v)} ({pct:.1f}%)</span></div>')
+                       f'<span class="t">{bar}</span><span class="v">{fmt(v)} ({pct:.1f}%)</span></div>')
         out.append("</div>")
     out.append("</div>")
     return "".join(out)

@@ -83,7 +83,8 @@ def render(name: str, subtitle: str, its: list[Item], notes: list[Footnote]) -> 
         b.x = x + (b.slot - b.extent) / 2
         b.y = axis - b.h / 2
         x += b.slot + GAP
-    width = x - GAP + MARGIN
+    width = max(x - GAP + MARGIN, 2 * MARGIN + text_width(subtitle, LABEL_SIZE),
+                2 * MARGIN + max((text_width(footnote_text(n), LABEL_SIZE) for n in notes), default=0))
     label_y = axis + tallest / 2 + 18
     groups_y = label_y + 3 * LINE + 6
     has_groups = any(it.kind != "block" and it.group for it in its)
