@@ -43,11 +43,10 @@ def group_key(node: Node, depth: int) -> str:
     return node.trace[depth - 1][0] if depth >= 1 and len(node.trace) >= depth else node.name
 
 
-def block_name(span: Span, text: str | None) -> str:
-    """The block a use names: the key its span covers in the source text."""
-    if text is None or span.end_col is None or span.end_line not in (None, span.line):
+def block_name(span: Span, lines: list[str] | None) -> str:
+    """The block a use names: the key its span covers in the source ``lines``."""
+    if lines is None or span.end_col is None or span.end_line not in (None, span.line):
         return "block"
-    lines = text.splitlines()
     if not 0 < span.line <= len(lines):
         return "block"
     return lines[span.line - 1][span.col - 1:span.end_col - 1] or "block"
@@ -62,12 +61,13 @@ def rollup(a: Analysis, depth: int) -> RolledAnalysis:
         groups.setdefault(group_key(r.node, depth), []).append(r)
     owner = {r.name: key for key, members in groups.items() for r in members}
     text = getattr(a.graph.source, "text", None)
+    lines = None if text is None else text.splitlines()
     rows: list[LayerReport] = []
     for key, members in groups.items():
         if len(members) == 1 and members[0].name == key:
             rows.append(_renamed_inputs(members[0], owner))
             continue
-        rows.append(_block(key, members, owner, depth, text))
+        rows.append(_block(key, members, owner, depth, lines))
     return RolledAnalysis(a.graph, rows, a.totals, depth, a)
 
 
@@ -80,7 +80,7 @@ def _renamed_inputs(r: LayerReport, owner: dict[str, str]) -> LayerReport:
 
 
 def _block(key: str, members: list[LayerReport], owner: dict[str, str], depth: int,
-           text: str | None) -> BlockReport:
+           lines: list[str] | None) -> BlockReport:
     inputs: list[str] = []
     for r in members:
         for i in r.node.inputs:
@@ -89,7 +89,7 @@ def _block(key: str, members: list[LayerReport], owner: dict[str, str], depth: i
                 inputs.append(src)
     first, last = members[0].node, members[-1]
     use_span = first.trace[depth - 1][1]
-    name = block_name(use_span, text)
+    name = block_name(use_span, lines)
     node = Node(key, name, {}, inputs, use_span, trace=first.trace[:depth - 1], block=name)
     params = sum(r.params for r in members)
     return BlockReport(node, last.output_shape, params, sum(r.buffers for r in members),

@@ -53,6 +53,7 @@ def render(name: str, subtitle: str, its: list[Item], notes: list[Footnote]) -> 
     for i in range(len(its)):
         cx[i] -= left_edge
     width = max(max(cx[i] + w[i] / 2 for i in range(len(its))) + MARGIN + 70,
+                max(cx) + max(w) / 2 + 24 + MARGIN,
                 MARGIN * 2 + text_width(subtitle, SIZE),
                 MARGIN * 2 + max((text_width(footnote_text(n), SIZE) for n in notes), default=0))
     notes_y = top - VGAP + 30
@@ -65,7 +66,7 @@ def render(name: str, subtitle: str, its: list[Item], notes: list[Footnote]) -> 
     for i, it in enumerate(its):
         for s in it.inputs:
             if s in index:
-                _edge(svg, index[s], i, cx, y, h)
+                _edge(svg, index[s], i, cx, y, w, h, rank, max(w) / 2)
     for i, it in enumerate(its):             # each tensor's shape once, under its producer
         if i + 1 < len(its) or not it.inputs:
             svg.text(cx[i] + 5, y[i] + h[i] + 14, shape_text(it.shape), 9.5, fill="#6b7280")
@@ -102,12 +103,23 @@ def _frames(svg: Svg, its, cx, y, w, h) -> None:
         svg.text(x1 - 6, y1 - 7, g, SIZE, fill="#2c7a7b", font_weight="bold")
 
 
-def _edge(svg: Svg, s: int, t: int, cx, y, h) -> None:
+def _edge(svg: Svg, s: int, t: int, cx, y, w, h, rank, half_width: float) -> None:
+    """An S-curve from the producer's bottom to the consumer's top; an edge that skips
+    rows in the same column (an identity shortcut) runs in a lane to the right of it."""
+    style = {"fill": "none", "stroke": "#8792a2", "stroke_width": 1.2}
+    if rank[t] - rank[s] > 1 and abs(cx[s] - cx[t]) < half_width:
+        lane = max(cx[s], cx[t]) + half_width + 18
+        x1, y1 = cx[s] + w[s] / 2, y[s] + h[s] / 2
+        x2, y2 = cx[t] + w[t] / 2, y[t] + h[t] / 2
+        svg.path(f"M {num(x1)} {num(y1)} C {num(lane)} {num(y1)} {num(lane)} {num(y1)} {num(lane)} {num(y1 + 24)} "
+                 f"L {num(lane)} {num(y2 - 24)} C {num(lane)} {num(y2)} {num(lane)} {num(y2)} {num(x2 + 6)} {num(y2)}",
+                 class_="skip", **style)
+        svg.polygon([(x2 + 1, y2), (x2 + 7, y2 - 3.5), (x2 + 7, y2 + 3.5)], fill="#8792a2")
+        return
     x1, y1 = cx[s], y[s] + h[s]
     x2, y2 = cx[t], y[t]
     mid = (y1 + y2) / 2
-    svg.path(f"M {num(x1)} {num(y1)} C {num(x1)} {num(mid)} {num(x2)} {num(mid)} {num(x2)} {num(y2 - 5)}",
-             fill="none", stroke="#8792a2", stroke_width=1.2)
+    svg.path(f"M {num(x1)} {num(y1)} C {num(x1)} {num(mid)} {num(x2)} {num(mid)} {num(x2)} {num(y2 - 5)}", **style)
     svg.polygon([(x2, y2 - 1), (x2 - 3.5, y2 - 7), (x2 + 3.5, y2 - 7)], fill="#8792a2")
 
 

@@ -141,6 +141,7 @@ def _table(a: Analysis, mem: Memory, depth: int, flagged: set[str]) -> str:
     out.append("</tr></thead><tbody>")
     order = 0
     sums = _block_sums(a)
+    flagged_blocks = {name for r in a.layers if r.name in flagged for name, _ in r.node.trace}
     opened: list[str] = []
     for r in a.layers:
         trace = [name for name, _ in r.node.trace]
@@ -153,7 +154,7 @@ def _table(a: Analysis, mem: Memory, depth: int, flagged: set[str]) -> str:
             s = sums[bid]
             out.append(_row(order, bid, f"{s['block']} ×{s['count']}", shape_text(s["shape"]), s["params"],
                             s["macs"], s["flops"], s["activations"] * size, s["field"], trace[:level],
-                            level + 1, bid, any(f.startswith(bid + ".") for f in flagged)))
+                            level + 1, bid, bid in flagged_blocks))
             opened.append(bid)
             order += 1
         out.append(_row(order, r.name, r.op, shape_text(r.output_shape), r.params, r.macs, r.flops,
@@ -167,12 +168,13 @@ def _block_sums(a: Analysis) -> dict[str, dict]:
     """Per block use: its block's name, layer count, sums, and its last layer's output
     shape and receptive field."""
     text = getattr(a.graph.source, "text", None)
+    lines = None if text is None else text.splitlines()
     sums: dict[str, dict] = {}
     for r in a.layers:
         for name, span in r.node.trace:
             s = sums.get(name)
             if s is None:
-                s = sums[name] = {"block": block_name(span, text), "count": 0, "params": 0, "macs": 0,
+                s = sums[name] = {"block": block_name(span, lines), "count": 0, "params": 0, "macs": 0,
                                   "flops": 0, "activations": 0, "shape": r.output_shape}
             s["count"] += 1
             s["params"] += r.params
