@@ -63,10 +63,11 @@ def render(name: str, subtitle: str, its: list[Item], notes: list[Footnote]) -> 
     svg.text(MARGIN, 26, name, 16, font_weight="bold")
     svg.text(MARGIN, 42, subtitle, SIZE, fill="#555555")
     _frames(svg, its, cx, y, w, h)
+    half_width = max(w) / 2
     for i, it in enumerate(its):
         for s in it.inputs:
             if s in index:
-                _edge(svg, index[s], i, cx, y, w, h, rank, max(w) / 2)
+                _edge(svg, index[s], i, cx, y, w, h, rank, half_width)
     for i, it in enumerate(its):             # each tensor's shape once, under its producer
         if i + 1 < len(its) or not it.inputs:
             svg.text(cx[i] + 5, y[i] + h[i] + 14, shape_text(it.shape), 9.5, fill="#6b7280")

@@ -76,6 +76,15 @@ class Item:
             return self.name if not trace else trace[0][0]
         return trace[0][0] if trace else None
 
+    @property
+    def entry_windows(self):
+        """The windows of the op that reads this item's input: the layer's own, or a
+        block's first layer's (the kernel drawn on the map before)."""
+        r = self.report
+        if isinstance(r, BlockReport):
+            r = r.layers[0]
+        return r.windows if r is not None else None
+
     def window_text(self) -> str | None:
         """``3×3/2`` for sliding-window ops (``3×3/2 d2`` when dilated)."""
         ws = self.report.windows if self.report is not None else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from .model import SEVERITY_COLOURS, Footnote, Item, footnote_text, shape_text, short_name
+from .model import SEVERITY_COLOURS, Footnote, Item, footnote_text, label, shape_text, short_name
 from .svg import Svg, num, text_width
 
 OBLIQUE = 0.5               # depth drawn at 45°, halved (cabinet projection)
@@ -146,7 +146,7 @@ def _tooltip(it: Item) -> str:
     r = it.report
     if r is None:
         return f"{it.name}: input {shape_text(it.shape)}"
-    text = f"{it.name} ({it.op}) → {shape_text(it.shape)}; params {r.params:,}; MACs {r.macs:,}"
+    text = f"{label(it)}\nparams {r.params:,} · MACs {r.macs:,}"
     for m in it.marks:
         text += "\n" + footnote_text(m)
     return text
@@ -157,7 +157,7 @@ def _link(svg: Svg, prev: _Box, b: _Box, it: Item, axis: float) -> None:
     on the map it slides over with lines to the output pixel."""
     svg.line(prev.x + prev.extent, axis, b.x - 2, axis, stroke="#8792a2", stroke_width=1)
     svg.polygon([(b.x - 1, axis), (b.x - 6, axis - 3), (b.x - 6, axis + 3)], fill="#8792a2")
-    ws = it.report.windows if it.report is not None else None
+    ws = it.entry_windows
     if not ws or len(ws) != 2:
         return
     (wh, ww) = ws
