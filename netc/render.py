@@ -144,6 +144,8 @@ def as_dict(a: Analysis, mem: Memory, device_bytes: int | None = None) -> dict:
                 for w in r.windows],
             "source": _source(r.node.span),
         })
+        if hasattr(r, "layers"):  # a block rolled up by ``summary --depth`` (netc/rollup.py)
+            layers[-1].update(kind="block", layer_count=len(r.layers))
     memory = {
         "batch": mem.batch, "dtype": mem.dtype, "optimizer": mem.optimizer,
         "parameter_bytes": mem.parameters, "gradient_bytes": mem.gradients,
@@ -161,6 +163,7 @@ def as_dict(a: Analysis, mem: Memory, device_bytes: int | None = None) -> dict:
         "file": g.source.path if g.source else None,
         "input": {"name": g.input_name, "shape": list(g.input_shape)},
         "outputs": list(g.outputs),
+        **({"depth": a.depth} if getattr(a, "depth", 0) else {}),
         "layers": layers,
         "totals": {"params": t.params, "trainable_params": t.trainable_params,
                    "non_trainable_params": t.non_trainable_params, "macs": t.macs, "flops": t.flops,
@@ -217,4 +220,10 @@ def csv_text(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
     return buf.getvalue()
 
 
-FORMATS = {"text": text, "json": json_text, "markdown": markdown, "csv": csv_text}
+def html(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
+    from .draw.html import report  # the self-contained HTML report with the drawing
+
+    return report(a, mem, device_bytes)
+
+
+FORMATS = {"text": text, "json": json_text, "markdown": markdown, "csv": csv_text, "html": html}

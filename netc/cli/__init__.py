@@ -112,6 +112,7 @@ from . import summary  # noqa: E402,F401
 from . import bench  # noqa: E402,F401
 from . import lint  # noqa: E402,F401
 from . import build  # noqa: E402,F401
+from . import draw  # noqa: E402,F401
 
 
 def run() -> None:

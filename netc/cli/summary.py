@@ -11,6 +11,7 @@ import typer
 
 from ..memory import DTYPE_BYTES, OPTIMIZER_STATE
 from ..render import FORMATS
+from ..rollup import rollup
 from . import app, device_bytes_option, input_option, load_or_exit, overrides_or_exit, set_option
 
 
@@ -35,8 +36,11 @@ def summary(
                                       "report the largest batch that fits.", callback=device_bytes_option),
     sets: List[str] = set_option(),
     input_shape: str = input_option(),
+    depth: int = typer.Option(None, "--depth", min=1, max=64, help="Roll layers up into blocks nested this "
+                              "deep (1: the file's top-level blocks, such as ResNet stages)."),
 ):
     """Per-layer shapes, parameters, MACs, activation memory and receptive field, with totals."""
     net = load_or_exit(file, overrides_or_exit(sets, input_shape))
     mem = net.memory(batch, dtype.value, optimizer.value)
-    sys.stdout.write(FORMATS[format.value](net.analysis, mem, device_memory))
+    analysis = net.analysis if depth is None else rollup(net.analysis, depth)
+    sys.stdout.write(FORMATS[format.value](analysis, mem, device_memory))

@@ -1,0 +1,204 @@
+"""The volume view, after the paper's Figures 2 and 7: each feature map a box,
+left to right, with height from H, depth (drawn obliquely) from W and thickness
+from C; the kernel drawn on the map it slides over; skip connections as arcs.
+
+Sizes are logarithmic so that a 224×224×3 input and a 7×7×2048 map are both
+visible: side(n) = 6 + 16·log2(n) pixels, thickness(c) = 3 + 5·log2(c), and a
+vector of n elements is a bar 8 + 11·log2(n) high. Cost: one pass over the
+items and one over the edges, linear in the size of the network.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .model import SEVERITY_COLOURS, Footnote, Item, footnote_text, label, shape_text, short_name
+from .svg import Svg, num, text_width
+
+OBLIQUE = 0.5               # depth drawn at 45°, halved (cabinet projection)
+GAP = 26                    # between one box's slot and the next
+MARGIN = 24
+LABEL_SIZE = 11
+LINE = 14                   # label line height
+
+
+def side(n: int) -> float:
+    return 6 + 16 * math.log2(max(n, 1))
+
+
+def thickness(c: int) -> float:
+    return 3 + 5 * math.log2(max(c, 1))
+
+
+def bar(n: int) -> float:
+    return 8 + 11 * math.log2(max(n, 1))
+
+
+class _Box:
+    """Where one item is drawn: front face (x, y, w, h) and oblique offset (dx, dy)."""
+
+    def __init__(self, item: Item):
+        shape = item.shape
+        if len(shape) == 3:
+            c, h, w = shape
+            self.w, self.h, d = thickness(c), side(h), side(w) * OBLIQUE
+        else:
+            self.w, self.h, d = 7.0, bar(math.prod(shape)), 4.0
+        self.dx = self.dy = d / math.sqrt(2)
+        self.x = self.y = 0.0
+        self.lines = [short_name(item), item.detail(), shape_text(item.shape)]
+        self.label_w = max(text_width(t, LABEL_SIZE) for t in self.lines)
+        self.extent = self.w + self.dx
+
+    @property
+    def slot(self) -> float:
+        return max(self.extent, self.label_w)
+
+    @property
+    def top(self) -> float:                  # the highest point of the box, oblique face included
+        return self.y - self.dy
+
+    def face_point(self, u: float, v: float) -> tuple[float, float]:
+        """A point of the right face (the H×W plane): u along W (0 front, 1 back), v along H."""
+        return self.x + self.w + u * self.dx, self.y + v * self.h - u * self.dy
+
+
+def _shade(colour: str, factor: float) -> str:
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{min(255, max(0, round(v * factor))):02x}" for v in (r, g, b))
+
+
+def render(name: str, subtitle: str, its: list[Item], notes: list[Footnote]) -> str:
+    boxes = {it.name: _Box(it) for it in its}
+    index = {it.name: i for i, it in enumerate(its)}
+    tallest = max(b.h + b.dy for b in boxes.values())
+    skips = [(index[s], i) for i, it in enumerate(its) for s in it.inputs
+             if s in index and index[s] != i - 1]
+    arc_band = 0 if not skips else 22 + 9 * math.log2(1 + max(j - i for i, j in skips))
+    title_h = 46
+    axis = title_h + arc_band + tallest / 2 + max(b.dy for b in boxes.values()) + 16   # centre line
+    x = MARGIN
+    for it in its:
+        b = boxes[it.name]
+        b.x = x + (b.slot - b.extent) / 2
+        b.y = axis - b.h / 2
+        x += b.slot + GAP
+    width = max(x - GAP + MARGIN, 2 * MARGIN + text_width(subtitle, LABEL_SIZE),
+                2 * MARGIN + max((text_width(footnote_text(n), LABEL_SIZE) for n in notes), default=0))
+    label_y = axis + tallest / 2 + 18
+    groups_y = label_y + 3 * LINE + 6
+    has_groups = any(it.kind != "block" and it.group for it in its)
+    notes_y = groups_y + (34 if has_groups else 8)
+    height = notes_y + LINE * len(notes) + MARGIN
+
+    svg = Svg()
+    svg.text(MARGIN, 26, name, 16, font_weight="bold")
+    svg.text(MARGIN, 42, subtitle, LABEL_SIZE, fill="#555555")
+    _brackets(svg, its, boxes, groups_y)
+    _arcs(svg, skips, its, boxes, title_h + arc_band)
+    for i, it in enumerate(its):
+        b = boxes[it.name]
+        if i > 0 and its[i - 1].name in it.inputs:
+            prev = boxes[its[i - 1].name]
+            _link(svg, prev, b, it, axis)
+        _box(svg, it, b)
+        for k, text in enumerate(b.lines):
+            svg.text(b.x + b.extent / 2, label_y + k * LINE, text, LABEL_SIZE, text_anchor="middle",
+                     fill="#222222" if k == 0 else "#555555", font_weight="bold" if k == 0 else None)
+    for k, note in enumerate(notes):
+        colour = SEVERITY_COLOURS[note.diagnostic.severity]
+        svg.text(MARGIN, notes_y + k * LINE, footnote_text(note), LABEL_SIZE, fill=colour, class_="finding")
+    return svg.document(width, height, name, "volume")
+
+
+def _box(svg: Svg, it: Item, b: _Box) -> None:
+    colour = it.colour
+    stroke = SEVERITY_COLOURS[it.severity] if it.marks else "#33415c"
+    sw = 2.5 if it.marks else 0.8
+    x, y, w, h, dx, dy = b.x, b.y, b.w, b.h, b.dx, b.dy
+    svg.open("g", id=f"item-{it.name}", class_=f"item {it.kind}")
+    svg.title(_tooltip(it))
+    if it.kind == "block":                    # a stack of slabs: the layers behind the block's output
+        for k in (2, 1):
+            _faces(svg, x - 6 * k, y, w, h, dx, dy, _shade(colour, 1.3 - 0.1 * k), "#33415c", 0.6)
+    _faces(svg, x, y, w, h, dx, dy, colour, stroke, sw)
+    if it.has_merge:                          # a residual or branching block: a small arc over it
+        svg.path(f"M {num(x + 2)} {num(y - dy - 4)} Q {num(x + b.extent / 2)} {num(y - dy - 20)} "
+                 f"{num(x + b.extent - 2)} {num(y - dy - 4)}", fill="none", stroke="#2c7a7b",
+                 stroke_width=1.4, marker_end=None)
+    if it.marks:
+        marks = ",".join(str(m.number) for m in it.marks)
+        svg.text(x + b.extent / 2, y - dy - (24 if it.has_merge else 6), f"[{marks}]", 10,
+                 text_anchor="middle", fill=SEVERITY_COLOURS[it.severity], font_weight="bold")
+    svg.close("g")
+
+
+def _faces(svg: Svg, x, y, w, h, dx, dy, colour: str, stroke: str, sw: float) -> None:
+    """A box in cabinet projection: the front face, the top lit, the side in shade."""
+    svg.rect(x, y, w, h, fill=colour, stroke=stroke, stroke_width=sw)
+    svg.polygon([(x, y), (x + w, y), (x + w + dx, y - dy), (x + dx, y - dy)],
+                fill=_shade(colour, 1.18), stroke=stroke, stroke_width=sw)
+    svg.polygon([(x + w, y), (x + w + dx, y - dy), (x + w + dx, y + h - dy), (x + w, y + h)],
+                fill=_shade(colour, 0.82), stroke=stroke, stroke_width=sw)
+
+
+def _tooltip(it: Item) -> str:
+    r = it.report
+    if r is None:
+        return f"{it.name}: input {shape_text(it.shape)}"
+    text = f"{label(it)}\nparams {r.params:,} · MACs {r.macs:,}"
+    for m in it.marks:
+        text += "\n" + footnote_text(m)
+    return text
+
+
+def _link(svg: Svg, prev: _Box, b: _Box, it: Item, axis: float) -> None:
+    """The flow from one map to the next: an arrow, and for a windowed op the kernel
+    on the map it slides over with lines to the output pixel."""
+    svg.line(prev.x + prev.extent, axis, b.x - 2, axis, stroke="#8792a2", stroke_width=1)
+    svg.polygon([(b.x - 1, axis), (b.x - 6, axis - 3), (b.x - 6, axis + 3)], fill="#8792a2")
+    ws = it.entry_windows
+    if not ws or len(ws) != 2:
+        return
+    (wh, ww) = ws
+    fv = min(0.6, max(0.1, wh.kernel / max(wh.size, 1)))
+    fu = min(0.6, max(0.1, ww.kernel / max(ww.size, 1)))
+    u0, v0 = 0.5 - fu / 2, 0.35 - fv / 2
+    corners = [prev.face_point(u, v) for u, v in
+               ((u0, v0), (u0 + fu, v0), (u0 + fu, v0 + fv), (u0, v0 + fv))]
+    target = b.face_point(0.5, 0.35)
+    target = (b.x + b.w * 0.5, target[1] + b.dy * 0.5)
+    for cx, cy in (corners[0], corners[2]):
+        svg.line(cx, cy, *target, stroke="#1d3557", stroke_width=0.7, stroke_opacity=0.7)
+    svg.polygon(corners, fill="#f1c40f", fill_opacity=0.85, stroke="#1d3557", stroke_width=0.8)
+
+
+def _arcs(svg: Svg, skips: list[tuple[int, int]], its: list[Item], boxes: dict, band: float) -> None:
+    """Skip connections: an arc above the boxes from the producer to the consumer,
+    higher for longer spans."""
+    for i, j in skips:
+        a, b = boxes[its[i].name], boxes[its[j].name]
+        x1, y1 = a.x + a.extent / 2, a.top
+        x2, y2 = b.x + b.extent / 2, b.top
+        peak = band - 9 * math.log2(1 + j - i) + 8
+        svg.path(f"M {num(x1)} {num(y1)} C {num(x1)} {num(peak)} {num(x2)} {num(peak)} {num(x2)} {num(y2 - 5)}",
+                 fill="none", stroke="#2c7a7b", stroke_width=1.3, stroke_opacity=0.8, class_="skip")
+        svg.polygon([(x2, y2 - 1), (x2 - 3, y2 - 7), (x2 + 3, y2 - 7)], fill="#2c7a7b")
+
+
+def _brackets(svg: Svg, its: list[Item], boxes: dict, y: float) -> None:
+    """Under expanded layers, a bracket naming each top-level block use they belong to."""
+    runs: list[tuple[str, int, int]] = []
+    for i, it in enumerate(its):
+        g = it.group if it.kind != "block" else None
+        if g and runs and runs[-1][0] == g and runs[-1][2] == i - 1:
+            runs[-1] = (g, runs[-1][1], i)
+        elif g:
+            runs.append((g, i, i))
+    for g, i, j in runs:
+        a, b = boxes[its[i].name], boxes[its[j].name]
+        x1, x2 = a.x, b.x + b.extent
+        svg.path(f"M {num(x1)} {num(y - 6)} V {num(y)} H {num(x2)} V {num(y - 6)}", fill="none",
+                 stroke="#4fa3a5", stroke_width=1.2)
+        svg.text((x1 + x2) / 2, y + 14, g, LABEL_SIZE, text_anchor="middle", fill="#2c7a7b",
+                 font_weight="bold")
