@@ -125,7 +125,7 @@ def _box(svg: Svg, it: Item, b: _Box) -> None:
     if it.has_merge:                          # a residual or branching block: a small arc over it
         svg.path(f"M {num(x + 2)} {num(y - dy - 4)} Q {num(x + b.extent / 2)} {num(y - dy - 20)} "
                  f"{num(x + b.extent - 2)} {num(y - dy - 4)}", fill="none", stroke="#2c7a7b",
-                 stroke_width=1.4, marker_end=None)
+                 stroke_width=1.4)
     if it.marks:
         marks = ",".join(str(m.number) for m in it.marks)
         svg.text(x + b.extent / 2, y - dy - (24 if it.has_merge else 6), f"[{marks}]", 10,
