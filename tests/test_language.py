@@ -459,9 +459,9 @@ def test_format_examples_load():
 
 
 def test_errors_under_overrides_say_so():
-    d = errors(SCALED, params={"act": "gelu"}, input_shape=(3, 8, 8))[0]
-    assert "conv activation: unknown value 'gelu'" in d.message
-    assert d.notes[-1] == (None, "with the overrides act=gelu, input shape 3,8,8")
+    d = errors(SCALED, params={"act": "selu"}, input_shape=(3, 8, 8))[0]
+    assert "conv activation: unknown value 'selu'" in d.message
+    assert d.notes[-1] == (None, "with the overrides act=selu, input shape 3,8,8")
     d = errors("layers:\n  - conv: {filters: 1, kernel: 5}\n", input_shape=(3, 4, 4))[0]
     assert "larger than the padded input" in d.message and "input shape 3,4,4" in d.notes[-1][1]
 
