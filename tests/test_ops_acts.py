@@ -190,3 +190,11 @@ def test_d004_a_gate_does_not_add_its_sigmoid_to_the_main_path(write):
     # the same five sigmoids in a row do vanish
     chain = ["conv: {filters: 32, kernel: 3, padding: 1, activation: sigmoid}"] * 5
     assert lint_codes(write, chain + ["global_avgpool", "dense: {units: 10}"], "D004")
+
+
+def test_hardsigmoid_saturates_like_sigmoid(write):
+    [m] = lint_codes(write, ["conv: {filters: 32, kernel: 3, activation: hardsigmoid, init: he_normal}"], "D003")
+    assert m == "conv1: he_normal with hardsigmoid: He's variance saturates hardsigmoid; use xavier_uniform"
+    chain = ["conv: {filters: 32, kernel: 3, padding: 1}", "hardsigmoid"] * 4
+    [m] = lint_codes(write, chain + ["global_avgpool", "dense: {units: 10}"], "D004")
+    assert m.startswith("hardsigmoid4: 4 sigmoid/tanh layers on one path")

@@ -8,7 +8,7 @@ from ...ops.activation import ACTIVATIONS
 from ..rule import rule
 
 ACTIVATION_OPS = set(ACTIVATIONS)      # the elementwise activations (softmax is a classifier head)
-SATURATING = {"sigmoid", "tanh"}
+SATURATING = {"sigmoid", "tanh", "hardsigmoid"}
 WEIGHTED = ("conv", "dense")
 AFFINE = {"batchnorm", "dropout", "scale"}   # linear at inference: a nonlinearity passes through them
 
@@ -142,8 +142,10 @@ def even_kernel(ctx):
       summary="The weight initializer does not suit the activation (Xavier with ReLU, He with tanh/sigmoid).",
       what="""
       Reports a convolution or dense layer whose activation (fused, or the
-      activation layer that follows it) is in the ReLU family while its `init`
-      is Xavier/Glorot, Caffe's Xavier or LeCun; or tanh/sigmoid with He.
+      activation layer that follows it) is in the ReLU family (relu, relu6,
+      leaky_relu, prelu, and the smooth silu, hardswish, gelu, mish) while its
+      `init` is Xavier/Glorot, Caffe's Xavier or LeCun; or tanh, sigmoid or
+      hardsigmoid with He.
       `init: auto` is never reported: it picks He for the ReLU family, fused or
       after batchnorm, dropout and add, and Xavier otherwise.
       """,
@@ -197,9 +199,9 @@ def _saturating(ctx, node) -> bool:
 @rule("D004", "saturating-depth", Severity.WARNING,
       summary="Many sigmoid/tanh layers in a row: gradients vanish.",
       what="""
-      Counts hidden sigmoid and tanh activations (fused or as layers) along
-      each path from the input, and reports the layer where the count first
-      exceeds `max-saturating-depth` (default 3). A sigmoid or tanh on a network
+      Counts hidden sigmoid, hardsigmoid and tanh activations (fused or as
+      layers) along each path from the input, and reports the layer where the
+      count first exceeds `max-saturating-depth` (default 3). One on a network
       output is not counted. A `mul` (a gate: squeeze-and-excitation) takes
       the smallest count of its inputs, since the gradient reaches the gated
       input without passing through the gate's derivative.
