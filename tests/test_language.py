@@ -109,6 +109,8 @@ def test_comma_inside_a_flow_mapping_gets_a_hint():
     body = "params: {w: 1.0}\nlayers:\n  - conv: {filters: make_divisible(32 * w, 8), kernel: 1}\n"
     d = errors(body)[0]
     assert "unknown key '8)'" in d.message and "quote an expression" in d.message
+    d = errors("params: {w: 1.0, stem: make_divisible(32 * w, 8)}\nlayers: [relu]\n")[0]
+    assert "'8)' is not a valid name" in d.message and "quote an expression" in d.message
 
 
 # -- command line --------------------------------------------------------------------
