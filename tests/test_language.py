@@ -385,7 +385,8 @@ def test_names_from_elsewhere_get_netc_s_name(name, target):
 
 def test_no_look_alike_with_other_maths():
     ops = list(OPS)
-    for name in ("gelu", "selu", "elu", "prelu", "silu", "mish", "softplus", "GELU", "PReLU"):
+    for name in ("gelu", "selu", "elu", "prelu", "silu", "mish", "softplus", "GELU", "PReLU", "RReLU",
+                 "CELU", "AvgPool1d", "MaxPool3d", "BatchNorm3d"):
         s = suggest(name, ops)
         assert s is None or s == foreign(name), (name, s)
         assert "relu'?" not in unknown_op_message(name)
