@@ -3,7 +3,7 @@
 Top to bottom, per scope (the file's ``layers:``, or one use of a block):
   1. each layer item is an op or a block use, with ``name``, ``from``, ``repeat``;
   2. op parameters = op defaults < file ``defaults:`` < the layer's own values,
-     strings evaluated as expressions over the block's parameters (expr.py);
+     strings evaluated as expressions (expr.py) over the names below;
   3. block uses expand recursively into dotted names (``layer1.0.conv1``);
   4. ``from`` names resolve within the scope once it is complete, so forward
      references work and cycles are reported, never followed.
@@ -306,7 +306,7 @@ class _Expander:
         n = self.resolve(args["repeat"], scope, span, trace, False, "repeat: expected an integer")
         if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_REPEAT:
             hint = ROUNDING_HINT if isinstance(n, float) and isinstance(args["repeat"], str) else ""
-            self.fail(f"repeat must be an integer from 0 to {MAX_REPEAT:,}, got {_show(n)}{hint}",
+            self.fail(f"repeat must be an integer from 0 to {MAX_REPEAT:,}, got {n!r}{hint}",
                       span, SCHEMA, trace)
         return n
 
@@ -440,10 +440,6 @@ def _computed_float(raw, value) -> bool:
     if isinstance(raw, list) and isinstance(value, list):
         return any(_computed_float(r, v) for r, v in zip(raw, value))
     return isinstance(raw, str) and isinstance(value, float)
-
-
-def _show(value) -> str:
-    return repr(value)
 
 
 def check_ops(src: Source) -> None:

@@ -222,7 +222,9 @@ class _Parser:
 
     def expect(self, tok: str):
         if self.peek() != tok:
-            raise ExprError(f"missing {tok!r} in {self.text!r}")
+            hint = (" (in a YAML { } mapping a comma ends the value: quote an expression that has one)"
+                    if tok == ")" and self.peek() is None else "")
+            raise ExprError(f"missing {tok!r} in {self.text!r}{hint}")
         self.take()
 
 

@@ -21,6 +21,8 @@ MAX_REPEAT = 10_000
 META_KEYS = ("name", "from", "repeat")
 PARAM_OP_PATTERN = r"^\$[A-Za-z_][A-Za-z0-9_]*$"
 MAX_BLOCK_INPUTS = 64
+COMMA_HINT = ("; a comma inside { } ends the value: quote an expression that has one, "
+              "e.g. filters: \"make_divisible(c * width, 8)\"")
 SCHEMA_ID = "urn:netc:format:1"
 
 
@@ -191,8 +193,7 @@ def _explain(err, src: Source) -> list[Diagnostic]:
                 from .ops.aliases import suggest
                 close = [c for c in [suggest(key, allowed)] if c]
             if isinstance(key, str) and (")" in key or "(" in key):
-                msg += ("; a comma inside { } ends the value: quote an expression that has one, "
-                        "e.g. filters: \"make_divisible(c * width, 8)\"")
+                msg += COMMA_HINT
             elif close:
                 msg += f"; did you mean {close[0]!r}?"
             elif allowed:
@@ -225,8 +226,9 @@ def _explain(err, src: Source) -> list[Diagnostic]:
             msg += f": sizes, counts and channels are written as integers ({int(err.instance)}, not {err.instance})"
         return [Diagnostic(msg, src.span(path), SCHEMA)]
     if v == "pattern":
+        hint = COMMA_HINT if isinstance(err.instance, str) and ")" in err.instance else ""
         return [Diagnostic(f"{_label(path)}: {err.instance!r} is not a valid name (letters, digits "
-                           "and _, not starting with a digit)", src.span(path), SCHEMA)]
+                           f"and _, not starting with a digit){hint}", src.span(path), SCHEMA)]
     if v in ("minimum", "maximum"):
         return [Diagnostic(f"{_label(path)}: must be {'at least' if v == 'minimum' else 'at most'} "
                            f"{err.validator_value:,}, got {err.instance:,}", src.span(path), SCHEMA)]

@@ -109,6 +109,10 @@ def test_comma_inside_a_flow_mapping_gets_a_hint():
     body = "params: {w: 1.0}\nlayers:\n  - conv: {filters: make_divisible(32 * w, 8), kernel: 1}\n"
     d = errors(body)[0]
     assert "unknown key '8)'" in d.message and "quote an expression" in d.message
+    d = errors("params: {n: 1}\nblocks:\n  b: {layers: [relu]}\nlayers:\n  - b: {repeat: min(n, 1)}\n")[0]
+    assert "missing ')' in 'min(n' (in a YAML { } mapping a comma ends the value" in d.message
+    d = errors("params: {w: 1.0, stem: make_divisible(32 * w, 8)}\nlayers: [relu]\n")[0]
+    assert "'8)' is not a valid name" in d.message and "quote an expression" in d.message
 
 
 # -- command line --------------------------------------------------------------------
@@ -381,7 +385,8 @@ def test_names_from_elsewhere_get_netc_s_name(name, target):
 
 def test_no_look_alike_with_other_maths():
     ops = list(OPS)
-    for name in ("gelu", "selu", "elu", "prelu", "silu", "mish", "softplus", "GELU", "PReLU"):
+    for name in ("gelu", "selu", "elu", "prelu", "silu", "mish", "softplus", "GELU", "PReLU", "RReLU",
+                 "CELU", "AvgPool1d", "MaxPool3d", "BatchNorm3d"):
         s = suggest(name, ops)
         assert s is None or s == foreign(name), (name, s)
         assert "relu'?" not in unknown_op_message(name)
@@ -482,3 +487,48 @@ def test_unused_parameters_are_found(write):
         (6, "parameter 's' of block 'b' is never read"),
         (6, "parameter 'skip' of block 'b' is never read"),
     ]
+
+
+# -- width scaling end to end: MobileNetV2 written once ----------------------------------------
+
+def _torchvision_mobilenet_v2(width: float):
+    """torchvision.models.MobileNetV2(width_mult=width), enumerated as its constructor
+    builds it: (trainable parameters, which blocks have the residual connection).
+    Conv weights have no bias; each batchnorm has gamma and beta; Linear(last, 1000)."""
+    def make_divisible(v, divisor=8):
+        new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
+        return new_v + divisor if new_v < 0.9 * v else new_v
+
+    def conv_bn(cin, cout, k, groups=1):
+        return k * k * (cin // groups) * cout + 2 * cout
+
+    setting = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+               (6, 160, 3, 2), (6, 320, 1, 1)]
+    inp = make_divisible(32 * width)
+    last = make_divisible(1280 * max(1.0, width))
+    total, residual = conv_bn(3, inp, 3), []
+    for t, c, n, s in setting:
+        out = make_divisible(c * width)
+        for i in range(n):
+            stride = s if i == 0 else 1
+            hidden = int(round(inp * t))
+            residual.append(stride == 1 and inp == out)
+            if t != 1:
+                total += conv_bn(inp, hidden, 1)
+            total += conv_bn(hidden, hidden, 3, groups=hidden) + conv_bn(hidden, out, 1)
+            inp = out
+    return total + conv_bn(inp, last, 1) + last * 1000 + 1000, residual
+
+
+@pytest.mark.parametrize("width", [0.35, 0.5, 0.75, 1.0, 1.3, 1.4])
+def test_one_file_scales_like_torchvision(width):
+    from conftest import ROOT
+
+    path = ROOT / "tests" / "data" / "mobilenet_v2_width.yaml"
+    want, residual = _torchvision_mobilenet_v2(width)
+    assert residual == [i > 0 for n in (1, 2, 3, 4, 3, 3, 1) for i in range(n)]   # as the file writes them
+    net = netc.load(path, params={"width": width}, input_shape=(3, 160, 160))
+    assert net.totals.trainable_params == want
+    assert net.layers[-1].output_shape == (1000,)
+    if width == 1.0:
+        assert want == 3_504_872 and netc.load(path).totals.macs == 300_774_272   # the zoo's figures

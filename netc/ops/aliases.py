@@ -40,7 +40,8 @@ FOREIGN: dict[str, str | None] = {
     "prelu": "prelu", "relu6": "relu6", "leakyrelu": "leaky_relu", "lrelu": "leaky_relu",
     "logistic": "sigmoid", "elu": None, "selu": None, "celu": None, "softplus": None,
     "softsign": None, "hardtanh": None, "logsoftmax": None, "softmax2d": "softmax",
-    "glu": None, "quickgelu": None,
+    "glu": None, "quickgelu": None, "rrelu": None, "crelu": None, "threshold": None,
+    "softmin": None, "logsigmoid": None, "tanhshrink": None, "softshrink": None, "hardshrink": None,
     # pooling
     "maxpool2d": "maxpool", "maxpooling2d": "maxpool", "maxpool": "maxpool", "maxpooling": "maxpool",
     "avgpooling": "avgpool", "averagepooling": "avgpool",
@@ -51,12 +52,15 @@ FOREIGN: dict[str, str | None] = {
     "globalmaxpool2d": "global_maxpool",
     "adaptiveavgpool2d": "adaptive_avgpool", "adaptiveavgpool": "adaptive_avgpool",
     "adaptivemaxpool2d": "adaptive_maxpool", "adaptivemaxpool": "adaptive_maxpool",
+    "maxpool1d": None, "maxpool3d": None, "avgpool1d": None, "avgpool3d": None, "lppool2d": None,
+    "fractionalmaxpool2d": None, "maxunpool2d": None, "batchnorm3d": None,
+    "adaptiveavgpool1d": None, "adaptiveavgpool3d": None, "adaptivemaxpool1d": None,
     # resizing, cropping, padding
     "upsample": "upsample", "upsampling2d": "upsample", "upsamplingnearest2d": "upsample",
     "upsamplingbilinear2d": "upsample", "interpolate": "upsample", "resize": "upsample",
     "centercrop": "crop", "cropping2d": "crop", "centrecrop": "crop",
     "zeropad2d": "pad", "zeropadding2d": "pad", "constantpad2d": "pad", "reflectionpad2d": "pad",
-    "replicationpad2d": "pad", "padding": "pad",
+    "replicationpad2d": "pad", "padding": "pad", "pixelshuffle": None, "pixelunshuffle": None,
     # merging and channels
     "concatenate": "concat", "cat": "concat", "sum": "add", "elementwisesum": "add",
     "multiply": "mul", "mult": "mul", "elementwiseproduct": "mul",
