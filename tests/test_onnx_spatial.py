@@ -189,3 +189,32 @@ def test_float16_graph():
     model = build_model(net, dtype="float16", weights=random_weights())
     x = np.random.default_rng(5).standard_normal((1, 2, 4, 4)).astype(np.float16)
     np.testing.assert_allclose(run(model, x)[0], reference(net, model, x)[0], rtol=1e-2, atol=1e-2)
+
+
+def test_openvino_runs_the_spatial_ops(tmp_path):
+    """Portability: the same graphs in OpenVINO, a second runtime, give onnxruntime's outputs."""
+    pytest.importorskip("openvino", reason="openvino is a test extra: pip install '.[test]'")
+    from netc.onnx.build import write_model
+    from test_onnx_openvino import openvino_run
+
+    layers = ["conv_transpose: {name: up, filters: 6, kernel: 3, stride: 2, padding: 1, output_padding: 1}",
+              "crop: {name: skip, from: [up, input]}",
+              "conv: {name: proj, filters: 6, kernel: 1, from: input}",
+              "concat: {from: [skip, proj]}",
+              "pad: {padding: [1, 2, 0, 1], mode: reflect}",
+              "upsample: {scale: 1.5, mode: bilinear}",
+              "upsample: {name: back, from: [upsample1, up]}",
+              "pad: {padding: 1, mode: replicate}",
+              "adaptive_avgpool: {size: [5, 7]}",
+              "slice: {name: half, start: 2, end: 8}",
+              "channel_shuffle: {groups: 3}",
+              "adaptive_maxpool: {size: 3}",
+              "global_maxpool"]
+    net = network(layers, (5, 7, 6))
+    model = build_model(net, weights=random_weights())
+    write_model(model, tmp_path / "m.onnx")
+    x = np.random.default_rng(4).standard_normal((3, 5, 7, 6)).astype(np.float32)
+    [ours] = reference(net, model, x)
+    [got], [want] = openvino_run(tmp_path / "m.onnx", x), run(model, x)
+    np.testing.assert_allclose(want, ours, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
