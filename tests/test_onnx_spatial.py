@@ -218,3 +218,27 @@ def test_openvino_runs_the_spatial_ops(tmp_path):
     [got], [want] = openvino_run(tmp_path / "m.onnx", x), run(model, x)
     np.testing.assert_allclose(want, ours, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear", "bilinear, align_corners: true"])
+def test_upsample_to_every_size_matches_pytorchs_index_rule(mode):
+    """Every output size from 1 to 3N for N = 1..12, in one graph per N: onnxruntime's
+    float mapping must land on PyTorch's source rows even where i*N/out is a whole number."""
+    for n in range(1, 13):
+        layers = [f"upsample: {{name: to{o}, size: [{o}, {(o % 5) + 1}], mode: {mode}, from: input}}"
+                  for o in range(1, 3 * n + 1)]
+        check(layers, (2, n, 3), outputs="[" + ", ".join(f"to{o}" for o in range(1, 3 * n + 1)) + "]", batch=1)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear", "bilinear, align_corners: true"])
+def test_upsample_by_dyadic_scales_matches_pytorchs_index_rule(mode):
+    """Scales exact in binary, N = 1..12: rows floor(i/s) (nearest) and (i + 0.5)/s - 0.5
+    (bilinear), with PyTorch's special cases: 1.25 on 2 rows keeps 2 rows and copies them
+    (onnxruntime would too); 2.25 on 2 rows gives 4, and nearest then reads i >> 1, not
+    floor(i/2.25) (onnxruntime would read rows 0, 0, 0, 1 from the scale as written)."""
+    scales = [0.25, 0.5, 0.75, 1.125, 1.25, 1.5, 1.75, 2, 2.125, 2.25, 2.5, 3, 3.75]
+    for n in range(1, 13):
+        names = [f"s{i}" for i, s in enumerate(scales) if n * s >= 1]
+        layers = [f"upsample: {{name: s{i}, scale: [{s}, 1], mode: {mode}, from: input}}"
+                  for i, s in enumerate(scales) if n * s >= 1]
+        check(layers, (2, n, 3), outputs="[" + ", ".join(names) + "]", batch=1)
