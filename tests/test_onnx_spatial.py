@@ -92,6 +92,11 @@ def test_upsample_to_the_size_of_another_layer(mode, opset):
                         f"upsample: {{name: up, from: [top, lateral], mode: {mode}}}",
                         "add: {from: [up, lateral]}"], (3, 11, 10), opset=opset)
     assert net.analysis.layer("up").output_shape == (4, 11, 10)
+    # ONNX shape inference forgets the batch symbol through Resize; the model keeps it
+    floats = {v.name: v.type.tensor_type.shape.dim for v in model.graph.value_info
+              if v.type.tensor_type.elem_type == 1}
+    assert {"up", "lateral", "top"} <= set(floats)
+    assert all(dims[0].dim_param == "batch" for dims in floats.values())
 
 
 def test_crop_to_size_and_to_another_layer():
