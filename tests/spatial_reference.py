@@ -36,13 +36,21 @@ def conv_transpose2d(x, w, b, stride, padding, dilation, output_padding, groups)
 
 
 def _source_nearest(i, n, out, scale):
-    """PyTorch's nearest: floor(i * n/out), or floor(i / scale) when a scale is given."""
+    """PyTorch's nearest_idx: i when the size does not change, i >> 1 when it doubles,
+    else floor(i * n/out), or floor(i / scale) when a scale is given."""
+    if out == n:
+        return i
+    if out == 2 * n:
+        return i >> 1
     src = math.floor(Fraction(i) / Fraction(scale)) if scale is not None else i * n // out
     return min(src, n - 1)
 
 
 def _source_linear(i, n, out, scale, align_corners):
-    """PyTorch's area_pixel_compute_source_index for bilinear."""
+    """PyTorch's compute_source_index_and_lambda: row i when the size does not change,
+    else area_pixel_compute_source_index."""
+    if out == n:
+        return float(i)
     if align_corners:
         return i * (n - 1) / (out - 1) if out > 1 else 0.0
     ratio = 1 / scale if scale is not None else n / out

@@ -92,6 +92,11 @@ def test_upsample_to_the_size_of_another_layer(mode, opset):
                         f"upsample: {{name: up, from: [top, lateral], mode: {mode}}}",
                         "add: {from: [up, lateral]}"], (3, 11, 10), opset=opset)
     assert net.analysis.layer("up").output_shape == (4, 11, 10)
+    # ONNX shape inference forgets the batch symbol through Resize; the model keeps it
+    floats = {v.name: v.type.tensor_type.shape.dim for v in model.graph.value_info
+              if v.type.tensor_type.elem_type == 1}
+    assert {"up", "lateral", "top"} <= set(floats)
+    assert all(dims[0].dim_param == "batch" for dims in floats.values())
 
 
 def test_crop_to_size_and_to_another_layer():
@@ -189,3 +194,56 @@ def test_float16_graph():
     model = build_model(net, dtype="float16", weights=random_weights())
     x = np.random.default_rng(5).standard_normal((1, 2, 4, 4)).astype(np.float16)
     np.testing.assert_allclose(run(model, x)[0], reference(net, model, x)[0], rtol=1e-2, atol=1e-2)
+
+
+def test_openvino_runs_the_spatial_ops(tmp_path):
+    """Portability: the same graphs in OpenVINO, a second runtime, give onnxruntime's outputs."""
+    pytest.importorskip("openvino", reason="openvino is a test extra: pip install '.[test]'")
+    from netc.onnx.build import write_model
+    from test_onnx_openvino import openvino_run
+
+    layers = ["conv_transpose: {name: up, filters: 6, kernel: 3, stride: 2, padding: 1, output_padding: 1}",
+              "crop: {name: skip, from: [up, input]}",
+              "conv: {name: proj, filters: 6, kernel: 1, from: input}",
+              "concat: {from: [skip, proj]}",
+              "pad: {padding: [1, 2, 0, 1], mode: reflect}",
+              "upsample: {scale: 1.5, mode: bilinear}",
+              "upsample: {name: back, from: [upsample1, up]}",
+              "pad: {padding: 1, mode: replicate}",
+              "adaptive_avgpool: {size: [5, 7]}",
+              "slice: {name: half, start: 2, end: 8}",
+              "channel_shuffle: {groups: 3}",
+              "adaptive_maxpool: {size: 3}",
+              "global_maxpool"]
+    net = network(layers, (5, 7, 6))
+    model = build_model(net, weights=random_weights())
+    write_model(model, tmp_path / "m.onnx")
+    x = np.random.default_rng(4).standard_normal((3, 5, 7, 6)).astype(np.float32)
+    [ours] = reference(net, model, x)
+    [got], [want] = openvino_run(tmp_path / "m.onnx", x), run(model, x)
+    np.testing.assert_allclose(want, ours, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear", "bilinear, align_corners: true"])
+def test_upsample_to_every_size_matches_pytorchs_index_rule(mode):
+    """Every output size from 1 to 3N for N = 1..12, in one graph per N: onnxruntime's
+    float mapping must land on PyTorch's source rows even where i*N/out is a whole number."""
+    for n in range(1, 13):
+        layers = [f"upsample: {{name: to{o}, size: [{o}, {(o % 5) + 1}], mode: {mode}, from: input}}"
+                  for o in range(1, 3 * n + 1)]
+        check(layers, (2, n, 3), outputs="[" + ", ".join(f"to{o}" for o in range(1, 3 * n + 1)) + "]", batch=1)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear", "bilinear, align_corners: true"])
+def test_upsample_by_dyadic_scales_matches_pytorchs_index_rule(mode):
+    """Scales exact in binary, N = 1..12: rows floor(i/s) (nearest) and (i + 0.5)/s - 0.5
+    (bilinear), with PyTorch's special cases: 1.25 on 2 rows keeps 2 rows and copies them
+    (onnxruntime would too); 2.25 on 2 rows gives 4, and nearest then reads i >> 1, not
+    floor(i/2.25) (onnxruntime would read rows 0, 0, 0, 1 from the scale as written)."""
+    scales = [0.25, 0.5, 0.75, 1.125, 1.25, 1.5, 1.75, 2, 2.125, 2.25, 2.5, 3, 3.75]
+    for n in range(1, 13):
+        names = [f"s{i}" for i, s in enumerate(scales) if n * s >= 1]
+        layers = [f"upsample: {{name: s{i}, scale: [{s}, 1], mode: {mode}, from: input}}"
+                  for i, s in enumerate(scales) if n * s >= 1]
+        check(layers, (2, n, 3), outputs="[" + ", ".join(names) + "]", batch=1)

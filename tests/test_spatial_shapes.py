@@ -3,6 +3,8 @@ against hand arithmetic and brute-force enumerations written here."""
 
 import math
 
+import numpy as np
+
 import pytest
 
 import netc
@@ -220,3 +222,21 @@ def test_summary_json_shows_transposed_windows():
                                    "out": 14, "exact": True, "remainder": 0, "dropped": 0, "skipped": 0,
                                    "output_padding": 1}
     assert layer["windows"][1]["out"] == 10     # (5-1)*2 - 2 + 3 + 1
+
+
+def test_unet_2015_counts_and_builds():
+    """The 2015 U-Net: 31,030,658 parameters (Figure 1 with biases, as PyTorch ports count it),
+    572x572 -> 388x388 with the encoder maps cropped 64->56, 136->104, 280->200, 568->392."""
+    from conftest import ROOT
+    from netc.onnx.build import build_model
+
+    unet = netc.load(ROOT / "tests" / "data" / "unet2015.yaml")
+    assert unet.analysis.totals.trainable_params == 31_030_658
+    assert unet.layers[-1].output_shape == (2, 388, 388)
+    crops = {r.name: r.output_shape[1] for r in unet.layers if r.op == "crop"}
+    assert crops == {"skip4": 56, "skip3": 104, "skip2": 200, "skip1": 392}
+    # the up-convolutions: 2x2, stride 2, channels halved: C_in * C_in/2 * 4 + C_in/2 each
+    ups = [r.params for r in unet.layers if r.op == "conv_transpose"]
+    assert ups == [c * c // 2 * 4 + c // 2 for c in (1024, 512, 256, 128)]
+    model = build_model(unet)          # ONNX shape inference agrees with every layer
+    assert sum(int(np.prod(t.dims)) for t in model.graph.initializer) == 31_030_658

@@ -5,7 +5,8 @@
               input (``from: [x, ref]``). nearest: output row i reads input row
               min(floor(i*H/H_out), H - 1) (PyTorch's "nearest"; with a scale, H/H_out
               is 1/s); bilinear: PyTorch's align_corners false (half-pixel centres)
-              or true (corner pixels aligned). flops: nearest 0; bilinear 7 per output
+              or true (corner pixels aligned). As in PyTorch, an axis whose size does
+              not change is copied, and nearest doubling reads row i >> 1. flops: nearest 0; bilinear 7 per output
               (4 multiplies, 3 adds).
     crop:     (C, H, W) -> (C, h, w), the centre, to ``size`` or to a second input's
               height and width (the 2015 U-Net's skip connections); torchvision's
@@ -89,16 +90,23 @@ class Upsample(Op):
     def lower(self, p, ctx):
         """Resize. nearest: coordinate_transformation_mode asymmetric, nearest_mode floor;
         bilinear: mode linear, half_pixel (align_corners false) or align_corners. A scale
-        becomes Resize's ``scales`` (PyTorch's mapping by 1/s); a size or a second input
-        becomes ``sizes``: Concat(Shape(x)[0:2], [h, w]), the batch kept symbolic."""
+        becomes Resize's ``scales`` (PyTorch's mapping by 1/s, and its special cases: an
+        axis whose size does not change is copied, nearest doubling reads i >> 1); a size
+        or a second input becomes ``sizes``: Concat(Shape(x)[0:2], [h, w]), the batch
+        kept symbolic."""
         if p["mode"] == "nearest":
             attrs = dict(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor")
         else:
             attrs = dict(mode="linear", coordinate_transformation_mode=(
                 "align_corners" if p["align_corners"] else "half_pixel"))
         if len(ctx.inputs) == 1 and p["size"] is None:
-            _check_float32_sizes(ctx.in_shapes[0][1:], p["scale"], ctx.out_shape[1:])
-            scales = ctx.constant("scales", [1.0, 1.0, *map(float, p["scale"])], "float32")
+            sides, outs = ctx.in_shapes[0][1:], ctx.out_shape[1:]
+            # PyTorch copies an axis whose size does not change, and nearest reads row
+            # i >> 1 when the size doubles, whatever the scale: so do the scales given here
+            used = [1 if o == n else 2 if o == 2 * n and p["mode"] == "nearest" else s
+                    for n, s, o in zip(sides, p["scale"], outs)]
+            _check_float32_sizes(sides, used, outs)
+            scales = ctx.constant("scales", [1.0, 1.0, *map(float, used)], "float32")
             return ctx.node("Resize", [ctx.input, "", scales], **attrs)
         shape = ctx.node("Shape", [ctx.input])
         batch_channels = ctx.node("Slice", [shape, ctx.constant("start", [0], "int64"),
