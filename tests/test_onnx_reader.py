@@ -587,3 +587,13 @@ def test_text_with_a_stray_control_character_stays_a_netc_file(tmp_path):
     path.write_bytes(b"netc: 1\ninput: \x01\n")
     r = run_netc("summary", str(path))
     assert r.returncode == 1 and "error[E001]" in r.stderr and "E010" not in r.stderr
+
+
+def test_long_chains_of_constants_are_bounded():
+    m = M((1, 8, 4, 4))
+    t = m.const([0, -1])
+    for _ in range(5000):                       # far past Python's recursion limit
+        t = m.op("Identity", [t])
+    y = m.op("Reshape", ["x", t])
+    with pytest.raises(NetcError, match="the target shape is not a constant"):
+        read(m.model([y]), check_ort=False)

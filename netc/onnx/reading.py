@@ -25,6 +25,7 @@ from ..ops.registry import Shape, numel
 from ..ops.window import ShapeError, same_padding
 
 MAX_VALUE = 64            # elements of a value tensor worth evaluating (shapes, bounds)
+MAX_CHAIN = 64            # nodes in a chain of values evaluated for one tensor
 BATCH = "N"               # the symbolic batch size inside evaluated shapes
 
 
@@ -55,6 +56,7 @@ class ReadingContext:
                 if t:
                     self.consumers.setdefault(t, []).append(n)
         self._values: dict[str, object] = {}
+        self._depth = 0
 
     # -- errors ---------------------------------------------------------------
     @staticmethod
@@ -143,11 +145,16 @@ class ReadingContext:
         if not tensor or self.is_feature(tensor):
             return None
         if tensor not in self._values:
-            self._values[tensor] = None          # a cycle evaluates to unknown
+            if self._depth >= MAX_CHAIN:
+                return None                          # not cached: a shorter path may know it
+            self._values[tensor] = None              # a cycle evaluates to unknown
+            self._depth += 1
             try:
                 self._values[tensor] = self._evaluate(tensor)
             except (Unsupported, ValueError, TypeError, IndexError, ZeroDivisionError):
                 self._values[tensor] = None
+            finally:
+                self._depth -= 1
         return self._values[tensor]
 
     def _evaluate(self, t: str):
