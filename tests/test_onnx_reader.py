@@ -597,3 +597,40 @@ def test_long_chains_of_constants_are_bounded():
     y = m.op("Reshape", ["x", t])
     with pytest.raises(NetcError, match="the target shape is not a constant"):
         read(m.model([y]), check_ort=False)
+
+
+def test_a_pattern_op_reads_first_and_needs_only_its_own_module(monkeypatch):
+    """An op registered with onnx_pattern (say SiLU, x * Sigmoid(x)) is tried before the
+    plain op of the same ONNX type; the reader itself does not change."""
+    from netc.onnx import reader
+    from netc.ops import OPS
+    from netc.ops.registry import Cost, Op, numel
+
+    class SiluProbe(Op):
+        name = "silu_probe"
+        onnx_types = ("Sigmoid",)
+        onnx_pattern = True
+
+        def cost(self, p, ins, out):
+            return Cost(flops=5 * numel(out.shape))
+
+        def read(self, node, ctx):
+            nxt = ctx.sole_consumer(node.output[0])
+            if nxt is None or nxt.op_type != "Mul" or set(nxt.input) != {node.input[0], node.output[0]}:
+                raise ctx.unsupported("not x * sigmoid(x)")
+            return {}
+
+        def absorb(self, p, node, ctx):
+            return {} if node.op_type == "Mul" and any(
+                ctx.producer.get(t) is not None and ctx.producer[t].op_type == "Sigmoid"
+                for t in node.input) else None
+
+    monkeypatch.setitem(OPS, "silu_probe", SiluProbe())
+    monkeypatch.setattr(reader, "READERS", reader._readers())
+    m = M((1, 4, 5, 5))
+    s = m.op("Sigmoid", ["x"], name="act")
+    y = m.op("Mul", ["x", s])
+    z = m.op("Sigmoid", [y])                     # a plain sigmoid: the pattern refuses it
+    a = read(m.model([z]))
+    assert [(r.name, r.op, r.output_shape, r.flops) for r in a.layers] == \
+        [("act", "silu_probe", (4, 5, 5), 500), (z, "sigmoid", (4, 5, 5), 400)]

@@ -11,9 +11,10 @@ are walked in their (topological) order:
   Shape of a weight, ...) is a *value*, evaluated only when a reader asks;
   Shape of a feature map is a value too (``[N, C, H, W]``);
 - Identity passes its input through;
-- any other node goes to the op whose ``onnx_types`` name its type (``READERS``);
-  ``Op.read`` gives its parameters, then ``Op.absorb`` may fold the node's only
-  consumer into the same layer (Conv -> Relu: conv with ``activation: relu``;
+- any other node goes to the ops whose ``onnx_types`` name its type (``READERS``;
+  those with ``onnx_pattern`` first, and the first whose ``read`` accepts the node
+  wins); ``Op.read`` gives its parameters, then ``Op.absorb`` may fold the node's
+  only consumer into the same layer (Conv -> Relu: conv with ``activation: relu``;
   GlobalAveragePool -> Flatten; MatMul -> Add of a bias: dense).
 
 Every node that no op reads is collected; if there is any, one error lists each
@@ -35,7 +36,19 @@ from ..ops.registry import MAX_CHANNELS, MAX_SPATIAL, Op, fmt_shape
 from ..ops.window import ShapeError
 from .reading import BATCH, ReadingContext, Unsupported
 
-READERS: dict[str, Op] = {t: op for op in OPS.values() for t in op.onnx_types}
+
+def _readers() -> dict[str, list[Op]]:
+    """ONNX op type -> the ops that read it, patterns (``onnx_pattern``) first."""
+    out: dict[str, list[Op]] = {}
+    for op in OPS.values():
+        for t in op.onnx_types:
+            out.setdefault(t, []).append(op)
+    for ops in out.values():
+        ops.sort(key=lambda op: not op.onnx_pattern)
+    return out
+
+
+READERS = _readers()
 FIRST_NAMES = 3          # node names shown per unsupported op type
 _ORIGIN = re.compile(r"([^\s:;]+):(\d+)\b")
 
@@ -148,12 +161,12 @@ class _Reader:
         ctx = self.ctx
         ins = [t for t in node.input if t]
         op_type = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
-        op = READERS.get(op_type)
+        ops = READERS.get(op_type, [])
         if op_type == "Shape":
             return                                      # a value, evaluated on demand
         if any(t in self.unknown for t in ins):         # after an unsupported node
             self.unknown.update(node.output)
-            if op is None and op_type != "Identity":
+            if not ops and op_type != "Identity":
                 self.unsupported.setdefault(op_type, []).append((_node_name(node), ""))
             else:
                 self.skipped += 1
@@ -166,9 +179,7 @@ class _Reader:
             ctx.shapes[node.output[0]] = ctx.shapes[features[0]]
             return
         try:
-            if op is None:
-                raise Unsupported("")
-            params, out = self._layer(op, node, features)
+            op, params, out = self._layer(ops, node, features)
         except Unsupported as e:
             self.unsupported.setdefault(op_type, []).append((_node_name(node), str(e)))
             self.unknown.update(node.output)
@@ -180,20 +191,23 @@ class _Reader:
                                self.span(node), origin=self._origin(node)))
         self.tensor_of[out] = name
 
-    def _layer(self, op: Op, node, features: list[str]):
-        """Read ``node`` and the consumers ``op`` absorbs; return (params, result tensor)."""
+    def _layer(self, ops: list[Op], node, features: list[str]):
+        """The first of ``ops`` that reads ``node``, its parameters once it has absorbed
+        the consumers it folds in, and the layer's result tensor."""
         ctx = self.ctx
-        lo, hi = op.arity
-        if len(features) != len([t for t in node.input if t]) and hi is None:
-            raise Unsupported(f"a constant operand (netc's {op.name} joins layers)")
-        if not lo <= len(features) <= (hi or len(features)):
-            raise Unsupported(f"{len(features)} input{'s' if len(features) > 1 else ''} computed from "
-                              f"the network input ({op.name} takes {lo}{'' if hi == lo else ' or more'})")
         extra = [t for t in node.output[1:] if t and (ctx.consumers.get(t) or t in ctx.graph_outputs)]
         if extra:
             raise Unsupported(f"its extra output {extra[0]!r} is used")
+        reason = ""
+        for op in ops:
+            try:
+                params = self._read(op, node, features)
+                break
+            except Unsupported as e:
+                reason = str(e) or reason
+        else:
+            raise Unsupported(reason)
         in_shapes = [ctx.shapes[t] for t in features]
-        params = self._complete(op, op.read(node, ctx))
         out = node.output[0]
         ctx.shapes[out] = op.infer(params, in_shapes).shape
         while True:
@@ -210,7 +224,17 @@ class _Reader:
             self.absorbed.add(id(nxt))
             out = nxt.output[0]
             ctx.shapes[out] = op.infer(params, in_shapes).shape
-        return params, out
+        return op, params, out
+
+    def _read(self, op: Op, node, features: list[str]) -> dict:
+        """``op.read`` of ``node`` after checking its inputs, with defaults filled in."""
+        lo, hi = op.arity
+        if len(features) != len([t for t in node.input if t]) and hi is None:
+            raise Unsupported(f"a constant operand (netc's {op.name} joins layers)")
+        if not lo <= len(features) <= (hi or len(features)):
+            raise Unsupported(f"{len(features)} input{'s' if len(features) > 1 else ''} computed from "
+                              f"the network input ({op.name} takes {lo}{'' if hi == lo else ' or more'})")
+        return self._complete(op, op.read(node, self.ctx))
 
     @staticmethod
     def _complete(op: Op, params: dict) -> dict:

@@ -313,16 +313,16 @@ class ReadingContext:
         from ..ops.activation import FUSED_CHOICES
         from .reader import READERS
 
-        op = READERS.get(node.op_type) if node.domain in ("", "ai.onnx") else None
-        if op is None or op.name not in FUSED_CHOICES:
-            return None
-        try:
-            p = op.read(node, self)
-        except Unsupported:
-            return None
-        if op.name == "leaky_relu" and p.get("slope", 0.01) != 0.01:
-            return None
-        return op.name
+        ops = READERS.get(node.op_type, []) if node.domain in ("", "ai.onnx") else []
+        for op in ops:
+            try:
+                p = op.read(node, self)
+            except Unsupported:
+                continue
+            if op.name not in FUSED_CHOICES or (op.name == "leaky_relu" and p.get("slope", 0.01) != 0.01):
+                return None
+            return op.name
+        return None
 
 
 def _tensor_values(t):
