@@ -50,13 +50,14 @@ SNIFF_BYTES = 4096
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def load(path: str | os.PathLike) -> Network:
+def load(path: str | os.PathLike, partial: bool = False) -> Network:
     """Read, validate, expand and analyze a netc file, or read an ONNX model;
-    raise NetcError on invalid input."""
+    raise NetcError on invalid input. ``partial``: an ONNX model with ops netc cannot
+    read gives the network of what it can read, ``graph.unread`` holding the error."""
     if is_binary(path):
         from .onnx.reader import read_network
 
-        return read_network(path)
+        return read_network(path, partial)
     return _network(read_file(path))
 
 

@@ -39,6 +39,7 @@ class Graph:
     source: object = None           # the netc.source.Source it came from
     blocks_defined: dict[str, Span] = field(default_factory=dict)
     blocks_used: set[str] = field(default_factory=set)
+    unread: object = None           # an ONNX model read in part: the E011 Diagnostic
 
     def node(self, name: str) -> Node:
         return self._index()[name]

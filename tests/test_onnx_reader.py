@@ -634,3 +634,21 @@ def test_a_pattern_op_reads_first_and_needs_only_its_own_module(monkeypatch):
     a = read(m.model([z]))
     assert [(r.name, r.op, r.output_shape, r.flops) for r in a.layers] == \
         [("act", "silu_probe", (4, 5, 5), 500), (z, "sigmoid", (4, 5, 5), 400)]
+
+
+def test_lint_checks_the_windows_it_can_read_beside_unsupported_ops(tmp_path):
+    m = M((1, 3, 32, 32))
+    y = m.op("Conv", ["x", m.w(32, 3, 3, 3)], strides=[3, 3], name="early")    # 32/3: A001
+    h = m.op("HardSwish", [y], name="hs")
+    z = m.op("Conv", [h, m.w(32, 32, 3, 3)], strides=[3, 3], name="late")    # shape unknown
+    side = m.op("MaxPool", [y], kernel_shape=[2, 2], strides=[2, 2], name="side")  # 10/2: exact
+    path = tmp_path / "m.onnx"
+    onnx.save(m.model([z, side]), path)
+    r = run_netc("lint", str(path), "--output-format", "json")
+    assert r.returncode == 1
+    found = [(f["code"], f["where"]) for f in json.loads(r.stdout)]
+    assert found == [("A001", "node 'early' (Conv #0)"), ("E011", "node 'hs' (HardSwish #1)")]
+    with pytest.raises(NetcError, match="HardSwish x1"):       # summary stays strict
+        netc.load(path)
+    part = netc.load(path, partial=True)
+    assert [r.name for r in part.layers] == ["early", "side"] and part.graph.outputs == ["side"]

@@ -74,21 +74,25 @@ def load_model(path: str):
     return model
 
 
-def read_network(path):
-    """Read an ONNX model file into a ``netc.api.Network``; raise NetcError on failure."""
+def read_network(path, partial: bool = False):
+    """Read an ONNX model file into a ``netc.api.Network``; raise NetcError on failure.
+
+    ``partial``: a model with nodes no op reads gives the network of the layers that
+    can be read (those before them, and on other branches), with the E011 diagnostic
+    in ``graph.unread``, instead of raising it."""
     from ..analysis import analyze
     from ..api import Network
     from ..source import Source
 
     path = os.fspath(path)
-    graph = read_graph(load_model(path), path)
+    graph = read_graph(load_model(path), path, partial)
     graph.source = Source(path, "", None)
     return Network(graph.source, graph, analyze(graph))
 
 
-def read_graph(model, path: str) -> Graph:
+def read_graph(model, path: str, partial: bool = False) -> Graph:
     """Map ``model`` (an ``onnx.ModelProto``) to a netc Graph; ``path`` names it in messages."""
-    return _Reader(model, path).read()
+    return _Reader(model, path).read(partial)
 
 
 class _Reader:
@@ -110,7 +114,7 @@ class _Reader:
         i = self.index[id(node)]
         return Span(self.path, 0, i + 1, where=f"node '{_node_name(node)}' ({node.op_type} #{i})")
 
-    def read(self) -> Graph:
+    def read(self, partial: bool = False) -> Graph:
         inp, shape, batch = self._input()
         ctx = self.ctx = ReadingContext(self.g, self.graph_nodes, self.opset, batch)
         ctx.shapes[inp.name] = shape
@@ -119,16 +123,22 @@ class _Reader:
         for node in self.graph_nodes:
             if id(node) not in self.absorbed:
                 self._node(node)
-        self._report_unsupported()
+        unread = self._unsupported_error()
+        if unread is not None and not partial:
+            raise unread
         outputs = []
         for o in self.g.output:
+            if unread is not None and o.name in self.unknown:
+                continue
             if o.name not in self.tensor_of or o.name == inp.name:
                 raise error(f"graph output {o.name!r} is not computed from the input by layers netc "
                             "reads", Span(self.path, 0, 0, where=f"output '{o.name}'"), UNSUPPORTED)
             outputs.append(self.tensor_of[o.name])
         name = self.g.name or os.path.splitext(os.path.basename(self.path))[0]
-        return Graph(name, inp.name, shape, Span(self.path, 0, 0, where=f"input '{inp.name}'"),
-                     self.nodes, outputs)
+        graph = Graph(name, inp.name, shape, Span(self.path, 0, 0, where=f"input '{inp.name}'"),
+                      self.nodes, outputs)
+        graph.unread = unread.diagnostics[0] if unread is not None else None
+        return graph
 
     # -- the input ---------------------------------------------------------------
     def _input(self):
@@ -282,9 +292,10 @@ class _Reader:
             msg += " (input" + ("s " if len(ins) > 1 else " ") + ", ".join(map(fmt_shape, ins)) + ")"
         return NetcError(Diagnostic(msg, self.span(node), SHAPE, layer=_node_name(node)))
 
-    def _report_unsupported(self) -> None:
+    def _unsupported_error(self) -> NetcError | None:
+        """The one E011 error naming every node no op reads, or None."""
         if not self.unsupported:
-            return
+            return None
         total = sum(len(v) for v in self.unsupported.values())
         kinds = sorted(self.unsupported.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         notes = []
@@ -302,7 +313,7 @@ class _Reader:
                                 "could not be read for want of their input shapes"))
         first = self.unsupported[kinds[0][0]][0][0]
         node = next(n for n in self.graph_nodes if _node_name(n) == first)
-        raise NetcError(Diagnostic(msg, self.span(node), UNSUPPORTED, notes=notes))
+        return NetcError(Diagnostic(msg, self.span(node), UNSUPPORTED, notes=notes))
 
 
 def _node_name(node) -> str:
