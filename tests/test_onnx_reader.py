@@ -652,3 +652,41 @@ def test_lint_checks_the_windows_it_can_read_beside_unsupported_ops(tmp_path):
         netc.load(path)
     part = netc.load(path, partial=True)
     assert [r.name for r in part.layers] == ["early", "side"] and part.graph.outputs == ["side"]
+
+
+def test_hostile_attributes_give_errors_never_tracebacks():
+    """Random attribute values on every op: a NetcError or a graph, nothing else."""
+    rng = np.random.default_rng(7)
+    values = [-3, -1, 0, 1, 2, 3, 7, 1 << 20, 1 << 40]
+    specs = [
+        ("Conv", lambda m: ["x", m.w(4, 3, 3, 3)], ["strides", "pads", "dilations", "group", "kernel_shape"]),
+        ("MaxPool", lambda m: ["x"], ["strides", "pads", "kernel_shape", "ceil_mode"]),
+        ("AveragePool", lambda m: ["x"], ["strides", "pads", "kernel_shape", "count_include_pad"]),
+        ("Concat", lambda m: ["x", "x"], ["axis"]),
+        ("Softmax", lambda m: ["x"], ["axis"]),
+        ("Flatten", lambda m: ["x"], ["axis"]),
+        ("ReduceMean", lambda m: ["x"], ["axes", "keepdims"]),
+        ("MatMul", lambda m: [m.w(3, 8), "x"], []),
+    ]
+    lengths = {"strides": 2, "pads": 4, "dilations": 2, "kernel_shape": 2, "axes": 2}
+    outcomes = set()
+    for _ in range(300):
+        op_type, inputs, names = specs[rng.integers(len(specs))]
+        m = M((1, 3, 9, 9))
+        attrs = {}
+        for n in names:
+            if rng.random() < 0.7:
+                k = lengths.get(n)
+                attrs[n] = [int(v) for v in rng.choice(values, k)] if k else int(rng.choice(values))
+        if rng.random() < 0.3 and op_type in ("Conv", "MaxPool", "AveragePool"):
+            attrs["auto_pad"] = str(rng.choice(["SAME_UPPER", "SAME_LOWER", "VALID", "BOGUS"]))
+        if op_type in ("MaxPool", "AveragePool"):
+            attrs.setdefault("kernel_shape", [2, 2])
+        y = m.op(op_type, inputs(m), **attrs)
+        try:
+            a = analyze(read_graph(m.model([y]), "m.onnx"))
+            outcomes.add("read")
+            assert all(d > 0 for r in a.layers for d in r.output_shape)
+        except NetcError as e:
+            outcomes.add(e.diagnostics[0].code)
+    assert {"read", "E011", "E004"} <= outcomes

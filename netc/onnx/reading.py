@@ -104,6 +104,9 @@ class ReadingContext:
         return tensor in self.shapes
 
     def input_shape(self, node, i: int = 0) -> Shape:
+        """The netc shape of input ``i``, which must be computed from the network input."""
+        if len(node.input) <= i or node.input[i] not in self.shapes:
+            raise Unsupported(f"input {i} is not computed from the network input")
         return self.shapes[node.input[i]]
 
     def has_input(self, node, i: int) -> bool:
