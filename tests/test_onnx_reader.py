@@ -690,3 +690,10 @@ def test_hostile_attributes_give_errors_never_tracebacks():
         except NetcError as e:
             outcomes.add(e.diagnostics[0].code)
     assert {"read", "E011", "E004"} <= outcomes
+
+
+def test_a_model_that_computes_nothing_is_refused():
+    m = M((1, 3, 8, 8))
+    y = m.op("Identity", ["x"])
+    with pytest.raises(NetcError, match="graph output 't1' is not computed from the input"):
+        read(m.model([y]), check_ort=False)

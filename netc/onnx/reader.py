@@ -130,7 +130,7 @@ class _Reader:
         for o in self.g.output:
             if unread is not None and o.name in self.unknown:
                 continue
-            if o.name not in self.tensor_of or o.name == inp.name:
+            if self.tensor_of.get(o.name, inp.name) == inp.name:
                 raise error(f"graph output {o.name!r} is not computed from the input by layers netc "
                             "reads", Span(self.path, 0, 0, where=f"output '{o.name}'"), UNSUPPORTED)
             outputs.append(self.tensor_of[o.name])
