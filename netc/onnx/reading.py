@@ -74,7 +74,7 @@ class ReadingContext:
         """An attribute's value: int, float, str, or list of ints/floats; else ``default``."""
         for a in node.attribute:
             if a.name == name:
-                kind = a.type
+                kind = a.type            # AttributeProto: FLOAT 1, INT 2, STRING 3, FLOATS 6, INTS 7
                 if kind == 1:
                     return a.f
                 if kind == 2:
@@ -92,7 +92,10 @@ class ReadingContext:
     def float32(x: float) -> float:
         """The shortest decimal that rounds to the same float32 as ``x`` (ONNX float
         attributes are float32: 0.01 is stored as 0.009999999776)."""
-        want = struct.pack("<f", x)
+        try:
+            want = struct.pack("<f", x)
+        except (OverflowError, struct.error):
+            return x                             # not a float32 (a double constant): as it is
         for digits in range(1, 10):
             v = float(f"{x:.{digits}g}")
             if struct.pack("<f", v) == want:
