@@ -52,19 +52,22 @@ SNIFF_BYTES = 4096
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def load(path: str | os.PathLike, params: dict | None = None, input_shape=None) -> Network:
+def load(path: str | os.PathLike, params: dict | None = None, input_shape=None,
+         partial: bool = False) -> Network:
     """Read, validate, expand and analyze a netc file, or read an ONNX model;
     raise NetcError on invalid input.
 
     ``params`` overrides values of the file's ``params:`` (as ``--set`` does; a
     string is read as if written in the file), ``input_shape`` its input shape
-    (as ``--input``); either naming what the file lacks raises OverrideError."""
+    (as ``--input``); either naming what the file lacks raises OverrideError.
+    ``partial``: an ONNX model with ops netc cannot read gives the network of what
+    it can read, ``graph.unread`` holding the error."""
     if is_binary(path):
         if params or input_shape is not None:
             raise OverrideError(f"{os.fspath(path)} is an ONNX model: --set and --input apply to netc files")
         from .onnx.reader import read_network
 
-        return read_network(path)
+        return read_network(path, partial)
     return _network(read_file(path), params, input_shape)
 
 

@@ -67,6 +67,7 @@ class Graph:
     blocks_used: set[str] = field(default_factory=set)
     params_declared: dict[tuple, Span] = field(default_factory=dict)  # ("params", k), ("blocks", b, "params", k)
     params_read: set[tuple] = field(default_factory=set)              # those an expression read
+    unread: object = None           # an ONNX model read in part: the E011 Diagnostic
 
     def node(self, name: str) -> Node:
         return self._index()[name]

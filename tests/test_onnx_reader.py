@@ -426,7 +426,12 @@ def _comparable(r):
     p.pop("init", None)
     if p.get("stride", 0) is None:
         p["stride"] = p["kernel"]
-    if "padding" in p:
+    if p.get("ceil_mode"):
+        # netc builds ceil mode as floor mode with the end padding that gives PyTorch's
+        # size (docs/onnx.md): the same windows, read back as floor mode
+        p["ceil_mode"] = False
+        p["padding"] = tuple((w.pad_begin, w.pad_end + w.overhang) for w in r.windows)
+    elif "padding" in p:
         p["padding"] = tuple((w.pad_begin, w.pad_end) for w in r.windows)
     return p
 
@@ -486,8 +491,15 @@ def test_inexact_conv_is_flagged_with_the_same_code_and_message(tmp_path):
 
 
 def test_ceil_mode_border_is_flagged_on_the_model(tmp_path):
+    """A ceil-mode pool as PyTorch exports it (ceil_mode=1; netc's own build writes floor
+    mode with the equivalent end padding) is flagged as on the netc file."""
     text = "netc: 1\ninput: {shape: [64, 112, 112]}\nlayers:\n  - maxpool: {kernel: 3, stride: 2, ceil_mode: true}\n"
-    src, model = _built(tmp_path, text)
+    src = tmp_path / "net.yaml"
+    src.write_text(text)
+    m = M((1, 64, 112, 112))
+    y = m.op("MaxPool", ["x"], name="maxpool1", kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)
+    model = tmp_path / "net.onnx"
+    model.write_bytes(m.model([y]).SerializeToString())
     yaml_f = json.loads(run_netc("lint", str(src), "--output-format", "json").stdout)
     onnx_f = json.loads(run_netc("lint", str(model), "--output-format", "json").stdout)
     assert "A005" in [f["code"] for f in onnx_f]
@@ -587,3 +599,113 @@ def test_text_with_a_stray_control_character_stays_a_netc_file(tmp_path):
     path.write_bytes(b"netc: 1\ninput: \x01\n")
     r = run_netc("summary", str(path))
     assert r.returncode == 1 and "error[E001]" in r.stderr and "E010" not in r.stderr
+
+
+def test_long_chains_of_constants_are_bounded():
+    m = M((1, 8, 4, 4))
+    t = m.const([0, -1])
+    for _ in range(5000):                       # far past Python's recursion limit
+        t = m.op("Identity", [t])
+    y = m.op("Reshape", ["x", t])
+    with pytest.raises(NetcError, match="the target shape is not a constant"):
+        read(m.model([y]), check_ort=False)
+
+
+def test_a_pattern_op_reads_first_and_needs_only_its_own_module(monkeypatch):
+    """An op registered with onnx_pattern (say SiLU, x * Sigmoid(x)) is tried before the
+    plain op of the same ONNX type; the reader itself does not change."""
+    from netc.onnx import reader
+    from netc.ops import OPS
+    from netc.ops.registry import Cost, Op, numel
+
+    class SiluProbe(Op):
+        name = "silu_probe"
+        onnx_types = ("Sigmoid",)
+        onnx_pattern = True
+
+        def cost(self, p, ins, out):
+            return Cost(flops=5 * numel(out.shape))
+
+        def read(self, node, ctx):
+            nxt = ctx.sole_consumer(node.output[0])
+            if nxt is None or nxt.op_type != "Mul" or set(nxt.input) != {node.input[0], node.output[0]}:
+                raise ctx.unsupported("not x * sigmoid(x)")
+            return {}
+
+        def absorb(self, p, node, ctx):
+            return {} if node.op_type == "Mul" and any(
+                ctx.producer.get(t) is not None and ctx.producer[t].op_type == "Sigmoid"
+                for t in node.input) else None
+
+    monkeypatch.setitem(OPS, "silu_probe", SiluProbe())
+    monkeypatch.setattr(reader, "READERS", reader._readers())
+    m = M((1, 4, 5, 5))
+    s = m.op("Sigmoid", ["x"], name="act")
+    y = m.op("Mul", ["x", s])
+    z = m.op("Sigmoid", [y])                     # a plain sigmoid: the pattern refuses it
+    a = read(m.model([z]))
+    assert [(r.name, r.op, r.output_shape, r.flops) for r in a.layers] == \
+        [("act", "silu_probe", (4, 5, 5), 500), (z, "sigmoid", (4, 5, 5), 400)]
+
+
+def test_lint_checks_the_windows_it_can_read_beside_unsupported_ops(tmp_path):
+    m = M((1, 3, 32, 32))
+    y = m.op("Conv", ["x", m.w(32, 3, 3, 3)], strides=[3, 3], name="early")    # 32/3: A001
+    h = m.op("HardSwish", [y], name="hs")
+    z = m.op("Conv", [h, m.w(32, 32, 3, 3)], strides=[3, 3], name="late")    # shape unknown
+    side = m.op("MaxPool", [y], kernel_shape=[2, 2], strides=[2, 2], name="side")  # 10/2: exact
+    path = tmp_path / "m.onnx"
+    onnx.save(m.model([z, side]), path)
+    r = run_netc("lint", str(path), "--output-format", "json")
+    assert r.returncode == 1
+    found = [(f["code"], f["where"]) for f in json.loads(r.stdout)]
+    assert found == [("A001", "node 'early' (Conv #0)"), ("E011", "node 'hs' (HardSwish #1)")]
+    with pytest.raises(NetcError, match="HardSwish x1"):       # summary stays strict
+        netc.load(path)
+    part = netc.load(path, partial=True)
+    assert [r.name for r in part.layers] == ["early", "side"] and part.graph.outputs == ["side"]
+
+
+def test_hostile_attributes_give_errors_never_tracebacks():
+    """Random attribute values on every op: a NetcError or a graph, nothing else."""
+    rng = np.random.default_rng(7)
+    values = [-3, -1, 0, 1, 2, 3, 7, 1 << 20, 1 << 40]
+    specs = [
+        ("Conv", lambda m: ["x", m.w(4, 3, 3, 3)], ["strides", "pads", "dilations", "group", "kernel_shape"]),
+        ("MaxPool", lambda m: ["x"], ["strides", "pads", "kernel_shape", "ceil_mode"]),
+        ("AveragePool", lambda m: ["x"], ["strides", "pads", "kernel_shape", "count_include_pad"]),
+        ("Concat", lambda m: ["x", "x"], ["axis"]),
+        ("Softmax", lambda m: ["x"], ["axis"]),
+        ("Flatten", lambda m: ["x"], ["axis"]),
+        ("ReduceMean", lambda m: ["x"], ["axes", "keepdims"]),
+        ("MatMul", lambda m: [m.w(3, 8), "x"], []),
+    ]
+    lengths = {"strides": 2, "pads": 4, "dilations": 2, "kernel_shape": 2, "axes": 2}
+    outcomes = set()
+    for _ in range(300):
+        op_type, inputs, names = specs[rng.integers(len(specs))]
+        m = M((1, 3, 9, 9))
+        attrs = {}
+        for n in names:
+            if rng.random() < 0.7:
+                k = lengths.get(n)
+                attrs[n] = [int(v) for v in rng.choice(values, k)] if k else int(rng.choice(values))
+        if rng.random() < 0.3 and op_type in ("Conv", "MaxPool", "AveragePool"):
+            attrs["auto_pad"] = str(rng.choice(["SAME_UPPER", "SAME_LOWER", "VALID", "BOGUS"]))
+        if op_type in ("MaxPool", "AveragePool"):
+            attrs.setdefault("kernel_shape", [2, 2])
+        y = m.op(op_type, inputs(m), **attrs)
+        try:
+            a = analyze(read_graph(m.model([y]), "m.onnx"))
+            outcomes.add("read")
+            assert all(d > 0 for r in a.layers for d in r.output_shape)
+        except NetcError as e:
+            outcomes.add(e.diagnostics[0].code)
+    assert {"read", "E011", "E004"} <= outcomes
+
+
+def test_a_model_that_computes_nothing_is_refused():
+    m = M((1, 3, 8, 8))
+    y = m.op("Identity", ["x"])
+    with pytest.raises(NetcError, match="graph output 't1' is not computed from the input"):
+        read(m.model([y]), check_ort=False)

@@ -2,7 +2,9 @@
 inline suppressions, report unused suppressions. Rendering lives in ``output.py``.
 
 A file that fails to load gives its load errors (codes E001-E011) as findings;
-they cannot be ignored or suppressed, since nothing else can be checked.
+they cannot be ignored or suppressed, since nothing else can be checked. An ONNX
+model with ops netc cannot read is the exception: its E011 error comes with the
+window rules (A) on every layer that could be read.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from .config import Config
 from .rule import RULES, Context
 
 UNUSED_NOQA = "N001"
+# rules that stay true on the part of an ONNX model netc can read: each window on its own
+PARTIAL_RULES = ("A",)
 YAML_SUFFIXES = (".yaml", ".yml")
 ONNX_SUFFIX = ".onnx"
 _NETC_KEY = re.compile(r"^netc\s*:", re.MULTILINE)
@@ -41,14 +45,17 @@ def lint_source(path: str, config: Config, load_options: dict | None = None) -> 
     from ..api import load
 
     try:
-        network = load(path, **(load_options or {}))
+        network = load(path, partial=True, **(load_options or {}))
     except NetcError as e:
         return FileResult(path, [_as_error(d) for d in e.diagnostics], False)
     src = network.source
     ctx = Context(network, config.options)
+    unread = network.graph.unread
     findings: list[Diagnostic] = []
     for code, r in RULES.items():
         if r.check is None or not config.enabled(code):
+            continue
+        if unread is not None and not code.startswith(PARTIAL_RULES):
             continue
         try:
             for d in r.check(ctx):
@@ -62,8 +69,10 @@ def lint_source(path: str, config: Config, load_options: dict | None = None) -> 
     kept = [d for d in findings if not _suppressed(d, suppressions)]
     if config.enabled(UNUSED_NOQA):
         kept += _unused(suppressions, path, config)
+    if unread is not None:
+        kept.append(_as_error(unread))
     kept.sort(key=lambda d: (d.span.line, d.span.col, d.code) if d.span else (0, 0, d.code))
-    return FileResult(path, kept, True)
+    return FileResult(path, kept, unread is None)
 
 
 def _as_error(d: Diagnostic) -> Diagnostic:

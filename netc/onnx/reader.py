@@ -11,9 +11,10 @@ are walked in their (topological) order:
   Shape of a weight, ...) is a *value*, evaluated only when a reader asks;
   Shape of a feature map is a value too (``[N, C, H, W]``);
 - Identity passes its input through;
-- any other node goes to the op whose ``onnx_types`` name its type (``READERS``);
-  ``Op.read`` gives its parameters, then ``Op.absorb`` may fold the node's only
-  consumer into the same layer (Conv -> Relu: conv with ``activation: relu``;
+- any other node goes to the ops whose ``onnx_types`` name its type (``READERS``;
+  those with ``onnx_pattern`` first, and the first whose ``read`` accepts the node
+  wins); ``Op.read`` gives its parameters, then ``Op.absorb`` may fold the node's
+  only consumer into the same layer (Conv -> Relu: conv with ``activation: relu``;
   GlobalAveragePool -> Flatten; MatMul -> Add of a bias: dense).
 
 Every node that no op reads is collected; if there is any, one error lists each
@@ -35,7 +36,19 @@ from ..ops.registry import MAX_CHANNELS, MAX_SPATIAL, Op, fmt_shape
 from ..ops.window import ShapeError
 from .reading import BATCH, ReadingContext, Unsupported
 
-READERS: dict[str, Op] = {t: op for op in OPS.values() for t in op.onnx_types}
+
+def _readers() -> dict[str, list[Op]]:
+    """ONNX op type -> the ops that read it, patterns (``onnx_pattern``) first."""
+    out: dict[str, list[Op]] = {}
+    for op in OPS.values():
+        for t in op.onnx_types:
+            out.setdefault(t, []).append(op)
+    for ops in out.values():
+        ops.sort(key=lambda op: not op.onnx_pattern)
+    return out
+
+
+READERS = _readers()
 FIRST_NAMES = 3          # node names shown per unsupported op type
 _ORIGIN = re.compile(r"([^\s:;]+):(\d+)\b")
 
@@ -61,21 +74,25 @@ def load_model(path: str):
     return model
 
 
-def read_network(path):
-    """Read an ONNX model file into a ``netc.api.Network``; raise NetcError on failure."""
+def read_network(path, partial: bool = False):
+    """Read an ONNX model file into a ``netc.api.Network``; raise NetcError on failure.
+
+    ``partial``: a model with nodes no op reads gives the network of the layers that
+    can be read (those before them, and on other branches), with the E011 diagnostic
+    in ``graph.unread``, instead of raising it."""
     from ..analysis import analyze
     from ..api import Network
     from ..source import Source
 
     path = os.fspath(path)
-    graph = read_graph(load_model(path), path)
+    graph = read_graph(load_model(path), path, partial)
     graph.source = Source(path, "", None)
     return Network(graph.source, graph, analyze(graph))
 
 
-def read_graph(model, path: str) -> Graph:
+def read_graph(model, path: str, partial: bool = False) -> Graph:
     """Map ``model`` (an ``onnx.ModelProto``) to a netc Graph; ``path`` names it in messages."""
-    return _Reader(model, path).read()
+    return _Reader(model, path).read(partial)
 
 
 class _Reader:
@@ -97,7 +114,7 @@ class _Reader:
         i = self.index[id(node)]
         return Span(self.path, 0, i + 1, where=f"node '{_node_name(node)}' ({node.op_type} #{i})")
 
-    def read(self) -> Graph:
+    def read(self, partial: bool = False) -> Graph:
         inp, shape, batch = self._input()
         ctx = self.ctx = ReadingContext(self.g, self.graph_nodes, self.opset, batch)
         ctx.shapes[inp.name] = shape
@@ -106,16 +123,22 @@ class _Reader:
         for node in self.graph_nodes:
             if id(node) not in self.absorbed:
                 self._node(node)
-        self._report_unsupported()
+        unread = self._unsupported_error()
+        if unread is not None and not partial:
+            raise unread
         outputs = []
         for o in self.g.output:
-            if o.name not in self.tensor_of or o.name == inp.name:
+            if unread is not None and o.name in self.unknown:
+                continue
+            if self.tensor_of.get(o.name, inp.name) == inp.name:
                 raise error(f"graph output {o.name!r} is not computed from the input by layers netc "
                             "reads", Span(self.path, 0, 0, where=f"output '{o.name}'"), UNSUPPORTED)
             outputs.append(self.tensor_of[o.name])
         name = self.g.name or os.path.splitext(os.path.basename(self.path))[0]
-        return Graph(name, inp.name, shape, Span(self.path, 0, 0, where=f"input '{inp.name}'"),
-                     self.nodes, outputs)
+        graph = Graph(name, inp.name, shape, Span(self.path, 0, 0, where=f"input '{inp.name}'"),
+                      self.nodes, outputs)
+        graph.unread = unread.diagnostics[0] if unread is not None else None
+        return graph
 
     # -- the input ---------------------------------------------------------------
     def _input(self):
@@ -148,12 +171,12 @@ class _Reader:
         ctx = self.ctx
         ins = [t for t in node.input if t]
         op_type = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
-        op = READERS.get(op_type)
+        ops = READERS.get(op_type, [])
         if op_type == "Shape":
             return                                      # a value, evaluated on demand
         if any(t in self.unknown for t in ins):         # after an unsupported node
             self.unknown.update(node.output)
-            if op is None and op_type != "Identity":
+            if not ops and op_type != "Identity":
                 self.unsupported.setdefault(op_type, []).append((_node_name(node), ""))
             else:
                 self.skipped += 1
@@ -166,9 +189,7 @@ class _Reader:
             ctx.shapes[node.output[0]] = ctx.shapes[features[0]]
             return
         try:
-            if op is None:
-                raise Unsupported("")
-            params, out = self._layer(op, node, features)
+            op, params, out = self._layer(ops, node, features)
         except Unsupported as e:
             self.unsupported.setdefault(op_type, []).append((_node_name(node), str(e)))
             self.unknown.update(node.output)
@@ -180,20 +201,23 @@ class _Reader:
                                self.span(node), origin=self._origin(node)))
         self.tensor_of[out] = name
 
-    def _layer(self, op: Op, node, features: list[str]):
-        """Read ``node`` and the consumers ``op`` absorbs; return (params, result tensor)."""
+    def _layer(self, ops: list[Op], node, features: list[str]):
+        """The first of ``ops`` that reads ``node``, its parameters once it has absorbed
+        the consumers it folds in, and the layer's result tensor."""
         ctx = self.ctx
-        lo, hi = op.arity
-        if len(features) != len([t for t in node.input if t]) and hi is None:
-            raise Unsupported(f"a constant operand (netc's {op.name} joins layers)")
-        if not lo <= len(features) <= (hi or len(features)):
-            raise Unsupported(f"{len(features)} input{'s' if len(features) > 1 else ''} computed from "
-                              f"the network input ({op.name} takes {lo}{'' if hi == lo else ' or more'})")
         extra = [t for t in node.output[1:] if t and (ctx.consumers.get(t) or t in ctx.graph_outputs)]
         if extra:
             raise Unsupported(f"its extra output {extra[0]!r} is used")
+        reason = ""
+        for op in ops:
+            try:
+                params = self._read(op, node, features)
+                break
+            except Unsupported as e:
+                reason = str(e) or reason
+        else:
+            raise Unsupported(reason)
         in_shapes = [ctx.shapes[t] for t in features]
-        params = self._complete(op, op.read(node, ctx))
         out = node.output[0]
         ctx.shapes[out] = op.infer(params, in_shapes).shape
         while True:
@@ -210,7 +234,17 @@ class _Reader:
             self.absorbed.add(id(nxt))
             out = nxt.output[0]
             ctx.shapes[out] = op.infer(params, in_shapes).shape
-        return params, out
+        return op, params, out
+
+    def _read(self, op: Op, node, features: list[str]) -> dict:
+        """``op.read`` of ``node`` after checking its inputs, with defaults filled in."""
+        lo, hi = op.arity
+        if len(features) != len([t for t in node.input if t]) and hi is None:
+            raise Unsupported(f"a constant operand (netc's {op.name} joins layers)")
+        if not lo <= len(features) <= (hi or len(features)):
+            raise Unsupported(f"{len(features)} input{'s' if len(features) > 1 else ''} computed from "
+                              f"the network input ({op.name} takes {lo}{'' if hi == lo else ' or more'})")
+        return self._complete(op, op.read(node, self.ctx))
 
     @staticmethod
     def _complete(op: Op, params: dict) -> dict:
@@ -258,9 +292,10 @@ class _Reader:
             msg += " (input" + ("s " if len(ins) > 1 else " ") + ", ".join(map(fmt_shape, ins)) + ")"
         return NetcError(Diagnostic(msg, self.span(node), SHAPE, layer=_node_name(node)))
 
-    def _report_unsupported(self) -> None:
+    def _unsupported_error(self) -> NetcError | None:
+        """The one E011 error naming every node no op reads, or None."""
         if not self.unsupported:
-            return
+            return None
         total = sum(len(v) for v in self.unsupported.values())
         kinds = sorted(self.unsupported.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         notes = []
@@ -278,7 +313,7 @@ class _Reader:
                                 "could not be read for want of their input shapes"))
         first = self.unsupported[kinds[0][0]][0][0]
         node = next(n for n in self.graph_nodes if _node_name(n) == first)
-        raise NetcError(Diagnostic(msg, self.span(node), UNSUPPORTED, notes=notes))
+        return NetcError(Diagnostic(msg, self.span(node), UNSUPPORTED, notes=notes))
 
 
 def _node_name(node) -> str:

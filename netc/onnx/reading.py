@@ -25,6 +25,7 @@ from ..ops.registry import Shape, numel
 from ..ops.window import ShapeError, same_padding
 
 MAX_VALUE = 64            # elements of a value tensor worth evaluating (shapes, bounds)
+MAX_CHAIN = 64            # nodes in a chain of values evaluated for one tensor
 BATCH = "N"               # the symbolic batch size inside evaluated shapes
 
 
@@ -55,6 +56,7 @@ class ReadingContext:
                 if t:
                     self.consumers.setdefault(t, []).append(n)
         self._values: dict[str, object] = {}
+        self._depth = 0
 
     # -- errors ---------------------------------------------------------------
     @staticmethod
@@ -72,7 +74,7 @@ class ReadingContext:
         """An attribute's value: int, float, str, or list of ints/floats; else ``default``."""
         for a in node.attribute:
             if a.name == name:
-                kind = a.type
+                kind = a.type            # AttributeProto: FLOAT 1, INT 2, STRING 3, FLOATS 6, INTS 7
                 if kind == 1:
                     return a.f
                 if kind == 2:
@@ -90,7 +92,10 @@ class ReadingContext:
     def float32(x: float) -> float:
         """The shortest decimal that rounds to the same float32 as ``x`` (ONNX float
         attributes are float32: 0.01 is stored as 0.009999999776)."""
-        want = struct.pack("<f", x)
+        try:
+            want = struct.pack("<f", x)
+        except (OverflowError, struct.error):
+            return x                             # not a float32 (a double constant): as it is
         for digits in range(1, 10):
             v = float(f"{x:.{digits}g}")
             if struct.pack("<f", v) == want:
@@ -102,6 +107,9 @@ class ReadingContext:
         return tensor in self.shapes
 
     def input_shape(self, node, i: int = 0) -> Shape:
+        """The netc shape of input ``i``, which must be computed from the network input."""
+        if len(node.input) <= i or node.input[i] not in self.shapes:
+            raise Unsupported(f"input {i} is not computed from the network input")
         return self.shapes[node.input[i]]
 
     def has_input(self, node, i: int) -> bool:
@@ -143,11 +151,16 @@ class ReadingContext:
         if not tensor or self.is_feature(tensor):
             return None
         if tensor not in self._values:
-            self._values[tensor] = None          # a cycle evaluates to unknown
+            if self._depth >= MAX_CHAIN:
+                return None                          # not cached: a shorter path may know it
+            self._values[tensor] = None              # a cycle evaluates to unknown
+            self._depth += 1
             try:
                 self._values[tensor] = self._evaluate(tensor)
             except (Unsupported, ValueError, TypeError, IndexError, ZeroDivisionError):
                 self._values[tensor] = None
+            finally:
+                self._depth -= 1
         return self._values[tensor]
 
     def _evaluate(self, t: str):
@@ -306,16 +319,16 @@ class ReadingContext:
         from ..ops.activation import FUSED_CHOICES
         from .reader import READERS
 
-        op = READERS.get(node.op_type) if node.domain in ("", "ai.onnx") else None
-        if op is None or op.name not in FUSED_CHOICES:
-            return None
-        try:
-            p = op.read(node, self)
-        except Unsupported:
-            return None
-        if op.name == "leaky_relu" and p.get("slope", 0.01) != 0.01:
-            return None
-        return op.name
+        ops = READERS.get(node.op_type, []) if node.domain in ("", "ai.onnx") else []
+        for op in ops:
+            try:
+                p = op.read(node, self)
+            except Unsupported:
+                continue
+            if op.name not in FUSED_CHOICES or (op.name == "leaky_relu" and p.get("slope", 0.01) != 0.01):
+                return None
+            return op.name
+        return None
 
 
 def _tensor_values(t):

@@ -253,6 +253,8 @@ class Op:
     arity: ClassVar[tuple[int, int | None]] = (1, 1)   # min and max inputs
     activation_param: ClassVar[bool] = False           # has a fused ``activation``
     onnx_types: ClassVar[tuple[str, ...]] = ()         # ONNX op types ``read`` maps
+    onnx_pattern: ClassVar[bool] = False               # read first: a pattern starting at a
+                                                       # node type another op reads too
 
     def infer(self, p: dict, ins: list[Shape]) -> Inferred:
         return Inferred(ins[0])
@@ -281,8 +283,9 @@ class Op:
 
     def absorb(self, p: dict, node, ctx) -> dict | None:
         """Fold ``node``, the only consumer of this layer's result, into the layer:
-        return the new parameters, or None to leave it a layer of its own. Default:
-        an activation node becomes the fused ``activation`` of ops that have one."""
+        return the new parameters, or None to leave it a layer of its own (its other
+        inputs must be values or the layer's own inputs). Default: an activation
+        node becomes the fused ``activation`` of ops that have one."""
         if self.activation_param and p.get("activation", "none") == "none":
             act = ctx.fusable_activation(node)
             if act:
