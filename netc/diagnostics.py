@@ -17,6 +17,8 @@ _LONG_WORD = re.compile(r"\S{%d,}" % (MAX_WORD + 1))
 def shorten(text: str) -> str:
     """``text`` with every word past ``MAX_WORD`` characters cut to 'head…tail', so
     that a message never echoes a 4,000-character name or number whole."""
+    if len(text) <= MAX_WORD:
+        return text
     half = (MAX_WORD - 1) // 2
     return _LONG_WORD.sub(lambda m: m.group()[:half] + "…" + m.group()[-half:], text)
 
