@@ -4,7 +4,8 @@
 
 Each input runs through ``netc.loads`` (read, validate, expand, analyze), every lint
 rule and lint renderer, every summary renderer, and, for small valid networks,
-``netc.onnx.build.build_model``, under a per-input time limit (SIGALRM). A crash is
+``netc.onnx.build.build_model``, under a per-input limit of CPU time (SIGPROF, so
+that a busy machine does not turn a slow input into a "hang"). A crash is
 any exception that is not a ``NetcError`` (a ``RuleCrash`` included); a hang is an
 input past the time limit; an ``internal error`` diagnostic is counted apart, and so is an input past the limit
 that finishes within six times it ("slow"). For
@@ -267,7 +268,7 @@ class Runner:
         return outcome
 
     def _run(self, text: str, timeout: float) -> tuple[str, str | None, str]:
-        signal.setitimer(signal.ITIMER_REAL, timeout)
+        signal.setitimer(signal.ITIMER_PROF, timeout)
         try:
             return self._stages(text)
         except Hang:
@@ -282,7 +283,7 @@ class Runner:
                 return "hang", "hang", ""
             return "crash", _signature(e), "".join(traceback.format_exception(e))[-3000:]
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.setitimer(signal.ITIMER_PROF, 0)
 
     def _stages(self, text: str):
         from netc import render
@@ -359,7 +360,7 @@ def fuzz(n: int, seed: int, timeout: float = 5.0, build: bool = True, minimize_s
     seeds = corpus()
     counts = {"ok": 0, "invalid": 0, "internal": 0, "crash": 0, "hang": 0, "slow": 0, "built": 0}
     found: dict[str, dict] = {}
-    old = signal.signal(signal.SIGALRM, _alarm)
+    old = signal.signal(signal.SIGPROF, _alarm)
     start = time.monotonic()
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -393,7 +394,7 @@ def fuzz(n: int, seed: int, timeout: float = 5.0, build: bool = True, minimize_s
                 if minimize_s > 0 and sig != "slow":
                     entry["input"] = minimize(runner, entry["input"], sig, minimize_s)
     finally:
-        signal.signal(signal.SIGALRM, old)
+        signal.signal(signal.SIGPROF, old)
     return {"n": n, "seed": seed, "seconds": round(time.monotonic() - start, 1), "counts": counts,
             "failures": found}
 
