@@ -9,7 +9,20 @@ in a binary file (a node of an ONNX model) has line 0 and says where in words:
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
+
+MAX_WORD = 100                  # longer runs of non-space characters in a message are cut
+_LONG_WORD = re.compile(r"\S{%d,}" % (MAX_WORD + 1))
+
+
+def shorten(text: str) -> str:
+    """``text`` with every word past ``MAX_WORD`` characters cut to 'head…tail', so
+    that a message never echoes a 4,000-character name or number whole."""
+    if len(text) <= MAX_WORD:
+        return text
+    half = (MAX_WORD - 1) // 2
+    return _LONG_WORD.sub(lambda m: m.group()[:half] + "…" + m.group()[-half:], text)
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,10 @@ class Diagnostic:
     severity: Severity = Severity.ERROR
     layer: str | None = None
     notes: list[tuple[Span | None, str]] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.message = shorten(self.message)
+        self.notes = [(span, shorten(note)) for span, note in self.notes]
 
     def format(self) -> str:
         where = f"{self.span}: " if self.span else ""

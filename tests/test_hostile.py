@@ -351,3 +351,10 @@ def test_deep_nesting_is_refused_by_either_pyyaml_parser(monkeypatch):
                 with pytest.raises(NetcError) as e:
                     parse(text, "f.yaml")
                 assert "error[E005]: nesting deeper than 24 levels" in str(e.value), (loader, str(e.value))
+
+
+def test_long_names_are_cut_in_messages(write):
+    name = "x" * 3000
+    code, err = refused(write, HEAD + f"layers:\n  - relu: {{name: {name}}}\n  - relu: {{from: {name}y}}\n")
+    assert code == 1 and f"unknown layer '{'x' * 48}…{'x' * 47}y' in 'from'" in err, err  # quotes count
+    assert max(map(len, err.splitlines())) < 400
