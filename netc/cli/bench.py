@@ -64,7 +64,7 @@ def bench(
 ):
     """Time inference on onnxruntime: session creation, first inference, warm-up, then timed runs."""
     from .. import bench as lib
-    from .. import render_bench
+    from ..bench import report as render_bench
 
     try:
         settings = lib.Settings(
