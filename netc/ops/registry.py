@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
+from ..diagnostics import show_value as _show, unknown_choice as _unknown_choice
+from ..initializers import INITIALIZERS, check_init
 from .window import ShapeError, Window
 
 Shape = tuple[int, ...]
@@ -69,7 +71,6 @@ class Param:
         elif self.kind == "choice":
             out = {"anyOf": [{"enum": list(self.choices)}, expr]}
         elif self.kind == "init":
-            from ..initializers import INITIALIZERS
             out = {"anyOf": [{"enum": sorted(INITIALIZERS)},
                              {"type": "object", "properties": {"constant": {"type": "number"}},
                               "required": ["constant"], "additionalProperties": False},
@@ -115,7 +116,6 @@ class Param:
                 raise ValueError(_unknown_choice(value, self.choices))
             return value
         if k == "init":
-            from ..initializers import check_init
             return check_init(value)
         raise AssertionError(k)  # pragma: no cover
 
@@ -137,19 +137,6 @@ def _num(v) -> str:
     return f"{v:,}" if isinstance(v, int) and abs(v) >= 10000 else str(v)
 
 
-def _show(value) -> str:
-    text = repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else repr(value)
-    return text if len(text) < 60 else text[:57] + "..."
-
-
-def _unknown_choice(value, choices) -> str:
-    import difflib
-
-    msg = f"unknown value {_show(value)}"
-    close = difflib.get_close_matches(str(value), choices, n=1)
-    if close:
-        return msg + f"; did you mean {close[0]!r}?"
-    return msg + f" (expected one of: {', '.join(choices)})"
 
 
 @dataclass(frozen=True)
