@@ -13,7 +13,36 @@ import typer
 
 from ..diagnostics import NetcError
 
-app = typer.Typer(
+# command -> the module of this package that defines it
+COMMANDS = {"summary": "summary", "schema": None, "bench": "bench", "lint": "lint", "rule": "lint",
+            "build": "build"}
+
+
+class _App(typer.Typer):
+    """The typer app, whose command modules load when its command table is first read:
+    every module, or only the one ``run`` names (``netc lint`` never imports the
+    summary's, the build's or the bench's command code)."""
+
+    only: str | None = None     # set by run(): the one command module to load
+    ready = False               # set once this module has run: from then on, reading loads
+
+    @property
+    def registered_commands(self):
+        if self.ready and not self.__dict__.get("_loaded", False):
+            self._loaded = True
+            import importlib
+
+            names = [self.only] if self.only else dict.fromkeys(m for m in COMMANDS.values() if m)
+            for module in names:
+                importlib.import_module(f"{__name__}.{module}")
+        return self._commands
+
+    @registered_commands.setter
+    def registered_commands(self, value):
+        self._commands = value
+
+
+app = _App(
     name="netc",
     help="netc: check, count, compile and time convolutional networks written in YAML.",
     no_args_is_help=True,
@@ -83,12 +112,14 @@ def schema():
     sys.stdout.write(json.dumps(build_schema(), indent=2) + "\n")
 
 
-# Each command lives in its own module and registers itself on ``app``.
-from . import summary  # noqa: E402,F401
-from . import bench  # noqa: E402,F401
-from . import lint  # noqa: E402,F401
-from . import build  # noqa: E402,F401
+# Each command lives in its own module (COMMANDS) and registers itself on ``app``
+# when the app first reads its command table.
+app.ready = True
 
 
 def run() -> None:
+    """The console entry point: load only the named command's module when argv names one."""
+    name = sys.argv[1] if len(sys.argv) > 1 else None
+    if COMMANDS.get(name):
+        app.only = COMMANDS[name]
     app()
