@@ -180,6 +180,27 @@ def test_byte_identical_across_processes(tmp_path, write):
     assert meta["io.netc.seed"] == "6"
 
 
+@pytest.mark.parametrize("fold", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_weights_written_from_their_arrays_are_the_serialized_model_byte_for_byte(tmp_path, dtype, fold):
+    """``netc build`` writes the weights straight from the arrays (build_model(weights_apart=True));
+    the file is what onnx's own SerializeToString gives, inline and as external data."""
+    net = netc.load(FIG7)
+    model = build_model(net, dtype=dtype, fold_batchnorm=fold, check=False)
+    bare, weights = build_model(net, dtype=dtype, fold_batchnorm=fold, weights_apart=True)
+    assert all(not t.raw_data for t in bare.graph.initializer) and len(weights) == len(bare.graph.initializer)
+    for external in (False, True):
+        a, b = tmp_path / "a", tmp_path / "b"
+        a.mkdir(exist_ok=True), b.mkdir(exist_ok=True)
+        write_model(model, a / "m.onnx", external_data=external)
+        write_model(bare, b / "m.onnx", external_data=external, weights=weights)
+        assert (b / "m.onnx").read_bytes() == (a / "m.onnx").read_bytes()
+        if not external:
+            assert (a / "m.onnx").read_bytes() == model.SerializeToString()
+        else:
+            assert (b / "m.onnx.data").read_bytes() == (a / "m.onnx.data").read_bytes()
+
+
 def test_external_data_is_replaced_not_appended(tmp_path):
     model = build_model(small_net())
     inline, ext = tmp_path / "inline.onnx", tmp_path / "ext.onnx"

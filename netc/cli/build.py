@@ -71,10 +71,11 @@ def build(
     start = time.perf_counter()
     progress = _Progress(start)
     try:
-        model = onnx_build.build_model(net, opset=opset, seed=seed, dtype=dtype.value,
-                                       fold_batchnorm=fold_batchnorm, check=False, progress=progress)
-        progress.phase("writing and checking")
-        onnx_build.write_model(model, onnx_out, external_data=external_data)
+        model, weights = onnx_build.build_model(net, opset=opset, seed=seed, dtype=dtype.value,
+                                                fold_batchnorm=fold_batchnorm, progress=progress,
+                                                weights_apart=True)
+        progress.phase("checking and writing")
+        onnx_build.write_model(model, onnx_out, external_data=external_data, weights=weights)
     except onnx_build.RuntimeUnsupported as e:
         progress.stop()
         fail_usage(e.diagnostics[0].message)
