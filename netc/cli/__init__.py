@@ -57,6 +57,25 @@ def fail_usage(message: str) -> None:
     raise typer.Exit(2)
 
 
+# extra -> the top-level modules it installs
+EXTRAS = {"onnx": ("onnx", "numpy", "google"), "bench": ("onnxruntime", "onnx", "numpy", "google")}
+
+
+def import_extra(module: str, extra: str, command: str):
+    """Import ``module``, which needs the ``extra``; without it, one line saying what to
+    install and exit 2 (a plain install has lint, summary, schema and rule only)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        missing = (e.name or module).split(".")[0]
+        if missing not in EXTRAS[extra]:
+            raise
+        fail_usage(f"netc {command} needs the '{extra}' extra ({missing} is not installed): "
+                   f"pip install 'netc[{extra}]'")
+
+
 def report(err: NetcError) -> None:
     """Print load errors as FILE:LINE:COL lines and exit 1."""
     for d in err.diagnostics:

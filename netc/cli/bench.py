@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from . import app, fail_usage, load_or_exit
+from . import app, fail_usage, import_extra, load_or_exit
 
 
 class Provider(str, Enum):
@@ -63,6 +63,8 @@ def bench(
     trt_fp16: bool = typer.Option(False, "--trt-fp16", help="TensorRT: allow fp16 kernels."),
 ):
     """Time inference on onnxruntime: session creation, first inference, warm-up, then timed runs."""
+    for module in ("numpy", "onnx", "onnxruntime"):
+        import_extra(module, "bench", "bench")
     from .. import bench as lib
     from ..bench import report as render_bench
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from ..diagnostics import Diagnostic, NetcError, Severity
-from . import app, fail_usage, load_or_exit, report
+from . import app, fail_usage, import_extra, load_or_exit, report
 
 
 class BuildDType(str, Enum):
@@ -46,6 +46,7 @@ def build(
     force: bool = typer.Option(False, "--force", help="Build even when lint reports errors."),
 ):
     """Compile a network to ONNX, with initialized weights, checked and written atomically."""
+    onnx_build = import_extra("netc.onnx.build", "onnx", "build")    # onnx and numpy load only here
     if onnx_out is None:
         fail_usage("give the output: netc build FILE --onnx OUT.onnx")
     if onnx_out.exists() and onnx_out.is_dir():
@@ -63,8 +64,6 @@ def build(
     if errors and not force:
         typer.echo(f"netc: not building: lint found {errors} error(s) (--force builds anyway)", err=True)
         raise typer.Exit(1)
-
-    from ..onnx import build as onnx_build   # onnx, numpy and onnxruntime load only here
 
     if not onnx_build.MIN_OPSET <= opset <= onnx_build.max_opset():
         fail_usage(f"--opset {opset}: netc emits opsets {onnx_build.MIN_OPSET} to {onnx_build.max_opset()}")
