@@ -202,7 +202,7 @@ def test_cuda_with_allow_fallback_runs_on_cpu_and_says_so(tiny, no_cuda):
     assert data["provider"]["asked"] == "cuda"
     assert data["provider"]["used"] == "CPUExecutionProvider"
     assert data["provider"]["fallback"].startswith("CUDAExecutionProvider did not load")
-    assert r.stderr.strip().splitlines() == [f"netc: warning: {data['provider']['fallback']}"]
+    assert r.stderr.strip().splitlines()[-1] == f"netc: warning: {data['provider']['fallback']}"
     assert [row["runs"] for row in data["results"]] == [3]
 
 
@@ -234,6 +234,15 @@ def test_text_table_has_one_row_per_batch(tiny):
     assert [row[0] for row in rows] == ["2", "4"]
     assert all(row[3] == "2" for row in rows)        # the runs column
     assert "CPUExecutionProvider" in r.stdout and "p99" in r.stdout
+
+
+def test_a_piped_run_prints_one_line_per_finished_batch_to_stderr(tiny):
+    """stderr is not a terminal here (no progress bar): each batch size says when it is done."""
+    data, r = bench_json(str(tiny), "--provider", "cpu", "--batch", "2,4,1", "--runs", "3", "--warmup", "0")
+    lines = r.stderr.strip().splitlines()
+    assert [line.split(":")[1].strip() for line in lines] == ["batch 2 done", "batch 4 done", "batch 1 done"]
+    for line, row in zip(lines, data["results"]):
+        assert f"median {row['latency']['median'] * 1e3:.3f} ms" in line and "(3 runs)" in line
 
 
 def test_duration_mode_runs_until_time_is_up(tiny):

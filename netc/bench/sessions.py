@@ -333,17 +333,18 @@ def bench_batch(session, info: SessionInfo, batch: int, s: Settings, work: Work 
 
 
 def bench(model: bytes, s: Settings, *, name: str = "model", network=None,
-          progress: Progress | None = None) -> Report:
+          progress: Progress | None = None, finished=None) -> Report:
     """Benchmark ``model`` (ONNX bytes) at every batch size of ``s``; ``network`` (a netc
-    Network) supplies the FLOP and byte counts."""
+    Network) supplies the FLOP and byte counts; ``finished(row)`` is called with each
+    batch size's ``BatchResult`` as it completes."""
     prefix = _profile_prefix(s.profile) if s.profile else None
     try:
-        return _bench(model, s, name, network, progress, prefix)
+        return _bench(model, s, name, network, progress, prefix, finished)
     except BenchError as e:
         raise BenchError(f"{name}: {e}") from None
 
 
-def _bench(model, s, name, network, progress, prefix) -> Report:
+def _bench(model, s, name, network, progress, prefix, finished=None) -> Report:
     import onnxruntime as ort
 
     from .. import __version__
@@ -377,6 +378,8 @@ def _bench(model, s, name, network, progress, prefix) -> Report:
         if per_batch_sessions:
             row.session_create_s = info.create_s if i == 0 else other.create_s
         results.append(row)
+        if finished is not None:
+            finished(row)
     profiles += _end_profile(session, s.profile, len(profiles))
     return Report(name, network.name if network is not None else None, info, s, results,
                   device_info(info), {"netc": __version__, "onnxruntime": ort.__version__,

@@ -91,7 +91,8 @@ def bench(
         else:
             fail_usage(f"{file}: expected a .yaml or .onnx file")
         with _progress_bar(settings) as progress:
-            report = lib.bench(model, settings, name=str(file), network=network, progress=progress)
+            report = lib.bench(model, settings, name=str(file), network=network, progress=progress,
+                               finished=None if progress else _finished_line)
     except lib.ProviderUnavailable as e:
         typer.echo(f"netc: error: {e.asked} did not load: {e.reason}. Use --allow-fallback to run on "
                    f"{e.used}, or --provider cpu.", err=True)
@@ -102,6 +103,12 @@ def bench(
     if report.session.fallback and settings.provider != "auto":
         typer.echo(f"netc: warning: {report.session.fallback}", err=True)
     sys.stdout.write(render_bench.FORMATS[format.value](report))
+
+
+def _finished_line(row) -> None:
+    """Without a terminal (no progress bar), one line on stderr per finished batch size."""
+    typer.echo(f"netc bench: batch {row.batch} done: median {row.latency.median * 1e3:.3f} ms, "
+               f"{row.throughput:,.1f} samples/s ({row.runs} runs)", err=True)
 
 
 class _progress_bar:
