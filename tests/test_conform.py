@@ -73,7 +73,7 @@ def mutate(doc, data):
     return doc
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_a_mutated_document_that_conforms_has_no_jsonschema_error(data):
     doc = DOCS[data.draw(st.sampled_from(sorted(DOCS)))]

@@ -21,7 +21,7 @@ import pytest
 
 from conftest import ROOT
 
-pytestmark = pytest.mark.precommit
+pytestmark = [pytest.mark.precommit, pytest.mark.slow]
 
 BAD = "netc: 1\ninput: {shape: [3, 32, 32]}\nlayers:\n  - conv: {filters: 32, kernel: 3, stride: 3}\n"
 GOOD = "netc: 1\ninput: {shape: [3, 33, 33]}\nlayers:\n  - conv: {filters: 32, kernel: 3, stride: 3}\n"
