@@ -2,7 +2,10 @@
 choose the exit code (0 ok, 1 invalid input, 2 usage).
 
 This module holds the app and the helpers every command shares; each command is
-a module of this package (``summary.py``, ...) imported at the bottom."""
+a module of this package (``summary.py``, ...) named in ``COMMANDS``: a new
+command adds its line there. ``netc CMD`` imports only CMD's module; reading the
+whole command table (``netc --help``, ``from netc.cli import app`` in tests)
+imports them all."""
 
 from __future__ import annotations
 
