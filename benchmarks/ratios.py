@@ -2,6 +2,7 @@
 its yardstick, interleaved, as the median of the per-pair ratios (whole processes).
 
     python benchmarks/ratios.py [--pairs 9] [--tree /path/to/other/netc/checkout ...]
+                                [--torch-python /path/to/a/venv/with/torch/bin/python]
 
 | work                                          | yardstick                                           |
 |-----------------------------------------------|-----------------------------------------------------|
@@ -9,7 +10,8 @@ its yardstick, interleaved, as the median of the per-pair ratios (whole processe
 | netc lint examples/                           | python -c "import yaml, jsonschema"                 |
 | netc summary examples/murphy-fig7.yaml        | python -c "import yaml, jsonschema"                 |
 
-Without torch the build row gives the build's median time alone. ``--tree`` adds
+Without torch (in ``--torch-python``, default this interpreter) the build row gives
+the build's median time alone. ``--tree`` adds
 the same commands run from another checkout (PYTHONPATH=that tree, cwd=that
 tree), interleaved with this one's, so that "before" and "after" meet the same
 machine noise. Each pair runs the command and its yardstick back to back, in an
@@ -41,8 +43,8 @@ torch.onnx.export(model, torch.randn(1, 3, 224, 224), sys.argv[1], opset_version
 FLOOR = [sys.executable, "-c", "import yaml, jsonschema"]
 
 
-def has_torch() -> bool:
-    probe = subprocess.run([sys.executable, "-c", "import torch, torchvision"], capture_output=True)
+def has_torch(python: str) -> bool:
+    probe = subprocess.run([python, "-c", "import torch, torchvision"], capture_output=True)
     return probe.returncode == 0
 
 
@@ -57,13 +59,14 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=9)
     parser.add_argument("--tree", action="append", default=[], help="another netc checkout to measure too")
     parser.add_argument("--only", choices=["build", "lint", "summary"], action="append")
+    parser.add_argument("--torch-python", default=sys.executable, help="an interpreter with torch and torchvision")
     args = parser.parse_args()
-    torch = has_torch()
+    torch = has_torch(args.torch_python)
     out = Path(tempfile.mkdtemp(prefix="netc-ratios-"))
     trees = {"this": ROOT, **{f"tree{i}": Path(t).resolve() for i, t in enumerate(args.tree, 1)}}
     work = {
         "build": (["build", "examples/resnet50.yaml", "--onnx"],
-                  [sys.executable, "-c", TORCH_EXPORT, str(out / "torch.onnx")] if torch else None),
+                  [args.torch_python, "-c", TORCH_EXPORT, str(out / "torch.onnx")] if torch else None),
         "lint": (["lint", "--exit-zero", "examples/"], FLOOR),
         "summary": (["summary", "examples/murphy-fig7.yaml"], FLOOR),
     }
