@@ -113,3 +113,28 @@ class NetcError(Exception):
 def error(message: str, span: Span | None, code: str, **kw) -> NetcError:
     """Shorthand: a NetcError holding one error diagnostic."""
     return NetcError(Diagnostic(message, span, code, Severity.ERROR, **kw))
+
+
+def show_value(value) -> str:
+    """A value as a message quotes it: strings quoted, booleans as YAML writes them, at most 60
+    characters, a huge integer by its number of digits (never converted whole)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    text = repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else repr(value)
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+def unknown_choice(value, choices) -> str:
+    """'unknown value X; did you mean Y?' (or the list of choices when nothing is close)."""
+    import difflib
+
+    msg = f"unknown value {show_value(value)}"
+    close = difflib.get_close_matches(str(value), choices, n=1)
+    if close:
+        return msg + f"; did you mean {close[0]!r}?"
+    return msg + f" (expected one of: {', '.join(choices)})"
+
+
+class MissingExtra(Exception):
+    """A feature needs an optional dependency that is not installed; the message says
+    which extra to install. The CLI prints it on one line and exits 2."""

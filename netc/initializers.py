@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import math
 
+from .diagnostics import unknown_choice
+
 # name -> (family, distribution, numerator, over): variance = numerator / fan, where fan is
 # fan_in, or (fan_in + fan_out) / 2 for "fan_avg" (so xavier: 1 / fan_avg = 2 / (fan_in + fan_out))
 INITIALIZERS: dict[str, tuple[str, str, float, str]] = {
@@ -61,8 +63,7 @@ def check_init(value):
     if isinstance(value, str):
         if value in INITIALIZERS:
             return value
-        from .ops.registry import _unknown_choice
-        raise ValueError(_unknown_choice(value, sorted(INITIALIZERS)))
+        raise ValueError(unknown_choice(value, sorted(INITIALIZERS)))
     if isinstance(value, dict) and list(value) == ["constant"]:
         v = value["constant"]
         if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):

@@ -19,3 +19,72 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {"onnx", "o
 def test_summary_imports_no_heavy_modules():
     out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def _imported_modules(path) -> set[str]:
+    """Every module a file imports, at any depth of its code, with relative names resolved."""
+    import ast
+
+    package = "netc." + ".".join(path.relative_to(ROOT / "netc").with_suffix("").parts[:-1])
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rstrip(".").split(".")
+            base = base[:len(base) - node.level + 1] if node.level else []
+            names.add(".".join(base + ([node.module] if node.module else [])))
+    return names
+
+
+def test_initializers_and_the_op_registry_do_not_import_each_other():
+    init = _imported_modules(ROOT / "netc" / "initializers.py")
+    registry = _imported_modules(ROOT / "netc" / "ops" / "registry.py")
+    assert "netc.initializers" in registry                        # the registry uses the initializers
+    assert not any(m == "netc.ops" or m.startswith("netc.ops.") for m in init), init
+
+
+RUN_PROBE = """
+import json, sys
+sys.argv = ["netc", *sys.argv[1:]]
+from netc.cli import run
+try:
+    run()
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def _modules_of(*args) -> set[str]:
+    r = subprocess.run([sys.executable, "-c", RUN_PROBE, *args], cwd=ROOT, capture_output=True, text=True,
+                       check=True)
+    return set(json.loads(r.stderr.strip().splitlines()[-1]))
+
+
+def _under(modules, *prefixes) -> list[str]:
+    return sorted(m for m in modules if any(m == p or m.startswith(p + ".") for p in prefixes))
+
+
+def test_lint_loads_only_the_lint_command_and_no_jsonschema_for_valid_files():
+    """The console entry point loads the named command's module only: a lint pays
+    neither for bench, build nor the summary's tables, nor for jsonschema when every
+    file conforms (netc's own schema check answers)."""
+    mods = _modules_of("lint", "--exit-zero", "examples/")
+    assert "netc.cli.lint" in mods
+    assert _under(mods, "netc.cli.summary", "netc.cli.build", "netc.cli.bench", "netc.render", "netc.bench",
+                  "netc.onnx", "jsonschema", "rich", "onnx", "onnxruntime", "numpy") == []
+
+
+def test_summary_loads_neither_lint_bench_build_nor_jsonschema():
+    mods = _modules_of("summary", "examples/resnet50.yaml")
+    assert "netc.render.summary" in mods
+    assert _under(mods, "netc.cli.lint", "netc.lint", "netc.cli.build", "netc.cli.bench", "netc.bench",
+                  "netc.onnx", "jsonschema", "rich", "onnx", "onnxruntime", "numpy") == []
+
+
+def test_an_invalid_file_still_gets_jsonschema_errors(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("netc: 1\ninput: {shape: [3, 8, 8]}\nlayers:\n  - conv: {filters: 8, kernal: 3}\n")
+    mods = _modules_of("lint", str(bad))
+    assert "jsonschema" in mods

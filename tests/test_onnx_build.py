@@ -37,6 +37,7 @@ def session(path_or_model):
 
 # -- whole networks ---------------------------------------------------------------
 
+@pytest.mark.slow
 def test_fig7_end_to_end_against_the_reference():
     """The paper's Figure 7 network, with its own seeded he_normal weights, batch 2,
     every conv output and the logits checked, not only the saturated softmax."""
@@ -50,6 +51,7 @@ def test_fig7_end_to_end_against_the_reference():
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5 * scale)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[p.name for p in EXAMPLE_FILES])
 def test_every_example_builds_checks_and_runs(path, tmp_path):
     net = netc.load(path)
@@ -71,6 +73,7 @@ def test_every_example_builds_checks_and_runs(path, tmp_path):
 
 # -- what the model holds ---------------------------------------------------------
 
+@pytest.mark.slow
 def test_model_is_portable_and_named_after_the_yaml():
     net = netc.load(FIG7)
     model = build_model(net)
@@ -104,6 +107,7 @@ def test_model_is_portable_and_named_after_the_yaml():
     assert "output.weight" in init["xavier_uniform"] and "conv1.bias" in init["zeros"]
 
 
+@pytest.mark.slow
 def test_weights_follow_the_init_schemes():
     """he_normal: std sqrt(2 / fan_in); xavier_uniform: bound sqrt(6 / (fan_in + fan_out))."""
     w = {t.name: numpy_helper.to_array(t) for t in build_model(netc.load(FIG7), check=False).graph.initializer}
@@ -118,6 +122,7 @@ def test_weights_follow_the_init_schemes():
     assert not np.array_equal(numpy_helper.to_array(other[0]), w[other[0].name])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("opset", [13, 15, 17, 19, 21])
 def test_opsets_pin_the_lowest_ir_version_and_run(opset):
     model = build_model(small_net(), opset=opset)
@@ -159,6 +164,7 @@ def test_shape_disagreement_fails_the_build(monkeypatch):
 
 # -- writing ----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_byte_identical_across_processes(tmp_path, write):
     src = write("netc: 1\nname: t\ninput: {shape: [3, 32, 32]}\nlayers:\n"
                 + "".join(f"  - {layer}\n" for layer in SMALL[:4])
@@ -178,6 +184,27 @@ def test_byte_identical_across_processes(tmp_path, write):
     assert outs[0] != outs[2]
     meta = {p.key: p.value for p in onnx.load_from_string(outs[2]).metadata_props}
     assert meta["io.netc.seed"] == "6"
+
+
+@pytest.mark.parametrize("fold", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_weights_written_from_their_arrays_are_the_serialized_model_byte_for_byte(tmp_path, dtype, fold):
+    """``netc build`` writes the weights straight from the arrays (build_model(weights_apart=True));
+    the file is what onnx's own SerializeToString gives, inline and as external data."""
+    net = small_net()
+    model = build_model(net, dtype=dtype, fold_batchnorm=fold, check=False)
+    bare, weights = build_model(net, dtype=dtype, fold_batchnorm=fold, weights_apart=True)
+    assert all(not t.raw_data for t in bare.graph.initializer) and len(weights) == len(bare.graph.initializer)
+    for external in (False, True):
+        a, b = tmp_path / "a", tmp_path / "b"
+        a.mkdir(exist_ok=True), b.mkdir(exist_ok=True)
+        write_model(model, a / "m.onnx", external_data=external)
+        write_model(bare, b / "m.onnx", external_data=external, weights=weights)
+        assert (b / "m.onnx").read_bytes() == (a / "m.onnx").read_bytes()
+        if not external:
+            assert (a / "m.onnx").read_bytes() == model.SerializeToString()
+        else:
+            assert (b / "m.onnx.data").read_bytes() == (a / "m.onnx.data").read_bytes()
 
 
 def test_external_data_is_replaced_not_appended(tmp_path):
@@ -230,6 +257,7 @@ def test_a_failing_write_leaves_the_old_file_and_no_temporaries(tmp_path, monkey
 
 # -- the command line -------------------------------------------------------------
 
+@pytest.mark.slow
 def test_cli_build(tmp_path):
     out = tmp_path / "fig7.onnx"
     r = run_netc("build", "examples/murphy-fig7.yaml", "--onnx", str(out), "--fold-batchnorm",
@@ -240,6 +268,7 @@ def test_cli_build(tmp_path):
     onnx.checker.check_model(str(out), full_check=True)
 
 
+@pytest.mark.slow
 def test_cli_refusals(tmp_path, write):
     src = write("netc: 1\nname: t\ninput: {shape: [3, 8, 8]}\nlayers:\n  - conv: {filters: 4, kernel: 3}\n")
     before = src.read_bytes()
@@ -284,6 +313,7 @@ def test_cli_builds_edge_pools_or_refuses_them(tmp_path, write, shape, layer, wa
         assert r.returncode == 1 and f"{src}{want}" in r.stderr, r.stderr
 
 
+@pytest.mark.slow
 def test_cli_lint_hook_refuses_errors_unless_forced(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
@@ -313,6 +343,7 @@ def test_lint_and_summary_paths_do_not_import_onnx():
     assert r.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_over_2gb_of_weights_builds_with_one_copy_in_memory(tmp_path):
     """539M float32 weights (2.16 GB, past protobuf's 2 GiB): built in a child process
     whose peak memory stays under 1.5 copies, written as external data, checked, run."""

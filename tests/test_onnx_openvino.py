@@ -10,6 +10,7 @@ from netc.onnx.build import build_model, write_model
 from onnx_reference import network, random_weights, run
 
 ov = pytest.importorskip("openvino", reason="openvino is a test extra: pip install '.[test]'")
+pytestmark = pytest.mark.slow
 
 NETS = {
     "every op": (["conv: {name: a, filters: 6, kernel: 3, padding: 1, activation: leaky_relu}",

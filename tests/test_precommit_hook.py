@@ -1,8 +1,10 @@
 """The pre-commit hook, for real: a throwaway git repository whose
 ``.pre-commit-config.yaml`` points at this checkout, and ``pre-commit run``.
 
-pre-commit builds the hook's virtualenv by pip-installing this checkout (with its
-onnx and onnxruntime dependencies): about 25 s with a warm pip cache or wheelhouse.
+pre-commit builds the hook's virtualenv by pip-installing this checkout: the plain
+install, without the onnx, numpy and onnxruntime of the extras. The test measures
+that environment and prints its size and the first run's time (an install
+included); it must stay under 60 MB.
 Both runs share one PRE_COMMIT_HOME, so the environment is built once (two
 ``pre-commit try-repo`` calls would build it twice: each uses a fresh store).
 The rev is ``git stash create`` (a commit of the working tree's tracked changes,
@@ -15,12 +17,13 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
 from conftest import ROOT
 
-pytestmark = pytest.mark.precommit
+pytestmark = [pytest.mark.precommit, pytest.mark.slow]
 
 BAD = "netc: 1\ninput: {shape: [3, 32, 32]}\nlayers:\n  - conv: {filters: 32, kernel: 3, stride: 3}\n"
 GOOD = "netc: 1\ninput: {shape: [3, 33, 33]}\nlayers:\n  - conv: {filters: 32, kernel: 3, stride: 3}\n"
@@ -63,7 +66,14 @@ def pre_commit_run(repo, home, *files):
                           cwd=repo, env=env, capture_output=True, text=True, timeout=900)
 
 
-def test_hook_fails_on_a_bad_network_and_passes_on_a_good_one(tmp_path):
+HOOK_ENV_LIMIT = 60 * 10**6
+
+
+def tree_bytes(folder) -> int:
+    return sum(os.lstat(os.path.join(d, f)).st_size for d, _, files in os.walk(folder) for f in files)
+
+
+def test_hook_fails_on_a_bad_network_and_passes_on_a_good_one(tmp_path, capsys):
     assert shutil.which("git")
     repo = tmp_path / "models"
     repo.mkdir()
@@ -76,12 +86,15 @@ def test_hook_fails_on_a_bad_network_and_passes_on_a_good_one(tmp_path):
 
     (repo / "bad.onnx").write_bytes(build_model(netc.load(repo / "bad.yaml"), check=False).SerializeToString())
     (repo / ".pre-commit-config.yaml").write_text(
-        "repos:\n  - repo: {}\n    rev: {}\n    hooks:\n      - id: netc-lint\n".format(*hook_repo(ROOT, tmp_path)))
+        "repos:\n  - repo: {}\n    rev: {}\n    hooks:\n      - id: netc-lint\n      - id: netc-lint-onnx\n"
+        .format(*hook_repo(ROOT, tmp_path)))
     git("add", ".", cwd=repo)
     git("commit", "-qm", "networks", cwd=repo)
 
     home = tmp_path / "pre-commit-home"
+    start = time.perf_counter()
     bad = pre_commit_run(repo, home, "bad.yaml", "bad.onnx", "ci.yaml", ".pre-commit-config.yaml")
+    first_run = time.perf_counter() - start
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "netc lint" in bad.stdout and "Failed" in bad.stdout
     assert "bad.yaml:4:33: error[A001]" in bad.stdout
@@ -91,3 +104,20 @@ def test_hook_fails_on_a_bad_network_and_passes_on_a_good_one(tmp_path):
     good = pre_commit_run(repo, home, "good.yaml", "ci.yaml", ".pre-commit-config.yaml")
     assert good.returncode == 0, good.stdout + good.stderr
     assert "Passed" in good.stdout
+
+    # two environments: the YAML hook's light one, and the ONNX hook's with onnx and numpy added
+    envs = [p for p in home.glob("*/py_env-*") if p.is_dir()]
+    assert len(envs) == 2, envs
+
+    def packages(env):
+        return {p.name.split("-")[0].split(".")[0].lower() for p in env.glob("lib/python*/site-packages/*")}
+
+    light = [e for e in envs if "onnx" not in packages(e)]
+    assert len(light) == 1, envs
+    size = tree_bytes(light[0])
+    heavy = sorted(packages(light[0]) & {"onnx", "onnxruntime", "numpy", "onnxruntime_gpu"})
+    with capsys.disabled():
+        print(f"\npre-commit hook environment: {size / 1e6:.1f} MB; first run (install included) "
+              f"{first_run:.1f} s")
+    assert heavy == []
+    assert size < HOOK_ENV_LIMIT, f"hook environment {size / 1e6:.1f} MB"

@@ -2,7 +2,10 @@
 choose the exit code (0 ok, 1 invalid input, 2 usage).
 
 This module holds the app and the helpers every command shares; each command is
-a module of this package (``summary.py``, ...) imported at the bottom."""
+a module of this package (``summary.py``, ...) named in ``COMMANDS``: a new
+command adds its line there. ``netc CMD`` imports only CMD's module; reading the
+whole command table (``netc --help``, ``from netc.cli import app`` in tests)
+imports them all."""
 
 from __future__ import annotations
 
@@ -11,10 +14,39 @@ from pathlib import Path
 
 import typer
 
-from ..diagnostics import NetcError
+from ..diagnostics import MissingExtra, NetcError
 from ..overrides import OverrideError
 
-app = typer.Typer(
+# command -> the module of this package that defines it
+COMMANDS = {"summary": "summary", "schema": None, "bench": "bench", "lint": "lint", "rule": "lint",
+            "build": "build", "draw": "draw"}
+
+
+class _App(typer.Typer):
+    """The typer app, whose command modules load when its command table is first read:
+    every module, or only the one ``run`` names (``netc lint`` never imports the
+    summary's, the build's or the bench's command code)."""
+
+    only: str | None = None     # set by run(): the one command module to load
+    ready = False               # set once this module has run: from then on, reading loads
+
+    @property
+    def registered_commands(self):
+        if self.ready and not self.__dict__.get("_loaded", False):
+            self._loaded = True
+            import importlib
+
+            names = [self.only] if self.only else dict.fromkeys(m for m in COMMANDS.values() if m)
+            for module in names:
+                importlib.import_module(f"{__name__}.{module}")
+        return self._commands
+
+    @registered_commands.setter
+    def registered_commands(self, value):
+        self._commands = value
+
+
+app = _App(
     name="netc",
     help="netc: check, count, compile and time convolutional networks written in YAML.",
     no_args_is_help=True,
@@ -27,6 +59,25 @@ app = typer.Typer(
 def fail_usage(message: str) -> None:
     typer.echo(f"netc: error: {message}", err=True)
     raise typer.Exit(2)
+
+
+# extra -> the top-level modules it installs
+EXTRAS = {"onnx": ("onnx", "numpy", "google"), "bench": ("onnxruntime", "onnx", "numpy", "google")}
+
+
+def import_extra(module: str, extra: str, command: str):
+    """Import ``module``, which needs the ``extra``; without it, one line saying what to
+    install and exit 2 (a plain install has lint, summary, schema and rule only)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        missing = (e.name or module).split(".")[0]
+        if missing not in EXTRAS[extra]:
+            raise
+        fail_usage(f"netc {command} needs the '{extra}' extra ({missing} is not installed): "
+                   f"pip install 'netc[{extra}]'")
 
 
 def report(err: NetcError) -> None:
@@ -107,13 +158,18 @@ def schema():
     sys.stdout.write(json.dumps(build_schema(), indent=2) + "\n")
 
 
-# Each command lives in its own module and registers itself on ``app``.
-from . import summary  # noqa: E402,F401
-from . import bench  # noqa: E402,F401
-from . import lint  # noqa: E402,F401
-from . import build  # noqa: E402,F401
-from . import draw  # noqa: E402,F401
+# Each command lives in its own module (COMMANDS) and registers itself on ``app``
+# when the app first reads its command table.
+app.ready = True
 
 
 def run() -> None:
-    app()
+    """The console entry point: load only the named command's module when argv names one."""
+    name = sys.argv[1] if len(sys.argv) > 1 else None
+    if COMMANDS.get(name):
+        app.only = COMMANDS[name]
+    try:
+        app()
+    except MissingExtra as e:
+        typer.echo(f"netc: {e}", err=True)
+        sys.exit(2)

@@ -10,7 +10,7 @@ import typer
 
 from typing import List
 
-from . import app, fail_usage, input_option, load_or_exit, overrides_or_exit, set_option
+from . import app, fail_usage, import_extra, input_option, load_or_exit, overrides_or_exit, set_option
 
 
 class Provider(str, Enum):
@@ -67,8 +67,10 @@ def bench(
     input_shape: str = input_option(),
 ):
     """Time inference on onnxruntime: session creation, first inference, warm-up, then timed runs."""
+    for module in ("numpy", "onnx", "onnxruntime"):
+        import_extra(module, "bench", "bench")
     from .. import bench as lib
-    from .. import render_bench
+    from ..bench import report as render_bench
 
     try:
         settings = lib.Settings(
@@ -96,7 +98,8 @@ def bench(
         else:
             fail_usage(f"{file}: expected a .yaml or .onnx file")
         with _progress_bar(settings) as progress:
-            report = lib.bench(model, settings, name=str(file), network=network, progress=progress)
+            report = lib.bench(model, settings, name=str(file), network=network, progress=progress,
+                               finished=None if progress else _finished_line)
     except lib.ProviderUnavailable as e:
         typer.echo(f"netc: error: {e.asked} did not load: {e.reason}. Use --allow-fallback to run on "
                    f"{e.used}, or --provider cpu.", err=True)
@@ -107,6 +110,12 @@ def bench(
     if report.session.fallback and settings.provider != "auto":
         typer.echo(f"netc: warning: {report.session.fallback}", err=True)
     sys.stdout.write(render_bench.FORMATS[format.value](report))
+
+
+def _finished_line(row) -> None:
+    """Without a terminal (no progress bar), one line on stderr per finished batch size."""
+    typer.echo(f"netc bench: batch {row.batch} done: median {row.latency.median * 1e3:.3f} ms, "
+               f"{row.throughput:,.1f} samples/s ({row.runs} runs)", err=True)
 
 
 class _progress_bar:

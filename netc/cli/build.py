@@ -11,7 +11,7 @@ import typer
 
 from ..diagnostics import Diagnostic, NetcError, Severity
 from ..overrides import OverrideError
-from . import app, fail_usage, input_option, load_or_exit, overrides_or_exit, report, set_option
+from . import app, fail_usage, import_extra, input_option, load_or_exit, overrides_or_exit, report, set_option
 
 
 class BuildDType(str, Enum):
@@ -50,6 +50,7 @@ def build(
     input_shape: str = input_option(),
 ):
     """Compile a network to ONNX, with initialized weights, checked and written atomically."""
+    onnx_build = import_extra("netc.onnx.build", "onnx", "build")    # onnx and numpy load only here
     if onnx_out is None:
         fail_usage("give the output: netc build FILE --onnx OUT.onnx")
     if onnx_out.exists() and onnx_out.is_dir():
@@ -74,18 +75,17 @@ def build(
         typer.echo(f"netc: not building: lint found {errors} error(s) (--force builds anyway)", err=True)
         raise typer.Exit(1)
 
-    from ..onnx import build as onnx_build   # onnx, numpy and onnxruntime load only here
-
     if not onnx_build.MIN_OPSET <= opset <= onnx_build.max_opset():
         fail_usage(f"--opset {opset}: netc emits opsets {onnx_build.MIN_OPSET} to {onnx_build.max_opset()}")
     start = time.perf_counter()
     progress = _Progress(start)
     try:
         onnx_build.check_memory(net, dtype.value, external_data)
-        model = onnx_build.build_model(net, opset=opset, seed=seed, dtype=dtype.value,
-                                       fold_batchnorm=fold_batchnorm, check=False, progress=progress)
-        progress.phase("writing and checking")
-        onnx_build.write_model(model, onnx_out, external_data=external_data)
+        model, weights = onnx_build.build_model(net, opset=opset, seed=seed, dtype=dtype.value,
+                                                fold_batchnorm=fold_batchnorm, progress=progress,
+                                                weights_apart=True)
+        progress.phase("checking and writing")
+        onnx_build.write_model(model, onnx_out, external_data=external_data, weights=weights)
     except onnx_build.RuntimeUnsupported as e:
         progress.stop()
         fail_usage(e.diagnostics[0].message)

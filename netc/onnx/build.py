@@ -78,13 +78,17 @@ def seeded_weights(seed: int) -> WeightSource:
 def build_model(network, *, opset: int = DEFAULT_OPSET, seed: int = 0, dtype: str = "float32",
                 fold_batchnorm: bool = False, weights: WeightSource | None = None,
                 check: bool = True, progress: Callable[[int, int], None] | None = None,
-                ) -> onnx.ModelProto:
+                weights_apart: bool = False):
     """Lower every layer of ``network`` (a ``netc.Network``) to one ONNX model.
 
     ``weights`` replaces the seeded init schemes (tests, trained weights);
     ``check`` runs ``onnx.checker.check_model(full_check=True)`` in memory
     (models past the 2 GiB protobuf limit are checked by ``write_model``, on
     the file); ``progress(done, total)`` is called as layers are lowered.
+    ``weights_apart`` returns ``(model, arrays)`` instead: initializers without
+    their data, and the arrays by initializer name, for ``write_model(model, path,
+    weights=arrays)``, which writes them straight from the arrays (``netc build``;
+    nothing checked here).
     Raises ``BuildError`` (a ``NetcError``) when the build is refused."""
     if not MIN_OPSET <= opset <= max_opset():
         raise BuildError(f"opset {opset} is not supported: netc emits opsets {MIN_OPSET} to "
@@ -107,7 +111,7 @@ def build_model(network, *, opset: int = DEFAULT_OPSET, seed: int = 0, dtype: st
     model = helper.make_model(b.finish(opsets), opset_imports=opsets, ir_version=ir_version,
                               producer_name="netc", producer_version=_version(),
                               doc_string=f"{network.name}, built by netc from {Path(network.source.path).name}")
-    b.add_initializers(model.graph)
+    b.add_initializers(model.graph, weights_apart)
     meta = {
         "io.netc.version": _version(),
         "io.netc.source": Path(network.source.path).name,
@@ -119,6 +123,8 @@ def build_model(network, *, opset: int = DEFAULT_OPSET, seed: int = 0, dtype: st
                                    sort_keys=True, separators=(",", ":")),
     }
     helper.set_model_props(model, meta)
+    if weights_apart:
+        return model, b.arrays
     if check and sum(map(_tensor_nbytes, model.graph.initializer)) < PROTOBUF_LIMIT - (64 << 20):
         try:
             onnx.checker.check_model(model, full_check=True)
@@ -129,11 +135,17 @@ def build_model(network, *, opset: int = DEFAULT_OPSET, seed: int = 0, dtype: st
 
 def check_runtime_support(opset: int, ir_version: int) -> None:
     """Refuse, with onnxruntime's own reason, a model the installed onnxruntime cannot load:
-    load a one-node model with the same opset and IR version."""
-    try:
-        import onnxruntime as ort
-    except ImportError:  # pragma: no cover - onnxruntime is a dependency
+    load a one-node model with the same opset and IR version. Without onnxruntime
+    (the ``build`` extra alone) there is nothing to refuse; onnxruntime 1.13 and
+    later run opset 17 and IR version 8 (its compatibility table), so these are
+    taken without importing it."""
+    version = _runtime_version()
+    if version is None:
         return
+    if opset <= 17 and ir_version <= 8 and version >= (1, 13):
+        return
+    import onnxruntime as ort
+
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
     probe = helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "probe", [x], [y]),
@@ -204,6 +216,19 @@ def check_memory(network, dtype: str = "float32", external_data: bool | None = N
 
 def _gb(n: int) -> str:
     return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.1f} MiB"
+
+
+def _runtime_version() -> tuple[int, ...] | None:
+    """The installed onnxruntime's (major, minor), from its metadata; None without one."""
+    from importlib import metadata
+
+    for dist in ("onnxruntime", "onnxruntime-gpu"):
+        try:
+            text = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+        return tuple(int(p) for p in re.findall(r"\d+", text)[:2])
+    return None
 
 
 def describe(model: onnx.ModelProto, path, seconds: float) -> str:
@@ -399,14 +424,20 @@ class _Builder:
         return helper.make_graph(self.nodes, g.name, [inp], outs, value_info=value_info,
                                  doc_string=f"netc network {g.name}")
 
-    def add_initializers(self, graph: onnx.GraphProto) -> None:
-        """Move the weights into ``graph``, one array at a time: never two copies of them."""
+    def add_initializers(self, graph: onnx.GraphProto, apart: bool = False) -> None:
+        """Move the weights into ``graph``, one array at a time: never two copies of them.
+        ``apart``: add the initializers without data and keep the arrays (little-endian,
+        of the graph's element type) in ``self.arrays`` for ``write_model``."""
         for name in list(self.arrays):
             arr = self.arrays.pop(name).astype(self.np_dtype, copy=False)
+            arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
             t = graph.initializer.add()
             t.name, t.data_type = name, self.elem_type
             t.dims.extend(arr.shape)
-            t.raw_data = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
+            if apart:
+                self.arrays[name] = arr
+            else:
+                t.raw_data = arr.tobytes()
             del arr
 
     def _infer(self, inp, opsets, expected) -> list[onnx.ValueInfoProto]:
@@ -457,18 +488,29 @@ class _Builder:
 
 # -- writing -------------------------------------------------------------------
 
-def write_model(model: onnx.ModelProto, path, *, external_data: bool | None = None) -> None:
-    """Write ``model`` to ``path`` atomically and check the written file.
+def write_model(model: onnx.ModelProto, path, *, external_data: bool | None = None,
+                weights: dict | None = None) -> None:
+    """Write ``model`` to ``path`` atomically, checked.
 
     external_data: True puts every tensor of 1 KiB or more in ``PATH.data``
     beside the model (named after it; replaced, never appended to); None does
     so past ``EXTERNAL_THRESHOLD`` bytes of initializers; False never does
     (refused past the 2 GiB protobuf limit). Without external data a stale
-    ``PATH.data`` from an earlier build is removed. The files are written in a
-    temporary folder beside ``path``, checked with
-    ``onnx.checker.check_model(full_check=True)`` and renamed into place; on
-    any failure nothing is left behind. ``model`` itself is not modified."""
+    ``PATH.data`` from an earlier build is removed. ``weights`` (name -> array)
+    holds the data of initializers that have none in ``model``
+    (``build_model(weights_apart=True)``).
+
+    The model is serialized once, as it is written: the weights go from their
+    arrays (or ``raw_data``) to the file, with the protobuf framing around them,
+    byte for byte what ``SerializeToString`` gives. ``onnx.checker.check_model
+    (full_check=True)`` runs on the graph with every tensor of 1 KiB or more as
+    an external-data stub (its type and shape, no data), so that neither the
+    weights nor the file are read again; each tensor's byte count is checked
+    against its shape here. The files are written in a temporary folder beside
+    ``path`` and renamed into place; on any failure nothing is left behind.
+    ``model`` itself is not modified."""
     path = Path(path)
+    weights = weights or {}
     weight_bytes = sum(_tensor_nbytes(t) for t in model.graph.initializer)
     if external_data is None:
         external_data = weight_bytes > EXTERNAL_THRESHOLD
@@ -480,14 +522,15 @@ def write_model(model: onnx.ModelProto, path, *, external_data: bool | None = No
     try:
         tmp_model = tmp / path.name
         if external_data:
-            skeleton = _externalize(model, tmp / data_name, data_name)
+            skeleton = _externalize(model, weights, tmp / data_name, data_name)
             tmp_model.write_bytes(skeleton.SerializeToString())
+            _check(tmp_model)
         else:
-            tmp_model.write_bytes(model.SerializeToString())
-        try:
-            onnx.checker.check_model(str(tmp_model), full_check=True)
-        except onnx.checker.ValidationError as e:  # pragma: no cover - a netc bug
-            raise BuildError(f"internal error: the ONNX checker rejects the written model: {e}") from None
+            (tmp / "stub.data").touch()
+            stub_model = tmp / "stub.onnx"
+            stub_model.write_bytes(_stub(model, weights, "stub.data").SerializeToString())
+            _check(stub_model)
+            _write_inline(model, weights, tmp_model)
         if external_data:
             os.replace(tmp / data_name, path.parent / data_name)
         os.replace(tmp_model, path)
@@ -497,35 +540,154 @@ def write_model(model: onnx.ModelProto, path, *, external_data: bool | None = No
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _check(path: Path) -> None:
+    try:
+        onnx.checker.check_model(str(path), full_check=True)
+    except onnx.checker.ValidationError as e:  # pragma: no cover - a netc bug
+        raise BuildError(f"internal error: the ONNX checker rejects the written model: {e}") from None
+
+
+def _data(t: onnx.TensorProto, weights: dict):
+    """The bytes of initializer ``t`` (a buffer), from ``weights`` or its raw_data; None when
+    it holds its data in another field; checked against its type and shape."""
+    if t.name in weights:
+        data = memoryview(weights[t.name]).cast("B")
+    elif t.HasField("raw_data"):
+        data = t.raw_data
+    else:
+        return None
+    if len(data) != _tensor_nbytes(t):  # pragma: no cover - a netc bug
+        raise BuildError(f"internal error: initializer {t.name} holds {len(data):,} bytes, its shape "
+                         f"needs {_tensor_nbytes(t):,}")
+    return data
+
+
+def _bare(t: onnx.TensorProto) -> onnx.TensorProto:
+    """``t`` without its raw_data."""
+    out = onnx.TensorProto()
+    _copy_fields(t, out, skip="raw_data")
+    return out
+
+
+def _stub(model: onnx.ModelProto, weights: dict, location: str) -> onnx.ModelProto:
+    """A copy of ``model`` for the checker: tensors of 1 KiB or more become external-data
+    stubs pointing at ``location`` (type and shape kept, no data); smaller ones keep
+    their data (shape inference may read them)."""
+    skeleton = onnx.ModelProto()
+    _copy_fields(model, skeleton, skip="graph")
+    _copy_fields(model.graph, skeleton.graph, skip="initializer")
+    for t in model.graph.initializer:
+        out = skeleton.graph.initializer.add()
+        data = _data(t, weights)
+        if data is None or _tensor_nbytes(t) < EXTERNAL_MIN_BYTES:
+            out.CopyFrom(t)
+            if data is not None and t.name in weights:
+                out.raw_data = bytes(data)
+            continue
+        out.name, out.data_type = t.name, t.data_type
+        out.dims.extend(t.dims)
+        out.data_location = TensorProto.EXTERNAL
+        entry = out.external_data.add()
+        entry.key, entry.value = "location", location
+    return skeleton
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _field(number: int, length: int) -> bytes:
+    """The tag and length of a length-delimited protobuf field."""
+    return _varint(number << 3 | 2) + _varint(length)
+
+
+def _split(message, number: int):
+    """Two copies of ``message``: its fields numbered below ``number``, and above it."""
+    head, tail = type(message)(), type(message)()
+    for field, value in message.ListFields():
+        if field.number == number:
+            continue
+        target = head if field.number < number else tail
+        if hasattr(value, "extend"):
+            getattr(target, field.name).extend(value)
+        elif field.message_type is not None:
+            getattr(target, field.name).CopyFrom(value)
+        else:
+            setattr(target, field.name, value)
+    return head.SerializeToString(), tail.SerializeToString()
+
+
+GRAPH_FIELD, INITIALIZER_FIELD, RAW_DATA_FIELD = 7, 5, 9   # ModelProto.graph, GraphProto.initializer, TensorProto.raw_data
+
+
+def _write_inline(model: onnx.ModelProto, weights: dict, path: Path) -> None:
+    """Serialize ``model`` into ``path`` with each tensor's data written from its buffer:
+    protobuf writes fields in number order, so the model is its fields before ``graph``,
+    the graph (its fields before ``initializer``, each initializer as its fields before
+    ``raw_data`` then ``raw_data``, its later fields) and the model's later fields."""
+    model_head, model_tail = _split(model, GRAPH_FIELD)
+    graph_head, graph_tail = _split(model.graph, INITIALIZER_FIELD)
+    pieces = []
+    for t in model.graph.initializer:
+        data = _data(t, weights)
+        if data is None:
+            pieces.append((t.SerializeToString(), None))
+            continue
+        bare = _bare(t)
+        if any(f.number > RAW_DATA_FIELD for f, _ in bare.ListFields()):  # pragma: no cover
+            raise BuildError(f"internal error: initializer {t.name} has fields after raw_data")
+        pieces.append((bare.SerializeToString(), data))
+    sizes = [len(b) + (len(_field(RAW_DATA_FIELD, len(d))) + len(d) if d is not None else 0) for b, d in pieces]
+    graph_size = len(graph_head) + len(graph_tail) + sum(len(_field(INITIALIZER_FIELD, n)) + n for n in sizes)
+    with open(path, "wb") as f:
+        f.write(model_head)
+        f.write(_field(GRAPH_FIELD, graph_size))
+        f.write(graph_head)
+        for (bare, data), size in zip(pieces, sizes):
+            f.write(_field(INITIALIZER_FIELD, size))
+            f.write(bare)
+            if data is not None:
+                f.write(_field(RAW_DATA_FIELD, len(data)))
+                f.write(data)
+        f.write(graph_tail)
+        f.write(model_tail)
+
+
 def _tensor_nbytes(t: onnx.TensorProto) -> int:
     return _numel(t.dims) * np.dtype(helper.tensor_dtype_to_np_dtype(t.data_type)).itemsize
 
 
-def _externalize(model: onnx.ModelProto, data_path: Path, location: str) -> onnx.ModelProto:
+def _externalize(model: onnx.ModelProto, weights: dict, data_path: Path, location: str) -> onnx.ModelProto:
     """A copy of ``model`` without its initializers' data, which goes to ``data_path``
     one tensor at a time (offsets aligned to 4 KiB, so runtimes can map them)."""
     skeleton = onnx.ModelProto()
     _copy_fields(model, skeleton, skip="graph")
     _copy_fields(model.graph, skeleton.graph, skip="initializer")
-    graph = model.graph
     with open(data_path, "wb") as f:
-        for t in graph.initializer:
+        for t in model.graph.initializer:
             out = skeleton.graph.initializer.add()
-            if not t.HasField("raw_data") or _tensor_nbytes(t) < EXTERNAL_MIN_BYTES:
+            data = _data(t, weights)
+            if data is None or _tensor_nbytes(t) < EXTERNAL_MIN_BYTES:
                 out.CopyFrom(t)
+                if data is not None and t.name in weights:
+                    out.raw_data = bytes(data)
                 continue
             out.name, out.data_type = t.name, t.data_type
             out.dims.extend(t.dims)
             pad = -f.tell() % 4096
             f.write(b"\0" * pad)
             offset = f.tell()
-            raw = t.raw_data
-            f.write(raw)
+            f.write(data)
             out.data_location = TensorProto.EXTERNAL
-            for key, value in (("location", location), ("offset", str(offset)), ("length", str(len(raw)))):
+            for key, value in (("location", location), ("offset", str(offset)), ("length", str(len(data)))):
                 entry = out.external_data.add()
                 entry.key, entry.value = key, value
-            del raw
+            del data
     return skeleton
 
 

@@ -29,7 +29,8 @@ from __future__ import annotations
 import os
 import re
 
-from ..diagnostics import IO, LIMIT, NOT_ONNX, SHAPE, UNSUPPORTED, Diagnostic, NetcError, Span, error
+from ..diagnostics import (IO, LIMIT, NOT_ONNX, SHAPE, UNSUPPORTED, Diagnostic, MissingExtra, NetcError,
+                           Span, error)
 from ..graph import Graph, Node
 from ..ops import OPS
 from ..ops.registry import MAX_CHANNELS, MAX_SPATIAL, Op, fmt_shape
@@ -56,8 +57,13 @@ _ORIGIN = re.compile(r"([^\s:;]+):(\d+)\b")
 def load_model(path: str):
     """Parse ``path`` as an ``onnx.ModelProto`` without its weights' bytes (external data
     unread, inline weights skipped: netc/onnx/skeleton.py); E010 when it is not one."""
-    import onnx
-    from google.protobuf.message import DecodeError
+    try:
+        import numpy  # noqa: F401  (onnx.numpy_helper reads constants)
+        import onnx
+        from google.protobuf.message import DecodeError
+    except ImportError as e:
+        raise MissingExtra(f"{path}: reading ONNX models needs the 'onnx' extra ({e.name} is not "
+                           "installed): pip install 'netc[onnx]'") from None
 
     from .skeleton import skeleton
 

@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
+from ..diagnostics import show_value as _show
+from ..initializers import INITIALIZERS, check_init
 from .window import ShapeError, Window
 
 Shape = tuple[int, ...]
@@ -74,7 +76,6 @@ class Param:
         elif self.kind == "choice":
             out = {"anyOf": [{"enum": list(self.choices)}, expr]}
         elif self.kind == "init":
-            from ..initializers import INITIALIZERS
             out = {"anyOf": [{"enum": sorted(INITIALIZERS)},
                              {"type": "object", "properties": {"constant": {"type": "number"}},
                               "required": ["constant"], "additionalProperties": False},
@@ -137,7 +138,6 @@ class Param:
                 raise ValueError(_unknown_choice(value, self.choices))
             return value
         if k == "init":
-            from ..initializers import check_init
             return check_init(value)
         raise AssertionError(k)  # pragma: no cover
 
@@ -170,13 +170,6 @@ def _num(v) -> str:
     if isinstance(v, int) and v.bit_length() > 128:
         return _show(v)
     return f"{v:,}" if isinstance(v, int) and abs(v) >= 10000 else str(v)
-
-
-def _show(value) -> str:
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
-        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
-    text = repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else repr(value)
-    return text if len(text) < 60 else text[:57] + "..."
 
 
 def _unknown_choice(value, choices) -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import math
 
-from .analysis import Analysis, LayerReport
-from .memory import DTYPE_BYTES, Memory
-from .ops.registry import fmt_shape, numel
+from ..analysis import Analysis, LayerReport
+from ..memory import DTYPE_BYTES, Memory
+from ..ops.registry import fmt_shape, numel
 
 SUMMARY_SCHEMA_VERSION = 1
 

@@ -1,10 +1,10 @@
-"""Renderers for ``netc bench`` reports: a text table and JSON. Computing lives in bench.py."""
+"""Renderers for ``netc bench`` reports: a text table and JSON. Computing lives in protocol.py and sessions.py."""
 
 from __future__ import annotations
 
 import json
 
-from .bench import Report, Stats
+from .protocol import Report, Stats
 
 
 def _ms(seconds: float) -> str:

@@ -1,0 +1,70 @@
+"""A plain install (pyyaml, jsonschema, typer, rich) runs lint, summary, schema and rule;
+``netc build`` and ``netc bench`` without their extra say in one line what to install
+and exit 2. The missing packages are simulated: a sitecustomize on PYTHONPATH puts a
+finder first on sys.meta_path that refuses to import the listed modules."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import EXAMPLES, ROOT
+
+BLOCKER = '''
+import os, sys
+
+BLOCKED = set(os.environ.get("NETC_TEST_BLOCK", "").split(","))
+
+
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, Blocker())
+'''
+
+
+def run_without(tmp_path, blocked: str, *args):
+    (tmp_path / "sitecustomize.py").write_text(BLOCKER)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]), NETC_TEST_BLOCK=blocked)
+    return subprocess.run([sys.executable, "-m", "netc", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_the_blocker_blocks(tmp_path):
+    (tmp_path / "sitecustomize.py").write_text(BLOCKER)
+    env = dict(os.environ, PYTHONPATH=str(tmp_path), NETC_TEST_BLOCK="onnx,numpy")
+    r = subprocess.run([sys.executable, "-c", "import numpy"], env=env, capture_output=True, text=True)
+    assert r.returncode == 1 and "No module named 'numpy'" in r.stderr
+
+
+@pytest.mark.parametrize("blocked", ["onnx", "numpy", "onnx,numpy,onnxruntime"])
+def test_build_without_the_onnx_extra_says_what_to_install(tmp_path, blocked):
+    out = tmp_path / "m.onnx"
+    r = run_without(tmp_path, blocked, "build", str(EXAMPLES / "lenet5.yaml"), "--onnx", str(out))
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr
+    assert "needs the 'onnx' extra" in lines[0] and "pip install 'netc[onnx]'" in lines[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("blocked", ["onnxruntime", "onnx", "numpy"])
+def test_bench_without_the_bench_extra_says_what_to_install(tmp_path, blocked):
+    r = run_without(tmp_path, blocked, "bench", str(EXAMPLES / "lenet5.yaml"), "--runs", "1")
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr
+    assert "needs the 'bench' extra" in lines[0] and "pip install 'netc[bench]'" in lines[0]
+
+
+@pytest.mark.parametrize("args", [["lint", "--exit-zero", "examples/"], ["summary", "examples/murphy-fig7.yaml"],
+                                  ["schema"], ["rule", "A001"], ["--version"]])
+def test_the_light_commands_need_no_extra(tmp_path, args):
+    r = run_without(tmp_path, "onnx,numpy,onnxruntime,google", *args)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout

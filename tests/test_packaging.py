@@ -1,0 +1,63 @@
+"""The packaging promises: a light plain install, extras that add up, and a README
+whose two Quick start commands install what its examples and the tests need, run
+the way CI runs them."""
+
+import re
+import sys
+
+from conftest import ROOT
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+EXTRAS = PROJECT["optional-dependencies"]
+README = (ROOT / "README.md").read_text()
+
+
+def names(requirements) -> set[str]:
+    return {re.split(r"[<>=!;\[ ]", r, maxsplit=1)[0].lower() for r in requirements}
+
+
+def quick_start() -> list[str]:
+    block = README.split("## Quick start", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def extras_installed(command: str) -> set[str]:
+    m = re.search(r"pip install '\.\[([a-z,]+)\]'", command)
+    assert m, command
+    chosen = set(m.group(1).split(","))
+    return set().union(*(names(EXTRAS[e]) for e in chosen)) | names(PROJECT["dependencies"])
+
+
+def test_the_plain_install_is_the_light_set():
+    assert names(PROJECT["dependencies"]) == {"pyyaml", "jsonschema", "typer", "rich", "tomli"}
+
+
+def test_the_extras_add_up():
+    assert names(EXTRAS["onnx"]) == {"onnx", "numpy"}
+    assert names(EXTRAS["bench"]) == {"onnx", "numpy", "onnxruntime", "onnxruntime-gpu"}
+    assert names(EXTRAS["all"]) == names(EXTRAS["onnx"]) | names(EXTRAS["bench"])
+    assert names(EXTRAS["test"]) >= names(EXTRAS["all"]) | {"pytest", "pre-commit", "openvino", "hypothesis"}
+
+
+def test_quick_start_installs_what_the_readme_examples_and_the_tests_need():
+    first, second = quick_start()
+    assert "netc summary examples/murphy-fig7.yaml" in first
+    # the README shows netc build and netc bench: the first command must install their extras
+    assert "netc build" in README and "netc bench" in README
+    assert extras_installed(first) >= names(EXTRAS["onnx"]) | names(EXTRAS["bench"])
+    assert extras_installed(second) >= names(EXTRAS["test"])
+    test_command = second.split("&&", 1)[1].strip()
+    assert test_command == "python -m pytest"
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "python3 -m venv" in ci and "'.[test]'" in ci
+    assert '"$venv/bin/python" -m pytest' in ci
+
+
+def test_the_pre_commit_hook_installs_the_plain_set():
+    hooks = (ROOT / ".pre-commit-hooks.yaml").read_text()
+    assert "language: python" in hooks and "additional_dependencies" not in hooks
