@@ -52,6 +52,19 @@ def _same(a, b) -> bool:
     return type(a) is type(b) and a == b
 
 
+def _unique(items: list) -> bool:
+    """No two items equal as JSON sees them; containers are left to jsonschema (False)."""
+    seen = set()
+    for v in items:
+        if isinstance(v, (dict, list)):
+            return False
+        key = (type(v), v)
+        if key in seen:
+            return False
+        seen.add(key)
+    return True
+
+
 def compile_schema(schema: dict) -> Check:
     """The conformance check of ``schema`` (its ``$defs`` resolved lazily, recursion allowed)."""
     defs = schema.get("$defs", {})
@@ -109,6 +122,8 @@ def compile_schema(schema: dict) -> Check:
             checks.append(lambda x, n=s["minItems"]: type(x) is not list or len(x) >= n)
         if "maxItems" in s:
             checks.append(lambda x, n=s["maxItems"]: type(x) is not list or len(x) <= n)
+        if s.get("uniqueItems"):
+            checks.append(lambda x: type(x) is not list or _unique(x))
         if "items" in s:
             item = build(s["items"])
             checks.append(lambda x: type(x) is not list or all(item(v) for v in x))
@@ -121,17 +136,23 @@ def compile_schema(schema: dict) -> Check:
         if "propertyNames" in s:
             name = build(s["propertyNames"])
             checks.append(lambda x: type(x) is not dict or all(name(k) for k in x))
-        if "properties" in s or "additionalProperties" in s:
+        if "properties" in s or "additionalProperties" in s or "patternProperties" in s:
             props = {k: build(v) for k, v in s.get("properties", {}).items()}
+            patterns = [(re.compile(p).search, build(v)) for p, v in s.get("patternProperties", {}).items()]
             extra = build(s.get("additionalProperties", True))
 
-            def members(x, props=props, extra=extra):
+            def members(x, props=props, patterns=patterns, extra=extra):
                 if type(x) is not dict:
                     return True
                 for k, v in x.items():
                     if type(k) is not str:
                         return False
-                    if not props.get(k, extra)(v):
+                    matched = [check for search, check in patterns if search(k)]
+                    if k in props:
+                        matched.append(props[k])
+                    if not matched:
+                        matched = [extra]
+                    if not all(check(v) for check in matched):
                         return False
                 return True
             checks.append(members)
@@ -145,5 +166,5 @@ def compile_schema(schema: dict) -> Check:
 
 
 _KEYWORDS = {"type", "const", "enum", "$ref", "anyOf", "pattern", "minimum", "maximum", "exclusiveMinimum",
-             "exclusiveMaximum", "minItems", "maxItems", "items", "minProperties", "maxProperties", "required",
-             "propertyNames", "properties", "additionalProperties"}
+             "exclusiveMaximum", "minItems", "maxItems", "uniqueItems", "items", "minProperties", "maxProperties", "required",
+             "propertyNames", "properties", "patternProperties", "additionalProperties"}

@@ -221,7 +221,7 @@ def csv_text(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
 
 
 def html(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
-    from .draw.html import report  # the self-contained HTML report with the drawing
+    from ..draw.html import report  # the self-contained HTML report with the drawing
 
     return report(a, mem, device_bytes)
 
