@@ -68,3 +68,14 @@ def test_the_light_commands_need_no_extra(tmp_path, args):
     r = run_without(tmp_path, "onnx,numpy,onnxruntime,google", *args)
     assert r.returncode == 0, r.stderr
     assert r.stdout
+
+
+@pytest.mark.parametrize("command", ["summary", "lint"])
+def test_reading_onnx_without_the_onnx_extra_says_what_to_install(tmp_path, command):
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"\x08\x07\x12\x04netc")       # binary: read as ONNX, whatever it holds
+    r = run_without(tmp_path, "onnx,numpy", command, str(model))
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "needs the 'onnx' extra" in lines[0] and "pip install 'netc[onnx]'" in lines[0]

@@ -59,5 +59,14 @@ def test_quick_start_installs_what_the_readme_examples_and_the_tests_need():
 
 
 def test_the_pre_commit_hook_installs_the_plain_set():
-    hooks = (ROOT / ".pre-commit-hooks.yaml").read_text()
-    assert "language: python" in hooks and "additional_dependencies" not in hooks
+    """netc-lint (YAML) installs the plain set; only netc-lint-onnx adds onnx and numpy."""
+    import yaml
+
+    hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    assert set(hooks) == {"netc-lint", "netc-lint-onnx"}
+    assert all(h["language"] == "python" for h in hooks.values())
+    assert "additional_dependencies" not in hooks["netc-lint"]
+    assert hooks["netc-lint"]["types"] == ["yaml"]
+    assert hooks["netc-lint-onnx"]["files"] == r"\.onnx$"
+    added = {d.split(">")[0] for d in hooks["netc-lint-onnx"]["additional_dependencies"]}
+    assert added == {"onnx", "numpy"}
