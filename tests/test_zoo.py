@@ -22,6 +22,7 @@ PUBLISHED = {
     "mobilenet_v2": (3_504_872, 0.301, 3, 300_774_272),
     "efficientnet_b0": (5_288_548, 0.386, 3, 385_814_752),
     "convnext_tiny": (28_589_128, 4.456, 3, 4_455_531_264),
+    "mobilenet_v3_large": (5_483_032, 0.217, 3, 216_589_760),
 }
 
 # batchnorm running mean and variance: 2 buffers per channel
@@ -35,6 +36,7 @@ BUFFERS = {
     "mobilenet_v2": 34_112,
     "efficientnet_b0": 42_016,
     "convnext_tiny": 0,             # layernorm keeps no running statistics
+    "mobilenet_v3_large": 24_400,
 }
 
 
@@ -290,3 +292,57 @@ def test_convnext_tiny_against_an_independent_count():
     assert rows["stage3.8.layer_scale"].params == 384
     assert rows["stage3.8.norm"].params == 2 * 384
     assert rows["down4.conv"].output_shape == (768, 7, 7)
+
+
+def _make_divisible(v, d, min_value=None):
+    """torchvision's _make_divisible, restated here."""
+    min_value = min_value or d
+    new = max(min_value, int(v + d / 2) // d * d)
+    return new + d if new < 0.9 * v else new
+
+
+def test_mobilenet_v3_large_against_an_independent_count():
+    """torchvision's mobilenet_v3_large: Table 1 rows (kernel, expanded, out, SE, stride);
+    conv (no bias) + batchnorm; SE squeeze make_divisible(expanded // 4, 8) with biases;
+    residual where stride 1 and in = out."""
+    params = macs = buffers = 0
+
+    def conv(cin, cout, k, size, groups=1, bn=True, bias=False):
+        nonlocal params, macs, buffers
+        weights = cout * cin // groups * k * k
+        params += weights + (2 * cout if bn else 0) + (cout if bias else 0)
+        buffers += 2 * cout if bn else 0
+        macs += weights * size * size
+
+    rows = [(3, 16, 16, False, 1), (3, 64, 24, False, 2), (3, 72, 24, False, 1), (5, 72, 40, True, 2),
+            (5, 120, 40, True, 1), (5, 120, 40, True, 1), (3, 240, 80, False, 2), (3, 200, 80, False, 1),
+            (3, 184, 80, False, 1), (3, 184, 80, False, 1), (3, 480, 112, True, 1), (3, 672, 112, True, 1),
+            (5, 672, 160, True, 2), (5, 960, 160, True, 1), (5, 960, 160, True, 1)]
+    conv(3, 16, 3, 112)
+    cin, size, adds = 16, 112, 0
+    for k, exp, cout, se, stride in rows:
+        if exp != cin:
+            conv(cin, exp, 1, size)
+        size //= stride
+        conv(exp, exp, k, size, groups=exp)
+        if se:
+            squeeze = _make_divisible(exp // 4, 8)
+            conv(exp, squeeze, 1, 1, bn=False, bias=True)
+            conv(squeeze, exp, 1, 1, bn=False, bias=True)
+        conv(exp, cout, 1, size)
+        adds += stride == 1 and cin == cout
+        cin = cout
+    conv(160, 960, 1, 7)
+    params += 960 * 1280 + 1280 + 1280 * 1000 + 1000
+    macs += 960 * 1280 + 1280 * 1000
+    net = load("mobilenet_v3_large")
+    totals = net.totals
+    assert (totals.trainable_params, totals.macs, totals.non_trainable_params) == (params, macs, buffers)
+    assert sum(r.op == "add" for r in net.layers) == adds == 10
+    assert sum(r.op == "mul" for r in net.layers) == sum(se for *_, se, _ in rows) == 8
+    rows_ = rows_of(net)
+    assert "residual1.branch.expand.conv" not in rows_                     # 16 -> 16: no expansion
+    assert rows_["bneck2.se.fc1"].params == 72 * 24 + 24                    # make_divisible(18, 8) = 24
+    assert rows_["bneck2.se.scale"].output_shape == (72, 28, 28)
+    assert rows_["residual1.branch.depthwise.act"].op == "relu"
+    assert rows_["residual10.branch.depthwise.act"].op == "hardswish"
