@@ -222,41 +222,96 @@ def test_summary_cli_runs(name):
     assert "Params:" in result.stdout
 
 
-def test_efficientnet_b0_against_an_independent_count():
+# torchvision's efficientnet_b0..b7: (width, depth, crop size, dropout) from its _efficientnet_conf
+# and weights' transforms; published num_params and _ops (GMACs, three decimals)
+EFFICIENTNETS = {
+    "b0": (1.0, 1.0, 224, 0.2, 5_288_548, 0.386),
+    "b1": (1.0, 1.1, 240, 0.2, 7_794_184, 0.687),
+    "b2": (1.1, 1.2, 288, 0.3, 9_109_994, 1.088),
+    "b3": (1.2, 1.4, 300, 0.3, 12_233_232, 1.827),
+    "b4": (1.4, 1.8, 380, 0.4, 19_341_616, 4.394),
+    "b5": (1.6, 2.2, 456, 0.4, 30_389_784, 10.266),
+    "b6": (1.8, 2.6, 528, 0.5, 43_040_704, 19.068),
+    "b7": (2.0, 3.1, 600, 0.5, 66_347_960, 37.746),
+}
+
+
+def _efficientnet_count(width, depth, size):
     """torchvision's MBConv, counted by hand: conv (no bias) + batchnorm (2 per channel),
-    SE convs with bias on the pooled (C, 1, 1) map, squeeze = c_in // 4."""
+    SE convs with bias on the pooled (C, 1, 1) map, squeeze = max(1, c_in // 4); channels
+    _make_divisible(c * width, 8), blocks ceil(n * depth); 'same' padding k // 2."""
+    import math
     params = macs = buffers = 0
 
-    def conv(cin, cout, k, size, groups=1, bn=True, bias=False):
+    def conv(cin, cout, k, out, groups=1, bn=True, bias=False):
         nonlocal params, macs, buffers
         weights = cout * cin // groups * k * k
         params += weights + (2 * cout if bn else 0) + (cout if bias else 0)
         buffers += 2 * cout if bn else 0
-        macs += weights * size * size
+        macs += weights * out * out
 
     def mbconv(cin, cout, t, k, stride, size):
-        exp = cin * t
-        if t != 1:
+        exp = _make_divisible(cin * t, 8)
+        if exp != cin:
             conv(cin, exp, 1, size)
-        conv(exp, exp, k, size // stride, groups=exp)
-        conv(exp, cin // 4, 1, 1, bn=False, bias=True)
-        conv(cin // 4, exp, 1, 1, bn=False, bias=True)
-        conv(exp, cout, 1, size // stride)
-        return size // stride
+        out = (size + 2 * (k // 2) - k) // stride + 1
+        conv(exp, exp, k, out, groups=exp)
+        squeeze = max(1, cin // 4)
+        conv(exp, squeeze, 1, 1, bn=False, bias=True)
+        conv(squeeze, exp, 1, 1, bn=False, bias=True)
+        conv(exp, cout, 1, out)
+        return out
 
-    conv(3, 32, 3, 112)
-    size = mbconv(32, 16, 1, 3, 1, 112)
-    cin = 16
-    for t, k, stride, cout, n in [(6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3),
-                                  (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]:
-        for i in range(n):
-            size = mbconv(cin, cout, t, k, stride if i == 0 else 1, size)
-            cin = cout
-    conv(320, 1280, 1, 7)
-    params += 1280 * 1000 + 1000
-    macs += 1280 * 1000
-    totals = load("efficientnet_b0").totals
-    assert (totals.trainable_params, totals.macs, totals.non_trainable_params) == (params, macs, buffers)
+    def ch(c):
+        return _make_divisible(c * width, 8)
+
+    size = (size - 1) // 2 + 1                         # 3x3, stride 2, padding 1
+    conv(3, ch(32), 3, size)
+    cin = ch(32)
+    for t, k, stride, c, n in [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3),
+                               (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]:
+        for i in range(int(math.ceil(n * depth))):
+            size = mbconv(cin, ch(c), t, k, stride if i == 0 else 1, size)
+            cin = ch(c)
+    conv(cin, 4 * cin, 1, size)
+    params += 4 * cin * 1000 + 1000
+    macs += 4 * cin * 1000
+    return params, macs, buffers
+
+
+@pytest.mark.parametrize("variant", sorted(EFFICIENTNETS))
+def test_efficientnet_b0_to_b7_from_one_file(variant):
+    """B1-B7 are efficientnet_b0.yaml with --set width, depth, dropout and --input."""
+    width, depth, size, dropout, published, gmacs = EFFICIENTNETS[variant]
+    net = netc.load(EXAMPLES / "efficientnet_b0.yaml", input_shape=(3, size, size),
+                    params={"width": width, "depth": depth, "dropout": dropout})
+    totals = net.totals
+    assert totals.trainable_params == published
+    assert round(totals.macs / 1e9, 3) == gmacs
+    assert (totals.trainable_params, totals.macs, totals.non_trainable_params) == \
+        _efficientnet_count(width, depth, size)
+
+
+def test_efficientnet_b0_rows():
+    rows = rows_of(load("efficientnet_b0"))
+    assert "stage1.first.expand.0.conv" not in rows                         # t = 1: no expansion
+    assert rows["stage2.first.expand.0.conv"].params == 16 * 96
+    assert rows["stage2.first.se.fc1"].params == 96 * 4 + 4                 # squeeze 16 // 4
+    assert rows["head.conv"].output_shape == (1280, 7, 7)
+    assert sum(r.op == "add" for r in rows.values()) == 16 - 7             # all but each stage's first
+
+
+def test_efficientnet_b7_from_the_command_line():
+    r = run_netc("summary", "examples/efficientnet_b0.yaml", "--set", "width=2.0", "--set", "depth=3.1",
+                 "--set", "dropout=0.5", "--input", "3,600,600", "--depth", "1")
+    assert r.returncode == 0, r.stderr
+    assert "trainable 66,347,960" in r.stdout
+    assert "37,745,884,192" in r.stdout
+    rows = rows_of(netc.load(EXAMPLES / "efficientnet_b0.yaml", input_shape=(3, 600, 600),
+                             params={"width": 2.0, "depth": 3.1}))
+    assert rows["stem.conv"].output_shape == (64, 300, 300)
+    assert "stage6.rest.11.branch.project" in rows and "stage6.rest.12.branch.project" not in rows  # ceil(4 * 3.1)
+    assert rows["head.conv"].output_shape == (2560, 19, 19)
 
 
 def test_convnext_tiny_against_an_independent_count():
