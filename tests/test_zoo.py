@@ -401,3 +401,49 @@ def test_mobilenet_v3_large_against_an_independent_count():
     assert rows_["bneck2.se.scale"].output_shape == (72, 28, 28)
     assert rows_["residual1.branch.depthwise.act"].op == "relu"
     assert rows_["residual10.branch.depthwise.act"].op == "hardswish"
+
+
+def test_unet_against_an_independent_count():
+    """The 2015 U-Net of Figure 1: valid 3x3 convs with bias, 2x2 pools, 2x2 stride-2
+    up-convolutions halving the channels (weights C x C/2 x 2 x 2, bias), centre crops,
+    a 1x1 conv to 2 classes; sides followed through every layer."""
+    params = macs = 0
+
+    def conv(cin, cout, k, out):
+        nonlocal params, macs
+        params += cout * cin * k * k + cout
+        macs += cout * cin * k * k * out * out
+
+    size, cin, skips = 572, 1, []
+    for width in (64, 128, 256, 512, 1024):
+        for _ in range(2):
+            size -= 2
+            conv(cin, width, 3, size)
+            cin = width
+        if width < 1024:
+            skips.append((width, size))
+            assert size % 2 == 0
+            size //= 2
+    crops = []
+    for width, skip_size in reversed(skips):
+        size *= 2
+        params += cin * width * 2 * 2 + width            # up-convolution, cin -> cin / 2 = width
+        macs += cin * width * 2 * 2 * (size // 2) ** 2   # each input pixel scatters a 2x2 patch
+        crops.append((skip_size, size))
+        cin = 2 * width                                  # concat
+        for _ in range(2):
+            size -= 2
+            conv(cin, width, 3, size)
+            cin = width
+    conv(64, 2, 1, size)
+    assert size == 388 and crops == [(64, 56), (136, 104), (280, 200), (568, 392)]
+    net = load("unet")
+    assert (net.totals.trainable_params, net.totals.macs) == (params, macs)
+    assert net.totals.params == net.totals.trainable_params == 31_030_658     # the published count
+    rows = rows_of(net)
+    assert rows["classes"].output_shape == (2, 388, 388)
+    assert rows["dec4.upconv"].output_shape == (512, 56, 56)
+    assert rows["dec4.upconv"].params == 1024 * 512 * 2 * 2 + 512
+    assert rows["dec4.crop"].output_shape == (512, 56, 56)              # enc4's 64x64, centre
+    assert rows["dec4.concat"].output_shape == (1024, 56, 56)
+    assert rows["dec1.crop"].output_shape == (64, 392, 392)             # enc1's 568x568
