@@ -447,3 +447,103 @@ def test_unet_against_an_independent_count():
     assert rows["dec4.crop"].output_shape == (512, 56, 56)              # enc4's 64x64, centre
     assert rows["dec4.concat"].output_shape == (1024, 56, 56)
     assert rows["dec1.crop"].output_shape == (64, 392, 392)             # enc1's 568x568
+
+
+# Ultralytics' yolov8.yaml scales (depth, width, max_channels); its model summaries'
+# "parameters" and "gradients" (the 16 fixed DFL weights are the difference); fused
+# GFLOPs (2 x MACs) at 640 from its README table
+YOLOV8 = {
+    "n": (0.33, 0.25, 1024, 3_157_200, 3_157_184, 8.7),
+    "s": (0.33, 0.50, 1024, 11_166_560, 11_166_544, 28.6),
+    "m": (0.67, 0.75, 768, 25_902_640, 25_902_624, 78.9),
+    "l": (1.00, 1.00, 512, 43_691_520, 43_691_504, 165.2),
+    "x": (1.00, 1.25, 512, 68_229_648, 68_229_632, 257.8),
+}
+
+
+def _yolov8_count(depth, width, max_channels, classes=80, size=640):
+    """Ultralytics' parse_model and modules, counted by hand: Conv = conv (no bias) +
+    batchnorm; C2f(c1, c2, n) = Conv(c1, 2c) + n Bottlenecks of two 3x3 Convs at c +
+    Conv((2 + n)c, c2), c = c2 / 2; SPPF(c1, c2) = Conv(c1, c1 / 2) + Conv(2 c1, c2);
+    Detect: per level Conv 3x3, Conv 3x3, 1x1 conv with bias, for 64 box and `classes`
+    class channels. Returns trainable params, MACs and batchnorm buffers."""
+    import math
+    params = macs = buffers = 0
+
+    def conv(c1, c2, k, out, bn=True):
+        nonlocal params, macs, buffers
+        params += c2 * c1 * k * k + (2 * c2 if bn else c2)
+        buffers += 2 * c2 if bn else 0
+        macs += c2 * c1 * k * k * out * out
+
+    def ch(c):
+        return math.ceil(min(c, max_channels) * width / 8) * 8
+
+    def reps(n):
+        return max(round(n * depth), 1)
+
+    def c2f(c1, c2, n, out):
+        c = c2 // 2
+        conv(c1, 2 * c, 1, out)
+        for _ in range(n):
+            conv(c, c, 3, out)
+            conv(c, c, 3, out)
+        conv((2 + n) * c, c2, 1, out)
+
+    s = size // 2
+    conv(3, ch(64), 3, s)
+    cin = ch(64)
+    outs = {}
+    for c, n in [(128, 3), (256, 6), (512, 6), (1024, 3)]:
+        s //= 2
+        conv(cin, ch(c), 3, s)
+        c2f(ch(c), ch(c), reps(n), s)
+        cin = outs[c] = ch(c)
+    conv(cin, cin // 2, 1, s)                                    # SPPF
+    conv(cin // 2 * 4, ch(1024), 1, s)
+    p5 = ch(1024)
+    c2f(p5 + ch(512), ch(512), reps(3), 2 * s)                  # up, cat P4
+    h4 = ch(512)
+    c2f(h4 + ch(256), ch(256), reps(3), 4 * s)                  # up, cat P3
+    p3 = ch(256)
+    conv(p3, ch(256), 3, 2 * s)
+    c2f(ch(256) + h4, ch(512), reps(3), 2 * s)
+    conv(ch(512), ch(512), 3, s)
+    c2f(ch(512) + p5, ch(1024), reps(3), s)
+    box, cls = max(16, p3 // 4, 64), max(p3, min(classes, 100))
+    for x, out in [(p3, 4 * s), (ch(512), 2 * s), (ch(1024), s)]:
+        for c in (box, cls):
+            conv(x, c, 3, out)
+            conv(c, c, 3, out)
+        conv(box, 64, 1, out, bn=False)
+        conv(cls, classes, 1, out, bn=False)
+    return params, macs, buffers
+
+
+@pytest.mark.parametrize("scale", sorted(YOLOV8))
+def test_yolov8_scales_against_ultralytics_and_an_independent_count(scale):
+    depth, width, max_channels, published, gradients, gflops = YOLOV8[scale]
+    net = netc.load(EXAMPLES / "yolov8.yaml",
+                    params={"depth": depth, "width": width, "max_channels": max_channels})
+    totals = net.totals
+    assert published - gradients == 16                # the DFL's fixed 1x1 conv, not in the file
+    assert totals.trainable_params == gradients
+    assert (totals.trainable_params, totals.macs, totals.non_trainable_params) == \
+        _yolov8_count(depth, width, max_channels)
+    if scale == "l":      # 165.15 against 165.2: docs/zoo.md
+        assert abs(2 * totals.macs / 1e9 - gflops) < 0.06
+    else:
+        assert round(2 * totals.macs / 1e9, 1) == gflops
+
+
+def test_yolov8n_rows():
+    net = load("yolov8")
+    rows = rows_of(net)
+    assert [net.analysis.shapes()[o] for o in net.graph.outputs] == [(144, 80, 80), (144, 40, 40), (144, 20, 20)]
+    assert rows["p5.cat"].output_shape == (4 * 128, 20, 20)                 # SPPF: cv1 and three pools
+    assert rows["p5.m3"].output_shape == (128, 20, 20)                      # k5 s1 p2 keeps the size
+    assert rows["p3.cv2.conv"].params == 64 * (2 + 2) * 32                  # C2f n = round(6 * 0.33) = 2
+    assert rows["p3.step.1.m.add1"].op == "add" and "h4.step.0.m.add1" not in rows   # shortcut only in the backbone
+    assert rows["cat1"].output_shape == (256 + 128, 40, 40)
+    assert rows["detect3.box3"].params == 64 * 64 + 64
+    assert rows["detect3.cls3"].params == 80 * 80 + 80
