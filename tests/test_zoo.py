@@ -22,6 +22,7 @@ PUBLISHED = {
     "mobilenet_v2": (3_504_872, 0.301, 3, 300_774_272),
     "efficientnet_b0": (5_288_548, 0.386, 3, 385_814_752),
     "convnext_tiny": (28_589_128, 4.456, 3, 4_455_531_264),
+    "mobilenet_v3_large": (5_483_032, 0.217, 3, 216_589_760),
 }
 
 # batchnorm running mean and variance: 2 buffers per channel
@@ -35,6 +36,7 @@ BUFFERS = {
     "mobilenet_v2": 34_112,
     "efficientnet_b0": 42_016,
     "convnext_tiny": 0,             # layernorm keeps no running statistics
+    "mobilenet_v3_large": 24_400,
 }
 
 
@@ -220,41 +222,96 @@ def test_summary_cli_runs(name):
     assert "Params:" in result.stdout
 
 
-def test_efficientnet_b0_against_an_independent_count():
+# torchvision's efficientnet_b0..b7: (width, depth, crop size, dropout) from its _efficientnet_conf
+# and weights' transforms; published num_params and _ops (GMACs, three decimals)
+EFFICIENTNETS = {
+    "b0": (1.0, 1.0, 224, 0.2, 5_288_548, 0.386),
+    "b1": (1.0, 1.1, 240, 0.2, 7_794_184, 0.687),
+    "b2": (1.1, 1.2, 288, 0.3, 9_109_994, 1.088),
+    "b3": (1.2, 1.4, 300, 0.3, 12_233_232, 1.827),
+    "b4": (1.4, 1.8, 380, 0.4, 19_341_616, 4.394),
+    "b5": (1.6, 2.2, 456, 0.4, 30_389_784, 10.266),
+    "b6": (1.8, 2.6, 528, 0.5, 43_040_704, 19.068),
+    "b7": (2.0, 3.1, 600, 0.5, 66_347_960, 37.746),
+}
+
+
+def _efficientnet_count(width, depth, size):
     """torchvision's MBConv, counted by hand: conv (no bias) + batchnorm (2 per channel),
-    SE convs with bias on the pooled (C, 1, 1) map, squeeze = c_in // 4."""
+    SE convs with bias on the pooled (C, 1, 1) map, squeeze = max(1, c_in // 4); channels
+    _make_divisible(c * width, 8), blocks ceil(n * depth); 'same' padding k // 2."""
+    import math
     params = macs = buffers = 0
 
-    def conv(cin, cout, k, size, groups=1, bn=True, bias=False):
+    def conv(cin, cout, k, out, groups=1, bn=True, bias=False):
         nonlocal params, macs, buffers
         weights = cout * cin // groups * k * k
         params += weights + (2 * cout if bn else 0) + (cout if bias else 0)
         buffers += 2 * cout if bn else 0
-        macs += weights * size * size
+        macs += weights * out * out
 
     def mbconv(cin, cout, t, k, stride, size):
-        exp = cin * t
-        if t != 1:
+        exp = _make_divisible(cin * t, 8)
+        if exp != cin:
             conv(cin, exp, 1, size)
-        conv(exp, exp, k, size // stride, groups=exp)
-        conv(exp, cin // 4, 1, 1, bn=False, bias=True)
-        conv(cin // 4, exp, 1, 1, bn=False, bias=True)
-        conv(exp, cout, 1, size // stride)
-        return size // stride
+        out = (size + 2 * (k // 2) - k) // stride + 1
+        conv(exp, exp, k, out, groups=exp)
+        squeeze = max(1, cin // 4)
+        conv(exp, squeeze, 1, 1, bn=False, bias=True)
+        conv(squeeze, exp, 1, 1, bn=False, bias=True)
+        conv(exp, cout, 1, out)
+        return out
 
-    conv(3, 32, 3, 112)
-    size = mbconv(32, 16, 1, 3, 1, 112)
-    cin = 16
-    for t, k, stride, cout, n in [(6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3),
-                                  (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]:
-        for i in range(n):
-            size = mbconv(cin, cout, t, k, stride if i == 0 else 1, size)
-            cin = cout
-    conv(320, 1280, 1, 7)
-    params += 1280 * 1000 + 1000
-    macs += 1280 * 1000
-    totals = load("efficientnet_b0").totals
-    assert (totals.trainable_params, totals.macs, totals.non_trainable_params) == (params, macs, buffers)
+    def ch(c):
+        return _make_divisible(c * width, 8)
+
+    size = (size - 1) // 2 + 1                         # 3x3, stride 2, padding 1
+    conv(3, ch(32), 3, size)
+    cin = ch(32)
+    for t, k, stride, c, n in [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3),
+                               (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]:
+        for i in range(int(math.ceil(n * depth))):
+            size = mbconv(cin, ch(c), t, k, stride if i == 0 else 1, size)
+            cin = ch(c)
+    conv(cin, 4 * cin, 1, size)
+    params += 4 * cin * 1000 + 1000
+    macs += 4 * cin * 1000
+    return params, macs, buffers
+
+
+@pytest.mark.parametrize("variant", sorted(EFFICIENTNETS))
+def test_efficientnet_b0_to_b7_from_one_file(variant):
+    """B1-B7 are efficientnet_b0.yaml with --set width, depth, dropout and --input."""
+    width, depth, size, dropout, published, gmacs = EFFICIENTNETS[variant]
+    net = netc.load(EXAMPLES / "efficientnet_b0.yaml", input_shape=(3, size, size),
+                    params={"width": width, "depth": depth, "dropout": dropout})
+    totals = net.totals
+    assert totals.trainable_params == published
+    assert round(totals.macs / 1e9, 3) == gmacs
+    assert (totals.trainable_params, totals.macs, totals.non_trainable_params) == \
+        _efficientnet_count(width, depth, size)
+
+
+def test_efficientnet_b0_rows():
+    rows = rows_of(load("efficientnet_b0"))
+    assert "stage1.first.expand.0.conv" not in rows                         # t = 1: no expansion
+    assert rows["stage2.first.expand.0.conv"].params == 16 * 96
+    assert rows["stage2.first.se.fc1"].params == 96 * 4 + 4                 # squeeze 16 // 4
+    assert rows["head.conv"].output_shape == (1280, 7, 7)
+    assert sum(r.op == "add" for r in rows.values()) == 16 - 7             # all but each stage's first
+
+
+def test_efficientnet_b7_from_the_command_line():
+    r = run_netc("summary", "examples/efficientnet_b0.yaml", "--set", "width=2.0", "--set", "depth=3.1",
+                 "--set", "dropout=0.5", "--input", "3,600,600", "--depth", "1")
+    assert r.returncode == 0, r.stderr
+    assert "trainable 66,347,960" in r.stdout
+    assert "37,745,884,192" in r.stdout
+    rows = rows_of(netc.load(EXAMPLES / "efficientnet_b0.yaml", input_shape=(3, 600, 600),
+                             params={"width": 2.0, "depth": 3.1}))
+    assert rows["stem.conv"].output_shape == (64, 300, 300)
+    assert "stage6.rest.11.branch.project" in rows and "stage6.rest.12.branch.project" not in rows  # ceil(4 * 3.1)
+    assert rows["head.conv"].output_shape == (2560, 19, 19)
 
 
 def test_convnext_tiny_against_an_independent_count():
@@ -290,3 +347,203 @@ def test_convnext_tiny_against_an_independent_count():
     assert rows["stage3.8.layer_scale"].params == 384
     assert rows["stage3.8.norm"].params == 2 * 384
     assert rows["down4.conv"].output_shape == (768, 7, 7)
+
+
+def _make_divisible(v, d, min_value=None):
+    """torchvision's _make_divisible, restated here."""
+    min_value = min_value or d
+    new = max(min_value, int(v + d / 2) // d * d)
+    return new + d if new < 0.9 * v else new
+
+
+def test_mobilenet_v3_large_against_an_independent_count():
+    """torchvision's mobilenet_v3_large: Table 1 rows (kernel, expanded, out, SE, stride);
+    conv (no bias) + batchnorm; SE squeeze make_divisible(expanded // 4, 8) with biases;
+    residual where stride 1 and in = out."""
+    params = macs = buffers = 0
+
+    def conv(cin, cout, k, size, groups=1, bn=True, bias=False):
+        nonlocal params, macs, buffers
+        weights = cout * cin // groups * k * k
+        params += weights + (2 * cout if bn else 0) + (cout if bias else 0)
+        buffers += 2 * cout if bn else 0
+        macs += weights * size * size
+
+    rows = [(3, 16, 16, False, 1), (3, 64, 24, False, 2), (3, 72, 24, False, 1), (5, 72, 40, True, 2),
+            (5, 120, 40, True, 1), (5, 120, 40, True, 1), (3, 240, 80, False, 2), (3, 200, 80, False, 1),
+            (3, 184, 80, False, 1), (3, 184, 80, False, 1), (3, 480, 112, True, 1), (3, 672, 112, True, 1),
+            (5, 672, 160, True, 2), (5, 960, 160, True, 1), (5, 960, 160, True, 1)]
+    conv(3, 16, 3, 112)
+    cin, size, adds = 16, 112, 0
+    for k, exp, cout, se, stride in rows:
+        if exp != cin:
+            conv(cin, exp, 1, size)
+        size //= stride
+        conv(exp, exp, k, size, groups=exp)
+        if se:
+            squeeze = _make_divisible(exp // 4, 8)
+            conv(exp, squeeze, 1, 1, bn=False, bias=True)
+            conv(squeeze, exp, 1, 1, bn=False, bias=True)
+        conv(exp, cout, 1, size)
+        adds += stride == 1 and cin == cout
+        cin = cout
+    conv(160, 960, 1, 7)
+    params += 960 * 1280 + 1280 + 1280 * 1000 + 1000
+    macs += 960 * 1280 + 1280 * 1000
+    net = load("mobilenet_v3_large")
+    totals = net.totals
+    assert (totals.trainable_params, totals.macs, totals.non_trainable_params) == (params, macs, buffers)
+    assert sum(r.op == "add" for r in net.layers) == adds == 10
+    assert sum(r.op == "mul" for r in net.layers) == sum(se for *_, se, _ in rows) == 8
+    rows_ = rows_of(net)
+    assert "residual1.branch.expand.conv" not in rows_                     # 16 -> 16: no expansion
+    assert rows_["bneck2.se.fc1"].params == 72 * 24 + 24                    # make_divisible(18, 8) = 24
+    assert rows_["bneck2.se.scale"].output_shape == (72, 28, 28)
+    assert rows_["residual1.branch.depthwise.act"].op == "relu"
+    assert rows_["residual10.branch.depthwise.act"].op == "hardswish"
+
+
+def test_unet_against_an_independent_count():
+    """The 2015 U-Net of Figure 1: valid 3x3 convs with bias, 2x2 pools, 2x2 stride-2
+    up-convolutions halving the channels (weights C x C/2 x 2 x 2, bias), centre crops,
+    a 1x1 conv to 2 classes; sides followed through every layer."""
+    params = macs = 0
+
+    def conv(cin, cout, k, out):
+        nonlocal params, macs
+        params += cout * cin * k * k + cout
+        macs += cout * cin * k * k * out * out
+
+    size, cin, skips = 572, 1, []
+    for width in (64, 128, 256, 512, 1024):
+        for _ in range(2):
+            size -= 2
+            conv(cin, width, 3, size)
+            cin = width
+        if width < 1024:
+            skips.append((width, size))
+            assert size % 2 == 0
+            size //= 2
+    crops = []
+    for width, skip_size in reversed(skips):
+        size *= 2
+        params += cin * width * 2 * 2 + width            # up-convolution, cin -> cin / 2 = width
+        macs += cin * width * 2 * 2 * (size // 2) ** 2   # each input pixel scatters a 2x2 patch
+        crops.append((skip_size, size))
+        cin = 2 * width                                  # concat
+        for _ in range(2):
+            size -= 2
+            conv(cin, width, 3, size)
+            cin = width
+    conv(64, 2, 1, size)
+    assert size == 388 and crops == [(64, 56), (136, 104), (280, 200), (568, 392)]
+    net = load("unet")
+    assert (net.totals.trainable_params, net.totals.macs) == (params, macs)
+    assert net.totals.params == net.totals.trainable_params == 31_030_658     # the published count
+    rows = rows_of(net)
+    assert rows["classes"].output_shape == (2, 388, 388)
+    assert rows["dec4.upconv"].output_shape == (512, 56, 56)
+    assert rows["dec4.upconv"].params == 1024 * 512 * 2 * 2 + 512
+    assert rows["dec4.crop"].output_shape == (512, 56, 56)              # enc4's 64x64, centre
+    assert rows["dec4.concat"].output_shape == (1024, 56, 56)
+    assert rows["dec1.crop"].output_shape == (64, 392, 392)             # enc1's 568x568
+
+
+# Ultralytics' yolov8.yaml scales (depth, width, max_channels); its model summaries'
+# "parameters" and "gradients" (the 16 fixed DFL weights are the difference); fused
+# GFLOPs (2 x MACs) at 640 from its README table
+YOLOV8 = {
+    "n": (0.33, 0.25, 1024, 3_157_200, 3_157_184, 8.7),
+    "s": (0.33, 0.50, 1024, 11_166_560, 11_166_544, 28.6),
+    "m": (0.67, 0.75, 768, 25_902_640, 25_902_624, 78.9),
+    "l": (1.00, 1.00, 512, 43_691_520, 43_691_504, 165.2),
+    "x": (1.00, 1.25, 512, 68_229_648, 68_229_632, 257.8),
+}
+
+
+def _yolov8_count(depth, width, max_channels, classes=80, size=640):
+    """Ultralytics' parse_model and modules, counted by hand: Conv = conv (no bias) +
+    batchnorm; C2f(c1, c2, n) = Conv(c1, 2c) + n Bottlenecks of two 3x3 Convs at c +
+    Conv((2 + n)c, c2), c = c2 / 2; SPPF(c1, c2) = Conv(c1, c1 / 2) + Conv(2 c1, c2);
+    Detect: per level Conv 3x3, Conv 3x3, 1x1 conv with bias, for 64 box and `classes`
+    class channels. Returns trainable params, MACs and batchnorm buffers."""
+    import math
+    params = macs = buffers = 0
+
+    def conv(c1, c2, k, out, bn=True):
+        nonlocal params, macs, buffers
+        params += c2 * c1 * k * k + (2 * c2 if bn else c2)
+        buffers += 2 * c2 if bn else 0
+        macs += c2 * c1 * k * k * out * out
+
+    def ch(c):
+        return math.ceil(min(c, max_channels) * width / 8) * 8
+
+    def reps(n):
+        return max(round(n * depth), 1)
+
+    def c2f(c1, c2, n, out):
+        c = c2 // 2
+        conv(c1, 2 * c, 1, out)
+        for _ in range(n):
+            conv(c, c, 3, out)
+            conv(c, c, 3, out)
+        conv((2 + n) * c, c2, 1, out)
+
+    s = size // 2
+    conv(3, ch(64), 3, s)
+    cin = ch(64)
+    outs = {}
+    for c, n in [(128, 3), (256, 6), (512, 6), (1024, 3)]:
+        s //= 2
+        conv(cin, ch(c), 3, s)
+        c2f(ch(c), ch(c), reps(n), s)
+        cin = outs[c] = ch(c)
+    conv(cin, cin // 2, 1, s)                                    # SPPF
+    conv(cin // 2 * 4, ch(1024), 1, s)
+    p5 = ch(1024)
+    c2f(p5 + ch(512), ch(512), reps(3), 2 * s)                  # up, cat P4
+    h4 = ch(512)
+    c2f(h4 + ch(256), ch(256), reps(3), 4 * s)                  # up, cat P3
+    p3 = ch(256)
+    conv(p3, ch(256), 3, 2 * s)
+    c2f(ch(256) + h4, ch(512), reps(3), 2 * s)
+    conv(ch(512), ch(512), 3, s)
+    c2f(ch(512) + p5, ch(1024), reps(3), s)
+    box, cls = max(16, p3 // 4, 64), max(p3, min(classes, 100))
+    for x, out in [(p3, 4 * s), (ch(512), 2 * s), (ch(1024), s)]:
+        for c in (box, cls):
+            conv(x, c, 3, out)
+            conv(c, c, 3, out)
+        conv(box, 64, 1, out, bn=False)
+        conv(cls, classes, 1, out, bn=False)
+    return params, macs, buffers
+
+
+@pytest.mark.parametrize("scale", sorted(YOLOV8))
+def test_yolov8_scales_against_ultralytics_and_an_independent_count(scale):
+    depth, width, max_channels, published, gradients, gflops = YOLOV8[scale]
+    net = netc.load(EXAMPLES / "yolov8.yaml",
+                    params={"depth": depth, "width": width, "max_channels": max_channels})
+    totals = net.totals
+    assert published - gradients == 16                # the DFL's fixed 1x1 conv, not in the file
+    assert totals.trainable_params == gradients
+    assert (totals.trainable_params, totals.macs, totals.non_trainable_params) == \
+        _yolov8_count(depth, width, max_channels)
+    if scale == "l":      # 165.15 against 165.2: docs/zoo.md
+        assert abs(2 * totals.macs / 1e9 - gflops) < 0.06
+    else:
+        assert round(2 * totals.macs / 1e9, 1) == gflops
+
+
+def test_yolov8n_rows():
+    net = load("yolov8")
+    rows = rows_of(net)
+    assert [net.analysis.shapes()[o] for o in net.graph.outputs] == [(144, 80, 80), (144, 40, 40), (144, 20, 20)]
+    assert rows["p5.cat"].output_shape == (4 * 128, 20, 20)                 # SPPF: cv1 and three pools
+    assert rows["p5.m3"].output_shape == (128, 20, 20)                      # k5 s1 p2 keeps the size
+    assert rows["p3.cv2.conv"].params == 64 * (2 + 2) * 32                  # C2f n = round(6 * 0.33) = 2
+    assert rows["p3.step.1.m.add1"].op == "add" and "h4.step.0.m.add1" not in rows   # shortcut only in the backbone
+    assert rows["cat1"].output_shape == (256 + 128, 40, 40)
+    assert rows["detect3.box3"].params == 64 * 64 + 64
+    assert rows["detect3.cls3"].params == 80 * 80 + 80
