@@ -393,6 +393,7 @@ def fuzz(n: int, seed: int, timeout: float = 5.0, build: bool = True, minimize_s
             for sig, entry in found.items():
                 if minimize_s > 0 and sig != "slow":
                     entry["input"] = minimize(runner, entry["input"], sig, minimize_s)
+                    entry["detail"] = runner._run(entry["input"], runner.timeout)[2]
     finally:
         signal.signal(signal.SIGPROF, old)
     return {"n": n, "seed": seed, "seconds": round(time.monotonic() - start, 1), "counts": counts,
