@@ -573,6 +573,12 @@ def _stub(model: onnx.ModelProto, weights: dict, location: str) -> onnx.ModelPro
     """A copy of ``model`` for the checker: tensors of 1 KiB or more become external-data
     stubs pointing at ``location`` (type and shape kept, no data); smaller ones keep
     their data (shape inference may read them)."""
+    return _without_data(model, weights, location)
+
+
+def _without_data(model: onnx.ModelProto, weights: dict, location: str, write=None) -> onnx.ModelProto:
+    """A copy of ``model`` whose initializers of 1 KiB or more are external-data entries
+    at ``location``; ``write(data) -> offset``, when given, stores each one's bytes."""
     skeleton = onnx.ModelProto()
     _copy_fields(model, skeleton, skip="graph")
     _copy_fields(model.graph, skeleton.graph, skip="initializer")
@@ -587,8 +593,13 @@ def _stub(model: onnx.ModelProto, weights: dict, location: str) -> onnx.ModelPro
         out.name, out.data_type = t.name, t.data_type
         out.dims.extend(t.dims)
         out.data_location = TensorProto.EXTERNAL
-        entry = out.external_data.add()
-        entry.key, entry.value = "location", location
+        entries = [("location", location)]
+        if write is not None:
+            entries += [("offset", str(write(data))), ("length", str(len(data)))]
+        for key, value in entries:
+            entry = out.external_data.add()
+            entry.key, entry.value = key, value
+        del data
     return skeleton
 
 
@@ -665,30 +676,13 @@ def _tensor_nbytes(t: onnx.TensorProto) -> int:
 def _externalize(model: onnx.ModelProto, weights: dict, data_path: Path, location: str) -> onnx.ModelProto:
     """A copy of ``model`` without its initializers' data, which goes to ``data_path``
     one tensor at a time (offsets aligned to 4 KiB, so runtimes can map them)."""
-    skeleton = onnx.ModelProto()
-    _copy_fields(model, skeleton, skip="graph")
-    _copy_fields(model.graph, skeleton.graph, skip="initializer")
     with open(data_path, "wb") as f:
-        for t in model.graph.initializer:
-            out = skeleton.graph.initializer.add()
-            data = _data(t, weights)
-            if data is None or _tensor_nbytes(t) < EXTERNAL_MIN_BYTES:
-                out.CopyFrom(t)
-                if data is not None and t.name in weights:
-                    out.raw_data = bytes(data)
-                continue
-            out.name, out.data_type = t.name, t.data_type
-            out.dims.extend(t.dims)
-            pad = -f.tell() % 4096
-            f.write(b"\0" * pad)
+        def write(data) -> int:
+            f.write(b"\0" * (-f.tell() % 4096))
             offset = f.tell()
             f.write(data)
-            out.data_location = TensorProto.EXTERNAL
-            for key, value in (("location", location), ("offset", str(offset)), ("length", str(len(data)))):
-                entry = out.external_data.add()
-                entry.key, entry.value = key, value
-            del data
-    return skeleton
+            return offset
+        return _without_data(model, weights, location, write)
 
 
 def _copy_fields(src, dst, skip: str) -> None:
