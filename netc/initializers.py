@@ -82,24 +82,29 @@ def family(init) -> str:
     return "constant" if isinstance(init, dict) else INITIALIZERS[init][0]
 
 
-def sample(init, shape: tuple[int, ...], fan_in: int, fan_out: int, rng):
-    """Draw a float32 array for ``init`` (already resolved) from numpy Generator ``rng``."""
+def sample(init, shape: tuple[int, ...], fan_in: int, fan_out: int, rng, out=None):
+    """Draw a float32 array for ``init`` (already resolved) from numpy Generator ``rng``;
+    into ``out`` (a float32 array of ``shape``) when given, the same values either way."""
     import numpy as np
 
+    if out is None:
+        out = np.empty(shape, dtype=np.float32)
     if isinstance(init, dict):
-        return np.full(shape, init["constant"], dtype=np.float32)
+        out.fill(init["constant"])
+        return out
     _, dist, numerator, over = INITIALIZERS[init]
     if dist == "constant":
-        return np.full(shape, numerator, dtype=np.float32)
+        out.fill(numerator)
+        return out
     fan = (fan_in + fan_out) / 2 if over == "fan_avg" else fan_in
     variance = numerator / max(fan, 1)
     # float32 draws scaled in place: one array of the tensor's size, never a float64 copy
     if dist == "normal":
-        out = rng.standard_normal(shape, dtype=np.float32)
+        rng.standard_normal(dtype=np.float32, out=out)
         out *= np.float32(math.sqrt(variance))
         return out
     bound = math.sqrt(3 * variance)
-    out = rng.random(shape, dtype=np.float32)       # [0, 1) -> [-bound, bound)
+    rng.random(dtype=np.float32, out=out)           # [0, 1) -> [-bound, bound)
     out *= np.float32(2 * bound)
     out -= np.float32(bound)
     return out

@@ -18,8 +18,8 @@ from ..diagnostics import MissingExtra, NetcError
 from ..overrides import OverrideError
 
 # command -> the module of this package that defines it
-COMMANDS = {"summary": "summary", "schema": None, "bench": "bench", "lint": "lint", "rule": "lint",
-            "build": "build", "draw": "draw"}
+COMMANDS = {"summary": "summary", "schema": "", "bench": "bench", "lint": "lint", "rule": "lint",
+            "build": "build", "draw": "draw"}     # "": defined in this module
 
 
 class _App(typer.Typer):
@@ -36,7 +36,8 @@ class _App(typer.Typer):
             self._loaded = True
             import importlib
 
-            names = [self.only] if self.only else dict.fromkeys(m for m in COMMANDS.values() if m)
+            names = dict.fromkeys(m for m in COMMANDS.values() if m) if self.only is None else \
+                [self.only] if self.only else []
             for module in names:
                 importlib.import_module(f"{__name__}.{module}")
         return self._commands
@@ -166,7 +167,7 @@ app.ready = True
 def run() -> None:
     """The console entry point: load only the named command's module when argv names one."""
     name = sys.argv[1] if len(sys.argv) > 1 else None
-    if COMMANDS.get(name):
+    if name in COMMANDS:
         app.only = COMMANDS[name]
     try:
         app()

@@ -19,6 +19,7 @@ What the model holds (docs/onnx.md):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -68,11 +69,40 @@ def max_opset() -> int:
 def seeded_weights(seed: int) -> WeightSource:
     """The default weight source: each tensor from its own Generator seeded by
     (seed, sha256 of the tensor name), through ``netc.initializers.sample``."""
-    def draw(layer, suffix, shape, init, fan_in, fan_out):
+    def draw(layer, suffix, shape, init, fan_in, fan_out, out=None):
         digest = hashlib.sha256(f"{layer}.{suffix}".encode()).digest()
         rng = np.random.default_rng([seed, int.from_bytes(digest[:16], "little")])
-        return sample(init, shape, fan_in, fan_out, rng)
+        return sample(init, shape, fan_in, fan_out, rng, out)
     return draw
+
+
+class Deferred:
+    """A weight drawn only when it is written, straight into the writer's buffer
+    (``build_model(weights_apart=True)`` with the seeded weights and no folding)."""
+
+    def __init__(self, draw: Callable, shape: tuple, dtype=np.float32):
+        self.draw, self.shape, self.dtype = draw, shape, dtype
+
+    def array(self, scratch: "_Scratch") -> np.ndarray:
+        """The weight, little-endian, of ``dtype``, in ``scratch``'s buffer (valid until the next)."""
+        out = scratch.take(self.shape)
+        self.draw(out=out)
+        if self.dtype != np.float32:
+            out = out.astype(self.dtype)
+        return out.astype(out.dtype.newbyteorder("<"), copy=False)
+
+
+class _Scratch:
+    """One float32 buffer, grown to the largest weight: every deferred weight is drawn into it."""
+
+    def __init__(self):
+        self.buf = np.empty(0, dtype=np.float32)
+
+    def take(self, shape: tuple) -> np.ndarray:
+        n = _numel(shape)
+        if n > self.buf.size:
+            self.buf = np.empty(n, dtype=np.float32)
+        return self.buf[:n].reshape(shape)
 
 
 def build_model(network, *, opset: int = DEFAULT_OPSET, seed: int = 0, dtype: str = "float32",
@@ -88,7 +118,8 @@ def build_model(network, *, opset: int = DEFAULT_OPSET, seed: int = 0, dtype: st
     ``weights_apart`` returns ``(model, arrays)`` instead: initializers without
     their data, and the arrays by initializer name, for ``write_model(model, path,
     weights=arrays)``, which writes them straight from the arrays (``netc build``;
-    nothing checked here).
+    nothing checked here). With the seeded weights and no folding, the arrays are
+    ``Deferred``: each is drawn when it is written, into one reused buffer.
     Raises ``BuildError`` (a ``NetcError``) when the build is refused."""
     if not MIN_OPSET <= opset <= max_opset():
         raise BuildError(f"opset {opset} is not supported: netc emits opsets {MIN_OPSET} to "
@@ -102,7 +133,8 @@ def build_model(network, *, opset: int = DEFAULT_OPSET, seed: int = 0, dtype: st
     check_runtime_support(opset, ir_version)
     check_memory(network, dtype, True)       # what the smallest build needs: 4 bytes a weight
 
-    b = _Builder(network, DTYPES[dtype], weights or seeded_weights(seed), opset)
+    b = _Builder(network, DTYPES[dtype], weights or seeded_weights(seed), opset,
+                 deferred=weights_apart and weights is None and not fold_batchnorm)
     b.lower_all(progress)
     if fold_batchnorm:
         b.fold_batchnorm()
@@ -268,7 +300,9 @@ def _version() -> str:
 class _Builder:
     """Collects nodes and weights layer by layer; knows nothing of any op."""
 
-    def __init__(self, network, dtype, weights: WeightSource, opset: int = DEFAULT_OPSET):
+    def __init__(self, network, dtype, weights: WeightSource, opset: int = DEFAULT_OPSET,
+                 deferred: bool = False):
+        self.deferred = deferred        # draw each weight when it is written (Deferred)
         self.net = network
         self.opset = opset
         self.graph = network.graph
@@ -308,10 +342,14 @@ class _Builder:
 
     def add_weight(self, layer, suffix, shape, init, fan_in, fan_out) -> str:
         name = self._unique(f"{layer}.{suffix}", self.taken)
-        arr = np.asarray(self.weights(layer, suffix, shape, init, fan_in, fan_out))
-        if arr.shape != shape:  # pragma: no cover - a broken weight source
-            raise BuildError(f"weight {name}: expected shape {shape}, got {arr.shape}")
-        self.arrays[name] = arr
+        if self.deferred:
+            self.arrays[name] = Deferred(functools.partial(self.weights, layer, suffix, shape, init,
+                                                           fan_in, fan_out), shape)
+        else:
+            arr = np.asarray(self.weights(layer, suffix, shape, init, fan_in, fan_out))
+            if arr.shape != shape:  # pragma: no cover - a broken weight source
+                raise BuildError(f"weight {name}: expected shape {shape}, got {arr.shape}")
+            self.arrays[name] = arr
         key = init if isinstance(init, str) else json.dumps(init, sort_keys=True)
         self.schemes.setdefault(key, []).append(name)
         self.schemes_used.add(key)
@@ -429,8 +467,12 @@ class _Builder:
         ``apart``: add the initializers without data and keep the arrays (little-endian,
         of the graph's element type) in ``self.arrays`` for ``write_model``."""
         for name in list(self.arrays):
-            arr = self.arrays.pop(name).astype(self.np_dtype, copy=False)
-            arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
+            arr = self.arrays.pop(name)
+            if isinstance(arr, Deferred):
+                arr.dtype = self.np_dtype
+            else:
+                arr = arr.astype(self.np_dtype, copy=False)
+                arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
             t = graph.initializer.add()
             t.name, t.data_type = name, self.elem_type
             t.dims.extend(arr.shape)
@@ -511,6 +553,7 @@ def write_model(model: onnx.ModelProto, path, *, external_data: bool | None = No
     ``model`` itself is not modified."""
     path = Path(path)
     weights = weights or {}
+    scratch = _Scratch()
     weight_bytes = sum(_tensor_nbytes(t) for t in model.graph.initializer)
     if external_data is None:
         external_data = weight_bytes > EXTERNAL_THRESHOLD
@@ -522,15 +565,15 @@ def write_model(model: onnx.ModelProto, path, *, external_data: bool | None = No
     try:
         tmp_model = tmp / path.name
         if external_data:
-            skeleton = _externalize(model, weights, tmp / data_name, data_name)
+            skeleton = _externalize(model, weights, scratch, tmp / data_name, data_name)
             tmp_model.write_bytes(skeleton.SerializeToString())
             _check(tmp_model)
         else:
             (tmp / "stub.data").touch()
             stub_model = tmp / "stub.onnx"
-            stub_model.write_bytes(_stub(model, weights, "stub.data").SerializeToString())
+            stub_model.write_bytes(_stub(model, weights, scratch, "stub.data").SerializeToString())
             _check(stub_model)
-            _write_inline(model, weights, tmp_model)
+            _write_inline(model, weights, scratch, tmp_model)
         if external_data:
             os.replace(tmp / data_name, path.parent / data_name)
         os.replace(tmp_model, path)
@@ -547,11 +590,17 @@ def _check(path: Path) -> None:
         raise BuildError(f"internal error: the ONNX checker rejects the written model: {e}") from None
 
 
-def _data(t: onnx.TensorProto, weights: dict):
-    """The bytes of initializer ``t`` (a buffer), from ``weights`` or its raw_data; None when
-    it holds its data in another field; checked against its type and shape."""
+def _has_data(t: onnx.TensorProto, weights: dict) -> bool:
+    return t.name in weights or t.HasField("raw_data")
+
+
+def _data(t: onnx.TensorProto, weights: dict, scratch: _Scratch):
+    """The bytes of initializer ``t`` (a buffer), from ``weights`` (an array, or a Deferred
+    drawn into ``scratch``: valid until the next call) or its raw_data; None when it holds
+    its data in another field; checked against its type and shape."""
     if t.name in weights:
-        data = memoryview(weights[t.name]).cast("B")
+        w = weights[t.name]
+        data = memoryview(w.array(scratch) if isinstance(w, Deferred) else w).cast("B")
     elif t.HasField("raw_data"):
         data = t.raw_data
     else:
@@ -569,37 +618,25 @@ def _bare(t: onnx.TensorProto) -> onnx.TensorProto:
     return out
 
 
-def _stub(model: onnx.ModelProto, weights: dict, location: str) -> onnx.ModelProto:
+def _stub(model: onnx.ModelProto, weights: dict, scratch: _Scratch, location: str) -> onnx.ModelProto:
     """A copy of ``model`` for the checker: tensors of 1 KiB or more become external-data
     stubs pointing at ``location`` (type and shape kept, no data); smaller ones keep
     their data (shape inference may read them)."""
-    return _without_data(model, weights, location)
-
-
-def _without_data(model: onnx.ModelProto, weights: dict, location: str, write=None) -> onnx.ModelProto:
-    """A copy of ``model`` whose initializers of 1 KiB or more are external-data entries
-    at ``location``; ``write(data) -> offset``, when given, stores each one's bytes."""
     skeleton = onnx.ModelProto()
     _copy_fields(model, skeleton, skip="graph")
     _copy_fields(model.graph, skeleton.graph, skip="initializer")
     for t in model.graph.initializer:
         out = skeleton.graph.initializer.add()
-        data = _data(t, weights)
-        if data is None or _tensor_nbytes(t) < EXTERNAL_MIN_BYTES:
+        if not _has_data(t, weights) or _tensor_nbytes(t) < EXTERNAL_MIN_BYTES:
             out.CopyFrom(t)
-            if data is not None and t.name in weights:
-                out.raw_data = bytes(data)
+            if t.name in weights:
+                out.raw_data = bytes(_data(t, weights, scratch))
             continue
         out.name, out.data_type = t.name, t.data_type
         out.dims.extend(t.dims)
         out.data_location = TensorProto.EXTERNAL
-        entries = [("location", location)]
-        if write is not None:
-            entries += [("offset", str(write(data))), ("length", str(len(data)))]
-        for key, value in entries:
-            entry = out.external_data.add()
-            entry.key, entry.value = key, value
-        del data
+        entry = out.external_data.add()
+        entry.key, entry.value = "location", location
     return skeleton
 
 
@@ -636,35 +673,34 @@ def _split(message, number: int):
 GRAPH_FIELD, INITIALIZER_FIELD, RAW_DATA_FIELD = 7, 5, 9   # ModelProto.graph, GraphProto.initializer, TensorProto.raw_data
 
 
-def _write_inline(model: onnx.ModelProto, weights: dict, path: Path) -> None:
+def _write_inline(model: onnx.ModelProto, weights: dict, scratch: _Scratch, path: Path) -> None:
     """Serialize ``model`` into ``path`` with each tensor's data written from its buffer:
     protobuf writes fields in number order, so the model is its fields before ``graph``,
     the graph (its fields before ``initializer``, each initializer as its fields before
     ``raw_data`` then ``raw_data``, its later fields) and the model's later fields."""
     model_head, model_tail = _split(model, GRAPH_FIELD)
     graph_head, graph_tail = _split(model.graph, INITIALIZER_FIELD)
-    pieces = []
+    pieces = []       # (tensor, its bytes without raw_data, raw_data's length or None)
     for t in model.graph.initializer:
-        data = _data(t, weights)
-        if data is None:
-            pieces.append((t.SerializeToString(), None))
+        if not _has_data(t, weights):
+            pieces.append((t, t.SerializeToString(), None))
             continue
         bare = _bare(t)
         if any(f.number > RAW_DATA_FIELD for f, _ in bare.ListFields()):  # pragma: no cover
             raise BuildError(f"internal error: initializer {t.name} has fields after raw_data")
-        pieces.append((bare.SerializeToString(), data))
-    sizes = [len(b) + (len(_field(RAW_DATA_FIELD, len(d))) + len(d) if d is not None else 0) for b, d in pieces]
+        pieces.append((t, bare.SerializeToString(), _tensor_nbytes(t)))
+    sizes = [len(b) + (len(_field(RAW_DATA_FIELD, n)) + n if n is not None else 0) for _, b, n in pieces]
     graph_size = len(graph_head) + len(graph_tail) + sum(len(_field(INITIALIZER_FIELD, n)) + n for n in sizes)
     with open(path, "wb") as f:
         f.write(model_head)
         f.write(_field(GRAPH_FIELD, graph_size))
         f.write(graph_head)
-        for (bare, data), size in zip(pieces, sizes):
+        for (t, bare, n), size in zip(pieces, sizes):
             f.write(_field(INITIALIZER_FIELD, size))
             f.write(bare)
-            if data is not None:
-                f.write(_field(RAW_DATA_FIELD, len(data)))
-                f.write(data)
+            if n is not None:
+                f.write(_field(RAW_DATA_FIELD, n))
+                f.write(_data(t, weights, scratch))     # checked: exactly n bytes
         f.write(graph_tail)
         f.write(model_tail)
 
@@ -673,16 +709,34 @@ def _tensor_nbytes(t: onnx.TensorProto) -> int:
     return _numel(t.dims) * np.dtype(helper.tensor_dtype_to_np_dtype(t.data_type)).itemsize
 
 
-def _externalize(model: onnx.ModelProto, weights: dict, data_path: Path, location: str) -> onnx.ModelProto:
+def _externalize(model: onnx.ModelProto, weights: dict, scratch: _Scratch, data_path: Path,
+                 location: str) -> onnx.ModelProto:
     """A copy of ``model`` without its initializers' data, which goes to ``data_path``
     one tensor at a time (offsets aligned to 4 KiB, so runtimes can map them)."""
+    skeleton = onnx.ModelProto()
+    _copy_fields(model, skeleton, skip="graph")
+    _copy_fields(model.graph, skeleton.graph, skip="initializer")
     with open(data_path, "wb") as f:
-        def write(data) -> int:
-            f.write(b"\0" * (-f.tell() % 4096))
+        for t in model.graph.initializer:
+            out = skeleton.graph.initializer.add()
+            data = _data(t, weights, scratch)
+            if data is None or _tensor_nbytes(t) < EXTERNAL_MIN_BYTES:
+                out.CopyFrom(t)
+                if data is not None and t.name in weights:
+                    out.raw_data = bytes(data)
+                continue
+            out.name, out.data_type = t.name, t.data_type
+            out.dims.extend(t.dims)
+            pad = -f.tell() % 4096
+            f.write(b"\0" * pad)
             offset = f.tell()
             f.write(data)
-            return offset
-        return _without_data(model, weights, location, write)
+            out.data_location = TensorProto.EXTERNAL
+            for key, value in (("location", location), ("offset", str(offset)), ("length", str(len(data)))):
+                entry = out.external_data.add()
+                entry.key, entry.value = key, value
+            del data
+    return skeleton
 
 
 def _copy_fields(src, dst, skip: str) -> None:
