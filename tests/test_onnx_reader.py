@@ -338,7 +338,7 @@ def test_every_unsupported_op_type_in_one_error(tmp_path):
     y = m.op("Conv", ["x", m.w(4, 3, 3, 3)], pads=[1, 1, 1, 1], name="conv0")
     names = []
     for i in range(5):
-        y = m.op("HardSwish", [y], name=f"hs{i}")
+        y = m.op("Selu", [y], name=f"hs{i}")
         names.append(y)
     y = m.op("Erf", [y], name="erf0")
     y = m.op("Conv", [y, m.w(4, 4, 1, 1)], name="conv1")     # after them: skipped, not an error
@@ -346,17 +346,17 @@ def test_every_unsupported_op_type_in_one_error(tmp_path):
         read(m.model([y]), check_ort=False)
     (d,) = e.value.diagnostics
     assert d.code == "E011"
-    assert "6 nodes of 2 op types netc cannot read (HardSwish x5, Erf x1)" in d.message
+    assert "6 nodes of 2 op types netc cannot read (Selu x5, Erf x1)" in d.message
     notes = [n for _, n in d.notes]
-    assert notes[0] == "HardSwish: 5 nodes: 'hs0', 'hs1', 'hs2' and 2 more"
+    assert notes[0] == "Selu: 5 nodes: 'hs0', 'hs1', 'hs2' and 2 more"
     assert notes[1] == "Erf: 1 node: 'erf0'"
     assert notes[2] == "1 node after them could not be read for want of their input shapes"
-    assert str(d.span) == "model.onnx: node 'hs0' (HardSwish #1)"
+    assert str(d.span) == "model.onnx: node 'hs0' (Selu #1)"
     path = tmp_path / "m.onnx"
     onnx.save(m.model([y]), path)
     r = run_netc("summary", str(path))
     assert r.returncode == 1 and r.stdout == ""
-    assert r.stderr.startswith(f"{path}: node 'hs0' (HardSwish #1): error[E011]: 6 nodes")
+    assert r.stderr.startswith(f"{path}: node 'hs0' (Selu #1): error[E011]: 6 nodes")
 
 
 def test_other_domains_are_unsupported():
@@ -421,9 +421,12 @@ def _zeros(layer, suffix, shape, init, fan_in, fan_out):
 
 def _comparable(r):
     """A layer's params with the spellings YAML allows normalised (pool stride None: the
-    kernel; padding 'same': its pads), the init scheme aside (ONNX holds weights)."""
+    kernel; padding 'same': its pads), the init scheme aside (ONNX holds weights: the
+    initial values of scale and prelu too, read only when every element is alike)."""
     p = dict(r.node.params)
     p.pop("init", None)
+    if r.op in ("scale", "prelu"):
+        p.pop("value" if r.op == "scale" else "slope")
     if p.get("stride", 0) is None:
         p["stride"] = p["kernel"]
     if p.get("ceil_mode"):
@@ -612,46 +615,46 @@ def test_long_chains_of_constants_are_bounded():
 
 
 def test_a_pattern_op_reads_first_and_needs_only_its_own_module(monkeypatch):
-    """An op registered with onnx_pattern (say SiLU, x * Sigmoid(x)) is tried before the
-    plain op of the same ONNX type; the reader itself does not change."""
+    """An op registered with onnx_pattern (say x * Tanh(x), which netc lacks) is tried
+    before the plain op of the same ONNX type; the reader itself does not change."""
     from netc.onnx import reader
     from netc.ops import OPS
     from netc.ops.registry import Cost, Op, numel
 
-    class SiluProbe(Op):
-        name = "silu_probe"
-        onnx_types = ("Sigmoid",)
+    class TanhProbe(Op):
+        name = "tanh_probe"
+        onnx_types = ("Tanh",)
         onnx_pattern = True
 
         def cost(self, p, ins, out):
-            return Cost(flops=5 * numel(out.shape))
+            return Cost(flops=6 * numel(out.shape))
 
         def read(self, node, ctx):
             nxt = ctx.sole_consumer(node.output[0])
             if nxt is None or nxt.op_type != "Mul" or set(nxt.input) != {node.input[0], node.output[0]}:
-                raise ctx.unsupported("not x * sigmoid(x)")
+                raise ctx.unsupported("not x * tanh(x)")
             return {}
 
         def absorb(self, p, node, ctx):
             return {} if node.op_type == "Mul" and any(
-                ctx.producer.get(t) is not None and ctx.producer[t].op_type == "Sigmoid"
+                ctx.producer.get(t) is not None and ctx.producer[t].op_type == "Tanh"
                 for t in node.input) else None
 
-    monkeypatch.setitem(OPS, "silu_probe", SiluProbe())
+    monkeypatch.setitem(OPS, "tanh_probe", TanhProbe())
     monkeypatch.setattr(reader, "READERS", reader._readers())
     m = M((1, 4, 5, 5))
-    s = m.op("Sigmoid", ["x"], name="act")
+    s = m.op("Tanh", ["x"], name="act")
     y = m.op("Mul", ["x", s])
-    z = m.op("Sigmoid", [y])                     # a plain sigmoid: the pattern refuses it
+    z = m.op("Tanh", [y])                        # a plain tanh: the pattern refuses it
     a = read(m.model([z]))
     assert [(r.name, r.op, r.output_shape, r.flops) for r in a.layers] == \
-        [("act", "silu_probe", (4, 5, 5), 500), (z, "sigmoid", (4, 5, 5), 400)]
+        [("act", "tanh_probe", (4, 5, 5), 600), (z, "tanh", (4, 5, 5), 500)]
 
 
 def test_lint_checks_the_windows_it_can_read_beside_unsupported_ops(tmp_path):
     m = M((1, 3, 32, 32))
     y = m.op("Conv", ["x", m.w(32, 3, 3, 3)], strides=[3, 3], name="early")    # 32/3: A001
-    h = m.op("HardSwish", [y], name="hs")
+    h = m.op("Selu", [y], name="hs")
     z = m.op("Conv", [h, m.w(32, 32, 3, 3)], strides=[3, 3], name="late")    # shape unknown
     side = m.op("MaxPool", [y], kernel_shape=[2, 2], strides=[2, 2], name="side")  # 10/2: exact
     path = tmp_path / "m.onnx"
@@ -659,8 +662,8 @@ def test_lint_checks_the_windows_it_can_read_beside_unsupported_ops(tmp_path):
     r = run_netc("lint", str(path), "--output-format", "json")
     assert r.returncode == 1
     found = [(f["code"], f["where"]) for f in json.loads(r.stdout)]
-    assert found == [("A001", "node 'early' (Conv #0)"), ("E011", "node 'hs' (HardSwish #1)")]
-    with pytest.raises(NetcError, match="HardSwish x1"):       # summary stays strict
+    assert found == [("A001", "node 'early' (Conv #0)"), ("E011", "node 'hs' (Selu #1)")]
+    with pytest.raises(NetcError, match="Selu x1"):       # summary stays strict
         netc.load(path)
     part = netc.load(path, partial=True)
     assert [r.name for r in part.layers] == ["early", "side"] and part.graph.outputs == ["side"]
