@@ -190,14 +190,17 @@ class _Reader:
             ctx.shapes[node.output[0]] = ctx.shapes[features[0]]
             return
         try:
-            op, params, out = self._layer(ops, node, features)
+            op, params, out, features = self._layer(ops, node, features)
         except Unsupported as e:
             self.unsupported.setdefault(op_type, []).append((_node_name(node), str(e)))
             self.unknown.update(node.output)
             return
         except ShapeError as e:
             raise self._shape_error(node, e, [ctx.shapes[t] for t in features]) from None
-        name = self._unique(_node_name(node))
+        name = _node_name(node)
+        if name.startswith(out + "/"):       # netc's builds: node 'up/Resize' gives tensor 'up'
+            name = out
+        name = self._unique(name)
         self.nodes.append(Node(name, op.name, params, [self.tensor_of[t] for t in features],
                                self.span(node), origin=self._origin(node)))
         self.tensor_of[out] = name
@@ -214,8 +217,11 @@ class _Reader:
         if extra:
             raise Unsupported(f"its extra output {extra[0]!r} is used")
         reason = ""
+        given = features
         for op in ops:
             ctx.taken = []
+            # x * x is one input to a one-input op (the start of GELU's tanh form)
+            features = list(dict.fromkeys(given)) if op.arity[1] == 1 else given
             try:
                 params = self._read(op, node, features)
                 members, out = self._grown([node], ctx.taken)
@@ -241,7 +247,7 @@ class _Reader:
             params = self._complete(op, new)
             ctx.shapes[out] = op.infer(params, in_shapes).shape
         self.absorbed.update(id(n) for n in members[1:])
-        return op, params, out
+        return op, params, out, features
 
     def _grown(self, members: list, more: list) -> tuple[list, str]:
         """The layer's nodes with ``more`` added, and its result (the last node's output);
@@ -289,7 +295,7 @@ class _Reader:
     def _read(self, op: Op, node, features: list[str]) -> dict:
         """``op.read`` of ``node`` after checking its inputs, with defaults filled in."""
         lo, hi = op.arity
-        if len(features) != len([t for t in node.input if t]) and hi is None:
+        if len(set(features)) != len({t for t in node.input if t}) and hi is None:
             raise Unsupported(f"a constant operand (netc's {op.name} joins layers)")
         if not lo <= len(features) <= (hi or len(features)):
             raise Unsupported(f"{len(features)} input{'s' if len(features) > 1 else ''} computed from "

@@ -54,7 +54,7 @@ class ReadingContext:
         self.graph_outputs = {o.name for o in graph.output}
         self.consumers: dict[str, list] = {}
         for n in nodes:
-            for t in n.input:
+            for t in dict.fromkeys(n.input):           # Mul(d, d) reads d once
                 if t:
                     self.consumers.setdefault(t, []).append(n)
         self.index = {id(n): i for i, n in enumerate(nodes)}
@@ -262,6 +262,48 @@ class ReadingContext:
         if arr is None or len(arr) == 0 or any(a != arr[0] for a in arr):
             return None
         return self.float32(float(arr[0]))
+
+    def slices(self, node) -> dict[int, tuple[int, int]]:
+        """A Slice node's [start, end) per axis of its input (axes counted with the batch,
+        ends clamped to the size, ONNX's rule); Unsupported for steps other than 1 or
+        bounds that are not constants."""
+        shape = (None, *self.input_shape(node))
+        rank = len(shape)
+        if self.opset < 10:
+            starts, ends, axes = self.attr(node, "starts"), self.attr(node, "ends"), self.attr(node, "axes")
+            steps = None
+        else:
+            starts, ends = self.value(node.input[1]), self.value(node.input[2])
+            axes = self.value(node.input[3]) if self.has_input(node, 3) else None
+            steps = self.value(node.input[4]) if self.has_input(node, 4) else None
+        if starts is None or ends is None or len(starts) != len(ends):
+            raise Unsupported("Slice bounds that are not constants")
+        axes = list(range(len(starts))) if axes is None else axes
+        if len(axes) != len(starts) or (steps is not None and list(steps) != [1] * len(starts)):
+            raise Unsupported(f"Slice with steps {steps} (netc reads steps of 1)")
+        out = {}
+        for a, b, e in zip(axes, starts, ends):
+            if not all(isinstance(v, int) for v in (a, b, e)) or not -rank <= a < rank or a % rank in out:
+                raise Unsupported(f"Slice on axes {axes}")
+            a %= rank
+            n = shape[a]
+            if n is None:
+                raise Unsupported("Slice on the batch axis")
+            b, e = (min(max(v + n if v < 0 else v, 0), n) for v in (b, e))
+            out[a] = (b, e)
+        return out
+
+    def reshapes_to(self, node, want: list[int]) -> bool:
+        """True when Reshape ``node``'s constant target is ``want`` (the batch first,
+        as N, the fixed batch, 0 or -1; elsewhere -1 may stand for one size)."""
+        target = self.value(node.input[1]) if node.op_type == "Reshape" and self.has_input(node, 1) else None
+        if target is None or len(target) != len(want) or self.attr(node, "allowzero", 0):
+            return False
+        inferred = [i for i, t in enumerate(target) if t == -1]
+        if len(inferred) > 1 or target[0] not in (BATCH, self.batch, 0, -1):
+            return False
+        return all(t == w or (t == -1 and i == inferred[0]) for i, (t, w) in enumerate(zip(target, want))
+                   if i > 0)
 
     def scalar(self, node, i: int, default=None):
         """The value of optional scalar input ``i`` (``default`` when absent)."""

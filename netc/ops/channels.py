@@ -31,6 +31,18 @@ class Slice(Op):
             raise ShapeError(f"start {start} must be below end {end}", "start")
         return Inferred((end - start, *ins[0][1:]))
 
+    onnx_types = ("Slice",)
+
+    def read(self, node, ctx):
+        """Slice on axis 1 only, step 1: channels [start, end)."""
+        cuts = ctx.slices(node)
+        if list(cuts) != [1]:
+            raise ctx.unsupported(f"Slice on axes {sorted(cuts)} (netc's slice cuts channels)")
+        start, end = cuts[1]
+        if start >= end:
+            raise ctx.unsupported(f"an empty Slice [{start}, {end})")
+        return {"start": start, "end": None if end == ctx.input_shape(node)[0] else end}
+
     def lower(self, p, ctx):
         """Slice on axis 1."""
         c = ctx.in_shapes[0][0]
@@ -50,6 +62,29 @@ class ChannelShuffle(Op):
         if ins[0][0] % p["groups"]:
             raise ShapeError(f"groups {p['groups']} does not divide the {ins[0][0]} channels", "groups")
         return Inferred(ins[0])
+
+    onnx_types = ("Reshape",)
+    onnx_pattern = True
+
+    def read(self, node, ctx):
+        """Reshape to (N, groups, C/groups, ...) -> Transpose (0, 2, 1, ...) -> Reshape to
+        (N, C, ...) (PyTorch's view / transpose / view; the batch as N, 0 or -1, one other
+        size as -1)."""
+        c, *rest = ctx.input_shape(node)
+        target = ctx.value(node.input[1]) if ctx.has_input(node, 1) else None
+        fail = ctx.unsupported("not Reshape -> Transpose -> Reshape of a channel shuffle")
+        if target is None or len(target) != len(rest) + 3 or not isinstance(target[1], int) or target[1] < 1:
+            raise fail
+        g = target[1]
+        if c % g or not ctx.reshapes_to(node, [0, g, c // g, *rest]):
+            raise fail
+        swap = ctx.sole_consumer(node.output[0])
+        back = swap and ctx.sole_consumer(swap.output[0])
+        if (swap.op_type != "Transpose" or ctx.attr(swap, "perm") != [0, 2, 1, *range(3, 3 + len(rest))]
+                or back is None or not ctx.reshapes_to(back, [0, c, *rest])):
+            raise fail
+        ctx.take(swap, back)
+        return {"groups": g}
 
     def lower(self, p, ctx):
         """Reshape to (N, groups, C/groups, ...), Transpose the two, Reshape back; the

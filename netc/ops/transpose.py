@@ -137,6 +137,33 @@ class ConvTranspose(Op):
         return Field(tuple(s + (w.taps - 1) * j for s, j, w in zip(f.size, f.jump, out.windows)),
                      tuple(j // w.stride for j, w in zip(f.jump, out.windows)))
 
+    onnx_types = ("ConvTranspose",)
+
+    def read(self, node, ctx):
+        """ConvTranspose(X, W (C_in, K/group, kh, kw), B?): strides, dilations, group,
+        output_padding, symmetric pads (or auto_pad VALID); output_shape is not read."""
+        w = ctx.weight_shape(node, 1)
+        if len(w) != 4:
+            raise ctx.unsupported(f"{len(w) - 2}-D transposed convolution (netc reads 2-D ones)")
+        c_in, per_group, kh, kw = w
+        kernel = ctx.kernel(node, (kh, kw))
+        groups = ctx.attr(node, "group", 1)
+        if kernel != (kh, kw) or ctx.input_shape(node)[0] != c_in:
+            raise ctx.shape_error(f"the weight {list(w)} does not fit kernel_shape {list(kernel)} and "
+                                  f"{ctx.input_shape(node)[0]} input channels")
+        if ctx.attr(node, "output_shape") is not None:
+            raise ctx.unsupported("ConvTranspose with output_shape")
+        auto = ctx.attr(node, "auto_pad", "NOTSET") or "NOTSET"
+        pads = ctx.attr(node, "pads", [0, 0, 0, 0]) if auto == "NOTSET" else [0, 0, 0, 0] if auto == "VALID" else None
+        if pads is None or len(pads) != 4 or pads[0] != pads[2] or pads[1] != pads[3]:
+            raise ctx.unsupported(f"ConvTranspose pads {pads} or auto_pad {auto} (netc's crop "
+                                  "the same rows at both ends)")
+        return {"filters": per_group * groups, "kernel": kernel,
+                "stride": tuple(ctx.attr(node, "strides", [1, 1])), "padding": (pads[0], pads[1]),
+                "output_padding": tuple(ctx.attr(node, "output_padding", [0, 0])),
+                "dilation": tuple(ctx.attr(node, "dilations", [1, 1])), "groups": groups,
+                "bias": ctx.has_input(node, 2)}
+
     def lower(self, p, ctx):
         """ConvTranspose with explicit pads and output_padding; weight (C_in, K/groups, kh, kw)
         drawn from ``init`` with PyTorch's fans for that shape (fan_in = K/groups*kh*kw,
