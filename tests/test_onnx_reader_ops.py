@@ -312,3 +312,26 @@ def test_global_max_pool_flattened_and_adaptive_pools():
     # global max: 4*(81 - 1) flops; the dividing adaptive pool is the avgpool it is written as
     assert ops(a) == [("global_maxpool", (4,)), ("avgpool", (4, 3, 3))]
     assert a.layers[0].flops == 4 * 80
+
+
+def test_hardswish_as_clip_and_gelu_tanh_with_pow():
+    """Older spellings: x * Clip(x + 3, 0, 6) / 6, and the cube as Pow(x, 3)."""
+    m = M((1, 4, 6, 6), opset=13)
+    c = lambda v: m.const([v], np.float32, scalar=True)
+    clip = m.op("Clip", [m.op("Add", ["x", c(3.0)]), c(0.0), c(6.0)])
+    h = m.op("Div", [m.op("Mul", ["x", clip]), c(6.0)])
+    inner = m.op("Mul", [m.op("Add", [h, m.op("Mul", [m.op("Pow", [h, c(3.0)]), c(0.044715)])]),
+                         c(0.7978845608)])
+    g = m.op("Mul", [m.op("Mul", [h, c(0.5)]), m.op("Add", [m.op("Tanh", [inner]), c(1.0)])])
+    a = read(m.model([g]))
+    assert ops(a) == [("hardswish", (4, 6, 6)), ("gelu", (4, 6, 6))]
+    assert params(a, 1)["approximate"] == "tanh"
+
+
+def test_a_near_miss_is_not_an_activation():
+    """x * Sigmoid(2x) is no silu: nothing reads it, and it says so."""
+    m = M((1, 4, 6, 6), opset=13)
+    s = m.op("Sigmoid", [m.op("Mul", ["x", m.const([2.0], np.float32, scalar=True)])])
+    y = m.op("Mul", ["x", s])
+    with pytest.raises(NetcError, match="E011|cannot read"):
+        read(m.model([y]), check_ort=False)

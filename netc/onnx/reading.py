@@ -545,9 +545,10 @@ class _Function:
             ins = list(n.input)
             if n.op_type in BINARY:
                 y = BINARY[n.op_type](get(ins[0]), get(ins[1]))
-            elif n.op_type == "Clip":
-                y = min(max(get(ins[0]), get(ins[1] if len(ins) > 1 else "", -math.inf)),
-                        get(ins[2] if len(ins) > 2 else "", math.inf))
+            elif n.op_type == "Clip":          # bounds: inputs, or attributes before opset 11
+                lo = get(ins[1] if len(ins) > 1 else "", ctx.attr(n, "min", -math.inf))
+                hi = get(ins[2] if len(ins) > 2 else "", ctx.attr(n, "max", math.inf))
+                y = min(max(get(ins[0]), lo), hi)
             else:
                 y = UNARY[n.op_type](get(ins[0]), lambda name, d, n=n: ctx.attr(n, name, d))
             env[n.output[0]] = y

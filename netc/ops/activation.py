@@ -304,7 +304,7 @@ class SiLU(_Decomposed):
 class GELU(_Decomposed):
     name = "gelu"
     doc = "x * Phi(x), Phi the standard normal CDF; or its tanh approximation"
-    onnx_types = ("Gelu", "Div", "Mul")
+    onnx_types = ("Gelu", "Div", "Mul", "Pow")
     single = "Gelu"
     params = {"approximate": Param("choice", "none: exact, with erf; tanh: "
                                    "0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))), as PyTorch",
