@@ -335,3 +335,51 @@ def test_a_near_miss_is_not_an_activation():
     y = m.op("Mul", ["x", s])
     with pytest.raises(NetcError, match="E011|cannot read"):
         read(m.model([y]), check_ort=False)
+
+
+def test_hostile_attributes_on_the_new_readers_give_errors_never_tracebacks():
+    """Random attribute and constant values on every new reader: a NetcError or a graph."""
+    from netc.analysis import analyze
+    from netc.onnx.reader import read_graph
+
+    rng = np.random.default_rng(11)
+    values = [-3, -1, 0, 1, 2, 3, 7, 1 << 20, 1 << 40]
+    ints = lambda k: [int(v) for v in rng.choice(values, k)]
+    specs = [
+        ("ConvTranspose", lambda m: ["x", m.w(3, 2, 3, 3)],
+         {"strides": 2, "pads": 4, "dilations": 2, "group": 0, "output_padding": 2, "kernel_shape": 2}),
+        ("Resize", lambda m: ["x", "", m.const(rng.choice([0.0, 0.5, 1.0, 2.0, -1.0, 1e9], 4), np.float32)],
+         {}),
+        ("Resize", lambda m: ["x", "", "", m.const(ints(4))], {}),
+        ("Pad", lambda m: ["x", m.const(ints(8))], {}),
+        ("Pad", lambda m: ["x", m.const(ints(4)), "", m.const(ints(2))], {}),
+        ("Slice", lambda m: ["x", m.const(ints(2)), m.const(ints(2)), m.const(ints(2))], {}),
+        ("Slice", lambda m: ["x", m.const(ints(1)), m.const(ints(1)), m.const(ints(1)), m.const(ints(1))], {}),
+        ("PRelu", lambda m: ["x", m.w(*[int(v) for v in rng.choice([1, 3], rng.integers(1, 4))])], {}),
+        ("Reshape", lambda m: ["x", m.const(ints(5))], {}),
+        ("Gather", lambda m: ["x", m.const(ints(3))], {"axis": 0}),
+        ("LayerNormalization", lambda m: ["x", m.w(9), m.w(9)], {"axis": 0}),
+        ("ReduceMax", lambda m: ["x"], {"axes": 2, "keepdims": 0}),
+    ]
+    outcomes = set()
+    for _ in range(300):
+        op_type, inputs, names = specs[rng.integers(len(specs))]
+        m = M((1, 3, 9, 9), opset=18)
+        attrs = {}
+        for n, k in names.items():
+            if rng.random() < 0.7:
+                attrs[n] = ints(k) if k else int(rng.choice(values))
+        if op_type == "Resize":
+            attrs["mode"] = str(rng.choice(["nearest", "linear", "cubic"]))
+            attrs["coordinate_transformation_mode"] = str(rng.choice(["asymmetric", "half_pixel", "align_corners"]))
+            attrs["nearest_mode"] = "floor"
+        if op_type == "Pad":
+            attrs["mode"] = str(rng.choice(["constant", "reflect", "edge", "wrap"]))
+        y = m.op(op_type, inputs(m), **attrs)
+        try:
+            a = analyze(read_graph(m.model([y]), "m.onnx"))
+            outcomes.add("read")
+            assert all(d > 0 for r in a.layers for d in r.output_shape)
+        except NetcError as e:
+            outcomes.add(e.diagnostics[0].code)
+    assert {"read", "E011"} <= outcomes

@@ -254,6 +254,8 @@ class Pad(Op):
             value = ctx.scalar(node, 2, 0.0)
             axes = ctx.value(node.input[3]) if ctx.has_input(node, 3) else None
             if axes is not None and pads is not None:
+                if len(pads) != 2 * len(axes) or len({a % 4 for a in axes}) != len(axes):
+                    raise ctx.unsupported(f"Pad with pads {pads} for axes {axes}")
                 full = [0] * 8
                 for i, a in enumerate(axes):
                     full[a % 4], full[4 + a % 4] = pads[i], pads[len(axes) + i]
