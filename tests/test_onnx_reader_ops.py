@@ -383,3 +383,30 @@ def test_hostile_attributes_on_the_new_readers_give_errors_never_tracebacks():
         except NetcError as e:
             outcomes.add(e.diagnostics[0].code)
     assert {"read", "E011"} <= outcomes
+
+
+@pytest.mark.parametrize("opset", [11, 13, 18])
+def test_split_is_one_slice_per_part(opset):
+    """torch.chunk(x, 2, 1) / x.split([4, 8], 1) (YOLOv8's C2f): Split on axis 1."""
+    m = M((1, 12, 5, 5), opset=opset)
+    outs = ["a", "b"]
+    if opset < 13:
+        m.nodes.append(__import__("onnx").helper.make_node("Split", ["x"], outs, name="sp", axis=1,
+                                                           split=[4, 8]))
+    elif opset < 18:
+        m.nodes.append(__import__("onnx").helper.make_node("Split", ["x", m.const([4, 8])], outs,
+                                                           name="sp", axis=1))
+    else:
+        outs = ["a", "b", "c"]                         # 12 in 3 equal parts
+        m.nodes.append(__import__("onnx").helper.make_node("Split", ["x"], outs, name="sp", axis=1,
+                                                           num_outputs=3))
+    y = m.op("Concat", [outs[-1], "a"], axis=1)
+    a = read(m.model([y]))
+    if opset < 18:
+        assert [(r.name, r.op, r.output_shape) for r in a.layers] == \
+            [("sp_0", "slice", (4, 5, 5)), ("sp_1", "slice", (8, 5, 5)), (y, "concat", (12, 5, 5))]
+        assert (params(a, 1)["start"], params(a, 1)["end"]) == (4, None)
+    else:
+        assert [(r.name, r.output_shape) for r in a.layers] == \
+            [("sp_0", (4, 5, 5)), ("sp_2", (4, 5, 5)), (y, (8, 5, 5))]
+        assert (params(a, 1)["start"], params(a, 1)["end"]) == (8, None)

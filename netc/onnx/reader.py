@@ -190,6 +190,8 @@ class _Reader:
             ctx.shapes[node.output[0]] = ctx.shapes[features[0]]
             return
         try:
+            if len([o for o in node.output if o]) > 1 and any(op.per_output for op in ops):
+                return self._per_output([op for op in ops if op.per_output], node, features)
             op, params, out, features = self._layer(ops, node, features)
         except Unsupported as e:
             self.unsupported.setdefault(op_type, []).append((_node_name(node), str(e)))
@@ -204,6 +206,31 @@ class _Reader:
         self.nodes.append(Node(name, op.name, params, [self.tensor_of[t] for t in features],
                                self.span(node), origin=self._origin(node)))
         self.tensor_of[out] = name
+
+    def _per_output(self, ops: list[Op], node, features: list[str]) -> None:
+        """A node of several outputs (Split) read as one layer per used output, named
+        NODE_i; ``ctx.output_index`` tells ``read`` which."""
+        ctx, layers = self.ctx, []
+        for i, out in enumerate(node.output):
+            if not out or not (ctx.users(out) or out in ctx.graph_outputs):
+                continue
+            ctx.output_index = i
+            reason = ""
+            for op in ops:
+                try:
+                    params = self._read(op, node, features)
+                    break
+                except Unsupported as e:
+                    reason = str(e) or reason
+            else:
+                raise Unsupported(reason)
+            layers.append((i, out, op, params, op.infer(params, [ctx.shapes[t] for t in features]).shape))
+        for i, out, op, params, shape in layers:
+            ctx.shapes[out] = shape
+            name = self._unique(f"{_node_name(node)}_{i}")
+            self.nodes.append(Node(name, op.name, params, [self.tensor_of[t] for t in features],
+                                   self.span(node), origin=self._origin(node)))
+            self.tensor_of[out] = name
 
     def _layer(self, ops: list[Op], node, features: list[str]):
         """The first of ``ops`` that reads ``node``, its parameters once it has absorbed

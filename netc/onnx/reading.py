@@ -60,6 +60,7 @@ class ReadingContext:
         self.index = {id(n): i for i, n in enumerate(nodes)}
         self.current = 0          # index of the node being read
         self.taken: list = []     # later nodes of its pattern that the read or absorb takes
+        self.output_index = 0     # which output of a several-output node is read (Op.per_output)
         self._values: dict[str, object] = {}
         self._depth = 0
 

@@ -31,10 +31,16 @@ class Slice(Op):
             raise ShapeError(f"start {start} must be below end {end}", "start")
         return Inferred((end - start, *ins[0][1:]))
 
-    onnx_types = ("Slice",)
+    onnx_types = ("Slice", "Split")
+    per_output = True
 
     def read(self, node, ctx):
-        """Slice on axis 1 only, step 1: channels [start, end)."""
+        """Slice on axis 1 only, step 1: channels [start, end). Split on axis 1 (PyTorch's
+        chunk and split): one slice per output, the parts from ``split`` (an input since
+        opset 13, an attribute before) or equal (``num_outputs``, or the outputs' count;
+        the last part smaller when they do not divide, as ONNX's opset 18)."""
+        if node.op_type == "Split":
+            return self._split(node, ctx)
         cuts = ctx.slices(node)
         if list(cuts) != [1]:
             raise ctx.unsupported(f"Slice on axes {sorted(cuts)} (netc's slice cuts channels)")
@@ -42,6 +48,26 @@ class Slice(Op):
         if start >= end:
             raise ctx.unsupported(f"an empty Slice [{start}, {end})")
         return {"start": start, "end": None if end == ctx.input_shape(node)[0] else end}
+
+    def _split(self, node, ctx) -> dict:
+        c = ctx.input_shape(node)[0]
+        rank = len(ctx.input_shape(node)) + 1
+        if ctx.attr(node, "axis", 0) % rank != 1:
+            raise ctx.unsupported(f"Split along axis {ctx.attr(node, 'axis', 0)} (netc's slice cuts channels)")
+        n = len(node.output)
+        parts = ctx.attr(node, "split") if ctx.opset < 13 else \
+            (ctx.value(node.input[1]) if ctx.has_input(node, 1) else None)
+        if parts is None:
+            if ctx.has_input(node, 1):
+                raise ctx.unsupported("Split sizes that are not constants")
+            size = -(-c // ctx.attr(node, "num_outputs", n))
+            parts = [min(size, c - i * size) for i in range(n)]
+        if len(parts) != n or sum(parts) != c or not all(isinstance(v, int) and v > 0 for v in parts):
+            raise ctx.unsupported(f"Split of {c} channels into {parts}")
+        i = ctx.output_index
+        start = sum(parts[:i])
+        end = start + parts[i]
+        return {"start": start, "end": None if end == c else end}
 
     def lower(self, p, ctx):
         """Slice on axis 1."""

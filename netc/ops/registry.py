@@ -256,6 +256,8 @@ class Op:
     onnx_pattern: ClassVar[bool] = False               # read first: a pattern starting at a
                                                        # node type another op reads too
     vector_as_map: ClassVar[bool] = False              # reads a vector beside a map as (C, 1, 1)
+    per_output: ClassVar[bool] = False                 # a node of several outputs (Split) is one
+                                                       # layer per output (``ctx.output_index``)
 
     def infer(self, p: dict, ins: list[Shape]) -> Inferred:
         return Inferred(ins[0])
