@@ -10,12 +10,17 @@ are walked in their (topological) order:
 - a node none of whose inputs is computed from the network input (Constant,
   Shape of a weight, ...) is a *value*, evaluated only when a reader asks;
   Shape of a feature map is a value too (``[N, C, H, W]``);
-- Identity passes its input through;
+- Identity passes its input through, and so does an Unsqueeze or Reshape of a
+  vector to (N, C, 1, 1) read only by ops with ``vector_as_map`` (add, mul);
 - any other node goes to the ops whose ``onnx_types`` name its type (``READERS``;
   those with ``onnx_pattern`` first, and the first whose ``read`` accepts the node
-  wins); ``Op.read`` gives its parameters, then ``Op.absorb`` may fold the node's
-  only consumer into the same layer (Conv -> Relu: conv with ``activation: relu``;
-  GlobalAveragePool -> Flatten; MatMul -> Add of a bias: dense).
+  wins); ``Op.read`` gives its parameters, then ``Op.absorb`` may fold the first
+  reader of the layer's result into the same layer (Conv -> Relu: conv with
+  ``activation: relu``; GlobalAveragePool -> Flatten; MatMul -> Add of a bias:
+  dense). Either may ``ctx.take`` later nodes of its pattern; the layer's result
+  is its last node's output, and no other result of its nodes may be used outside
+  it. An op with ``per_output`` reads a node of several outputs (Split) as one
+  layer per used output.
 
 Every node that no op reads is collected; if there is any, one error lists each
 op type with its count and first nodes, and nothing is counted (never as zero).
