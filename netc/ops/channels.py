@@ -106,7 +106,7 @@ class ChannelShuffle(Op):
             raise fail
         swap = ctx.sole_consumer(node.output[0])
         back = swap and ctx.sole_consumer(swap.output[0])
-        if (swap.op_type != "Transpose" or ctx.attr(swap, "perm") != [0, 2, 1, *range(3, 3 + len(rest))]
+        if (swap is None or swap.op_type != "Transpose" or ctx.attr(swap, "perm") != [0, 2, 1, *range(3, 3 + len(rest))]
                 or back is None or not ctx.reshapes_to(back, [0, c, *rest])):
             raise fail
         ctx.take(swap, back)

@@ -147,13 +147,14 @@ class LayerNorm(Op):
         shape = ctx.input_shape(node)
         if node.op_type == "LayerNormalization":
             if len(shape) != 1:
-                raise ctx.unsupported("LayerNormalization of a map over its last axis (the width)")
+                raise ctx.unsupported("LayerNormalization of a map without Transposes around it "
+                                      "(netc's layernorm is over the channels, not the width)")
             return self._single(node, ctx, 1)
         if node.op_type == "Transpose":
             nxt = ctx.sole_consumer(node.output[0])
             back = nxt and ctx.sole_consumer(nxt.output[0])
-            if (len(shape) != 3 or ctx.attr(node, "perm") != [0, 2, 3, 1] or nxt.op_type != "LayerNormalization"
-                    or back is None or back.op_type != "Transpose" or ctx.attr(back, "perm") != [0, 3, 1, 2]):
+            if (len(shape) != 3 or ctx.attr(node, "perm") != [0, 2, 3, 1] or nxt is None
+                    or nxt.op_type != "LayerNormalization" or back is None or back.op_type != "Transpose" or ctx.attr(back, "perm") != [0, 3, 1, 2]):
                 raise ctx.unsupported("not Transpose -> LayerNormalization -> Transpose")
             p = self._single(nxt, ctx, 3)
             ctx.take(nxt, back)
