@@ -417,3 +417,16 @@ def test_split_is_one_slice_per_part(opset):
         assert [(r.name, r.output_shape) for r in a.layers] == \
             [("sp_0", (4, 5, 5)), ("sp_2", (4, 5, 5)), (y, (8, 5, 5))]
         assert (params(a, 1)["start"], params(a, 1)["end"]) == (8, None)
+
+
+def test_conv_transpose_with_fused_prelu_counts_its_slopes():
+    """ConvTranspose -> PRelu (C, 1, 1): one conv_transpose whose parameters include the
+    6 slopes, as many as the ONNX model's initializers hold."""
+    m = M((1, 4, 5, 5))
+    y = m.op("ConvTranspose", ["x", m.w(4, 6, 2, 2), m.w(6)], strides=[2, 2])
+    z = m.op("PRelu", [y, m.w(6, 1, 1)])
+    model = m.model([z])
+    a = read(model)
+    # weights 4*6*4 = 96, bias 6, slopes 6; MACs 96 * 25
+    assert rows(a) == [("conv_transpose", (6, 10, 10), 108, 96 * 25)]
+    assert sum(int(np.prod(t.dims)) for t in model.graph.initializer) == 108

@@ -5,6 +5,7 @@ apart; the inverse of conv's window arithmetic::
     L_out = (N - 1)*S - P_begin - P_end + D*(F - 1) + output_padding + 1
 
     params = C_in * filters/groups * kh * kw  (+ filters with bias)
+             (+ filters with a fused prelu: one slope per channel)
              (PyTorch's weight shape (C_in, filters/groups, kh, kw))
     macs   = params_without_bias * H_in * W_in
              (every input pixel times its whole kernel, the convention of fvcore
@@ -21,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..initializers import resolve
-from .activation import activation_flops, fused_param, lower_activation
+from .activation import activation_flops, activation_params, fused_param, lower_activation
 from .registry import (MAX_CHANNELS, MAX_WINDOW, Cost, Field, Inferred, Op, Param, ShapeError,
                        numel, register, spatial)
 
@@ -126,7 +127,8 @@ class ConvTranspose(Op):
         bias = p["filters"] if p["bias"] else 0
         outputs = numel(out.shape)
         flops = 2 * macs + (outputs if bias else 0) + activation_flops(p["activation"], outputs)
-        return Cost(params=weights + bias, macs=macs, flops=flops)
+        return Cost(params=weights + bias + activation_params(p["activation"], p["filters"]),
+                    macs=macs, flops=flops)
 
     def field(self, p, ins, fields, out):
         """An output sees at most ceil(extent/S) neighbouring inputs: size' = size +
