@@ -10,12 +10,17 @@ are walked in their (topological) order:
 - a node none of whose inputs is computed from the network input (Constant,
   Shape of a weight, ...) is a *value*, evaluated only when a reader asks;
   Shape of a feature map is a value too (``[N, C, H, W]``);
-- Identity passes its input through;
+- Identity passes its input through, and so does an Unsqueeze or Reshape of a
+  vector to (N, C, 1, 1) read only by ops with ``vector_as_map`` (add, mul);
 - any other node goes to the ops whose ``onnx_types`` name its type (``READERS``;
   those with ``onnx_pattern`` first, and the first whose ``read`` accepts the node
-  wins); ``Op.read`` gives its parameters, then ``Op.absorb`` may fold the node's
-  only consumer into the same layer (Conv -> Relu: conv with ``activation: relu``;
-  GlobalAveragePool -> Flatten; MatMul -> Add of a bias: dense).
+  wins); ``Op.read`` gives its parameters, then ``Op.absorb`` may fold the first
+  reader of the layer's result into the same layer (Conv -> Relu: conv with
+  ``activation: relu``; GlobalAveragePool -> Flatten; MatMul -> Add of a bias:
+  dense). Either may ``ctx.take`` later nodes of its pattern; the layer's result
+  is its last node's output, and no other result of its nodes may be used outside
+  it. An op with ``per_output`` reads a node of several outputs (Split) as one
+  layer per used output.
 
 Every node that no op reads is collected; if there is any, one error lists each
 op type with its count and first nodes, and nothing is counted (never as zero).
@@ -175,6 +180,7 @@ class _Reader:
     # -- one node -------------------------------------------------------------------
     def _node(self, node) -> None:
         ctx = self.ctx
+        ctx.current = self.index[id(node)]
         ins = [t for t in node.input if t]
         op_type = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
         ops = READERS.get(op_type, [])
@@ -190,62 +196,144 @@ class _Reader:
         features = [t for t in ins if ctx.is_feature(t)]
         if not features:
             return                                      # a value, evaluated on demand
-        if op_type == "Identity":
+        if op_type == "Identity" or (op_type in ("Unsqueeze", "Reshape") and self._vector_as_map(node)):
             self.tensor_of[node.output[0]] = self.tensor_of[features[0]]
             ctx.shapes[node.output[0]] = ctx.shapes[features[0]]
             return
         try:
-            op, params, out = self._layer(ops, node, features)
+            if len([o for o in node.output if o]) > 1 and any(op.per_output for op in ops):
+                return self._per_output([op for op in ops if op.per_output], node, features)
+            op, params, out, features = self._layer(ops, node, features)
         except Unsupported as e:
             self.unsupported.setdefault(op_type, []).append((_node_name(node), str(e)))
             self.unknown.update(node.output)
             return
         except ShapeError as e:
             raise self._shape_error(node, e, [ctx.shapes[t] for t in features]) from None
-        name = self._unique(_node_name(node))
+        name = _node_name(node)
+        if name.startswith(out + "/"):       # netc's builds: node 'up/Resize' gives tensor 'up'
+            name = out
+        name = self._unique(name)
         self.nodes.append(Node(name, op.name, params, [self.tensor_of[t] for t in features],
                                self.span(node), origin=self._origin(node)))
         self.tensor_of[out] = name
 
+    def _per_output(self, ops: list[Op], node, features: list[str]) -> None:
+        """A node of several outputs (Split) read as one layer per used output, named
+        NODE_i; ``ctx.output_index`` tells ``read`` which."""
+        ctx, layers = self.ctx, []
+        for i, out in enumerate(node.output):
+            if not out or not (ctx.users(out) or out in ctx.graph_outputs):
+                continue
+            ctx.output_index = i
+            reason = ""
+            for op in ops:
+                try:
+                    params = self._read(op, node, features)
+                    break
+                except Unsupported as e:
+                    reason = str(e) or reason
+            else:
+                raise Unsupported(reason)
+            layers.append((i, out, op, params, op.infer(params, [ctx.shapes[t] for t in features]).shape))
+        for i, out, op, params, shape in layers:
+            ctx.shapes[out] = shape
+            name = self._unique(f"{_node_name(node)}_{i}")
+            self.nodes.append(Node(name, op.name, params, [self.tensor_of[t] for t in features],
+                                   self.span(node), origin=self._origin(node)))
+            self.tensor_of[out] = name
+
     def _layer(self, ops: list[Op], node, features: list[str]):
         """The first of ``ops`` that reads ``node``, its parameters once it has absorbed
-        the consumers it folds in, and the layer's result tensor."""
+        the consumers it folds in, and the layer's result tensor.
+
+        A read or absorb may also take later nodes of its pattern (``ctx.take``); the
+        layer's result is the output of its last node, and every other result of its
+        nodes must be used by its nodes only (else the pattern is not one layer)."""
         ctx = self.ctx
         extra = [t for t in node.output[1:] if t and (ctx.consumers.get(t) or t in ctx.graph_outputs)]
         if extra:
             raise Unsupported(f"its extra output {extra[0]!r} is used")
         reason = ""
+        given = features
         for op in ops:
+            ctx.taken = []
+            # x * x is one input to a one-input op (the start of GELU's tanh form)
+            features = list(dict.fromkeys(given)) if op.arity[1] == 1 else given
             try:
                 params = self._read(op, node, features)
+                members, out = self._grown([node], ctx.taken)
                 break
             except Unsupported as e:
                 reason = str(e) or reason
         else:
             raise Unsupported(reason)
         in_shapes = [ctx.shapes[t] for t in features]
-        out = node.output[0]
         ctx.shapes[out] = op.infer(params, in_shapes).shape
         while True:
-            nxt = ctx.sole_consumer(out)
+            nxt = ctx.first_consumer(out)
             if nxt is None or id(nxt) in self.absorbed:
                 break
+            ctx.taken = []
             try:
                 new = op.absorb(params, nxt, ctx)
+                if new is None:
+                    break
+                members, out = self._grown(members, [nxt, *ctx.taken])
             except Unsupported:
-                new = None
-            if new is None:
                 break
             params = self._complete(op, new)
-            self.absorbed.add(id(nxt))
-            out = nxt.output[0]
             ctx.shapes[out] = op.infer(params, in_shapes).shape
-        return op, params, out
+        self.absorbed.update(id(n) for n in members[1:])
+        return op, params, out, features
+
+    def _grown(self, members: list, more: list) -> tuple[list, str]:
+        """The layer's nodes with ``more`` added, and its result (the last node's output);
+        Unsupported when a node is already read, or a result other than the last is used
+        outside the layer."""
+        first = self.index[id(members[0])]
+        for n in more:
+            if id(n) in self.absorbed or self.index[id(n)] <= first or any(n is m for m in members):
+                raise Unsupported(f"node '{_node_name(n)}' of the pattern is read already")
+        members = [*members, *more]
+        last = max(members, key=lambda n: self.index[id(n)])
+        out = last.output[0]
+        ids = {id(n) for n in members}
+        for n in members:
+            for t in n.output:
+                if not t or t == out:
+                    continue
+                if t in self.ctx.graph_outputs or any(
+                        id(c) not in ids for c in self.ctx.consumers.get(t, ()) if c.op_type != "Shape"):
+                    raise Unsupported(f"the intermediate result {t!r} is used outside the pattern")
+        return members, out
+
+    def _vector_as_map(self, node) -> bool:
+        """True when ``node`` turns a vector (N, C) into (N, C, 1, 1) (Unsqueeze on axes 2
+        and 3, or a Reshape) for ops that read a vector beside a map as (C, 1, 1) anyway
+        (``Op.vector_as_map``: add, mul): netc's graph keeps the vector."""
+        ctx = self.ctx
+        shape = ctx.shapes.get(node.input[0])
+        if shape is None or len(shape) != 1:
+            return False
+        if node.op_type == "Unsqueeze":
+            axes = ctx.attr(node, "axes") if self.opset < 13 else ctx.value(node.input[1]) \
+                if ctx.has_input(node, 1) else None
+            if axes is None or sorted(a % 4 for a in axes) != [2, 3]:
+                return False
+        else:
+            target = ctx.value(node.input[1]) if ctx.has_input(node, 1) else None
+            if target is None or len(target) != 4 or list(target[1:]) not in ([shape[0], 1, 1], [-1, 1, 1]) \
+                    or target[0] not in (BATCH, ctx.batch, 0, -1) or (target[0] == -1) == (target[1] == -1):
+                return False
+        users = [c for c in ctx.consumers.get(node.output[0], ()) if c.op_type != "Shape"]
+        return bool(users) and node.output[0] not in ctx.graph_outputs and all(
+            any(op.vector_as_map for op in READERS.get(c.op_type, ())) for c in users)
 
     def _read(self, op: Op, node, features: list[str]) -> dict:
         """``op.read`` of ``node`` after checking its inputs, with defaults filled in."""
         lo, hi = op.arity
-        if len(features) != len([t for t in node.input if t]) and hi is None:
+        if len(set(features)) != len({t for t in node.input if t}) and hi is None:
             raise Unsupported(f"a constant operand (netc's {op.name} joins layers)")
         if not lo <= len(features) <= (hi or len(features)):
             raise Unsupported(f"{len(features)} input{'s' if len(features) > 1 else ''} computed from "

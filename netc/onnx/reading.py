@@ -19,6 +19,7 @@ batch size, symbolic in most exports, is the string ``"N"``.
 
 from __future__ import annotations
 
+import math
 import struct
 
 from ..ops.registry import Shape, numel
@@ -26,6 +27,7 @@ from ..ops.window import ShapeError, same_padding
 
 MAX_VALUE = 64            # elements of a value tensor worth evaluating (shapes, bounds)
 MAX_CHAIN = 64            # nodes in a chain of values evaluated for one tensor
+MAX_PATTERN = 24          # nodes of one elementwise pattern (GELU's tanh form has 10)
 BATCH = "N"               # the symbolic batch size inside evaluated shapes
 
 
@@ -52,9 +54,13 @@ class ReadingContext:
         self.graph_outputs = {o.name for o in graph.output}
         self.consumers: dict[str, list] = {}
         for n in nodes:
-            for t in n.input:
+            for t in dict.fromkeys(n.input):           # Mul(d, d) reads d once
                 if t:
                     self.consumers.setdefault(t, []).append(n)
+        self.index = {id(n): i for i, n in enumerate(nodes)}
+        self.current = 0          # index of the node being read
+        self.taken: list = []     # later nodes of its pattern that the read or absorb takes
+        self.output_index = 0     # which output of a several-output node is read (Op.per_output)
         self._values: dict[str, object] = {}
         self._depth = 0
 
@@ -232,6 +238,74 @@ class ReadingContext:
             return [f(x, y) for x, y in zip(a, b, strict=True)]
         return None
 
+    def axes(self, node, i: int = 1):
+        """A node's ``axes``: the attribute (older opsets) or constant input ``i``; None
+        when neither is given or known."""
+        axes = self.attr(node, "axes")
+        if axes is None and self.has_input(node, i):
+            axes = self.value(node.input[i])
+        return axes
+
+    def uniform(self, tensor: str):
+        """The one value every element of a constant tensor holds, or None (unknown, or
+        values that differ)."""
+        t = self.initializers.get(tensor)
+        if t is not None and (t.data_location == 1 or numel(tuple(t.dims)) > 1 << 16):
+            return None
+        if t is not None:
+            from onnx import numpy_helper
+
+            arr = numpy_helper.to_array(t).reshape(-1) if (t.raw_data or t.float_data or t.int64_data
+                                                           or t.double_data or t.int32_data) else None
+        else:
+            v = self.value(tensor)
+            arr = v
+        if arr is None or len(arr) == 0 or any(a != arr[0] for a in arr):
+            return None
+        return self.float32(float(arr[0]))
+
+    def slices(self, node) -> dict[int, tuple[int, int]]:
+        """A Slice node's [start, end) per axis of its input (axes counted with the batch,
+        ends clamped to the size, ONNX's rule); Unsupported for steps other than 1 or
+        bounds that are not constants."""
+        shape = (None, *self.input_shape(node))
+        rank = len(shape)
+        if self.opset < 10:
+            starts, ends, axes = self.attr(node, "starts"), self.attr(node, "ends"), self.attr(node, "axes")
+            steps = None
+        else:
+            starts, ends = self.value(node.input[1]), self.value(node.input[2])
+            axes = self.value(node.input[3]) if self.has_input(node, 3) else None
+            steps = self.value(node.input[4]) if self.has_input(node, 4) else None
+        if starts is None or ends is None or len(starts) != len(ends):
+            raise Unsupported("Slice bounds that are not constants")
+        axes = list(range(len(starts))) if axes is None else axes
+        if len(axes) != len(starts) or (steps is not None and list(steps) != [1] * len(starts)):
+            raise Unsupported(f"Slice with steps {steps} (netc reads steps of 1)")
+        out = {}
+        for a, b, e in zip(axes, starts, ends):
+            if not all(isinstance(v, int) for v in (a, b, e)) or not -rank <= a < rank or a % rank in out:
+                raise Unsupported(f"Slice on axes {axes}")
+            a %= rank
+            n = shape[a]
+            if n is None:
+                raise Unsupported("Slice on the batch axis")
+            b, e = (min(max(v + n if v < 0 else v, 0), n) for v in (b, e))
+            out[a] = (b, e)
+        return out
+
+    def reshapes_to(self, node, want: list[int]) -> bool:
+        """True when Reshape ``node``'s constant target is ``want`` (the batch first,
+        as N, the fixed batch, 0 or -1; elsewhere -1 may stand for one size)."""
+        target = self.value(node.input[1]) if node.op_type == "Reshape" and self.has_input(node, 1) else None
+        if target is None or len(target) != len(want) or self.attr(node, "allowzero", 0):
+            return False
+        inferred = [i for i, t in enumerate(target) if t == -1]
+        if len(inferred) > 1 or target[0] not in (BATCH, self.batch, 0, -1):
+            return False
+        return all(t == w or (t == -1 and i == inferred[0]) for i, (t, w) in enumerate(zip(target, want))
+                   if i > 0)
+
     def scalar(self, node, i: int, default=None):
         """The value of optional scalar input ``i`` (``default`` when absent)."""
         if not self.has_input(node, i):
@@ -283,10 +357,98 @@ class ReadingContext:
     def sole_consumer(self, tensor: str):
         """The one node reading ``tensor`` (Shape nodes, which read only its shape, aside),
         or None when there are several, none, or the tensor is a graph output."""
-        if tensor in self.graph_outputs:
-            return None
-        users = [n for n in self.consumers.get(tensor, ()) if n.op_type != "Shape"]
+        users = self.users(tensor)
         return users[0] if len(users) == 1 else None
+
+    def users(self, tensor: str) -> list:
+        """The nodes reading ``tensor`` (Shape nodes aside) in graph order; none for a
+        graph output."""
+        if tensor in self.graph_outputs:
+            return []
+        return [n for n in self.consumers.get(tensor, ()) if n.op_type != "Shape"]
+
+    def first_consumer(self, tensor: str):
+        """The first node reading ``tensor``: where a pattern on it starts (x * Sigmoid(x)
+        has two readers of x); the reader checks that the layer takes every reader."""
+        users = self.users(tensor)
+        return users[0] if users else None
+
+    def take(self, *nodes) -> None:
+        """Add later ``nodes`` of the pattern being read to the layer (GELU's x * 0.5);
+        the layer's result becomes the output of its last node."""
+        self.taken.extend(nodes)
+
+    @staticmethod
+    def other(node, tensor: str) -> str | None:
+        """The input of a two-input ``node`` other than ``tensor``; None if it has not two."""
+        ins = list(node.input)
+        if len(ins) != 2 or tensor not in ins:
+            return None
+        return ins[1] if ins[0] == tensor else ins[0]
+
+    def number(self, tensor: str) -> float | None:
+        """The value of a constant tensor of one element, or None."""
+        v = self.value(tensor) if tensor and not self.is_feature(tensor) else None
+        if v is None or len(v) != 1 or isinstance(v[0], str) or isinstance(v[0], bool):
+            return None
+        return v[0]
+
+    def elementwise(self, node) -> list[tuple[list, object]]:
+        """The elementwise functions y = f(x) of one feature x that start at ``node``:
+        (nodes, f) pairs, the largest first, each a set of nodes of ``ELEMENTWISE`` types
+        (with scalar constants as other operands) of which ``node`` is the first, whose
+        results other than the last are used by themselves only; ``f(v)`` evaluates
+        them on a number. An activation op recognises its decompositions by ``computes``
+        whatever order and spelling the exporter chose (x * 0.5 * (1 + erf(x / sqrt 2)),
+        or 0.5 * x * ...)."""
+        feats = [t for t in node.input if self.is_feature(t)]
+        if not feats or len(set(feats)) != 1 or node.op_type not in ELEMENTWISE:
+            return []
+        x, start = feats[0], self.index[id(node)]
+        members: dict[str, object] = {}
+
+        def admissible(n) -> bool:
+            if (n.op_type not in ELEMENTWISE or n.domain not in ("", "ai.onnx") or len(n.output) != 1
+                    or self.index[id(n)] < start or n.output[0] in members):
+                return False
+            return all(t == x or t in members or not t or self.number(t) is not None for t in n.input)
+
+        tensors = [x]
+        i = 0
+        while i < len(tensors) and len(members) < MAX_PATTERN:
+            for c in self.consumers.get(tensors[i], ()):
+                if len(members) < MAX_PATTERN and admissible(c):
+                    members[c.output[0]] = c
+                    tensors.append(c.output[0])
+            i += 1
+        ordered = sorted(members.values(), key=lambda n: -self.index[id(n)])
+        out = []
+        for end in ordered:
+            group, todo = {id(end): end}, [end]
+            while todo:
+                for t in todo.pop().input:
+                    n = members.get(t)
+                    if n is not None and id(n) not in group:
+                        group[id(n)] = n
+                        todo.append(n)
+            nodes = sorted(group.values(), key=lambda n: self.index[id(n)])
+            if nodes[0] is not node:
+                continue
+            ids = set(group)
+            if any(n.output[0] in self.graph_outputs or any(id(c) not in ids for c in self.users(n.output[0]))
+                   for n in nodes if n is not end):
+                continue
+            out.append((nodes, _Function(self, x, nodes)))
+        return sorted(out, key=lambda p: -len(p[0]))
+
+    @staticmethod
+    def computes(f, reference) -> bool:
+        """True when ``f`` agrees with ``reference`` on a spread of points (to float32
+        precision: exporters store constants such as sqrt 2 as float32)."""
+        try:
+            return all(abs(f(v) - reference(v)) <= 1e-5 * (1 + abs(reference(v))) for v in PROBES)
+        except (ArithmeticError, ValueError, TypeError):
+            return False
 
     def flattens(self, node) -> str | None:
         """None when ``node`` reshapes its (C, H, W) or (C,) input to the vector (C*H*W,):
@@ -314,21 +476,84 @@ class ReadingContext:
         return f"Reshape to [{shown}] is not a flatten of ({', '.join(map(str, shape))})"
 
     def fusable_activation(self, node) -> str | None:
-        """The fused-activation name (relu, relu6, leaky_relu with slope 0.01, sigmoid, tanh)
-        that ``node`` computes, or None."""
-        from ..ops.activation import FUSED_CHOICES
+        """The fused-activation name (``Op.fused``: relu, relu6, leaky_relu with slope 0.01,
+        sigmoid, tanh, silu, gelu...) that the pattern starting at ``node`` computes, or
+        None; the pattern's later nodes are in ``taken``."""
         from .reader import READERS
 
         ops = READERS.get(node.op_type, []) if node.domain in ("", "ai.onnx") else []
         for op in ops:
+            self.taken = []
             try:
                 p = op.read(node, self)
             except Unsupported:
                 continue
-            if op.name not in FUSED_CHOICES or (op.name == "leaky_relu" and p.get("slope", 0.01) != 0.01):
-                return None
-            return op.name
+            full = {k: p.get(k, v.default) for k, v in op.params.items()}
+            name = op.fused(full)
+            if name:
+                return name
+        self.taken = []
         return None
+
+
+# elementwise ONNX ops: name -> f(inputs, attr), attr(name, default) reading the node
+def _softplus(a: float) -> float:
+    return a if a > 30 else math.log1p(math.exp(a))
+
+
+def _hardsigmoid(a: float, alpha: float, beta: float) -> float:
+    return max(0.0, min(1.0, alpha * a + beta))
+
+
+UNARY = {
+    "Erf": lambda a, attr: math.erf(a),
+    "Tanh": lambda a, attr: math.tanh(a),
+    "Sigmoid": lambda a, attr: 1 / (1 + math.exp(-a)),
+    "Softplus": lambda a, attr: _softplus(a),
+    "Sqrt": lambda a, attr: math.sqrt(a),
+    "Exp": lambda a, attr: math.exp(a),
+    "Neg": lambda a, attr: -a,
+    "Relu": lambda a, attr: max(a, 0.0),
+    "HardSigmoid": lambda a, attr: _hardsigmoid(a, attr("alpha", 0.2), attr("beta", 0.5)),
+    "HardSwish": lambda a, attr: a * _hardsigmoid(a, 1 / 6, 0.5),
+}
+BINARY = {
+    "Mul": lambda a, b: a * b,
+    "Add": lambda a, b: a + b,
+    "Sub": lambda a, b: a - b,
+    "Div": lambda a, b: a / b,
+    "Pow": lambda a, b: a ** b,
+}
+ELEMENTWISE = {*UNARY, *BINARY, "Clip"}
+PROBES = (-5.5, -3.1, -2.4, -1.7, -0.9, -0.3, 0.0, 0.4, 1.2, 1.9, 2.6, 3.4, 6.2)
+
+
+class _Function:
+    """y = f(x) through ``nodes`` (of ``ELEMENTWISE`` types), evaluated in floats."""
+
+    def __init__(self, ctx: ReadingContext, x: str, nodes: list):
+        self.ctx, self.x, self.nodes = ctx, x, nodes
+
+    def __call__(self, v: float) -> float:
+        ctx, env = self.ctx, {self.x: float(v)}
+
+        def get(t, default=None):
+            if not t:
+                return default
+            return env[t] if t in env else float(ctx.number(t))
+
+        for n in self.nodes:
+            ins = list(n.input)
+            if n.op_type in BINARY:
+                y = BINARY[n.op_type](get(ins[0]), get(ins[1]))
+            elif n.op_type == "Clip":          # bounds: inputs, or attributes before opset 11
+                lo = get(ins[1] if len(ins) > 1 else "", ctx.attr(n, "min", -math.inf))
+                hi = get(ins[2] if len(ins) > 2 else "", ctx.attr(n, "max", math.inf))
+                y = min(max(get(ins[0]), lo), hi)
+            else:
+                y = UNARY[n.op_type](get(ins[0]), lambda name, d, n=n: ctx.attr(n, name, d))
+            env[n.output[0]] = y
+        return env[self.nodes[-1].output[0]]
 
 
 def _tensor_values(t):

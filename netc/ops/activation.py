@@ -124,6 +124,56 @@ class _Elementwise(Op):
     def lower(self, p, ctx):
         return lower_activation(ctx, ctx.input, self.kind(p), p.get("slope", 0.01))
 
+    def fused(self, p):
+        """Every activation but leaky_relu with another slope than 0.01 (the fused one's)."""
+        name = self.kind(p)
+        return None if name == "leaky_relu" and p.get("slope", 0.01) != 0.01 else name
+
+
+# the functions, to recognise an exporter's decomposition (ReadingContext.computes)
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+def _hardsigmoid(x: float) -> float:
+    return min(max(x / 6 + 0.5, 0.0), 1.0)
+
+
+FUNCTIONS = {
+    "hardsigmoid": _hardsigmoid,
+    "hardswish": lambda x: x * _hardsigmoid(x),
+    "silu": lambda x: x * _sigmoid(x),
+    "gelu": lambda x: 0.5 * x * (1 + math.erf(x / math.sqrt(2))),
+    "gelu_tanh": lambda x: 0.5 * x * (1 + math.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))),
+    "mish": lambda x: x * math.tanh(x if x > 30 else math.log1p(math.exp(x))),
+}
+
+
+class _Decomposed(_Elementwise):
+    """An activation that exporters write as one node at recent opsets (``single``, the
+    ONNX op type) and as a handful of elementwise nodes before: read from the first
+    node of either, the decomposition recognised by what it computes, whatever its
+    order and spelling (``ReadingContext.elementwise``)."""
+
+    onnx_pattern = True
+    single = ""
+
+    def read(self, node, ctx):
+        if node.op_type == self.single:
+            return self.read_single(node, ctx)
+        for nodes, f in ctx.elementwise(node):
+            for params in self.variants():
+                if len(nodes) > 1 and ctx.computes(f, FUNCTIONS[self.kind(params)]):
+                    ctx.take(*nodes[1:])
+                    return params
+        raise ctx.unsupported(f"not the start of {self.name}")
+
+    def read_single(self, node, ctx) -> dict:
+        return {}
+
+    def variants(self) -> list[dict]:
+        return [{}]
+
 
 @register
 class ReLU(_Elementwise):
@@ -165,6 +215,7 @@ class LeakyReLU(_Elementwise):
 class PReLU(_Elementwise):
     name = "prelu"
     doc = "max(0, x) + a * min(0, x), a learned per channel (He et al. 2015)"
+    onnx_types = ("PRelu",)
     params = {
         "slope": Param("number", "initial slope a for x < 0 (PyTorch's init)", default=PRELU_INIT,
                        min=-1, max=1),
@@ -177,6 +228,25 @@ class PReLU(_Elementwise):
 
     def lower(self, p, ctx):
         return lower_activation(ctx, ctx.input, "prelu", prelu_init=p["slope"], prelu_shared=p["shared"])
+
+    def read(self, node, ctx):
+        """PRelu(x, slope): slope (C, 1, 1) or (C,) per channel, (1,) or a scalar shared;
+        ``slope`` is the slopes' common value when the model stores them all alike."""
+        c = ctx.input_shape(node)[0]
+        shape = ctx.weight_shape(node, 1)
+        n = numel(shape)
+        if n not in (1, c) or (n == c and c > 1 and shape[0] != c) or len(shape) > len(ctx.input_shape(node)):
+            raise ctx.unsupported(f"PRelu slope of shape {list(shape)} for {c} channels (netc reads one "
+                                  "per channel or one shared)")
+        p = {"shared": n == 1 and c > 1}
+        values = ctx.value(node.input[1])
+        if values and len(set(values)) == 1 and -1 <= values[0] <= 1:
+            p["slope"] = ctx.float32(values[0])
+        return p
+
+    def fused(self, p):
+        """Fused prelu has one slope per channel."""
+        return None if p["shared"] else "prelu"
 
 
 @register
@@ -197,36 +267,69 @@ class Tanh(_Elementwise):
 class HardSigmoid(_Elementwise):
     name = "hardsigmoid"
     doc = "relu6(x + 3) / 6, PyTorch's and MobileNetV3's (not ONNX's default slope 0.2)"
+    onnx_types = ("HardSigmoid",)
+
+    def read(self, node, ctx):
+        """HardSigmoid(alpha 1/6, beta 0.5) as float32 (ONNX's default alpha 0.2 is not read)."""
+        alpha, beta = ctx.attr(node, "alpha", 0.2), ctx.attr(node, "beta", 0.5)
+        if abs(alpha - 1 / 6) > 1e-7 or abs(beta - 0.5) > 1e-7:
+            raise ctx.unsupported(f"HardSigmoid(alpha={ctx.float32(alpha)}, beta={ctx.float32(beta)}) "
+                                  "is not relu6(x + 3) / 6 (alpha 1/6, beta 0.5)")
+        return {}
 
 
 @register
-class HardSwish(_Elementwise):
+class HardSwish(_Decomposed):
     name = "hardswish"
     doc = "x * relu6(x + 3) / 6 (MobileNetV3)"
+    onnx_types = ("HardSwish", "HardSigmoid", "Add", "Div", "Mul", "Clip")
+    single = "HardSwish"
 
 
 @register
-class SiLU(_Elementwise):
+class SiLU(_Decomposed):
     name = "silu"
     doc = "x * sigmoid(x), also called swish (EfficientNet, YOLO)"
+    onnx_types = ("Sigmoid", "Swish")
+    single = "Swish"
+
+    def read_single(self, node, ctx):
+        """Swish (opset 24) with alpha 1."""
+        if ctx.attr(node, "alpha", 1.0) != 1.0:
+            raise ctx.unsupported("Swish with alpha other than 1")
+        return {}
 
 
 @register
-class GELU(_Elementwise):
+class GELU(_Decomposed):
     name = "gelu"
     doc = "x * Phi(x), Phi the standard normal CDF; or its tanh approximation"
+    onnx_types = ("Gelu", "Div", "Mul", "Pow")
+    single = "Gelu"
     params = {"approximate": Param("choice", "none: exact, with erf; tanh: "
                                    "0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))), as PyTorch",
                                    default="none", choices=("none", "tanh"))}
 
     def kind(self, p):
-        return "gelu" if p["approximate"] == "none" else "gelu_tanh"
+        return "gelu" if p.get("approximate", "none") == "none" else "gelu_tanh"
+
+    def read_single(self, node, ctx):
+        """Gelu (opset 20): approximate none or tanh."""
+        approximate = ctx.attr(node, "approximate", "none")
+        if approximate not in ("none", "tanh"):
+            raise ctx.unsupported(f"Gelu approximate={approximate!r}")
+        return {"approximate": approximate}
+
+    def variants(self):
+        return [{"approximate": "none"}, {"approximate": "tanh"}]
 
 
 @register
-class Mish(_Elementwise):
+class Mish(_Decomposed):
     name = "mish"
     doc = "x * tanh(softplus(x)), softplus(x) = log(1 + exp(x))"
+    onnx_types = ("Mish", "Softplus")
+    single = "Mish"
 
 
 @register

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from .pool import GlobalAvgPool
 from .registry import Cost, Field, Inferred, Op, Param, numel, register, spatial
 
 MAX_ADAPTIVE = 1 << 16     # output side of adaptive pooling
@@ -51,9 +52,26 @@ class GlobalMaxPool(Op):
         y = ctx.node("GlobalMaxPool", [ctx.input])
         return y if p["keepdims"] else ctx.node("Flatten", [y], axis=1)
 
+    onnx_types = ("GlobalMaxPool", "ReduceMax")
+
+    def read(self, node, ctx):
+        """GlobalMaxPool (keeps (C, 1, 1)), or ReduceMax over axes 2 and 3."""
+        if node.op_type == "ReduceMax":
+            axes = ctx.axes(node)
+            if axes is None or len(ctx.input_shape(node)) != 3 or sorted(a % 4 for a in axes) != [2, 3]:
+                raise ctx.unsupported(f"ReduceMax over axes {axes} (netc reads the maximum over "
+                                      "height and width)")
+            return {"keepdims": bool(ctx.attr(node, "keepdims", 1))}
+        return {"keepdims": True}
+
+    def absorb(self, p, node, ctx):
+        """A Flatten, a Reshape to (N, C) or a Squeeze after it: keepdims false."""
+        return GlobalAvgPool.absorb(self, p, node, ctx)
+
 
 class _Adaptive(Op):
     kind: str
+    onnx_types = ("Gather", "Pad")
     params = {"size": Param("pair", "output size, or [height, width]", min=1, max=MAX_ADAPTIVE)}
 
     def infer(self, p, ins):
@@ -97,8 +115,7 @@ class _Adaptive(Op):
         for axis, (n, out) in enumerate(((h, oh), (w, ow))):
             windows = adaptive_windows(n, out)
             k = max(e - s for s, e in windows)
-            fill = [n] * k if self.kind == "avg" else None
-            index = [i for s, e in windows for i in (list(range(s, e)) + (fill or [s] * k))[:k]]
+            index = gather_index(n, out, k, self.kind)
             x = ctx.node("Gather", [x, ctx.constant(f"index_{'hw'[axis]}", index, "int64")], axis=2 + axis)
             kernel.append(k)
             factors.append([k / (e - s) for s, e in windows])
@@ -110,6 +127,64 @@ class _Adaptive(Op):
             if any(f != 1 for f in fw):
                 y = ctx.node("Mul", [y, ctx.constant("scale_w", fw)])
         return y
+
+
+    onnx_pattern = True
+
+    def read(self, node, ctx):
+        """The Gather form ``lower`` writes for sizes that do not divide (avg: Pad of one
+        zero row and column first; then Gather rows, Gather columns, one pool with kernel
+        = stride, avg: Mul by the per-window factors), recognised by its indices. Out 1x1
+        and dividing sizes read as the global and plain pools they are written as."""
+        c, h, w = spatial(self.name, ctx.input_shape(node))
+        fail = ctx.unsupported(f"not the Gather form of {self.name}")
+        taken, first = [], node
+        if self.kind == "avg":
+            pads = ctx.value(node.input[1]) if node.op_type == "Pad" and ctx.has_input(node, 1) else None
+            if pads != [0, 0, 0, 0, 0, 0, 1, 1] or ctx.attr(node, "mode", "constant") != "constant" \
+                    or ctx.scalar(node, 2, 0.0) != 0:
+                raise fail
+            first = ctx.sole_consumer(node.output[0])
+            taken.append(first)
+        if first is None or first.op_type != "Gather":
+            raise fail
+        second = ctx.sole_consumer(first.output[0])
+        pool = second and ctx.sole_consumer(second.output[0])
+        if second is None or pool is None or second.op_type != "Gather" \
+                or pool.op_type != ("AveragePool" if self.kind == "avg" else "MaxPool"):
+            raise fail
+        kernel = ctx.attr(pool, "kernel_shape")
+        if kernel is None or len(kernel) != 2 or ctx.attr(pool, "strides") != kernel or any(
+                ctx.attr(pool, "pads", [0, 0, 0, 0])) or min(kernel) < 1:
+            raise fail
+        size = []
+        for gather, axis, n, k in ((first, 2, h, kernel[0]), (second, 3, w, kernel[1])):
+            index = ctx.value(gather.input[1])
+            if ctx.attr(gather, "axis", 0) != axis or index is None or len(index) % k:
+                raise fail
+            out = len(index) // k
+            if index != gather_index(n, out, k, self.kind):
+                raise fail
+            size.append(out)
+        taken += [second, pool]
+        y = pool.output[0]
+        factors = [[k / (e - s) for s, e in adaptive_windows(n, o)] for n, o, k in zip((h, w), size, kernel)]
+        for f in factors:
+            if self.kind == "avg" and any(v != 1 for v in f):
+                mul = ctx.sole_consumer(y)
+                if mul is None or mul.op_type != "Mul" or len(mul.input) != 2 or mul.input[0] != y:
+                    raise fail
+                taken.append(mul)
+                y = mul.output[0]
+        ctx.take(*(t for t in taken if t is not node))
+        return {"size": size}
+
+
+def gather_index(n: int, out: int, k: int, kind: str) -> list[int]:
+    """The indices ``lower`` gathers along one axis: each window padded to ``k`` (max: by
+    repeating its first index; avg: by ``n``, the appended zero row)."""
+    return [i for s, e in adaptive_windows(n, out)
+            for i in (list(range(s, e)) + ([n] * k if kind == "avg" else [s] * k))[:k]]
 
 
 @register

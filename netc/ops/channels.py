@@ -31,6 +31,44 @@ class Slice(Op):
             raise ShapeError(f"start {start} must be below end {end}", "start")
         return Inferred((end - start, *ins[0][1:]))
 
+    onnx_types = ("Slice", "Split")
+    per_output = True
+
+    def read(self, node, ctx):
+        """Slice on axis 1 only, step 1: channels [start, end). Split on axis 1 (PyTorch's
+        chunk and split): one slice per output, the parts from ``split`` (an input since
+        opset 13, an attribute before) or equal (``num_outputs``, or the outputs' count;
+        the last part smaller when they do not divide, as ONNX's opset 18)."""
+        if node.op_type == "Split":
+            return self._split(node, ctx)
+        cuts = ctx.slices(node)
+        if list(cuts) != [1]:
+            raise ctx.unsupported(f"Slice on axes {sorted(cuts)} (netc's slice cuts channels)")
+        start, end = cuts[1]
+        if start >= end:
+            raise ctx.unsupported(f"an empty Slice [{start}, {end})")
+        return {"start": start, "end": None if end == ctx.input_shape(node)[0] else end}
+
+    def _split(self, node, ctx) -> dict:
+        c = ctx.input_shape(node)[0]
+        rank = len(ctx.input_shape(node)) + 1
+        if ctx.attr(node, "axis", 0) % rank != 1:
+            raise ctx.unsupported(f"Split along axis {ctx.attr(node, 'axis', 0)} (netc's slice cuts channels)")
+        n = len(node.output)
+        parts = ctx.attr(node, "split") if ctx.opset < 13 else \
+            (ctx.value(node.input[1]) if ctx.has_input(node, 1) else None)
+        if parts is None:
+            if ctx.has_input(node, 1):
+                raise ctx.unsupported("Split sizes that are not constants")
+            size = -(-c // ctx.attr(node, "num_outputs", n))
+            parts = [min(size, c - i * size) for i in range(n)]
+        if len(parts) != n or sum(parts) != c or not all(isinstance(v, int) and v > 0 for v in parts):
+            raise ctx.unsupported(f"Split of {c} channels into {parts}")
+        i = ctx.output_index
+        start = sum(parts[:i])
+        end = start + parts[i]
+        return {"start": start, "end": None if end == c else end}
+
     def lower(self, p, ctx):
         """Slice on axis 1."""
         c = ctx.in_shapes[0][0]
@@ -50,6 +88,29 @@ class ChannelShuffle(Op):
         if ins[0][0] % p["groups"]:
             raise ShapeError(f"groups {p['groups']} does not divide the {ins[0][0]} channels", "groups")
         return Inferred(ins[0])
+
+    onnx_types = ("Reshape",)
+    onnx_pattern = True
+
+    def read(self, node, ctx):
+        """Reshape to (N, groups, C/groups, ...) -> Transpose (0, 2, 1, ...) -> Reshape to
+        (N, C, ...) (PyTorch's view / transpose / view; the batch as N, 0 or -1, one other
+        size as -1)."""
+        c, *rest = ctx.input_shape(node)
+        target = ctx.value(node.input[1]) if ctx.has_input(node, 1) else None
+        fail = ctx.unsupported("not Reshape -> Transpose -> Reshape of a channel shuffle")
+        if target is None or len(target) != len(rest) + 3 or not isinstance(target[1], int) or target[1] < 1:
+            raise fail
+        g = target[1]
+        if c % g or not ctx.reshapes_to(node, [0, g, c // g, *rest]):
+            raise fail
+        swap = ctx.sole_consumer(node.output[0])
+        back = swap and ctx.sole_consumer(swap.output[0])
+        if (swap is None or swap.op_type != "Transpose" or ctx.attr(swap, "perm") != [0, 2, 1, *range(3, 3 + len(rest))]
+                or back is None or not ctx.reshapes_to(back, [0, c, *rest])):
+            raise fail
+        ctx.take(swap, back)
+        return {"groups": g}
 
     def lower(self, p, ctx):
         """Reshape to (N, groups, C/groups, ...), Transpose the two, Reshape back; the

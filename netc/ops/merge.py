@@ -47,6 +47,7 @@ def broadcast(op: str, ins: list[Shape]) -> Shape:
 
 class _Broadcasting(Op):
     arity = (2, None)
+    vector_as_map = True
 
     def infer(self, p, ins):
         return Inferred(broadcast(self.name, ins))
@@ -87,6 +88,7 @@ class Add(_Broadcasting):
 class Mul(_Broadcasting):
     name = "mul"
     doc = "elementwise product of two or more inputs that broadcast (squeeze-and-excitation)"
+    onnx_types = ("Mul",)
 
     def lower(self, p, ctx):
         """A chain of Mul nodes (ONNX has no n-ary product), in the inputs' order."""

@@ -76,10 +76,33 @@ def per_channel(ctx, suffix: str, init) -> str:
     return ctx.weight(suffix, shape, init)
 
 
+def per_channel_weight(ctx, tensor: str, c: int, rank: int) -> bool:
+    """True when ``tensor`` is a weight of one value per channel that broadcasts against
+    a rank-``rank`` netc shape: (C, 1, 1) or (1, C, 1, 1) for a map, (C,) or (1, C) for a
+    vector."""
+    if not tensor or ctx.is_feature(tensor):
+        return False
+    shape = ctx.static_shape(tensor)
+    if shape is None:
+        return False
+    shape = tuple(shape)
+    want = (c, 1, 1) if rank == 3 else (c,)
+    return shape in (want, (1, *want))
+
+
+def _axis_one(ctx, node, rank: int) -> bool:
+    """A Reduce node over the channels only (axis 1, or -1 of a vector), keepdims 1."""
+    axes = ctx.axes(node)
+    return (axes is not None and len(axes) == 1 and axes[0] % (rank + 1) == 1
+            and ctx.attr(node, "keepdims", 1) == 1)
+
+
 @register
 class LayerNorm(Op):
     name = "layernorm"
     doc = "layer normalization over channels at each position (ConvNeXt's LayerNorm2d), or over a vector"
+    onnx_types = ("LayerNormalization", "Transpose", "ReduceMean")
+    onnx_pattern = True
     params = {
         "eps": Param("number", "added to the variance (PyTorch's and ONNX's 1e-5; ConvNeXt "
                      "writes 1e-6, Keras 1e-3)", default=1e-5, min=0, max=1),
@@ -115,11 +138,80 @@ class LayerNorm(Op):
                                  per_channel(ctx, "bias", "zeros")])
         return y
 
+    def read(self, node, ctx):
+        """LayerNormalization over the last axis of a vector; Transpose (0, 2, 3, 1) ->
+        LayerNormalization(axis -1) -> Transpose (0, 3, 1, 2) on a map (torchvision's
+        LayerNorm2d); or the definition over axis 1: ReduceMean -> Sub -> Mul(d, d) or
+        Pow(d, 2) -> ReduceMean -> Add(eps) -> Sqrt -> Div (-> Mul(weight) -> Add(bias)).
+        affine: a learned weight (an initializer, not a Constant of ones) with its bias."""
+        shape = ctx.input_shape(node)
+        if node.op_type == "LayerNormalization":
+            if len(shape) != 1:
+                raise ctx.unsupported("LayerNormalization of a map without Transposes around it "
+                                      "(netc's layernorm is over the channels, not the width)")
+            return self._single(node, ctx, 1)
+        if node.op_type == "Transpose":
+            nxt = ctx.sole_consumer(node.output[0])
+            back = nxt and ctx.sole_consumer(nxt.output[0])
+            if (len(shape) != 3 or ctx.attr(node, "perm") != [0, 2, 3, 1] or nxt is None
+                    or nxt.op_type != "LayerNormalization" or back is None or back.op_type != "Transpose" or ctx.attr(back, "perm") != [0, 3, 1, 2]):
+                raise ctx.unsupported("not Transpose -> LayerNormalization -> Transpose")
+            p = self._single(nxt, ctx, 3)
+            ctx.take(nxt, back)
+            return p
+        return self._decomposed(node, ctx, shape)
+
+    def _single(self, node, ctx, rank: int) -> dict:
+        if ctx.attr(node, "axis", -1) % (rank + 1) != rank:
+            raise ctx.unsupported(f"LayerNormalization over axis {ctx.attr(node, 'axis')}")
+        affine = node.input[1] in ctx.initializers
+        if affine != ctx.has_input(node, 2):
+            raise ctx.unsupported("LayerNormalization with a learned weight but no bias")
+        return {"eps": ctx.float32(ctx.attr(node, "epsilon", 1e-5)), "affine": affine}
+
+    def _decomposed(self, node, ctx, shape) -> dict:
+        x, rank, c = node.input[0], len(shape), shape[0]
+        fail = ctx.unsupported("not layer normalization over the channels (ReduceMean, Sub, ...)")
+        if not _axis_one(ctx, node, rank):
+            raise fail
+        sub = ctx.sole_consumer(node.output[0])
+        if sub is None or sub.op_type != "Sub" or list(sub.input) != [x, node.output[0]]:
+            raise fail
+        d = sub.output[0]
+        users = ctx.users(d)
+        square = next((n for n in users if (n.op_type == "Mul" and list(n.input) == [d, d])
+                       or (n.op_type == "Pow" and n.input[0] == d and ctx.number(n.input[1]) == 2)), None)
+        div = next((n for n in users if n.op_type == "Div" and n.input[0] == d), None)
+        if square is None or div is None or len(users) != 2:
+            raise fail
+        chain, t = [], square.output[0]
+        for op_type in ("ReduceMean", "Add", "Sqrt"):
+            n = ctx.sole_consumer(t)
+            if n is None or n.op_type != op_type or n.input[0] != t:
+                raise fail
+            chain.append(n)
+            t = n.output[0]
+        mean2, add, sqrt = chain
+        eps = ctx.number(add.input[1])
+        if not _axis_one(ctx, mean2, rank) or eps is None or list(div.input) != [d, t]:
+            raise fail
+        taken = [sub, square, *chain, div]
+        mul = ctx.sole_consumer(div.output[0])
+        weight = mul and mul.op_type == "Mul" and ctx.other(mul, div.output[0])
+        bias_add = weight and per_channel_weight(ctx, weight, c, rank) and ctx.sole_consumer(mul.output[0])
+        bias = bias_add and bias_add.op_type == "Add" and ctx.other(bias_add, mul.output[0])
+        affine = bool(bias and per_channel_weight(ctx, bias, c, rank))
+        if affine:
+            taken += [mul, bias_add]
+        ctx.take(*taken)
+        return {"eps": ctx.float32(eps), "affine": affine}
+
 
 @register
 class Scale(Op):
     name = "scale"
     doc = "a learned multiplier per channel, optionally with a shift (layer scale, affine)"
+    onnx_types = ("Mul",)
     params = {
         "value": Param("number", "initial value of every multiplier (ConvNeXt's layer scale: "
                        "1e-6)", default=1.0, min=-MAX_CHANNELS, max=MAX_CHANNELS),
@@ -129,6 +221,28 @@ class Scale(Op):
     def cost(self, p, ins, out):
         c, bias = ins[0][0], p["bias"]
         return Cost(params=(2 if bias else 1) * c, flops=(2 if bias else 1) * numel(out.shape))
+
+    def read(self, node, ctx):
+        """Mul by a weight of one value per channel ((C, 1, 1) for a map, (C,) for a
+        vector); ``value`` when every multiplier holds the same. Its bias Add is absorbed."""
+        shape = ctx.input_shape(node)
+        w = ctx.other(node, node.input[0]) if ctx.is_feature(node.input[0]) else None
+        if w is None or not per_channel_weight(ctx, w, shape[0], len(shape)):
+            raise ctx.unsupported("Mul by a constant that is not one weight per channel")
+        value = ctx.uniform(w)
+        return {} if value is None else {"value": value}
+
+    def absorb(self, p, node, ctx):
+        """An Add of a per-channel weight after it: bias true."""
+        if p["bias"] or node.op_type != "Add":
+            return None
+        x = [t for t in node.input if ctx.is_feature(t)]
+        if len(x) != 1 or len(node.input) != 2:
+            return None
+        shape = ctx.shapes[x[0]]
+        if not per_channel_weight(ctx, ctx.other(node, x[0]), shape[0], len(shape)):
+            return None
+        return {**p, "bias": True}
 
     def lower(self, p, ctx):
         """Mul by ``LAYER.weight`` (then Add ``LAYER.bias``), (C, 1, 1) for a map, (C,) for a vector."""

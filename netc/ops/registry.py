@@ -248,6 +248,9 @@ class Op:
     onnx_types: ClassVar[tuple[str, ...]] = ()         # ONNX op types ``read`` maps
     onnx_pattern: ClassVar[bool] = False               # read first: a pattern starting at a
                                                        # node type another op reads too
+    vector_as_map: ClassVar[bool] = False              # reads a vector beside a map as (C, 1, 1)
+    per_output: ClassVar[bool] = False                 # a node of several outputs (Split) is one
+                                                       # layer per output (``ctx.output_index``)
 
     def infer(self, p: dict, ins: list[Shape]) -> Inferred:
         return Inferred(ins[0])
@@ -283,6 +286,11 @@ class Op:
             act = ctx.fusable_activation(node)
             if act:
                 return {**p, "activation": act}
+        return None
+
+    def fused(self, p: dict) -> str | None:
+        """The fused ``activation`` of conv and dense that this layer (with parameters
+        ``p``) computes, or None: only activations define it."""
         return None
 
 

@@ -116,6 +116,35 @@ class Upsample(Op):
         return ctx.node("Resize", [ctx.input, "", "", sizes], **attrs)
 
 
+    onnx_types = ("Resize",)
+
+    def read(self, node, ctx):
+        """Resize by constant ``scales`` (1, 1, s_h, s_w) or to constant ``sizes``
+        (N, C, h, w) (also Concat(Shape(x)[0:2], [h, w])). nearest: mode nearest with
+        coordinate_transformation_mode asymmetric and nearest_mode floor (PyTorch's);
+        bilinear: mode linear, half_pixel or pytorch_half_pixel (align_corners false) or
+        align_corners. Other modes and rounding are not read."""
+        c = ctx.input_shape(node)[0]
+        mode = ctx.attr(node, "mode", "nearest")
+        ctm = ctx.attr(node, "coordinate_transformation_mode", "half_pixel")
+        if mode == "nearest" and ctm == "asymmetric" and ctx.attr(node, "nearest_mode", "round_prefer_floor") == "floor":
+            p = {"mode": "nearest"}
+        elif mode == "linear" and ctm in ("half_pixel", "pytorch_half_pixel", "align_corners"):
+            p = {"mode": "bilinear", "align_corners": ctm == "align_corners"}
+        else:
+            raise ctx.unsupported(f"Resize mode {mode} with {ctm} coordinates (netc reads PyTorch's "
+                                  "nearest and bilinear)")
+        if ctx.attr(node, "antialias", 0) or ctx.attr(node, "axes") is not None:
+            raise ctx.unsupported("Resize with antialias or axes")
+        scales = ctx.value(node.input[2]) if ctx.has_input(node, 2) else None
+        sizes = ctx.value(node.input[3]) if ctx.has_input(node, 3) else None
+        if scales and len(scales) == 4 and list(scales[:2]) == [1, 1] and not sizes:
+            return {**p, "scale": [ctx.float32(v) for v in scales[2:]]}
+        if sizes and len(sizes) == 4 and sizes[1] == c and all(isinstance(v, int) for v in sizes[2:]):
+            return {**p, "size": list(sizes[2:])}
+        raise ctx.unsupported("Resize without constant scales (1, 1, s_h, s_w) or sizes (N, C, h, w)")
+
+
 def _check_float32_sizes(sides, scales, outs):
     """ONNX computes floor(N*s) with s in float32: refuse a scale for which that differs
     from PyTorch's floor(N*s) in float64 (2.3 on 10 rows: 22 against 23)."""
@@ -151,6 +180,22 @@ class Crop(Op):
 
     def field(self, p, ins, fields, out):
         return fields[0]
+
+    onnx_types = ("Slice",)
+
+    def read(self, node, ctx):
+        """Slice on axes 2 and/or 3, step 1, at torchvision's centre offsets."""
+        _, h, w = spatial(self.name, ctx.input_shape(node))
+        cuts = ctx.slices(node)
+        if not cuts or not set(cuts) <= {2, 3}:
+            raise ctx.unsupported(f"Slice on axes {sorted(cuts)} (netc's crop cuts height and width)")
+        size = []
+        for axis, n in ((2, h), (3, w)):
+            start, end = cuts.get(axis, (0, n))
+            if end <= start or start != crop_offset(n, end - start):
+                raise ctx.unsupported(f"Slice [{start}, {end}) of {n} is not a centre crop")
+            size.append(end - start)
+        return {"size": tuple(size)}
 
     def lower(self, p, ctx):
         """Slice on axes 2 and 3 from torchvision's offsets."""
@@ -195,6 +240,35 @@ class Pad(Op):
 
     def field(self, p, ins, fields, out):
         return fields[0]
+
+    onnx_types = ("Pad",)
+
+    def read(self, node, ctx):
+        """Pad of height and width only: pads [0, 0, top, left, 0, 0, bottom, right] (attribute
+        before opset 11, input since), mode constant (constant_value), reflect, edge."""
+        spatial(self.name, ctx.input_shape(node))
+        if ctx.opset < 11:
+            pads, value = ctx.attr(node, "pads"), ctx.attr(node, "value", 0.0)
+        else:
+            pads = ctx.value(node.input[1]) if ctx.has_input(node, 1) else None
+            value = ctx.scalar(node, 2, 0.0)
+            axes = ctx.value(node.input[3]) if ctx.has_input(node, 3) else None
+            if axes is not None and pads is not None:
+                if len(pads) != 2 * len(axes) or len({a % 4 for a in axes}) != len(axes):
+                    raise ctx.unsupported(f"Pad with pads {pads} for axes {axes}")
+                full = [0] * 8
+                for i, a in enumerate(axes):
+                    full[a % 4], full[4 + a % 4] = pads[i], pads[len(axes) + i]
+                pads = full
+        if pads is None or len(pads) != 8 or pads[0] or pads[1] or pads[4] or pads[5] or min(pads) < 0:
+            raise ctx.unsupported(f"Pad with pads {pads} (netc pads height and width)")
+        mode = {"constant": "constant", "reflect": "reflect", "edge": "replicate"}.get(
+            ctx.attr(node, "mode", "constant"))
+        if mode is None:
+            raise ctx.unsupported(f"Pad mode {ctx.attr(node, 'mode')}")
+        t, l, b, r = pads[2], pads[3], pads[6], pads[7]
+        return {"padding": [t, b, l, r], "mode": mode,
+                "value": ctx.float32(value) if mode == "constant" else 0}
 
     def lower(self, p, ctx):
         """Pad with pads [0, 0, top, left, 0, 0, bottom, right]; mode constant (with

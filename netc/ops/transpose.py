@@ -5,6 +5,7 @@ apart; the inverse of conv's window arithmetic::
     L_out = (N - 1)*S - P_begin - P_end + D*(F - 1) + output_padding + 1
 
     params = C_in * filters/groups * kh * kw  (+ filters with bias)
+             (+ filters with a fused prelu: one slope per channel)
              (PyTorch's weight shape (C_in, filters/groups, kh, kw))
     macs   = params_without_bias * H_in * W_in
              (every input pixel times its whole kernel, the convention of fvcore
@@ -21,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..initializers import resolve
-from .activation import activation_flops, fused_param, lower_activation
+from .activation import activation_flops, activation_params, fused_param, lower_activation
 from .registry import (MAX_CHANNELS, MAX_WINDOW, Cost, Field, Inferred, Op, Param, ShapeError,
                        numel, register, spatial)
 
@@ -126,7 +127,8 @@ class ConvTranspose(Op):
         bias = p["filters"] if p["bias"] else 0
         outputs = numel(out.shape)
         flops = 2 * macs + (outputs if bias else 0) + activation_flops(p["activation"], outputs)
-        return Cost(params=weights + bias, macs=macs, flops=flops)
+        return Cost(params=weights + bias + activation_params(p["activation"], p["filters"]),
+                    macs=macs, flops=flops)
 
     def field(self, p, ins, fields, out):
         """An output sees at most ceil(extent/S) neighbouring inputs: size' = size +
@@ -136,6 +138,33 @@ class ConvTranspose(Op):
             return None
         return Field(tuple(s + (w.taps - 1) * j for s, j, w in zip(f.size, f.jump, out.windows)),
                      tuple(j // w.stride for j, w in zip(f.jump, out.windows)))
+
+    onnx_types = ("ConvTranspose",)
+
+    def read(self, node, ctx):
+        """ConvTranspose(X, W (C_in, K/group, kh, kw), B?): strides, dilations, group,
+        output_padding, symmetric pads (or auto_pad VALID); output_shape is not read."""
+        w = ctx.weight_shape(node, 1)
+        if len(w) != 4:
+            raise ctx.unsupported(f"{len(w) - 2}-D transposed convolution (netc reads 2-D ones)")
+        c_in, per_group, kh, kw = w
+        kernel = ctx.kernel(node, (kh, kw))
+        groups = ctx.attr(node, "group", 1)
+        if kernel != (kh, kw) or ctx.input_shape(node)[0] != c_in:
+            raise ctx.shape_error(f"the weight {list(w)} does not fit kernel_shape {list(kernel)} and "
+                                  f"{ctx.input_shape(node)[0]} input channels")
+        if ctx.attr(node, "output_shape") is not None:
+            raise ctx.unsupported("ConvTranspose with output_shape")
+        auto = ctx.attr(node, "auto_pad", "NOTSET") or "NOTSET"
+        pads = ctx.attr(node, "pads", [0, 0, 0, 0]) if auto == "NOTSET" else [0, 0, 0, 0] if auto == "VALID" else None
+        if pads is None or len(pads) != 4 or pads[0] != pads[2] or pads[1] != pads[3]:
+            raise ctx.unsupported(f"ConvTranspose pads {pads} or auto_pad {auto} (netc's crop "
+                                  "the same rows at both ends)")
+        return {"filters": per_group * groups, "kernel": kernel,
+                "stride": tuple(ctx.attr(node, "strides", [1, 1])), "padding": (pads[0], pads[1]),
+                "output_padding": tuple(ctx.attr(node, "output_padding", [0, 0])),
+                "dilation": tuple(ctx.attr(node, "dilations", [1, 1])), "groups": groups,
+                "bias": ctx.has_input(node, 2)}
 
     def lower(self, p, ctx):
         """ConvTranspose with explicit pads and output_padding; weight (C_in, K/groups, kh, kw)
