@@ -34,11 +34,13 @@ class BatchNorm(Op):
 
     def lower(self, p, ctx):
         """Inference-form BatchNormalization: scale 1, shift 0, running mean 0, variance 1
-        (a freshly initialized layer); y = scale * (x - mean) / sqrt(var + eps) + shift."""
+        (a freshly initialized layer); y = scale * (x - mean) / sqrt(var + eps) + shift.
+        ``momentum`` (training only) is written when it is not ONNX's default 0.9."""
         c = ctx.in_shapes[0][0]
         ins = [ctx.input, ctx.weight("weight", (c,), "ones"), ctx.weight("bias", (c,), "zeros"),
                ctx.weight("running_mean", (c,), "zeros"), ctx.weight("running_var", (c,), "ones")]
-        return ctx.node("BatchNormalization", ins, epsilon=float(p["eps"]))
+        momentum = {} if p["momentum"] == 0.9 else {"momentum": float(p["momentum"])}
+        return ctx.node("BatchNormalization", ins, epsilon=float(p["eps"]), **momentum)
 
     def read(self, node, ctx):
         """BatchNormalization(X, scale, B, mean, var): epsilon and momentum (float32s,
