@@ -263,7 +263,8 @@ class _Expander:
                 repeat, out = 0, sources[0]
             for r in range(repeat):
                 full = prefix + (f"{local}.{r}" if "repeat" in args else local)
-                names = _Names(self, params, table, sources, taken, owners)
+                if r:       # each copy after the first reads the one before it as 'in'
+                    names = _Names(self, params, table, sources, taken, owners)
                 if op in OPS:
                     out = self.op_node(op, args, item_path + (key,), key_span, names, full,
                                        sources, trace, block)
@@ -331,13 +332,14 @@ class _Expander:
                       self.src.span(path + ("from",)) if "from" in args else key_span, REFERENCE, trace, full)
         values, spans = {}, {}
         defaults = self.defaults.get(op_name) or {}
+        own_defaults = _op_defaults(op)
         for key, param in op.params.items():
             if key in args:
                 raw, span = args[key], self.src.span(path + (key,))
             elif key in defaults:
                 raw, span = defaults[key], self.src.span(("defaults", op_name, key))
-            elif not param.required:
-                values[key] = None if param.default is None else param.check(param.default)
+            elif key in own_defaults:
+                values[key] = own_defaults[key]
                 continue
             else:
                 self.fail(f"{op_name} needs {key!r} ({param.doc})", key_span, SCHEMA, trace, full)
@@ -433,6 +435,23 @@ class _Expander:
                 params[key] = self.resolve(raw, names, span, (), None)
         self.params = params
         return params
+
+
+_OP_DEFAULTS: dict = {}     # id(op) -> (op, {parameter: its default in normal form})
+
+
+def _op_defaults(op) -> dict:
+    """The op's optional parameters, each as ``param.check(param.default)`` (None stays
+    None), worked out once per op: a default is a constant of the op's definition, and
+    its normal form (int, str, tuple) immutable."""
+    hit = _OP_DEFAULTS.get(id(op))
+    if hit is None or hit[0] is not op:
+        checked = {key: None if param.default is None else param.check(param.default)
+                   for key, param in op.params.items() if not param.required}
+        if any(isinstance(v, (dict, list)) for v in checked.values()):  # pragma: no cover
+            raise AssertionError(f"op {op.name!r} has a mutable default")
+        hit = _OP_DEFAULTS[id(op)] = (op, checked)
+    return hit[1]
 
 
 def _computed_float(raw, value) -> bool:
