@@ -332,20 +332,18 @@ class _Expander:
                       self.src.span(path + ("from",)) if "from" in args else key_span, REFERENCE, trace, full)
         values, spans = {}, {}
         defaults = self.defaults.get(op_name) or {}
-        own_defaults = _op_defaults(op)
-        for key, param in op.params.items():
+        for key, param, own_default, named, expect in _op_plan(op):
             if key in args:
                 raw, span = args[key], self.src.span(path + (key,))
             elif key in defaults:
                 raw, span = defaults[key], self.src.span(("defaults", op_name, key))
-            elif key in own_defaults:
-                values[key] = own_defaults[key]
+            elif own_default is not _REQUIRED:
+                values[key] = own_default
                 continue
             else:
                 self.fail(f"{op_name} needs {key!r} ({param.doc})", key_span, SCHEMA, trace, full)
-            literal = param.kind in ("choice", "init") or raw in ("same", "valid")
-            value = self.resolve(raw, scope, span, trace, literal, f"{op_name} {key}: {_EXPECT[param.kind]}"
-                                 if param.kind in _EXPECT else None)
+            literal = named or raw in ("same", "valid")
+            value = self.resolve(raw, scope, span, trace, literal, expect)
             try:
                 values[key] = param.check(value)
             except ValueError as e:
@@ -437,20 +435,26 @@ class _Expander:
         return params
 
 
-_OP_DEFAULTS: dict = {}     # id(op) -> (op, {parameter: its default in normal form})
+_OP_PLANS: dict = {}     # id(op) -> (op, its plan)
+_REQUIRED = object()
 
 
-def _op_defaults(op) -> dict:
-    """The op's optional parameters, each as ``param.check(param.default)`` (None stays
-    None), worked out once per op: a default is a constant of the op's definition, and
-    its normal form (int, str, tuple) immutable."""
-    hit = _OP_DEFAULTS.get(id(op))
+def _op_plan(op) -> list[tuple]:
+    """Per parameter of the op, worked out once per op: (key, param, its default in normal
+    form or _REQUIRED, whether a string value is a literal name, the 'expected' message
+    of a malformed value). A default is a constant of the op's definition, and its normal
+    form (None, int, str, tuple) immutable."""
+    hit = _OP_PLANS.get(id(op))
     if hit is None or hit[0] is not op:
-        checked = {key: None if param.default is None else param.check(param.default)
-                   for key, param in op.params.items() if not param.required}
-        if any(isinstance(v, (dict, list)) for v in checked.values()):  # pragma: no cover
-            raise AssertionError(f"op {op.name!r} has a mutable default")
-        hit = _OP_DEFAULTS[id(op)] = (op, checked)
+        plan = []
+        for key, param in op.params.items():
+            default = _REQUIRED if param.required else \
+                None if param.default is None else param.check(param.default)
+            if isinstance(default, (dict, list)):   # pragma: no cover - an op definition's bug
+                raise AssertionError(f"op {op.name!r}: mutable default for {key!r}")
+            expect = f"{op.name} {key}: {_EXPECT[param.kind]}" if param.kind in _EXPECT else None
+            plan.append((key, param, default, param.kind in ("choice", "init"), expect))
+        hit = _OP_PLANS[id(op)] = (op, plan)
     return hit[1]
 
 
