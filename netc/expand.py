@@ -99,6 +99,7 @@ class _Expander:
         self.params: dict = {}
         self.owners: dict[str, tuple] = {}     # network parameter -> ("params", name)
         self.read: set = set()                 # declarations an expression read
+        self.parsed_lists: dict[tuple, tuple] = {}   # path of a list of layers -> parsed()
 
     # -- errors --------------------------------------------------------------
     def fail(self, message: str, span: Span, code: str, trace: tuple, layer: str | None = None):
@@ -222,14 +223,10 @@ class _Expander:
         table: dict[str, object] = dict(inputs)
         if parent is not None:
             self.parents[id(table)] = (parent, block)
-        parsed = [self.item(it, path + (i,)) for i, it in enumerate(items)]
-        taken = {p[2]["name"] for p in parsed if isinstance(p[2].get("name"), str)}
+        parsed, taken = self.parsed(items, path)
         counts: dict[str, int] = {}
         prev = next(iter(inputs.values()))
-        for key, item_path, args in parsed:
-            key_span = self.src.span(item_path + (key,), key=True) if isinstance(items[item_path[-1]], dict) \
-                else self.src.span(item_path)
-            by_param = isinstance(key, str) and _PARAM_OP.match(key)
+        for key, item_path, args, key_span, by_param in parsed:
             local = args.get("name")
             if local is None:
                 base = key[1:] if by_param else key
@@ -292,6 +289,22 @@ class _Expander:
                 f"{shown} is not the name of an op or block"
             self.fail(f"layer '{key}': parameter {pname!r} is {shown!r}; {why}", span, REFERENCE, trace)
         return value
+
+    def parsed(self, items: list, path: tuple) -> tuple[list, set]:
+        """A list of layers as (key, path, settings, key span, whether the key names a
+        parameter) per item, and the names its items give: worked out once per list
+        (a block used 16 times is read once)."""
+        hit = self.parsed_lists.get(path)
+        if hit is None:
+            parsed = []
+            for i, it in enumerate(items):
+                key, item_path, args = self.item(it, path + (i,))
+                key_span = self.src.span(item_path + (key,), key=True) if isinstance(it, dict) \
+                    else self.src.span(item_path)
+                parsed.append((key, item_path, args, key_span, isinstance(key, str) and _PARAM_OP.match(key)))
+            taken = {p[2]["name"] for p in parsed if isinstance(p[2].get("name"), str)}
+            hit = self.parsed_lists[path] = (parsed, taken)
+        return hit
 
     def item(self, item, path: tuple):
         """A layer item as (op or block name, its path, its settings)."""
