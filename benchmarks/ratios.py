@@ -19,7 +19,8 @@ Every process runs with its bytecode cached under a temporary
 ``PYTHONPYCACHEPREFIX`` (one warm-up run per command fills it), as an installed
 package has its ``.pyc`` files: a checkout run with ``PYTHONDONTWRITEBYTECODE``
 would otherwise compile netc's sources on every call. ``--no-bytecode`` measures
-that case instead.
+that case instead (a tree whose ``netc/__pycache__`` exists still reads it: the
+script says so).
 
 Without torch (in ``--torch-python``, default this interpreter) the build row gives
 the build's median time alone. ``--tree`` adds
@@ -98,6 +99,9 @@ def main() -> None:
     base_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     if args.no_bytecode:
         base_env["PYTHONDONTWRITEBYTECODE"] = "1"
+        for label, tree in trees.items():
+            if (tree / "netc" / "__pycache__").exists():
+                print(f"warning: {tree}/netc/__pycache__ exists: {label} reads its bytecode", file=sys.stderr)
     else:
         base_env["PYTHONPYCACHEPREFIX"] = str(out / "pycache")
     for (name, label), (cmd, tree, yardstick, _, _) in rows.items():   # warm-up: fills the cache
