@@ -10,6 +10,7 @@ buffers (batchnorm running statistics), ``trainable_params`` does not.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as _field
 
 from .diagnostics import SHAPE, Diagnostic, NetcError
 from .graph import Graph, Node
@@ -29,14 +30,11 @@ class LayerReport:
     flops: int
     field: Field | None      # receptive field; None for a network whose input is a vector
     windows: list[Window] | None
+    name: str = _field(init=False, repr=False, compare=False)   # the node's, read by every rule
+    op: str = _field(init=False, repr=False, compare=False)
 
-    @property
-    def name(self) -> str:
-        return self.node.name
-
-    @property
-    def op(self) -> str:
-        return self.node.op
+    def __post_init__(self):
+        self.name, self.op = self.node.name, self.node.op
 
     @property
     def trainable(self) -> int:

@@ -99,6 +99,7 @@ class _Expander:
         self.params: dict = {}
         self.owners: dict[str, tuple] = {}     # network parameter -> ("params", name)
         self.read: set = set()                 # declarations an expression read
+        self.parsed_lists: dict[tuple, tuple] = {}   # path of a list of layers -> parsed()
 
     # -- errors --------------------------------------------------------------
     def fail(self, message: str, span: Span, code: str, trace: tuple, layer: str | None = None):
@@ -222,14 +223,10 @@ class _Expander:
         table: dict[str, object] = dict(inputs)
         if parent is not None:
             self.parents[id(table)] = (parent, block)
-        parsed = [self.item(it, path + (i,)) for i, it in enumerate(items)]
-        taken = {p[2]["name"] for p in parsed if isinstance(p[2].get("name"), str)}
+        parsed, taken = self.parsed(items, path)
         counts: dict[str, int] = {}
         prev = next(iter(inputs.values()))
-        for key, item_path, args in parsed:
-            key_span = self.src.span(item_path + (key,), key=True) if isinstance(items[item_path[-1]], dict) \
-                else self.src.span(item_path)
-            by_param = isinstance(key, str) and _PARAM_OP.match(key)
+        for key, item_path, args, key_span, by_param in parsed:
             local = args.get("name")
             if local is None:
                 base = key[1:] if by_param else key
@@ -263,7 +260,8 @@ class _Expander:
                 repeat, out = 0, sources[0]
             for r in range(repeat):
                 full = prefix + (f"{local}.{r}" if "repeat" in args else local)
-                names = _Names(self, params, table, sources, taken, owners)
+                if r:       # each copy after the first reads the one before it as 'in'
+                    names = _Names(self, params, table, sources, taken, owners)
                 if op in OPS:
                     out = self.op_node(op, args, item_path + (key,), key_span, names, full,
                                        sources, trace, block)
@@ -291,6 +289,22 @@ class _Expander:
                 f"{shown} is not the name of an op or block"
             self.fail(f"layer '{key}': parameter {pname!r} is {shown!r}; {why}", span, REFERENCE, trace)
         return value
+
+    def parsed(self, items: list, path: tuple) -> tuple[list, set]:
+        """A list of layers as (key, path, settings, key span, whether the key names a
+        parameter) per item, and the names its items give: worked out once per list
+        (a block used 16 times is read once)."""
+        hit = self.parsed_lists.get(path)
+        if hit is None:
+            parsed = []
+            for i, it in enumerate(items):
+                key, item_path, args = self.item(it, path + (i,))
+                key_span = self.src.span(item_path + (key,), key=True) if isinstance(it, dict) \
+                    else self.src.span(item_path)
+                parsed.append((key, item_path, args, key_span, isinstance(key, str) and _PARAM_OP.match(key)))
+            taken = {p[2]["name"] for p in parsed if isinstance(p[2].get("name"), str)}
+            hit = self.parsed_lists[path] = (parsed, taken)
+        return hit
 
     def item(self, item, path: tuple):
         """A layer item as (op or block name, its path, its settings)."""
@@ -331,19 +345,18 @@ class _Expander:
                       self.src.span(path + ("from",)) if "from" in args else key_span, REFERENCE, trace, full)
         values, spans = {}, {}
         defaults = self.defaults.get(op_name) or {}
-        for key, param in op.params.items():
+        for key, param, own_default, named, expect in _op_plan(op):
             if key in args:
                 raw, span = args[key], self.src.span(path + (key,))
             elif key in defaults:
                 raw, span = defaults[key], self.src.span(("defaults", op_name, key))
-            elif not param.required:
-                values[key] = None if param.default is None else param.check(param.default)
+            elif own_default is not _REQUIRED:
+                values[key] = own_default
                 continue
             else:
                 self.fail(f"{op_name} needs {key!r} ({param.doc})", key_span, SCHEMA, trace, full)
-            literal = param.kind in ("choice", "init") or raw in ("same", "valid")
-            value = self.resolve(raw, scope, span, trace, literal, f"{op_name} {key}: {_EXPECT[param.kind]}"
-                                 if param.kind in _EXPECT else None)
+            literal = named or raw in ("same", "valid")
+            value = self.resolve(raw, scope, span, trace, literal, expect)
             try:
                 values[key] = param.check(value)
             except ValueError as e:
@@ -433,6 +446,29 @@ class _Expander:
                 params[key] = self.resolve(raw, names, span, (), None)
         self.params = params
         return params
+
+
+_OP_PLANS: dict = {}     # id(op) -> (op, its plan)
+_REQUIRED = object()
+
+
+def _op_plan(op) -> list[tuple]:
+    """Per parameter of the op, worked out once per op: (key, param, its default in normal
+    form or _REQUIRED, whether a string value is a literal name, the 'expected' message
+    of a malformed value). A default is a constant of the op's definition, and its normal
+    form (None, int, str, tuple) immutable."""
+    hit = _OP_PLANS.get(id(op))
+    if hit is None or hit[0] is not op:
+        plan = []
+        for key, param in op.params.items():
+            default = _REQUIRED if param.required else \
+                None if param.default is None else param.check(param.default)
+            if isinstance(default, (dict, list)):   # pragma: no cover - an op definition's bug
+                raise AssertionError(f"op {op.name!r}: mutable default for {key!r}")
+            expect = f"{op.name} {key}: {_EXPECT[param.kind]}" if param.kind in _EXPECT else None
+            plan.append((key, param, default, param.kind in ("choice", "init"), expect))
+        hit = _OP_PLANS[id(op)] = (op, plan)
+    return hit[1]
 
 
 def _computed_float(raw, value) -> bool:

@@ -29,6 +29,7 @@ scope answers shape reads such as ``in.channels`` there.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -48,12 +49,12 @@ def evaluate(text: str, scope):
     """Evaluate ``text`` with the names in ``scope`` (a mapping)."""
     if len(text) > MAX_LENGTH:
         raise ExprError(f"expression longer than {MAX_LENGTH} characters")
-    tokens = _tokenize(text)
-    if NAME.match(text.strip()):
+    if NAME.match(text.strip()):     # a lone name: its value, whatever it is
         name = text.strip()
         if name not in scope:
             raise ExprError(_unknown(name, scope))
         return scope[name]
+    tokens = _tokens(text)
     parser = _Parser(tokens, scope, text)
     value = parser.expr()
     if parser.pos != len(tokens):
@@ -126,6 +127,13 @@ def _unknown(name: str, scope) -> str:
     else:
         msg += " (no parameters are in scope: declare them under 'params:')"
     return msg
+
+
+@functools.lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[tuple[str, str], ...]:
+    """``_tokenize`` once per distinct text in a process (a repeated block evaluates the
+    same expressions in every copy)."""
+    return tuple(_tokenize(text))
 
 
 def _tokenize(text: str) -> list[tuple[str, str]]:

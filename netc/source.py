@@ -33,6 +33,7 @@ _HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
 _INF = re.compile(r"[-+]?\.(inf|Inf|INF)\Z")
 _NAN = re.compile(r"\.(nan|NaN|NAN)\Z")
+_NUMBER_START = frozenset("+-.0123456789")   # how every number pattern above starts
 _NULL = {"", "~", "null", "Null", "NULL"}
 _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
@@ -69,6 +70,8 @@ def plain_scalar(text: str):
         return True
     if text in _FALSE:
         return False
+    if text[0] not in _NUMBER_START:   # a name: no number pattern below can match
+        return text
     if _INT.match(text):
         return _int(text, text, 10)
     if _OCT.match(text):
@@ -147,9 +150,11 @@ def parse(text: str, name: str = "<string>") -> Source:
 
     lines = Lines(text)
 
+    position = lines.position
+
     def span_of(start, end=None) -> Span:
         end = end or start
-        return Span(name, *lines.position(start.index), *lines.position(end.index))
+        return Span(name, *position(start.index), *position(end.index))
 
     if "\x00" in text:
         raise error("file contains a NUL character: not a text file",
@@ -219,31 +224,34 @@ def _build(events, src: Source, span_of):
         top[2] = _NO_KEY
         return p
 
+    skipped = (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)
+    ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    scalar, document, alias = yaml.ScalarEvent, yaml.DocumentStartEvent, yaml.AliasEvent
     for ev in events:
-        if isinstance(ev, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)):
+        if isinstance(ev, skipped):
             continue
-        if isinstance(ev, yaml.DocumentStartEvent):
+        if isinstance(ev, ends):    # no anchor, no tag, no value: nothing to check or place
+            stack.pop()
+            continue
+        if isinstance(ev, document):
             documents += 1
             if documents > 1:
                 raise error("a netc file holds one YAML document; found a second '---'",
                             span_of(ev.start_mark), SYNTAX)
             continue
         span = span_of(ev.start_mark, ev.end_mark)
-        if isinstance(ev, yaml.AliasEvent):
+        if isinstance(ev, alias):
             raise error("YAML aliases (*name) are not supported in netc files; "
                         "use 'defaults:' or 'blocks:' to share settings", span, SYNTAX)
-        if getattr(ev, "anchor", None):
+        if ev.anchor:
             raise error(f"YAML anchors (&{ev.anchor}) are not supported in netc files; "
                         "use 'defaults:' or 'blocks:' to share settings", span, SYNTAX)
-        if getattr(ev, "tag", None) and ev.tag != "!":
+        if ev.tag and ev.tag != "!":
             raise error(f"YAML tags ({ev.tag}) are not allowed in netc files", span, SYNTAX)
-        if isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            stack.pop()
-            continue
         count += 1
         if count > MAX_VALUES:
             raise error(f"file holds more than {MAX_VALUES} values", span, LIMIT)
-        if isinstance(ev, yaml.ScalarEvent):
+        if isinstance(ev, scalar):
             if len(ev.value) > MAX_SCALAR:
                 raise error(f"scalar longer than {MAX_SCALAR} characters", span, LIMIT)
             try:

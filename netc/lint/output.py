@@ -3,8 +3,6 @@ commands). They only format; the engine decides what was found."""
 
 from __future__ import annotations
 
-import json
-
 from ..diagnostics import Diagnostic, Severity
 from .engine import FileResult
 from .rule import RULES
@@ -53,6 +51,8 @@ def as_record(path: str, d: Diagnostic) -> dict:
 
 
 def json_(results: list[FileResult]) -> str:
+    import json     # only the json and sarif formats pay for it
+
     return json.dumps([as_record(p, d) for p, d in findings(results)], indent=2) + "\n"
 
 
@@ -131,6 +131,8 @@ def sarif(results: list[FileResult]) -> str:
             "results": out,
         }],
     }
+    import json
+
     return json.dumps(log, indent=2) + "\n"
 
 

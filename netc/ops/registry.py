@@ -223,6 +223,8 @@ class Field:
 
     @staticmethod
     def merge(fields: list["Field"]) -> "Field":
+        if len(fields) == 1:        # most layers have one input: its field as it is
+            return fields[0]
         return Field(tuple(max(f.size[i] for f in fields) for i in range(2)),
                      tuple(max(f.jump[i] for f in fields) for i in range(2)))
 
