@@ -146,3 +146,24 @@ def test_torchscript_style_node_has_no_note(tmp_path):
     f = next(f for f in json.loads(run_netc("lint", str(model), "--output-format", "json").stdout)
              if f["code"] == "A001")
     assert f["where"] == "node '/conv1/Conv' (Conv #0)" and f["notes"] == []
+
+
+def test_load_error_on_a_node_points_at_the_pytorch_line_too(tmp_path):
+    """A conv whose kernel is larger than its input (E004) stops loading; the error
+    still names the Python line."""
+    src = tmp_path / "model.py"
+    src.write_text(MODEL_PY)
+    w = numpy_helper.from_array(np.ones((8, 3, 5, 5), np.float32), "w")
+    node = helper.make_node("Conv", ["x", "w"], ["y"], name="node_conv2d", kernel_shape=[5, 5])
+    for key, value in dynamo_meta(str(src), 10).items():
+        node.metadata_props.add(key=key, value=value)
+    g = helper.make_graph([node], "net", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
+    model = tmp_path / "net.onnx"
+    model.write_bytes(helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)], ir_version=10)
+                      .SerializeToString())
+    r = run_netc("lint", str(model))
+    assert r.returncode == 1
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith(f"{model}: node 'node_conv2d' (Conv #0): error[E004]: node_conv2d:")
+    assert lines[1] == f"  {src}:10:1: note: the node was built from this line, in PyTorch module 'conv1'"
