@@ -167,3 +167,21 @@ def test_load_error_on_a_node_points_at_the_pytorch_line_too(tmp_path):
     lines = r.stdout.splitlines()
     assert lines[0].startswith(f"{model}: node 'node_conv2d' (Conv #0): error[E004]: node_conv2d:")
     assert lines[1] == f"  {src}:10:1: note: the node was built from this line, in PyTorch module 'conv1'"
+
+
+def test_unsupported_node_error_points_at_the_pytorch_line(tmp_path):
+    src = tmp_path / "model.py"
+    src.write_text(MODEL_PY)
+    node = helper.make_node("Cos", ["x"], ["y"], name="node_cos")
+    for key, value in dynamo_meta(str(src), 10).items():
+        node.metadata_props.add(key=key, value=value)
+    g = helper.make_graph([node], "net", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = tmp_path / "net.onnx"
+    model.write_bytes(helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)], ir_version=10)
+                      .SerializeToString())
+    f = json.loads(run_netc("lint", str(model), "--output-format", "json").stdout)
+    e011 = next(x for x in f if x["code"] == "E011")
+    assert e011["where"] == "node 'node_cos' (Cos #0)"
+    assert (e011["notes"][0]["file"], e011["notes"][0]["line"]) == (str(src), 10)
+    assert e011["notes"][1]["message"] == "Cos: 1 node: 'node_cos'"

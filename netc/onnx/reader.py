@@ -397,10 +397,15 @@ class _Reader:
         msg = f"{_node_name(node)}: {e}"
         if ins:
             msg += " (input" + ("s " if len(ins) > 1 else " ") + ", ".join(map(fmt_shape, ins)) + ")"
+        return NetcError(Diagnostic(msg, self.span(node), SHAPE, layer=_node_name(node),
+                                    notes=self._origin_notes(node)))
+
+    def _origin_notes(self, node) -> list:
+        """The note at the source line that built ``node``, as lint findings give it."""
         where = self._provenance(node)
-        notes = [(where["origin"], where["origin_note"] or "the node was built from this line")] \
-            if where["origin"] or where["origin_note"] else []
-        return NetcError(Diagnostic(msg, self.span(node), SHAPE, layer=_node_name(node), notes=notes))
+        if where["origin"] is None and not where["origin_note"]:
+            return []
+        return [(where["origin"], where["origin_note"] or "the node was built from this line")]
 
     def _unsupported_error(self) -> NetcError | None:
         """The one E011 error naming every node no op reads, or None."""
@@ -423,7 +428,7 @@ class _Reader:
                                 "could not be read for want of their input shapes"))
         first = self.unsupported[kinds[0][0]][0][0]
         node = next(n for n in self.graph_nodes if _node_name(n) == first)
-        return NetcError(Diagnostic(msg, self.span(node), UNSUPPORTED, notes=notes))
+        return NetcError(Diagnostic(msg, self.span(node), UNSUPPORTED, notes=self._origin_notes(node) + notes))
 
 
 def _node_name(node) -> str:
