@@ -21,6 +21,8 @@ class Node:
     trace: tuple[tuple[str, Span], ...] = ()   # enclosing block uses, outermost first
     block: str | None = None        # the block this layer was written in
     origin: Span | None = None      # where a node read from ONNX was built from (its FILE:LINE)
+    origin_note: str = ""           # what the origin note says ('' : the default wording)
+    aliases: tuple[str, ...] = ()   # other names of a layer read from ONNX: its node, its PyTorch module
 
     def param_span(self, name: str | None) -> Span:
         return self.param_spans.get(name, self.span) if name else self.span

@@ -8,6 +8,8 @@ in ruff); command-line options override it.
     ignore = ["D001"]
     fail-on = "warning"            # error (default), warning or info
     per-file-ignores = {"legacy/*.yaml" = ["A001"]}   # globs relative to the config file
+    per-node-ignores = {"layer1.0.*" = ["A003"]}       # ONNX models: globs on node names
+    per-node-ignores = {"models/r*.onnx" = {"*.downsample.*" = ["A001"]}}   # for some models
     max-param-share = 0.5           # rule options, see docs/rules/
 """
 
@@ -39,6 +41,9 @@ class Config:
     root: Path | None = None        # folder of the config file; per-file globs are relative to it
     path: Path | None = None
     ignored_for_file_codes: list[str] = field(default_factory=list)   # per-file ignores that matched
+    # (model glob or None for every model, node-name glob, codes); and those for this file
+    per_node_ignores: list[tuple[str | None, str, list[str]]] = field(default_factory=list)
+    node_ignores: list[tuple[str, list[str]]] = field(default_factory=list)
 
     def enabled(self, code: str) -> bool:
         """Longest matching prefix wins; on a tie, ignore wins (ruff's rule)."""
@@ -49,12 +54,24 @@ class Config:
         return dropped is None or chosen > dropped
 
     def for_file(self, path: Path) -> "Config":
-        """This config with the per-file ignores that match ``path`` applied."""
+        """This config with the per-file ignores that match ``path`` applied, and the
+        per-node ignores that apply to it."""
         extra: list[str] = []
         for pattern, codes in self.per_file_ignores:
             if _matches(path, pattern, self.root):
                 extra += codes
-        return replace(self, ignored_for_file_codes=extra) if extra else self
+        nodes = [(node, codes) for model, node, codes in self.per_node_ignores
+                 if model is None or _matches(path, model, self.root)]
+        if not extra and not nodes:
+            return self
+        return replace(self, ignored_for_file_codes=extra, node_ignores=nodes)
+
+    def node_ignored(self, code: str, names) -> bool:
+        """True when a per-node ignore whose glob matches one of ``names`` (a layer's
+        name, its ONNX node name, its PyTorch module) covers ``code`` (a code or prefix)."""
+        return any(any(code.startswith(c) or c == "ALL" for c in codes)
+                   and any(fnmatch.fnmatchcase(n, pattern) for n in names)
+                   for pattern, codes in self.node_ignores)
 
 
 def _best(code: str, prefixes: list[str]) -> int | None:
@@ -126,6 +143,8 @@ def load_config(path: Path, table: dict) -> Config:
             if not isinstance(value, dict):
                 raise ConfigError(f"{where(key)}: expected a table of glob = [codes]")
             cfg.per_file_ignores = [(g, check_codes(c, f"{where(key)}.{g!r}")) for g, c in value.items()]
+        elif key == "per-node-ignores":
+            cfg.per_node_ignores = _node_ignores(value, where(key))
         elif key == "fail-on":
             try:
                 cfg.fail_on = Severity.parse(str(value))
@@ -136,11 +155,34 @@ def load_config(path: Path, table: dict) -> Config:
         else:
             import difflib
 
-            close = difflib.get_close_matches(key, [*LIST_KEYS, "per-file-ignores", "fail-on", *OPTION_KEYS], n=1)
+            close = difflib.get_close_matches(key, [*LIST_KEYS, "per-file-ignores", "per-node-ignores", "fail-on", *OPTION_KEYS], n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigError(f"{where(key)}: unknown setting{hint}")
     cfg.options = replace(cfg.options, **opts)
     return cfg
+
+
+def _node_ignores(value, where: str) -> list[tuple[str | None, str, list[str]]]:
+    """``{node glob = [codes]}`` for every model, or ``{model glob = {node glob = [codes]}}``
+    for the models a glob matches (relative to the config file, like per-file-ignores);
+    both may be mixed in one table."""
+    expected = "expected a table of node-name glob = [codes], or model glob = {node-name glob = [codes]}"
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: {expected}")
+    out = []
+    for key, item in value.items():
+        if not key.strip():
+            raise ConfigError(f"{where}: an empty pattern matches nothing")
+        if isinstance(item, dict):
+            for node, codes in item.items():
+                if not node.strip():
+                    raise ConfigError(f"{where}.{key!r}: an empty pattern matches nothing")
+                if isinstance(codes, dict):
+                    raise ConfigError(f"{where}.{key!r}.{node!r}: {expected}")
+                out.append((key, node, check_codes(codes, f"{where}.{key!r}.{node!r}")))
+        else:
+            out.append((None, key, check_codes(item, f"{where}.{key!r}")))
+    return out
 
 
 def check_codes(value, where: str) -> list[str]:

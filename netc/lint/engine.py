@@ -1,5 +1,6 @@
-"""Lint one file or many: load, run the enabled rules, apply per-file ignores and
-inline suppressions, report unused suppressions. Rendering lives in ``output.py``.
+"""Lint one file or many: load, run the enabled rules, apply per-file ignores,
+per-node ignores (ONNX models) and inline suppressions, report unused suppressions.
+Rendering lives in ``output.py``.
 
 A file that fails to load gives its load errors (codes E001-E011) as findings;
 they cannot be ignored or suppressed, since nothing else can be checked. An ONNX
@@ -65,6 +66,8 @@ def lint_source(path: str, config: Config, load_options: dict | None = None) -> 
             raise RuleCrash(f"internal error: rule {code} failed on {path}: "
                             f"{type(e).__name__}: {e}") from e
     findings = _merge_instances(findings)
+    if config.node_ignores and not src.text:      # an ONNX model: node-name patterns
+        findings = [d for d in findings if not _node_ignored(d, network.graph, config)]
     suppressions = noqa.parse(src.text)
     kept = [d for d in findings if not _suppressed(d, suppressions)]
     if config.enabled(UNUSED_NOQA):
@@ -73,6 +76,18 @@ def lint_source(path: str, config: Config, load_options: dict | None = None) -> 
         kept.append(_as_error(unread))
     kept.sort(key=lambda d: (d.span.line, d.span.col, d.code) if d.span else (0, 0, d.code))
     return FileResult(path, kept, unread is None)
+
+
+def _node_ignored(d: Diagnostic, graph, config: Config) -> bool:
+    """``per-node-ignores``: a finding on a layer whose name, ONNX node name or PyTorch
+    module matches a pattern that covers its code."""
+    if not d.layer:
+        return False
+    try:
+        names = (d.layer, *graph.node(d.layer).aliases)
+    except KeyError:
+        names = (d.layer,)
+    return config.node_ignored(d.code, names)
 
 
 def _as_error(d: Diagnostic) -> Diagnostic:

@@ -40,14 +40,17 @@ def as_record(path: str, d: Diagnostic) -> dict:
     if s and not s.line:
         return {"code": d.code, "severity": str(d.severity), "message": d.message, "file": s.file,
                 "line": None, "column": None, "end_line": None, "end_column": None,
-                "where": s.where or None, "layer": d.layer}
+                "where": s.where or None, "layer": d.layer, "notes": _notes(d)}
     return {"code": d.code, "severity": str(d.severity), "message": d.message,
             "file": s.file if s else path, "line": s.line if s else 1, "column": s.col if s else 1,
             "end_line": (s.end_line or s.line) if s else 1, "end_column": (s.end_col or s.col) if s else 1,
-            "layer": d.layer,
-            "notes": [{"message": note, "file": span.file if span else None,
-                       "line": span.line if span else None, "column": span.col if span else None}
-                      for span, note in d.notes]}
+            "layer": d.layer, "notes": _notes(d)}
+
+
+def _notes(d: Diagnostic) -> list[dict]:
+    return [{"message": note, "file": span.file if span else None,
+             "line": (span.line or None) if span else None, "column": (span.col or None) if span and span.line else None}
+            for span, note in d.notes]
 
 
 def json_(results: list[FileResult]) -> str:

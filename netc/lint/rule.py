@@ -101,6 +101,6 @@ class Context:
         if param and src is not None and where == src.spans.get(("defaults", node.op, param)):
             extra.append((node.span, f"'{param}' comes from 'defaults:'; layer '{node.name}' is here"))
         extra += [(use, f"in block instance '{inst}'") for inst, use in reversed(node.trace)]
-        if node.origin is not None:
-            extra.append((node.origin, "the node was built from this line"))
+        if node.origin is not None or node.origin_note:
+            extra.append((node.origin, node.origin_note or "the node was built from this line"))
         return Diagnostic(message, where, layer=node.name, notes=extra)

@@ -26,13 +26,13 @@ Every node that no op reads is collected; if there is any, one error lists each
 op type with its count and first nodes, and nothing is counted (never as zero).
 Each layer's span names the file and its first node: ``model.onnx: node 'conv1'
 (Conv #3)``, #3 being its index in ``graph.node``; a ``FILE:LINE`` doc string
-(netc's own builds) becomes the node's ``origin``.
+(netc's own builds), or the stack trace a torch dynamo export writes in the node's
+metadata, becomes the node's ``origin`` (netc/onnx/provenance.py).
 """
 
 from __future__ import annotations
 
 import os
-import re
 
 from ..diagnostics import (IO, LIMIT, NOT_ONNX, SHAPE, UNSUPPORTED, Diagnostic, MissingExtra, NetcError,
                            Span, error)
@@ -40,6 +40,7 @@ from ..graph import Graph, Node
 from ..ops import OPS
 from ..ops.registry import MAX_CHANNELS, MAX_SPATIAL, Op, fmt_shape
 from ..ops.window import ShapeError
+from . import provenance
 from .reading import BATCH, ReadingContext, Unsupported
 
 
@@ -56,7 +57,6 @@ def _readers() -> dict[str, list[Op]]:
 
 READERS = _readers()
 FIRST_NAMES = 3          # node names shown per unsupported op type
-_ORIGIN = re.compile(r"([^\s:;]+):(\d+)\b")
 
 
 def load_model(path: str):
@@ -215,7 +215,7 @@ class _Reader:
             name = out
         name = self._unique(name)
         self.nodes.append(Node(name, op.name, params, [self.tensor_of[t] for t in features],
-                               self.span(node), origin=self._origin(node)))
+                               self.span(node), **self._provenance(node)))
         self.tensor_of[out] = name
 
     def _per_output(self, ops: list[Op], node, features: list[str]) -> None:
@@ -240,7 +240,7 @@ class _Reader:
             ctx.shapes[out] = shape
             name = self._unique(f"{_node_name(node)}_{i}")
             self.nodes.append(Node(name, op.name, params, [self.tensor_of[t] for t in features],
-                                   self.span(node), origin=self._origin(node)))
+                                   self.span(node), **self._provenance(node)))
             self.tensor_of[out] = name
 
     def _layer(self, ops: list[Op], node, features: list[str]):
@@ -371,20 +371,41 @@ class _Reader:
         self.names.add(out)
         return out
 
-    def _origin(self, node) -> Span | None:
-        """``FILE:LINE`` from a netc build's doc string: the file beside the model when it
-        is there, else the name as written."""
-        m = _ORIGIN.match(node.doc_string)
-        if not m:
-            return None
-        beside = os.path.join(os.path.dirname(self.path), m.group(1))
-        return Span(beside if os.path.isfile(beside) else m.group(1), int(m.group(2)), 1)
+    def _provenance(self, node) -> dict:
+        """The ``Node`` fields saying where ``node`` came from (netc/onnx/provenance.py):
+        ``origin``, the source line that built it (a netc build's ``FILE:LINE`` doc
+        string, or the innermost user frame of a torch dynamo export's stack trace);
+        ``origin_note``, naming the PyTorch module when known; ``aliases``, the node's
+        ONNX name and module path, which ``per-node-ignores`` patterns match."""
+        meta = {p.key: p.value for p in node.metadata_props} if node.metadata_props else {}
+        module = provenance.module_path(meta.get(provenance.NAME_SCOPES, ""))
+        where = provenance.doc_origin(node.doc_string) or provenance.user_frame(
+            meta.get(provenance.STACK_TRACE, ""))
+        origin = None
+        if where is not None:
+            file, line = where
+            beside = os.path.join(os.path.dirname(self.path), file)
+            origin = Span(beside if not os.path.isabs(file) and os.path.isfile(beside) else file, line, 1)
+        note = ""
+        if module:
+            note = (f"the node was built from this line, in PyTorch module '{module}'" if origin
+                    else f"the node was built by PyTorch module '{module}'")
+        return {"origin": origin, "origin_note": note,
+                "aliases": tuple(dict.fromkeys(a for a in (_node_name(node), module) if a))}
 
     def _shape_error(self, node, e: ShapeError, ins) -> NetcError:
         msg = f"{_node_name(node)}: {e}"
         if ins:
             msg += " (input" + ("s " if len(ins) > 1 else " ") + ", ".join(map(fmt_shape, ins)) + ")"
-        return NetcError(Diagnostic(msg, self.span(node), SHAPE, layer=_node_name(node)))
+        return NetcError(Diagnostic(msg, self.span(node), SHAPE, layer=_node_name(node),
+                                    notes=self._origin_notes(node)))
+
+    def _origin_notes(self, node) -> list:
+        """The note at the source line that built ``node``, as lint findings give it."""
+        where = self._provenance(node)
+        if where["origin"] is None and not where["origin_note"]:
+            return []
+        return [(where["origin"], where["origin_note"] or "the node was built from this line")]
 
     def _unsupported_error(self) -> NetcError | None:
         """The one E011 error naming every node no op reads, or None."""
@@ -407,7 +428,7 @@ class _Reader:
                                 "could not be read for want of their input shapes"))
         first = self.unsupported[kinds[0][0]][0][0]
         node = next(n for n in self.graph_nodes if _node_name(n) == first)
-        return NetcError(Diagnostic(msg, self.span(node), UNSUPPORTED, notes=notes))
+        return NetcError(Diagnostic(msg, self.span(node), UNSUPPORTED, notes=self._origin_notes(node) + notes))
 
 
 def _node_name(node) -> str:
