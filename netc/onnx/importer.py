@@ -1,0 +1,321 @@
+"""``netc import``: a read graph (an ONNX model, netc/onnx/reader.py) written back as a
+readable netc file that describes the same network.
+
+- Names: each layer keeps its graph name, cleaned into a netc name (letters, digits,
+  ``_``: ``layer1.0.conv1`` -> ``layer1_0_conv1``), made unique; ``name:`` is left out
+  where netc's automatic name (``relu3``) is that name already.
+- Wiring: ``from:`` only where a layer's input is not the layer above; ``outputs:``
+  unless the one output is the last layer.
+- Parameters in normal form, without the values equal to the op's default; pairs as
+  one integer when equal; padding as one integer when symmetric and equal. Padding
+  that is not symmetric is written as ``same`` or (pools) ``ceil_mode: true`` where one
+  of those gives the same windows; otherwise the layer is refused (E011).
+- ``defaults:``: per op type with two layers or more, a value every layer of the op
+  shares.
+- ``repeat``: a run of consecutive layers with the same op, parameters, wiring and
+  name but for a trailing index (``x.0``, ``x.1``, ...) becomes one ``repeat`` layer.
+
+Linear in the number of layers (each layer's parameters are tried at most three ways).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+from ..analysis import analyze
+from ..diagnostics import UNSUPPORTED, Diagnostic, NetcError
+from ..graph import Graph, Node
+from ..ops import OPS
+from ..ops.registry import REQUIRED, Param, ShapeError
+
+_NOT_NAME = re.compile(r"[^A-Za-z0-9_]+")
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_YAML_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
+_INDEXED = re.compile(r"(.*)\.(\d+)\Z")
+
+
+def import_graph(graph: Graph, source: str | None = None) -> str:
+    """The netc text of ``graph``; ``source`` (the model's file name) goes in a comment.
+    Raise NetcError (E011) for a layer netc's format cannot write."""
+    shapes = analyze(graph).shapes()
+    names = _clean_names(graph)
+    layers = [_Layer(n, _settings(n, [shapes[i] for i in n.inputs])) for n in graph.nodes]
+    defaults = _factor_defaults(layers)
+    layers = _fold_repeats(graph, layers, names)
+    _wire(graph, layers, names)
+    _omit_auto_names(layers)
+
+    out = []
+    if source:
+        out.append(f"# imported by netc import from {_basename(source)}")
+    out.append("netc: 1")
+    out.append(f"name: {_scalar(graph.name)}")
+    shape = ", ".join(str(d) for d in graph.input_shape)
+    inp = f"shape: [{shape}]"
+    if names[graph.input_name] != "input":
+        inp += f", name: {_scalar(names[graph.input_name])}"
+    out.append(f"input: {{{inp}}}")
+    if defaults:
+        out.append("defaults:")
+        out.extend(f"  {op}: {_flow(values)}" for op, values in defaults.items())
+    out.append("layers:")
+    out.extend(f"  - {layer.render()}" for layer in layers)
+    last = layers[-1].name if layers else None
+    outputs = [names[o] for o in graph.outputs]
+    if outputs != [last]:
+        out.append(f"outputs: [{', '.join(_scalar(o) for o in outputs)}]")
+    return "\n".join(out) + "\n"
+
+
+class _Layer:
+    """One layer item being written: its op, name, settings, ``from`` and ``repeat``."""
+
+    def __init__(self, node: Node, settings: dict):
+        self.node, self.op, self.settings = node, node.op, settings
+        self.last = node                         # the last copy's node, for a repeated layer
+        self.name: str = ""
+        self.show_name = True
+        self.sources: list[str] | None = None     # None: the layer above
+        self.repeat = 0                          # 0: not a repeated layer
+
+    def render(self) -> str:
+        items = {}
+        if self.show_name:
+            items["name"] = self.name
+        if self.sources is not None:
+            items["from"] = self.sources[0] if len(self.sources) == 1 else list(self.sources)
+        items.update(self.settings)
+        if self.repeat:
+            items["repeat"] = self.repeat
+        return f"{self.op}: {_flow(items)}" if items else self.op
+
+
+# -- names -------------------------------------------------------------------------------
+
+def clean_name(name: str) -> str:
+    """A netc name for a graph name: runs of other characters become ``_``, a leading
+    digit gets a ``_`` before it (``layer1.0.conv1`` -> ``layer1_0_conv1``)."""
+    out = _NOT_NAME.sub("_", name).strip("_")
+    if not out:
+        return "layer"
+    return "_" + out if out[0].isdigit() else out
+
+
+def _clean_names(graph: Graph) -> dict[str, str]:
+    """Graph name -> unique netc name; the input is ``input`` unless named otherwise."""
+    names = {graph.input_name: clean_name(graph.input_name)}
+    used = {"input", names[graph.input_name]}
+    for n in graph.nodes:
+        base = clean_name(n.name)
+        name, k = base, 1
+        while name in used:
+            k += 1
+            name = f"{base}_{k}"
+        used.add(name)
+        names[n.name] = name
+    return names
+
+
+def _omit_auto_names(layers: list[_Layer]) -> None:
+    """Leave out ``name:`` where netc's automatic name (``{op}{n}``, counted per op,
+    skipping names written in the file) is the layer's name already."""
+    taken = {layer.name for layer in layers}
+    counts: dict[str, int] = {}
+    for layer in layers:
+        if layer.repeat:
+            continue
+        base = layer.op
+        k = counts.get(base, 0)
+        taken.discard(layer.name)
+        while True:
+            k += 1
+            auto = f"{base}{'_' if base[-1:].isdigit() else ''}{k}"
+            if auto not in taken:
+                break
+        if auto == layer.name:
+            counts[base] = k
+            layer.show_name = False
+        else:
+            taken.add(layer.name)
+
+
+# -- wiring ------------------------------------------------------------------------------
+
+def _wire(graph: Graph, layers: list[_Layer], names: dict) -> None:
+    prev = graph.input_name
+    for layer in layers:
+        layer.name = names[layer.last.name]
+        inputs = layer.node.inputs
+        if inputs != [prev]:
+            layer.sources = ["input" if i == graph.input_name else names[i] for i in inputs]
+        prev = layer.last.name
+
+
+# -- parameters --------------------------------------------------------------------------
+
+def _settings(node: Node, ins: list) -> dict:
+    """The parameters to write: normal form, defaults left out, written short."""
+    op = OPS[node.op]
+    p = dict(node.params)
+    if "padding" in p and op.params["padding"].kind == "padding" and ins:
+        p.update(_writable_padding(node, p, ins))
+    if op.params.get("stride") and op.params["stride"].default is None and p.get("stride") == p.get("kernel"):
+        p["stride"] = None                  # a pool's stride defaults to its kernel
+    out = {}
+    for key, param in op.params.items():
+        if key not in p or _is_default(param, p[key]):
+            continue
+        out[key] = _short(param, p[key])
+    return out
+
+
+def _is_default(param: Param, value) -> bool:
+    if param.default is REQUIRED:
+        return False
+    if param.default is None or value is None:
+        return value is param.default
+    try:
+        return param.check(list(param.default) if isinstance(param.default, tuple) else param.default) \
+            == value
+    except ValueError:     # pragma: no cover - every default checks
+        return False
+
+
+def _short(param: Param, value):
+    """A normal-form value as written: (a, a) -> a, ((p, p), (q, q)) -> [p, q] or p."""
+    if param.kind in ("pair", "scale") and isinstance(value, tuple):
+        return value[0] if value[0] == value[1] else list(value)
+    if param.kind in ("padding", "sides") and isinstance(value, tuple):
+        (t, b), (l, r) = value
+        if t == b and l == r:
+            return t if t == l else [t, l]
+        return [t, b, l, r]
+    return value
+
+
+def _writable_padding(node: Node, p: dict, ins: list) -> dict:
+    """Padding netc can write with the windows of ``p``: as it is when symmetric, else
+    ``same`` or (a pool) ceil mode with the start padding on both sides, whichever
+    gives the same output and windows; else E011."""
+    pads = p["padding"]
+    if pads == "same" or all(b == e for b, e in pads):
+        return {}
+    op = OPS[node.op]
+    target = _windows(op, p, ins)
+    tries = [{"padding": "same"}]
+    if "ceil_mode" in op.params and not p.get("ceil_mode"):     # netc's own build of ceil mode
+        tries.insert(0, {"padding": tuple((b, b) for b, _ in pads), "ceil_mode": True})
+    for change in tries:
+        try:
+            if _windows(op, {**p, **change}, ins) == target:
+                return change
+        except ShapeError:
+            continue
+    (t, b), (l, r) = pads
+    raise NetcError(Diagnostic(
+        f"{node.name}: padding [top {t}, bottom {b}, left {l}, right {r}] is not symmetric, and "
+        f"neither 'same' nor ceil mode gives these windows: netc's {node.op} cannot write it",
+        node.span, UNSUPPORTED, layer=node.name))
+
+
+def _windows(op, p: dict, ins: list):
+    """What a windowed layer computes: its output shape and each window's padding as run."""
+    out = op.infer(p, ins)
+    return out.shape, tuple((w.pad_begin, w.pad_end + w.overhang) for w in out.windows or ())
+
+
+# -- defaults ------------------------------------------------------------------------------
+
+def _factor_defaults(layers: list[_Layer]) -> dict[str, dict]:
+    """Per op with two layers or more, the settings every layer of it writes alike move
+    to ``defaults:``."""
+    by_op: dict[str, list[_Layer]] = {}
+    for layer in layers:
+        by_op.setdefault(layer.op, []).append(layer)
+    defaults = {}
+    for op, group in by_op.items():
+        if len(group) < 2:
+            continue
+        first = group[0].settings
+        shared = {k: v for k, v in first.items()
+                  if all(k in g.settings and _same(g.settings[k], v) for g in group[1:])}
+        if shared:
+            defaults[op] = shared
+            for g in group:
+                g.settings = {k: v for k, v in g.settings.items() if k not in shared}
+    return defaults
+
+
+def _same(a, b) -> bool:
+    return type(a) is type(b) and a == b
+
+
+# -- repeat ------------------------------------------------------------------------------
+
+def _fold_repeats(graph: Graph, layers: list[_Layer], names: dict) -> list[_Layer]:
+    """Fold runs ``x.0``, ``x.1``, ... ``x.k`` (k >= 1) of one op with the same settings,
+    each copy read only by the next one, into one layer ``x`` with ``repeat: k + 1``,
+    which expands to the graph's names again; ``x`` then names the last copy."""
+    consumers = graph.consumers()
+    outputs = set(graph.outputs)
+    used = set(names.values())
+    out: list[_Layer] = []
+    i = 0
+    while i < len(layers):
+        first = layers[i]
+        m = _INDEXED.match(first.node.name)
+        j = i + 1
+        if m and m.group(2) == "0" and _PLAIN.match(m.group(1)) and m.group(1) not in used:
+            base = m.group(1)
+            while (j < len(layers) and layers[j].node.name == f"{base}.{j - i}"
+                   and layers[j].op == first.op and layers[j].settings == first.settings
+                   and layers[j].node.inputs == [layers[j - 1].node.name]
+                   and consumers[layers[j - 1].node.name] == [layers[j].node.name]
+                   and layers[j - 1].node.name not in outputs):
+                j += 1
+            if j - i >= 2:
+                first.repeat, first.last = j - i, layers[j - 1].node
+                names[first.last.name] = base
+                used.add(base)
+        out.append(first)
+        i = j
+    return out
+
+
+# -- YAML text --------------------------------------------------------------------------------
+
+def _flow(items: dict) -> str:
+    return "{" + ", ".join(f"{k}: {_value(v)}" for k, v in items.items()) + "}"
+
+
+def _value(v) -> str:
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return _flow(v)
+    return _scalar(v)
+
+
+def _scalar(v) -> str:
+    """One YAML 1.2 scalar that netc reads back as ``v``."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        assert math.isfinite(v)
+        return repr(v)          # 1e-05, 0.001: numbers in YAML 1.2's core schema
+    text = str(v)
+    if _PLAIN.match(text) and text.lower() not in _YAML_WORDS:
+        return text
+    return json.dumps(text)     # a JSON string is a YAML double-quoted scalar
+
+
+def _basename(path: str) -> str:
+    import os
+
+    return os.path.basename(path)
