@@ -66,9 +66,10 @@ def test_import_of_every_example_describes_the_same_network(path, tmp_path):
     vanished = sum(r.activations for r in net.layers if r.op in ("dropout", "identity"))
     assert (t.params, t.trainable_params, t.macs, t.flops, t.activations) == \
         (u.params, u.trainable_params, u.macs, u.flops, u.activations - vanished)
-    # layer names: the graph's, dots made underscores (a repeated layer expands to x.0, x.1 ...)
+    # layer names: the graph's, but for dots and underscores (names in a repeated block keep
+    # the copies' dots: layer1.0.branch_conv1 for layer1.0.branch.conv1)
     for a, b in zip(mine, kept):
-        assert a.name in (b.name.replace(".", "_"), b.name), (a.name, b.name)
+        assert a.name.replace(".", "_") == b.name.replace(".", "_"), (a.name, b.name)
     # the file lints without load errors (E0xx)
     out = tmp_path / "imported.yaml"
     out.write_text(text)
@@ -144,6 +145,56 @@ def test_a_run_ends_at_a_copy_read_elsewhere():
     net = netc.loads(text)
     assert [(r.name, r.node.inputs) for r in net.layers] == \
         [("c.0", ["x"]), ("c.1", ["c.0"]), ("c_2", ["c.1"]), ("sum", ["c_2", "c.1"])]
+
+
+BLOCKS = """\
+netc: 1
+name: small2
+input: {shape: [8, 16, 16]}
+blocks:
+  unit:
+    layers:
+      - conv: {name: a, filters: 8, kernel: 3, padding: 1, activation: relu}
+      - add: {from: [a, input]}
+layers:
+  - unit: {name: stage, repeat: 3}
+  - conv: {name: head, filters: 4, kernel: 1}
+"""
+
+
+def test_copies_of_a_block_are_folded_into_one_block_with_repeat():
+    # stage.0.*, stage.1.*, stage.2.*: the same two layers, each copy read through its
+    # add by the next only; the add is netc's add1 in the block's scope: no name
+    text = imported(netc.loads(BLOCKS))
+    assert text.split("netc: 1\n", 1)[1] == """\
+name: small2
+input: {shape: [8, 16, 16]}
+blocks:
+  stage_block:
+    layers:
+      - conv: {name: a, filters: 8, kernel: 3, padding: 1, activation: relu}
+      - add: {from: [a, input]}
+layers:
+  - stage_block: {name: stage, repeat: 3}
+  - conv: {name: head, filters: 4, kernel: 1}
+"""
+    assert [r.name for r in netc.loads(text).layers] == [r.name for r in netc.loads(BLOCKS).layers]
+
+
+def _copies(read_again):
+    """Copies s.0, s.1, s.2 of (Relu a, Sigmoid b), then an add of s.2.b and ``read_again``."""
+    m = M((1, 3, 8, 8))
+    y = "x"
+    for k in range(3):
+        y = m.op("Sigmoid", [m.op("Relu", [y], name=f"s.{k}.a")], name=f"s.{k}.b")
+    return m.model([m.op("Add", [y, read_again], name="sum")])
+
+
+def test_copies_read_from_outside_are_not_folded():
+    assert "  - s_block: {name: s, repeat: 3}\n  - add: {name: sum, from: [s, input]}\n" in imported(_copies("x"))
+    text = imported(_copies("s.0.b"))               # s.0 is read by sum, not only by s.1
+    assert "blocks:" not in text and "repeat" not in text
+    assert "  - add: {name: sum, from: [s_2_b, s_0_b]}\n" in text
 
 
 def test_pool_stride_equal_to_its_kernel_is_left_out():

@@ -43,6 +43,8 @@ def import_graph(graph: Graph, source: str | None = None) -> str:
     names = _clean_names(graph)
     layers = [_Layer(n, _settings(n, [shapes[i] for i in n.inputs])) for n in graph.nodes]
     defaults = _factor_defaults(layers)
+    blocks: dict[str, list[_Layer]] = {}
+    layers = _fold_blocks(graph, layers, names, blocks)
     layers = _fold_repeats(graph, layers, names)
     _wire(graph, layers, names)
     _omit_auto_names(layers)
@@ -60,6 +62,12 @@ def import_graph(graph: Graph, source: str | None = None) -> str:
     if defaults:
         out.append("defaults:")
         out.extend(f"  {op}: {_flow(values)}" for op, values in defaults.items())
+    if blocks:
+        out.append("blocks:")
+        for block, body in blocks.items():
+            out.append(f"  {block}:")
+            out.append("    layers:")
+            out.extend(f"      - {layer.render()}" for layer in body)
     out.append("layers:")
     out.extend(f"  - {layer.render()}" for layer in layers)
     last = layers[-1].name if layers else None
@@ -75,6 +83,7 @@ class _Layer:
     def __init__(self, node: Node, settings: dict):
         self.node, self.op, self.settings = node, node.op, settings
         self.last = node                         # the last copy's node, for a repeated layer
+        self.inputs = node.inputs                # what it reads (a block use: its first layer's input)
         self.name: str = ""
         self.show_name = True
         self.sources: list[str] | None = None     # None: the layer above
@@ -147,7 +156,7 @@ def _wire(graph: Graph, layers: list[_Layer], names: dict) -> None:
     prev = graph.input_name
     for layer in layers:
         layer.name = names[layer.last.name]
-        inputs = layer.node.inputs
+        inputs = layer.inputs
         if inputs != [prev]:
             layer.sources = ["input" if i == graph.input_name else names[i] for i in inputs]
         prev = layer.last.name
@@ -254,6 +263,135 @@ def _same(a, b) -> bool:
 
 # -- repeat ------------------------------------------------------------------------------
 
+_GROUP = re.compile(r"(.+?)\.(\d+)\.(.+)\Z")    # P.k.rest: layer 'rest' of copy k of P
+
+
+def _fold_blocks(graph: Graph, layers: list[_Layer], names: dict, blocks: dict) -> list[_Layer]:
+    """Fold runs of copies ``P.0.*``, ``P.1.*``, ... (at least 2) with the same layers,
+    settings and inner wiring, each copy read only through its last layer and only by
+    the next copy, into one block (defined in ``blocks``) used with ``repeat``; the use
+    is named after ``P`` and stands for the last copy's last layer."""
+    consumers = graph.consumers()
+    outputs = set(graph.outputs)
+    used = set(names.values())
+    out: list[_Layer] = []
+    i = 0
+    while i < len(layers):
+        m = _GROUP.match(layers[i].node.name)
+        copies = _copies(layers, i, m.group(1)) if m and m.group(2) == "0" else []
+        n = _foldable(copies, m.group(1), consumers, outputs) if copies else 0
+        if n < 2:
+            out.append(layers[i])
+            i += 1
+            continue
+        prefix, body = m.group(1), copies[0]
+        locals_ = {layer.node.name: clean_name(layer.node.name[len(prefix) + 3:]) for layer in body}
+        block = _block(prefix, body, locals_, blocks)
+        use = _Layer(body[0].node, {})
+        use.op, use.repeat, use.last, use.inputs = block, n, copies[n - 1][-1].node, body[0].node.inputs
+        name = _unique(clean_name(prefix), used)
+        names[use.last.name] = name
+        out.append(use)
+        i += sum(len(c) for c in copies[:n])
+    return out
+
+
+def _copies(layers: list[_Layer], i: int, prefix: str) -> list[list[_Layer]]:
+    """The consecutive groups of layers named ``prefix.0.*``, ``prefix.1.*``, ... from i."""
+    groups: list[list[_Layer]] = []
+    while i < len(layers):
+        head = f"{prefix}.{len(groups)}."
+        if not layers[i].node.name.startswith(head):
+            break
+        group = []
+        while i < len(layers) and layers[i].node.name.startswith(head):
+            group.append(layers[i])
+            i += 1
+        groups.append(group)
+    return groups
+
+
+def _foldable(copies: list[list[_Layer]], prefix: str, consumers: dict, outputs: set) -> int:
+    """How many leading copies one block with ``repeat`` can write (0 or 1: none)."""
+    if not copies:
+        return 0
+    shape = _shape(copies[0], len(f"{prefix}.0."))
+    if shape is None or not _closed(copies[0][:-1], copies[0], consumers, outputs):
+        return 0
+    n = 1
+    while n < len(copies):
+        prev, group = copies[n - 1], copies[n]
+        if (_shape(group, len(f"{prefix}.{n}.")) != shape or _entry(group) != prev[-1].node.name
+                or not _closed(group[:-1], group, consumers, outputs)
+                or prev[-1].node.name in outputs
+                or any(c not in {g.node.name for g in group} for c in consumers[prev[-1].node.name])):
+            break
+        n += 1
+    return n
+
+
+def _shape(group: list[_Layer], cut: int):
+    """A copy's structure: per layer its name within the copy (its name past ``cut``
+    characters, the copy's ``P.k.``), op, settings, and inputs (a layer of the copy by
+    that name, or None: the copy's one input); None when the copy reads more than one
+    tensor from outside."""
+    names = {layer.node.name for layer in group}
+    outside = {i for layer in group for i in layer.node.inputs if i not in names}
+    if len(outside) != 1:
+        return None
+    return tuple((layer.node.name[cut:], layer.op, _frozen(layer.settings),
+                  tuple(i[cut:] if i in names else None for i in layer.node.inputs)) for layer in group)
+
+
+def _entry(group: list[_Layer]) -> str:
+    names = {layer.node.name for layer in group}
+    return next(i for layer in group for i in layer.node.inputs if i not in names)
+
+
+def _closed(inner: list[_Layer], group: list[_Layer], consumers: dict, outputs: set) -> bool:
+    """Whether the ``inner`` layers of a copy are read only within it, and are no output."""
+    names = {layer.node.name for layer in group}
+    return all(layer.node.name not in outputs and all(c in names for c in consumers[layer.node.name])
+               for layer in inner)
+
+
+def _frozen(settings: dict):
+    return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in settings.items())
+
+
+def _block(prefix: str, body: list[_Layer], locals_: dict, blocks: dict) -> str:
+    """The block of ``body`` (a new one, or an identical one defined already): its name."""
+    if len(set(locals_.values())) != len(locals_):
+        locals_ = {k: f"{v}_{n}" for n, (k, v) in enumerate(locals_.items(), 1)}
+    layers = []
+    prev = None
+    for layer in body:
+        item = _Layer(layer.node, layer.settings)
+        item.name = locals_[layer.node.name]
+        ins = [locals_.get(i, "input") for i in layer.node.inputs]
+        if ins != [prev or "input"]:
+            item.sources = ins
+        prev = item.name
+        layers.append(item)
+    _omit_auto_names(layers)
+    text = [layer.render() for layer in layers]
+    for name, existing in blocks.items():
+        if [layer.render() for layer in existing] == text:
+            return name
+    name = _unique(clean_name(prefix.rsplit(".", 1)[-1]) + "_block", set(blocks) | set(OPS))
+    blocks[name] = layers
+    return name
+
+
+def _unique(base: str, used: set) -> str:
+    name, k = base, 1
+    while name in used:
+        k += 1
+        name = f"{base}_{k}"
+    used.add(name)
+    return name
+
+
 def _fold_repeats(graph: Graph, layers: list[_Layer], names: dict) -> list[_Layer]:
     """Fold runs ``x.0``, ``x.1``, ... ``x.k`` (k >= 1) of one op with the same settings,
     each copy read only by the next one, into one layer ``x`` with ``repeat: k + 1``,
@@ -271,6 +409,7 @@ def _fold_repeats(graph: Graph, layers: list[_Layer], names: dict) -> list[_Laye
             base = m.group(1)
             while (j < len(layers) and layers[j].node.name == f"{base}.{j - i}"
                    and layers[j].op == first.op and layers[j].settings == first.settings
+                   and not first.repeat
                    and layers[j].node.inputs == [layers[j - 1].node.name]
                    and consumers[layers[j - 1].node.name] == [layers[j].node.name]
                    and layers[j - 1].node.name not in outputs):
