@@ -14,7 +14,7 @@ from conftest import EXAMPLES, run_netc
 from netc.diagnostics import NetcError
 from netc.lint import lint_file
 from netc.onnx.build import build_model
-from netc.onnx.importer import clean_name, import_graph
+from netc.onnx.importer import clean_name, import_graph, module_path
 from netc.onnx.reader import read_graph
 from test_onnx_reader import DATA, EXAMPLE_FILES, M, _comparable, _sized, _zeros
 
@@ -211,17 +211,65 @@ def test_clean_name(raw, clean):
     assert clean_name(raw) == clean
 
 
-def test_torch_style_names_are_cleaned_and_made_unique():
+def test_names_are_cleaned_and_made_unique():
     m = M((1, 3, 8, 8))
-    y = m.op("Conv", ["x", m.w(4, 3, 3, 3)], name="/conv/Conv", pads=[1, 1, 1, 1])
-    z = m.op("Relu", ["x"], name="conv_Conv")          # cleans to the same name
-    s = m.op("Concat", [y, z], name="true", axis=1)    # a YAML word: quoted
+    y = m.op("Conv", ["x", m.w(4, 3, 3, 3)], name="/conv/Conv", pads=[1, 1, 1, 1])   # torch's scope
+    z = m.op("Relu", ["x"], name="conv")               # the same name
+    w = m.op("Sigmoid", ["x"], name="a.b-c")
+    s = m.op("Concat", [y, z, w], name="true", axis=1)    # a YAML word: quoted
     text = imported(m.model([s]))
-    assert "  - conv: {name: conv_Conv, filters: 4, kernel: 3, padding: 1, bias: false}\n" in text   # no B input
-    assert '  - relu: {name: conv_Conv_2, from: input}\n' in text
-    assert '  - concat: {name: "true", from: [conv_Conv, conv_Conv_2]}\n' in text
+    assert "  - conv: {name: conv, filters: 4, kernel: 3, padding: 1, bias: false}\n" in text
+    assert "  - relu: {name: conv_2, from: input}\n" in text
+    assert "  - sigmoid: {name: a_b_c, from: input}\n" in text
+    assert '  - concat: {name: "true", from: [conv, conv_2, a_b_c]}\n' in text
     net = netc.loads(text)
-    assert [r.output_shape for r in net.layers] == [(4, 8, 8), (3, 8, 8), (7, 8, 8)]
+    assert [r.name for r in net.layers] == ["conv", "conv_2", "a_b_c", "true"]
+    assert [r.output_shape for r in net.layers] == [(4, 8, 8), (3, 8, 8), (3, 8, 8), (10, 8, 8)]
+
+
+@pytest.mark.parametrize("raw, path", [("/layer1/layer1.0/conv1/Conv", "layer1.0.conv1"),
+                                       ("/conv1/Conv", "conv1"), ("/layer1/layer1.0/Add", "layer1.0.Add"),
+                                       ("/Flatten", "Flatten"), ("conv1.weight", "conv1.weight")])
+def test_module_path_of_torch_scoped_names(raw, path):
+    assert module_path(raw) == path
+
+
+def test_a_torchscript_style_export_reads_as_torch_names_with_its_blocks_folded():
+    # the node names torch.onnx.export gives a ResNet basic block: /layer1/layer1.K/...
+    m = M((1, 4, 8, 8))
+    y = m.op("Relu", [m.op("Conv", ["x", m.w(4, 4, 3, 3)], name="/conv1/Conv", pads=[1, 1, 1, 1])],
+             name="/relu/Relu")
+    for k in range(2):
+        s = f"/layer1/layer1.{k}"
+        h = m.op("Relu", [m.op("Conv", [y, m.w(4, 4, 3, 3)], name=f"{s}/conv1/Conv", pads=[1, 1, 1, 1])],
+                 name=f"{s}/relu/Relu")
+        h = m.op("Conv", [h, m.w(4, 4, 3, 3)], name=f"{s}/conv2/Conv", pads=[1, 1, 1, 1])
+        y = m.op("Relu", [m.op("Add", [h, y], name=f"{s}/Add")], name=f"{s}/relu_1/Relu")
+    y = m.op("Flatten", [m.op("GlobalAveragePool", [y], name="/avgpool/GlobalAveragePool")], name="/Flatten",
+             axis=1)
+    y = m.op("Gemm", [y, m.w(10, 4), m.w(10)], name="/fc/Gemm", transB=1)
+    text = imported(m.model([y]))
+    # conv1 and conv2 are netc's own names for the convs (in the block's scope too): no name:
+    assert text.split("input:", 1)[1] == """ {shape: [4, 8, 8], name: x}
+defaults:
+  conv: {filters: 4, kernel: 3, padding: 1, bias: false}
+blocks:
+  layer1_block:
+    layers:
+      - conv: {activation: relu}
+      - conv
+      - add: {name: Add, from: [conv2, input]}
+      - relu: {name: relu_1}
+layers:
+  - conv: {activation: relu}
+  - layer1_block: {name: layer1, repeat: 2}
+  - global_avgpool: {name: avgpool}
+  - dense: {name: fc, units: 10}
+"""
+    net = netc.loads(text)
+    assert [r.name for r in net.layers][1:5] == ["layer1.0.conv1", "layer1.0.conv2", "layer1.0.Add",
+                                                 "layer1.0.relu_1"]
+    assert net.totals.params == 5 * 4 * 4 * 9 + 10 * 4 + 10
 
 
 def test_same_upper_padding_is_written_as_same():

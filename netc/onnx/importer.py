@@ -84,6 +84,7 @@ class _Layer:
         self.node, self.op, self.settings = node, node.op, settings
         self.last = node                         # the last copy's node, for a repeated layer
         self.inputs = node.inputs                # what it reads (a block use: its first layer's input)
+        self.path = module_path(node.name)       # the dotted name that names and folding read
         self.name: str = ""
         self.show_name = True
         self.sources: list[str] | None = None     # None: the layer above
@@ -103,6 +104,25 @@ class _Layer:
 
 # -- names -------------------------------------------------------------------------------
 
+def module_path(name: str) -> str:
+    """The dotted module path in a node name that PyTorch's exporter scoped, else the name:
+    ``/layer1/layer1.0/conv1/Conv`` -> ``layer1.0.conv1`` (each scope segment a longer
+    path of the one before, the op type dropped after a leaf module); after a container
+    (``/layer1/layer1.0/Add``) the op type stays: ``layer1.0.Add``."""
+    if not name.startswith("/"):
+        return name
+    segments = [s for s in name.split("/") if s]
+    if len(segments) > 1 and "." not in segments[-2]:
+        segments.pop()
+    out: list[str] = []
+    for s in segments:
+        if out and s.startswith(out[-1] + "."):
+            out[-1] = s
+        else:
+            out.append(s)
+    return ".".join(out)
+
+
 def clean_name(name: str) -> str:
     """A netc name for a graph name: runs of other characters become ``_``, a leading
     digit gets a ``_`` before it (``layer1.0.conv1`` -> ``layer1_0_conv1``)."""
@@ -117,7 +137,7 @@ def _clean_names(graph: Graph) -> dict[str, str]:
     names = {graph.input_name: clean_name(graph.input_name)}
     used = {"input", names[graph.input_name]}
     for n in graph.nodes:
-        base = clean_name(n.name)
+        base = clean_name(module_path(n.name))
         name, k = base, 1
         while name in used:
             k += 1
@@ -277,7 +297,7 @@ def _fold_blocks(graph: Graph, layers: list[_Layer], names: dict, blocks: dict) 
     out: list[_Layer] = []
     i = 0
     while i < len(layers):
-        m = _GROUP.match(layers[i].node.name)
+        m = _GROUP.match(layers[i].path)
         copies = _copies(layers, i, m.group(1)) if m and m.group(2) == "0" else []
         n = _foldable(copies, m.group(1), consumers, outputs) if copies else 0
         if n < 2:
@@ -285,7 +305,7 @@ def _fold_blocks(graph: Graph, layers: list[_Layer], names: dict, blocks: dict) 
             i += 1
             continue
         prefix, body = m.group(1), copies[0]
-        locals_ = {layer.node.name: clean_name(layer.node.name[len(prefix) + 3:]) for layer in body}
+        locals_ = {layer.node.name: clean_name(layer.path[len(prefix) + 3:]) for layer in body}
         block = _block(prefix, body, locals_, blocks)
         use = _Layer(body[0].node, {})
         use.op, use.repeat, use.last, use.inputs = block, n, copies[n - 1][-1].node, body[0].node.inputs
@@ -301,10 +321,10 @@ def _copies(layers: list[_Layer], i: int, prefix: str) -> list[list[_Layer]]:
     groups: list[list[_Layer]] = []
     while i < len(layers):
         head = f"{prefix}.{len(groups)}."
-        if not layers[i].node.name.startswith(head):
+        if not layers[i].path.startswith(head):
             break
         group = []
-        while i < len(layers) and layers[i].node.name.startswith(head):
+        while i < len(layers) and layers[i].path.startswith(head):
             group.append(layers[i])
             i += 1
         groups.append(group)
@@ -335,12 +355,12 @@ def _shape(group: list[_Layer], cut: int):
     characters, the copy's ``P.k.``), op, settings, and inputs (a layer of the copy by
     that name, or None: the copy's one input); None when the copy reads more than one
     tensor from outside."""
-    names = {layer.node.name for layer in group}
-    outside = {i for layer in group for i in layer.node.inputs if i not in names}
+    paths = {layer.node.name: layer.path[cut:] for layer in group}
+    outside = {i for layer in group for i in layer.node.inputs if i not in paths}
     if len(outside) != 1:
         return None
-    return tuple((layer.node.name[cut:], layer.op, _frozen(layer.settings),
-                  tuple(i[cut:] if i in names else None for i in layer.node.inputs)) for layer in group)
+    return tuple((layer.path[cut:], layer.op, _frozen(layer.settings),
+                  tuple(paths.get(i) for i in layer.node.inputs)) for layer in group)
 
 
 def _entry(group: list[_Layer]) -> str:
@@ -403,11 +423,11 @@ def _fold_repeats(graph: Graph, layers: list[_Layer], names: dict) -> list[_Laye
     i = 0
     while i < len(layers):
         first = layers[i]
-        m = _INDEXED.match(first.node.name)
+        m = _INDEXED.match(first.path)
         j = i + 1
         if m and m.group(2) == "0" and _PLAIN.match(m.group(1)) and m.group(1) not in used:
             base = m.group(1)
-            while (j < len(layers) and layers[j].node.name == f"{base}.{j - i}"
+            while (j < len(layers) and layers[j].path == f"{base}.{j - i}"
                    and layers[j].op == first.op and layers[j].settings == first.settings
                    and not first.repeat
                    and layers[j].node.inputs == [layers[j - 1].node.name]
