@@ -197,6 +197,26 @@ def test_copies_read_from_outside_are_not_folded():
     assert "  - add: {name: sum, from: [s_2_b, s_0_b]}\n" in text
 
 
+def test_an_inner_run_folds_when_the_outer_one_cannot():
+    # a has one copy (a.0); within it, a.0.b.0 and a.0.b.1 are two copies of (Relu, Sigmoid)
+    m = M((1, 3, 8, 8))
+    y = "x"
+    for k in range(2):
+        y = m.op("Sigmoid", [m.op("Relu", [y], name=f"a.0.b.{k}.r")], name=f"a.0.b.{k}.s")
+    y = m.op("Tanh", [y], name="a.0.t")
+    text = imported(m.model([y]))
+    assert text.split("blocks:\n", 1)[1] == """\
+  b_block:
+    layers:
+      - relu: {name: r}
+      - sigmoid: {name: s}
+layers:
+  - b_block: {name: a_0_b, repeat: 2}
+  - tanh: {name: a_0_t}
+"""
+    assert [r.name for r in netc.loads(text).layers] == ["a_0_b.0.r", "a_0_b.0.s", "a_0_b.1.r", "a_0_b.1.s", "a_0_t"]
+
+
 def test_pool_stride_equal_to_its_kernel_is_left_out():
     text = "netc: 1\ninput: {shape: [3, 8, 8]}\nlayers:\n  - avgpool: {kernel: 2}\n  - maxpool: {kernel: 2, stride: 1}\n"
     assert imported(netc.loads(text)).endswith(

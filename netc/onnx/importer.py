@@ -283,28 +283,37 @@ def _same(a, b) -> bool:
 
 # -- repeat ------------------------------------------------------------------------------
 
-_GROUP = re.compile(r"(.+?)\.(\d+)\.(.+)\Z")    # P.k.rest: layer 'rest' of copy k of P
+_FIRST_COPY = re.compile(r"\.0\.")      # P.0.rest: layer 'rest' of the first copy of P
 
 
 def _fold_blocks(graph: Graph, layers: list[_Layer], names: dict, blocks: dict) -> list[_Layer]:
     """Fold runs of copies ``P.0.*``, ``P.1.*``, ... (at least 2) with the same layers,
     settings and inner wiring, each copy read only through its last layer and only by
     the next copy, into one block (defined in ``blocks``) used with ``repeat``; the use
-    is named after ``P`` and stands for the last copy's last layer."""
+    is named after ``P`` and stands for the last copy's last layer. The outermost ``P``
+    that folds wins (``a.0.b.0.c``: ``a``, else ``a.0.b``); each ``P`` is tried once."""
     consumers = graph.consumers()
     outputs = set(graph.outputs)
     used = set(names.values())
+    tried: set[str] = set()
     out: list[_Layer] = []
     i = 0
     while i < len(layers):
-        m = _GROUP.match(layers[i].path)
-        copies = _copies(layers, i, m.group(1)) if m and m.group(2) == "0" else []
-        n = _foldable(copies, m.group(1), consumers, outputs) if copies else 0
-        if n < 2:
+        path = layers[i].path
+        for m in _FIRST_COPY.finditer(path):
+            prefix = path[:m.start()]
+            if prefix in tried:
+                continue
+            tried.add(prefix)
+            copies = _copies(layers, i, prefix)
+            n = _foldable(copies, prefix, consumers, outputs)
+            if n >= 2:
+                break
+        else:
             out.append(layers[i])
             i += 1
             continue
-        prefix, body = m.group(1), copies[0]
+        body = copies[0]
         locals_ = {layer.node.name: clean_name(layer.path[len(prefix) + 3:]) for layer in body}
         block = _block(prefix, body, locals_, blocks)
         use = _Layer(body[0].node, {})
