@@ -5,9 +5,12 @@ Every example: netc build -> read -> import -> load the text gives the same laye
 schema accepts and the linter loads; small hand-written networks check the text
 itself (names, from, defaults, repeat, padding); the command's exit codes."""
 
-import numpy as np
+import json
+
+import jsonschema
 import onnx
 import pytest
+import yaml
 
 import netc
 from conftest import EXAMPLES, run_netc
@@ -16,7 +19,9 @@ from netc.lint import lint_file
 from netc.onnx.build import build_model
 from netc.onnx.importer import clean_name, import_graph, module_path
 from netc.onnx.reader import read_graph
-from test_onnx_reader import DATA, EXAMPLE_FILES, M, _comparable, _sized, _zeros
+from test_onnx_reader import DATA, EXAMPLE_FILES, M, _sized, _zeros
+
+SCHEMA = json.loads((EXAMPLES.parent / "schemas" / "netc.schema.json").read_text())
 
 
 def imported(net_or_model, name="m.onnx"):
@@ -70,7 +75,8 @@ def test_import_of_every_example_describes_the_same_network(path, tmp_path):
     # the copies' dots: layer1.0.branch_conv1 for layer1.0.branch.conv1)
     for a, b in zip(mine, kept):
         assert a.name.replace(".", "_") == b.name.replace(".", "_"), (a.name, b.name)
-    # the file lints without load errors (E0xx)
+    # the file is valid against the committed JSON Schema, and lints without load errors (E0xx)
+    jsonschema.validate(again.source.data, SCHEMA)
     out = tmp_path / "imported.yaml"
     out.write_text(text)
     assert [d.code for d in lint_file(out) if d.code.startswith("E")] == []
@@ -317,7 +323,8 @@ def test_float_parameters_read_back_exactly():
     text = ("netc: 1\ninput: {shape: [4, 8, 8]}\nlayers:\n  - batchnorm: {eps: 1.0e-6, momentum: 0.97}\n"
             "  - leaky_relu: {slope: 0.2}\n  - layernorm: {eps: 0.001}\n")
     out = imported(netc.loads(text))
-    assert "  - batchnorm: {eps: 1e-06, momentum: 0.97}\n" in out
+    assert "  - batchnorm: {eps: 1.0e-06, momentum: 0.97}\n" in out
+    assert yaml.safe_load(out)["layers"][0]["batchnorm"]["eps"] == 1e-6     # YAML 1.1 reads it too
     p = [r.node.params for r in netc.loads(out).layers]
     assert (p[0]["eps"], p[0]["momentum"], p[1]["slope"], p[2]["eps"]) == (1e-6, 0.97, 0.2, 0.001)
 
@@ -336,9 +343,13 @@ def test_cli_writes_the_file_and_leaves_the_model_alone(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lenet.onnx", "lenet.yaml"]   # no temp file left
     printed = run_netc("import", str(model))
     assert printed.returncode == 0 and printed.stdout == out.read_text()
-    summary = run_netc("summary", str(out), "--format", "json")
-    assert summary.returncode == 0, summary.stderr
-    assert netc.load(out).totals == netc.load(EXAMPLES / "lenet5.yaml").totals
+    # netc summary gives the same numbers for the model and the imported file
+    totals = []
+    for f in (model, out):
+        summary = run_netc("summary", str(f), "--format", "json")
+        assert summary.returncode == 0, summary.stderr
+        totals.append(json.loads(summary.stdout)["totals"])
+    assert totals[0] == totals[1] and totals[0]["params"] == netc.load(EXAMPLES / "lenet5.yaml").totals.params
 
 
 def test_cli_exit_codes(tmp_path):

@@ -476,7 +476,10 @@ def _scalar(v) -> str:
         return str(v)
     if isinstance(v, float):
         assert math.isfinite(v)
-        return repr(v)          # 1e-05, 0.001: numbers in YAML 1.2's core schema
+        text = repr(v)          # 0.001, 1e-06: numbers in YAML 1.2's core schema;
+        if "e" in text and "." not in text:     # 1.0e-06 in YAML 1.1's (PyYAML's) too
+            text = text.replace("e", ".0e", 1)
+        return text
     text = str(v)
     if _PLAIN.match(text) and text.lower() not in _YAML_WORDS:
         return text
