@@ -298,6 +298,22 @@ layers:
     assert net.totals.params == 5 * 4 * 4 * 9 + 10 * 4 + 10
 
 
+def test_a_model_whose_netc_file_netc_would_refuse_is_refused():
+    # 10,000 layers with names of 100 characters: 1.2 MB of text, past netc's 1 MiB
+    m = M((1, 3, 4, 4))
+    y = "x"
+    for k in range(10_000):
+        y = m.op("Relu", [y], name=f"{k:05d}" + "r" * 200)        # cut to 100 characters
+    with pytest.raises(NetcError) as e:
+        imported(m.model([y]))
+    (d,) = e.value.diagnostics
+    assert d.code == "E005"
+    assert d.message.startswith("the netc file of this model (10,000 layers) would be too large for "
+                                "netc to read: 1,2")
+    assert d.message.endswith("bytes, more than the 1024 KiB limit")
+    assert len(clean_name("a" * 5000)) == 100
+
+
 def test_same_upper_padding_is_written_as_same():
     # 8 wide, kernel 3, stride 2: 4 outputs, (4 - 1)*2 + 3 - 8 = 1 row of padding, at the end
     m = M((1, 3, 8, 8))

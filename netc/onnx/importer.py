@@ -25,7 +25,7 @@ import math
 import re
 
 from ..analysis import analyze
-from ..diagnostics import UNSUPPORTED, Diagnostic, NetcError
+from ..diagnostics import LIMIT, UNSUPPORTED, Diagnostic, NetcError
 from ..graph import Graph, Node
 from ..ops import OPS
 from ..ops.registry import REQUIRED, Param, ShapeError
@@ -53,7 +53,8 @@ def import_graph(graph: Graph, source: str | None = None) -> str:
     if source:
         out.append(f"# imported by netc import from {_basename(source)}")
     out.append("netc: 1")
-    out.append(f"name: {_scalar(graph.name)}")
+    if graph.name:
+        out.append(f"name: {_scalar(graph.name)}")
     shape = ", ".join(str(d) for d in graph.input_shape)
     inp = f"shape: [{shape}]"
     if names[graph.input_name] != "input":
@@ -74,7 +75,26 @@ def import_graph(graph: Graph, source: str | None = None) -> str:
     outputs = [names[o] for o in graph.outputs]
     if outputs != [last]:
         out.append(f"outputs: [{', '.join(_scalar(o) for o in outputs)}]")
-    return "\n".join(out) + "\n"
+    text = "\n".join(out) + "\n"
+    _check_limits(text, graph, source)
+    return text
+
+
+def _check_limits(text: str, graph: Graph, source: str | None) -> None:
+    """Refuse (E005) a text netc would refuse to read: past 1 MiB or 100,000 values."""
+    from ..source import MAX_BYTES, parse
+
+    where = graph.nodes[0].span if graph.nodes else graph.input_span
+    size = len(text.encode("utf-8"))
+    why = f"{size:,} bytes, more than the {MAX_BYTES // 1024} KiB limit" if size > MAX_BYTES else None
+    if why is None:
+        try:
+            parse(text, source or "<imported>")
+        except NetcError as e:
+            why = e.diagnostics[0].message
+    if why:
+        raise NetcError(Diagnostic(f"the netc file of this model ({len(graph.nodes):,} layers) would "
+                                   f"be too large for netc to read: {why}", where, LIMIT))
 
 
 class _Layer:
@@ -123,10 +143,14 @@ def module_path(name: str) -> str:
     return ".".join(out)
 
 
+MAX_NAME = 100       # characters of a cleaned name (netc reads scalars up to 4,096)
+
+
 def clean_name(name: str) -> str:
     """A netc name for a graph name: runs of other characters become ``_``, a leading
-    digit gets a ``_`` before it (``layer1.0.conv1`` -> ``layer1_0_conv1``)."""
-    out = _NOT_NAME.sub("_", name).strip("_")
+    digit gets a ``_`` before it (``layer1.0.conv1`` -> ``layer1_0_conv1``); at most
+    ``MAX_NAME`` characters."""
+    out = _NOT_NAME.sub("_", name).strip("_")[:MAX_NAME]
     if not out:
         return "layer"
     return "_" + out if out[0].isdigit() else out
@@ -390,7 +414,7 @@ def _frozen(settings: dict):
 
 def _block(prefix: str, body: list[_Layer], locals_: dict, blocks: dict) -> str:
     """The block of ``body`` (a new one, or an identical one defined already): its name."""
-    if len(set(locals_.values())) != len(locals_):
+    if len(set(locals_.values())) != len(locals_) or "input" in locals_.values():
         locals_ = {k: f"{v}_{n}" for n, (k, v) in enumerate(locals_.items(), 1)}
     layers = []
     prev = None
