@@ -1,9 +1,9 @@
 """``netc import``: a read graph (an ONNX model, netc/onnx/reader.py) written back as a
-readable netc file that describes the same network.
+readable netc file that describes the same network (docs/onnx.md, *netc import*).
 
-- Names: each layer keeps its graph name, cleaned into a netc name (letters, digits,
-  ``_``: ``layer1.0.conv1`` -> ``layer1_0_conv1``), made unique; ``name:`` is left out
-  where netc's automatic name (``relu3``) is that name already.
+- Names: each layer keeps its graph name (PyTorch's scoped ``/layer1/layer1.0/conv1/Conv``
+  read as ``layer1.0.conv1``), cleaned into a netc name (``layer1_0_conv1``), made
+  unique; ``name:`` is left out where netc's automatic name (``relu3``) is that name.
 - Wiring: ``from:`` only where a layer's input is not the layer above; ``outputs:``
   unless the one output is the last layer.
 - Parameters in normal form, without the values equal to the op's default; pairs as
@@ -12,10 +12,13 @@ readable netc file that describes the same network.
   of those gives the same windows; otherwise the layer is refused (E011).
 - ``defaults:``: per op type with two layers or more, a value every layer of the op
   shares.
-- ``repeat``: a run of consecutive layers with the same op, parameters, wiring and
-  name but for a trailing index (``x.0``, ``x.1``, ...) becomes one ``repeat`` layer.
+- ``blocks:`` and ``repeat``: runs of copies ``P.0.*``, ``P.1.*``, ... with the same
+  structure become a block used with ``repeat``; runs ``x.0``, ``x.1``, ... of one layer
+  a layer with ``repeat``.
+- A text netc would refuse to read (past 1 MiB, or its value limits) is refused (E005).
 
-Linear in the number of layers (each layer's parameters are tried at most three ways).
+Linear in the number of layers (each layer's padding is tried at most three ways, each
+copy prefix scanned once).
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ _INDEXED = re.compile(r"(.*)\.(\d+)\Z")
 
 def import_graph(graph: Graph, source: str | None = None) -> str:
     """The netc text of ``graph``; ``source`` (the model's file name) goes in a comment.
-    Raise NetcError (E011) for a layer netc's format cannot write."""
+    Raise NetcError: E011 for a layer netc's format cannot write, E005 for a text past
+    netc's limits."""
     shapes = analyze(graph).shapes()
     names = _clean_names(graph)
     layers = [_Layer(n, _settings(n, [shapes[i] for i in n.inputs])) for n in graph.nodes]
