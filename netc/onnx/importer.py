@@ -1,0 +1,520 @@
+"""``netc import``: a read graph (an ONNX model, netc/onnx/reader.py) written back as a
+readable netc file that describes the same network (docs/onnx.md, *netc import*).
+
+- Names: each layer keeps its graph name (PyTorch's scoped ``/layer1/layer1.0/conv1/Conv``
+  read as ``layer1.0.conv1``), cleaned into a netc name (``layer1_0_conv1``), made
+  unique; ``name:`` is left out where netc's automatic name (``relu3``) is that name.
+- Wiring: ``from:`` only where a layer's input is not the layer above; ``outputs:``
+  unless the one output is the last layer.
+- Parameters in normal form, without the values equal to the op's default; pairs as
+  one integer when equal; padding as one integer when symmetric and equal. Padding
+  that is not symmetric is written as ``same`` or (pools) ``ceil_mode: true`` where one
+  of those gives the same windows; otherwise the layer is refused (E011).
+- ``defaults:``: per op type with two layers or more, a value every layer of the op
+  shares.
+- ``blocks:`` and ``repeat``: runs of copies ``P.0.*``, ``P.1.*``, ... with the same
+  structure become a block used with ``repeat``; runs ``x.0``, ``x.1``, ... of one layer
+  a layer with ``repeat``.
+- A text netc would refuse to read (past 1 MiB, or its value limits) is refused (E005).
+
+Linear in the number of layers (each layer's padding is tried at most three ways, each
+copy prefix scanned once).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+from ..analysis import analyze
+from ..diagnostics import LIMIT, UNSUPPORTED, Diagnostic, NetcError
+from ..graph import Graph, Node
+from ..ops import OPS
+from ..ops.registry import REQUIRED, Param, ShapeError
+
+_NOT_NAME = re.compile(r"[^A-Za-z0-9_]+")
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_YAML_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
+_INDEXED = re.compile(r"(.*)\.(\d+)\Z")
+
+
+def import_graph(graph: Graph, source: str | None = None) -> str:
+    """The netc text of ``graph``; ``source`` (the model's file name) goes in a comment.
+    Raise NetcError: E011 for a layer netc's format cannot write, E005 for a text past
+    netc's limits."""
+    shapes = analyze(graph).shapes()
+    names = _clean_names(graph)
+    layers = [_Layer(n, _settings(n, [shapes[i] for i in n.inputs])) for n in graph.nodes]
+    defaults = _factor_defaults(layers)
+    blocks: dict[str, list[_Layer]] = {}
+    layers = _fold_blocks(graph, layers, names, blocks)
+    layers = _fold_repeats(graph, layers, names)
+    _wire(graph, layers, names)
+    _omit_auto_names(layers)
+
+    out = []
+    if source:
+        out.append(f"# imported by netc import from {_basename(source)}")
+    out.append("netc: 1")
+    if graph.name:
+        out.append(f"name: {_scalar(graph.name)}")
+    shape = ", ".join(str(d) for d in graph.input_shape)
+    inp = f"shape: [{shape}]"
+    if names[graph.input_name] != "input":
+        inp += f", name: {_scalar(names[graph.input_name])}"
+    out.append(f"input: {{{inp}}}")
+    if defaults:
+        out.append("defaults:")
+        out.extend(f"  {op}: {_flow(values)}" for op, values in defaults.items())
+    if blocks:
+        out.append("blocks:")
+        for block, body in blocks.items():
+            out.append(f"  {block}:")
+            out.append("    layers:")
+            out.extend(f"      - {layer.render()}" for layer in body)
+    out.append("layers:")
+    out.extend(f"  - {layer.render()}" for layer in layers)
+    last = layers[-1].name if layers else None
+    outputs = [names[o] for o in graph.outputs]
+    if outputs != [last]:
+        out.append(f"outputs: [{', '.join(_scalar(o) for o in outputs)}]")
+    text = "\n".join(out) + "\n"
+    _check_limits(text, graph, source)
+    return text
+
+
+def _check_limits(text: str, graph: Graph, source: str | None) -> None:
+    """Refuse (E005) a text netc would refuse to read: past 1 MiB or 100,000 values."""
+    from ..source import MAX_BYTES, parse
+
+    where = graph.nodes[0].span if graph.nodes else graph.input_span
+    size = len(text.encode("utf-8"))
+    why = f"{size:,} bytes, more than the {MAX_BYTES // 1024} KiB limit" if size > MAX_BYTES else None
+    if why is None:
+        try:
+            parse(text, source or "<imported>")
+        except NetcError as e:
+            why = e.diagnostics[0].message
+    if why:
+        raise NetcError(Diagnostic(f"the netc file of this model ({len(graph.nodes):,} layers) would "
+                                   f"be too large for netc to read: {why}", where, LIMIT))
+
+
+class _Layer:
+    """One layer item being written: its op, name, settings, ``from`` and ``repeat``."""
+
+    def __init__(self, node: Node, settings: dict):
+        self.node, self.op, self.settings = node, node.op, settings
+        self.last = node                         # the last copy's node, for a repeated layer
+        self.inputs = node.inputs                # what it reads (a block use: its first layer's input)
+        self.path = module_path(node.name)       # the dotted name that names and folding read
+        self.name: str = ""
+        self.show_name = True
+        self.sources: list[str] | None = None     # None: the layer above
+        self.repeat = 0                          # 0: not a repeated layer
+
+    def render(self) -> str:
+        items = {}
+        if self.show_name:
+            items["name"] = self.name
+        if self.sources is not None:
+            items["from"] = self.sources[0] if len(self.sources) == 1 else list(self.sources)
+        items.update(self.settings)
+        if self.repeat:
+            items["repeat"] = self.repeat
+        return f"{self.op}: {_flow(items)}" if items else self.op
+
+
+# -- names -------------------------------------------------------------------------------
+
+def module_path(name: str) -> str:
+    """The dotted module path in a node name that PyTorch's exporter scoped, else the name:
+    ``/layer1/layer1.0/conv1/Conv`` -> ``layer1.0.conv1`` (each scope segment a longer
+    path of the one before, the op type dropped after a leaf module); after a container
+    (``/layer1/layer1.0/Add``) the op type stays: ``layer1.0.Add``."""
+    if not name.startswith("/"):
+        return name
+    segments = [s for s in name.split("/") if s]
+    if len(segments) > 1 and "." not in segments[-2]:
+        segments.pop()
+    out: list[str] = []
+    for s in segments:
+        if out and s.startswith(out[-1] + "."):
+            out[-1] = s
+        else:
+            out.append(s)
+    return ".".join(out)
+
+
+MAX_NAME = 100       # characters of a cleaned name (netc reads scalars up to 4,096)
+
+
+def clean_name(name: str) -> str:
+    """A netc name for a graph name: runs of other characters become ``_``, a leading
+    digit gets a ``_`` before it (``layer1.0.conv1`` -> ``layer1_0_conv1``); at most
+    ``MAX_NAME`` characters."""
+    out = _NOT_NAME.sub("_", name).strip("_")[:MAX_NAME]
+    if not out:
+        return "layer"
+    return "_" + out if out[0].isdigit() else out
+
+
+def _clean_names(graph: Graph) -> dict[str, str]:
+    """Graph name -> unique netc name; the input is ``input`` unless named otherwise."""
+    names = {graph.input_name: clean_name(graph.input_name)}
+    used = {"input", names[graph.input_name]}
+    for n in graph.nodes:
+        base = clean_name(module_path(n.name))
+        name, k = base, 1
+        while name in used:
+            k += 1
+            name = f"{base}_{k}"
+        used.add(name)
+        names[n.name] = name
+    return names
+
+
+def _omit_auto_names(layers: list[_Layer]) -> None:
+    """Leave out ``name:`` where netc's automatic name (``{op}{n}``, counted per op,
+    skipping names written in the file) is the layer's name already."""
+    taken = {layer.name for layer in layers}
+    counts: dict[str, int] = {}
+    for layer in layers:
+        if layer.repeat:
+            continue
+        base = layer.op
+        k = counts.get(base, 0)
+        taken.discard(layer.name)
+        while True:
+            k += 1
+            auto = f"{base}{'_' if base[-1:].isdigit() else ''}{k}"
+            if auto not in taken:
+                break
+        if auto == layer.name:
+            counts[base] = k
+            layer.show_name = False
+        else:
+            taken.add(layer.name)
+
+
+# -- wiring ------------------------------------------------------------------------------
+
+def _wire(graph: Graph, layers: list[_Layer], names: dict) -> None:
+    prev = graph.input_name
+    for layer in layers:
+        layer.name = names[layer.last.name]
+        inputs = layer.inputs
+        if inputs != [prev]:
+            layer.sources = ["input" if i == graph.input_name else names[i] for i in inputs]
+        prev = layer.last.name
+
+
+# -- parameters --------------------------------------------------------------------------
+
+def _settings(node: Node, ins: list) -> dict:
+    """The parameters to write: normal form, defaults left out, written short."""
+    op = OPS[node.op]
+    p = dict(node.params)
+    if "padding" in p and op.params["padding"].kind == "padding" and ins:
+        p.update(_writable_padding(node, p, ins))
+    if op.params.get("stride") and op.params["stride"].default is None and p.get("stride") == p.get("kernel"):
+        p["stride"] = None                  # a pool's stride defaults to its kernel
+    out = {}
+    for key, param in op.params.items():
+        if key not in p or _is_default(param, p[key]):
+            continue
+        out[key] = _short(param, p[key])
+    return out
+
+
+def _is_default(param: Param, value) -> bool:
+    if param.default is REQUIRED:
+        return False
+    if param.default is None or value is None:
+        return value is param.default
+    try:
+        return param.check(list(param.default) if isinstance(param.default, tuple) else param.default) \
+            == value
+    except ValueError:     # pragma: no cover - every default checks
+        return False
+
+
+def _short(param: Param, value):
+    """A normal-form value as written: (a, a) -> a, ((p, p), (q, q)) -> [p, q] or p."""
+    if param.kind in ("pair", "scale") and isinstance(value, tuple):
+        return value[0] if value[0] == value[1] else list(value)
+    if param.kind in ("padding", "sides") and isinstance(value, tuple):
+        (t, b), (l, r) = value
+        if t == b and l == r:
+            return t if t == l else [t, l]
+        return [t, b, l, r]
+    return value
+
+
+def _writable_padding(node: Node, p: dict, ins: list) -> dict:
+    """Padding netc can write with the windows of ``p``: as it is when symmetric, else
+    ``same`` or (a pool) ceil mode with the start padding on both sides, whichever
+    gives the same output and windows; else E011."""
+    pads = p["padding"]
+    if pads == "same" or all(b == e for b, e in pads):
+        return {}
+    op = OPS[node.op]
+    target = _windows(op, p, ins)
+    tries = [{"padding": "same"}]
+    if "ceil_mode" in op.params and not p.get("ceil_mode"):     # netc's own build of ceil mode
+        tries.insert(0, {"padding": tuple((b, b) for b, _ in pads), "ceil_mode": True})
+    for change in tries:
+        try:
+            if _windows(op, {**p, **change}, ins) == target:
+                return change
+        except ShapeError:
+            continue
+    (t, b), (l, r) = pads
+    raise NetcError(Diagnostic(
+        f"{node.name}: padding [top {t}, bottom {b}, left {l}, right {r}] is not symmetric, and "
+        f"neither 'same' nor ceil mode gives these windows: netc's {node.op} cannot write it",
+        node.span, UNSUPPORTED, layer=node.name))
+
+
+def _windows(op, p: dict, ins: list):
+    """What a windowed layer computes: its output shape and each window's padding as run."""
+    out = op.infer(p, ins)
+    return out.shape, tuple((w.pad_begin, w.pad_end + w.overhang) for w in out.windows or ())
+
+
+# -- defaults ------------------------------------------------------------------------------
+
+def _factor_defaults(layers: list[_Layer]) -> dict[str, dict]:
+    """Per op with two layers or more, the settings every layer of it writes alike move
+    to ``defaults:``."""
+    by_op: dict[str, list[_Layer]] = {}
+    for layer in layers:
+        by_op.setdefault(layer.op, []).append(layer)
+    defaults = {}
+    for op, group in by_op.items():
+        if len(group) < 2:
+            continue
+        first = group[0].settings
+        shared = {k: v for k, v in first.items()
+                  if all(k in g.settings and _same(g.settings[k], v) for g in group[1:])}
+        if shared:
+            defaults[op] = shared
+            for g in group:
+                g.settings = {k: v for k, v in g.settings.items() if k not in shared}
+    return defaults
+
+
+def _same(a, b) -> bool:
+    return type(a) is type(b) and a == b
+
+
+# -- repeat ------------------------------------------------------------------------------
+
+_FIRST_COPY = re.compile(r"\.0\.")      # P.0.rest: layer 'rest' of the first copy of P
+
+
+def _fold_blocks(graph: Graph, layers: list[_Layer], names: dict, blocks: dict) -> list[_Layer]:
+    """Fold runs of copies ``P.0.*``, ``P.1.*``, ... (at least 2) with the same layers,
+    settings and inner wiring, each copy read only through its last layer and only by
+    the next copy, into one block (defined in ``blocks``) used with ``repeat``; the use
+    is named after ``P`` and stands for the last copy's last layer. The outermost ``P``
+    that folds wins (``a.0.b.0.c``: ``a``, else ``a.0.b``); each ``P`` is tried once."""
+    consumers = graph.consumers()
+    outputs = set(graph.outputs)
+    used = set(names.values())
+    tried: set[str] = set()
+    out: list[_Layer] = []
+    i = 0
+    while i < len(layers):
+        path = layers[i].path
+        for m in _FIRST_COPY.finditer(path):
+            prefix = path[:m.start()]
+            if prefix in tried:
+                continue
+            tried.add(prefix)
+            copies = _copies(layers, i, prefix)
+            n = _foldable(copies, prefix, consumers, outputs)
+            if n >= 2:
+                break
+        else:
+            out.append(layers[i])
+            i += 1
+            continue
+        body = copies[0]
+        locals_ = {layer.node.name: clean_name(layer.path[len(prefix) + 3:]) for layer in body}
+        block = _block(prefix, body, locals_, blocks)
+        use = _Layer(body[0].node, {})
+        use.op, use.repeat, use.last, use.inputs = block, n, copies[n - 1][-1].node, body[0].node.inputs
+        name = _unique(clean_name(prefix), used)
+        names[use.last.name] = name
+        out.append(use)
+        i += sum(len(c) for c in copies[:n])
+    return out
+
+
+def _copies(layers: list[_Layer], i: int, prefix: str) -> list[list[_Layer]]:
+    """The consecutive groups of layers named ``prefix.0.*``, ``prefix.1.*``, ... from i."""
+    groups: list[list[_Layer]] = []
+    while i < len(layers):
+        head = f"{prefix}.{len(groups)}."
+        if not layers[i].path.startswith(head):
+            break
+        group = []
+        while i < len(layers) and layers[i].path.startswith(head):
+            group.append(layers[i])
+            i += 1
+        groups.append(group)
+    return groups
+
+
+def _foldable(copies: list[list[_Layer]], prefix: str, consumers: dict, outputs: set) -> int:
+    """How many leading copies one block with ``repeat`` can write (0 or 1: none)."""
+    if not copies:
+        return 0
+    shape = _shape(copies[0], len(f"{prefix}.0."))
+    if shape is None or not _closed(copies[0][:-1], copies[0], consumers, outputs):
+        return 0
+    n = 1
+    while n < len(copies):
+        prev, group = copies[n - 1], copies[n]
+        if (_shape(group, len(f"{prefix}.{n}.")) != shape or _entry(group) != prev[-1].node.name
+                or not _closed(group[:-1], group, consumers, outputs)
+                or prev[-1].node.name in outputs
+                or any(c not in {g.node.name for g in group} for c in consumers[prev[-1].node.name])):
+            break
+        n += 1
+    return n
+
+
+def _shape(group: list[_Layer], cut: int):
+    """A copy's structure: per layer its name within the copy (its name past ``cut``
+    characters, the copy's ``P.k.``), op, settings, and inputs (a layer of the copy by
+    that name, or None: the copy's one input); None when the copy reads more than one
+    tensor from outside."""
+    paths = {layer.node.name: layer.path[cut:] for layer in group}
+    outside = {i for layer in group for i in layer.node.inputs if i not in paths}
+    if len(outside) != 1:
+        return None
+    return tuple((layer.path[cut:], layer.op, _frozen(layer.settings),
+                  tuple(paths.get(i) for i in layer.node.inputs)) for layer in group)
+
+
+def _entry(group: list[_Layer]) -> str:
+    names = {layer.node.name for layer in group}
+    return next(i for layer in group for i in layer.node.inputs if i not in names)
+
+
+def _closed(inner: list[_Layer], group: list[_Layer], consumers: dict, outputs: set) -> bool:
+    """Whether the ``inner`` layers of a copy are read only within it, and are no output."""
+    names = {layer.node.name for layer in group}
+    return all(layer.node.name not in outputs and all(c in names for c in consumers[layer.node.name])
+               for layer in inner)
+
+
+def _frozen(settings: dict):
+    return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in settings.items())
+
+
+def _block(prefix: str, body: list[_Layer], locals_: dict, blocks: dict) -> str:
+    """The block of ``body`` (a new one, or an identical one defined already): its name."""
+    if len(set(locals_.values())) != len(locals_) or "input" in locals_.values():
+        locals_ = {k: f"{v}_{n}" for n, (k, v) in enumerate(locals_.items(), 1)}
+    layers = []
+    prev = None
+    for layer in body:
+        item = _Layer(layer.node, layer.settings)
+        item.name = locals_[layer.node.name]
+        ins = [locals_.get(i, "input") for i in layer.node.inputs]
+        if ins != [prev or "input"]:
+            item.sources = ins
+        prev = item.name
+        layers.append(item)
+    _omit_auto_names(layers)
+    text = [layer.render() for layer in layers]
+    for name, existing in blocks.items():
+        if [layer.render() for layer in existing] == text:
+            return name
+    name = _unique(clean_name(prefix.rsplit(".", 1)[-1]) + "_block", set(blocks) | set(OPS))
+    blocks[name] = layers
+    return name
+
+
+def _unique(base: str, used: set) -> str:
+    name, k = base, 1
+    while name in used:
+        k += 1
+        name = f"{base}_{k}"
+    used.add(name)
+    return name
+
+
+def _fold_repeats(graph: Graph, layers: list[_Layer], names: dict) -> list[_Layer]:
+    """Fold runs ``x.0``, ``x.1``, ... ``x.k`` (k >= 1) of one op with the same settings,
+    each copy read only by the next one, into one layer ``x`` with ``repeat: k + 1``,
+    which expands to the graph's names again; ``x`` then names the last copy."""
+    consumers = graph.consumers()
+    outputs = set(graph.outputs)
+    used = set(names.values())
+    out: list[_Layer] = []
+    i = 0
+    while i < len(layers):
+        first = layers[i]
+        m = _INDEXED.match(first.path)
+        j = i + 1
+        if m and m.group(2) == "0" and _PLAIN.match(m.group(1)) and m.group(1) not in used:
+            base = m.group(1)
+            while (j < len(layers) and layers[j].path == f"{base}.{j - i}"
+                   and layers[j].op == first.op and layers[j].settings == first.settings
+                   and not first.repeat
+                   and layers[j].node.inputs == [layers[j - 1].node.name]
+                   and consumers[layers[j - 1].node.name] == [layers[j].node.name]
+                   and layers[j - 1].node.name not in outputs):
+                j += 1
+            if j - i >= 2:
+                first.repeat, first.last = j - i, layers[j - 1].node
+                names[first.last.name] = base
+                used.add(base)
+        out.append(first)
+        i = j
+    return out
+
+
+# -- YAML text --------------------------------------------------------------------------------
+
+def _flow(items: dict) -> str:
+    return "{" + ", ".join(f"{k}: {_value(v)}" for k, v in items.items()) + "}"
+
+
+def _value(v) -> str:
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return _flow(v)
+    return _scalar(v)
+
+
+def _scalar(v) -> str:
+    """One YAML 1.2 scalar that netc reads back as ``v``."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        assert math.isfinite(v)
+        text = repr(v)          # 0.001, 1e-06: numbers in YAML 1.2's core schema;
+        if "e" in text and "." not in text:     # 1.0e-06 in YAML 1.1's (PyYAML's) too
+            text = text.replace("e", ".0e", 1)
+        return text
+    text = str(v)
+    if _PLAIN.match(text) and text.lower() not in _YAML_WORDS:
+        return text
+    return json.dumps(text)     # a JSON string is a YAML double-quoted scalar
+
+
+def _basename(path: str) -> str:
+    import os
+
+    return os.path.basename(path)
