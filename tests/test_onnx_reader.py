@@ -807,3 +807,22 @@ def test_round_trip_every_op_at_every_opset(tmp_path, opset):
         assert (mine.output_shape, mine.params, mine.buffers, mine.macs, mine.flops) == \
             (theirs.output_shape, theirs.params, theirs.buffers, theirs.macs, theirs.flops), mine.name
         assert _comparable(mine) == _comparable(theirs), mine.name
+
+
+def test_a_built_ceil_mode_pool_whose_end_pad_passes_half_the_kernel_reads_back_as_ceil_mode():
+    """netc builds maxpool {kernel: 3, stride: 2, padding: 1, ceil_mode: true} on 32x32 as
+    floor mode with pads [1, 1, 2, 2] (end pad past kernel // 2, which netc's own padding
+    rule refuses): it reads back as the ceil-mode pool it was, with the same windows."""
+    net = netc.loads("netc: 1\ninput: {shape: [3, 32, 32]}\nlayers:\n"
+                     "  - maxpool: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}\n", "p.yaml")
+    model = build_model(net, weights=_zeros, check=False)
+    [node] = [n for n in model.graph.node if n.op_type == "MaxPool"]
+    assert list(next(a for a in node.attribute if a.name == "pads").ints) == [1, 1, 2, 2]
+    [r] = read(model).layers
+    assert r.output_shape == (3, 17, 17)
+    assert (r.node.params["padding"], r.node.params["ceil_mode"]) == (((1, 1), (1, 1)), True)
+    # a floor-mode pool whose uneven padding gives other windows than ceil mode stays refused
+    m = M((1, 3, 8, 8))
+    y = m.op("MaxPool", ["x"], kernel_shape=[3, 3], strides=[1, 1], pads=[0, 0, 2, 2])
+    with pytest.raises(NetcError, match="more than half the kernel"):
+        read(m.model([y]), check_ort=False)

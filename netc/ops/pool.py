@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .registry import (MAX_WINDOW, Cost, Field, Inferred, Op, Param, ShapeError, numel, register,
                        spatial)
-from .window import slide_2d
+from .window import slide, slide_2d
 
 
 class _Pool(Op):
@@ -36,8 +36,10 @@ class _Pool(Op):
         stride, padding, dilation = ctx.window(node, kernel)
         if dilation != (1, 1):
             raise ctx.unsupported(f"dilations {list(dilation)} (netc pools are not dilated)")
-        return {"kernel": kernel, "stride": stride, "padding": padding,
-                "ceil_mode": bool(ctx.attr(node, "ceil_mode", 0))}
+        ceil_mode = bool(ctx.attr(node, "ceil_mode", 0))
+        if not ceil_mode and padding != "same":
+            padding, ceil_mode = as_ceil_mode(ctx.input_shape(node)[1:], kernel, stride, padding)
+        return {"kernel": kernel, "stride": stride, "padding": padding, "ceil_mode": ceil_mode}
 
     def _lower(self, ctx, op_type, p, **extra):
         """Always floor mode: ceil mode becomes floor mode with the end padding that gives
@@ -60,6 +62,22 @@ def check_padding(kernel, padding) -> None:
                 f"padding > kernel/2 and onnxruntime padding >= kernel (\"Pad should be smaller "
                 f"than kernel\"); " + (f"use padding {k // 2} or less" if k > 1 else "use no padding"),
                 "padding")
+
+
+def as_ceil_mode(hw, kernel, stride, padding):
+    """A floor-mode pool whose end padding is past kernel // 2 (what netc's build writes
+    for a ceil-mode pool: floor_pads) read back as the ceil-mode pool with the begin
+    padding on both sides, when that gives the same windows on every axis; else as it is
+    (check_padding then refuses it)."""
+    if all(pe <= k // 2 for k, (_, pe) in zip(kernel, padding)):
+        return padding, False
+    symmetric = tuple((pb, pb) for pb, _ in padding)
+    try:
+        same = all(slide(n, k, s, pb, pe).out == slide(n, k, s, pb, pb, ceil_mode=True).out
+                   and pe >= pb for n, k, s, (pb, pe) in zip(hw, kernel, stride, padding))
+    except ShapeError:
+        return padding, False
+    return (symmetric, True) if same else (padding, False)
 
 
 def floor_pads(windows) -> list[int]:
