@@ -69,8 +69,9 @@ def as_ceil_mode(hw, kernel, stride, padding):
     for a ceil-mode pool: floor_pads) read back as the ceil-mode pool with the begin
     padding on both sides, when that gives the same windows on every axis; else as it is
     (check_padding then refuses it)."""
-    if all(pe <= k // 2 for k, (_, pe) in zip(kernel, padding)):
-        return padding, False
+    if all(pe <= k // 2 for k, (_, pe) in zip(kernel, padding)) or \
+            min(*kernel, *stride) < 1 or min(p for side in padding for p in side) < 0:
+        return padding, False           # nothing to reinterpret, or infer refuses it anyway
     symmetric = tuple((pb, pb) for pb, _ in padding)
     try:
         same = all(slide(n, k, s, pb, pe).out == slide(n, k, s, pb, pb, ceil_mode=True).out
