@@ -70,6 +70,8 @@ class Graph:
     params_declared: dict[tuple, Span] = field(default_factory=dict)  # ("params", k), ("blocks", b, "params", k)
     params_read: set[tuple] = field(default_factory=set)              # those an expression read
     unread: object = None           # an ONNX model read in part: the E011 Diagnostic
+    unread_ops: dict = field(default_factory=dict)   # op type -> names of its unread nodes, most first
+    unread_after: int = 0           # nodes after those, unread for want of their input shapes
 
     def node(self, name: str) -> Node:
         return self._index()[name]

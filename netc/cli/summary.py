@@ -40,7 +40,12 @@ def summary(
                               "deep (1: the file's top-level blocks, such as ResNet stages)."),
 ):
     """Per-layer shapes, parameters, MACs, activation memory and receptive field, with totals."""
-    net = load_or_exit(file, overrides_or_exit(sets, input_shape))
+    net = load_or_exit(file, {**overrides_or_exit(sets, input_shape), "partial": True})
     mem = net.memory(batch, dtype.value, optimizer.value)
     analysis = net.analysis if depth is None else rollup(net.analysis, depth)
+    unread = net.graph.unread       # an ONNX model read in part: the E011 error, then what was read
+    if unread is not None:
+        typer.echo(unread.format(), err=True)
     sys.stdout.write(FORMATS[format.value](analysis, mem, device_memory))
+    if unread is not None:
+        raise typer.Exit(1)         # the input is not fully supported: the totals are lower bounds

@@ -11,6 +11,7 @@ from html import escape
 from ..analysis import Analysis
 from ..memory import DTYPE_BYTES, Memory
 from ..render import field_text, human_bytes, human_count
+from ..render.summary import incomplete, incomplete_text
 from ..rollup import block_name, rollup
 from . import draw, lint_findings
 from .model import Footnote, shape_text
@@ -101,14 +102,17 @@ def report(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
         findings, lint_error = [], str(e)
     notes = [Footnote(n, d, d.layer) for n, d in enumerate(findings, 1)]
     t = full.totals
+    inc = incomplete(full)
+    ge = "≥ " if inc else ""
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
         f"<title>{escape(g.name)} · netc summary</title><style>{STYLE}</style></head><body>",
         f"<h1>{escape(g.name)}</h1>",
         f'<div class="sub">{escape(path or "")} · input {shape_text(g.input_shape)} · {len(full.layers)} layers · '
-        f"{t.params:,} params ({t.trainable_params:,} trainable) · {t.macs:,} MACs ({human_count(t.macs)}) · "
-        f"{t.flops:,} FLOPs per sample</div>",
+        f"{ge}{t.params:,} params ({ge}{t.trainable_params:,} trainable) · {ge}{t.macs:,} MACs "
+        f"({human_count(t.macs)}) · {ge}{t.flops:,} FLOPs per sample</div>",
+        *([f'<p class="error" id="incomplete">{escape(incomplete_text(inc))}</p>'] if inc else []),
         "<h2>Drawing</h2>", f'<div class="drawing" id="drawing">{_inline(draw(full, findings=findings))}</div>',
         "<h2>Where the parameters, MACs and activations are</h2>", _charts(rollup(full, depth), mem),
         "<h2>Memory</h2>", _memory(mem, device_bytes),

@@ -23,7 +23,8 @@ are walked in their (topological) order:
   layer per used output.
 
 Every node that no op reads is collected; if there is any, one error lists each
-op type with its count and first nodes, and nothing is counted (never as zero).
+op type with its count and first nodes; those nodes are left out of every count (never
+counted as zero), and a partial read's totals are lower bounds.
 Each layer's span names the file and its first node: ``model.onnx: node 'conv1'
 (Conv #3)``, #3 being its index in ``graph.node``; a ``FILE:LINE`` doc string
 (netc's own builds), or the stack trace a torch dynamo export writes in the node's
@@ -149,6 +150,10 @@ class _Reader:
         graph = Graph(name, inp.name, shape, Span(self.path, 0, 0, where=f"input '{inp.name}'"),
                       self.nodes, outputs)
         graph.unread = unread.diagnostics[0] if unread is not None else None
+        if unread is not None:
+            kinds = sorted(self.unsupported.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+            graph.unread_ops = {t: [n for n, _ in found] for t, found in kinds}
+            graph.unread_after = self.skipped
         return graph
 
     # -- the input ---------------------------------------------------------------
@@ -421,8 +426,8 @@ class _Reader:
                                 f"{shown}{more}"))
         summary = ", ".join(f"{t} x{len(found)}" for t, found in kinds)
         msg = (f"{total} node{'s' if total > 1 else ''} of {len(kinds)} op type"
-               f"{'s' if len(kinds) > 1 else ''} netc cannot read ({summary}); nothing is counted "
-               "rather than counted as zero")
+               f"{'s' if len(kinds) > 1 else ''} netc cannot read ({summary}); they are left out of "
+               "every count, never counted as zero")
         if self.skipped:
             notes.append((None, f"{self.skipped} node{'s' if self.skipped > 1 else ''} after them "
                                 "could not be read for want of their input shapes"))

@@ -83,6 +83,39 @@ def _dtype_bytes(mem: Memory) -> int:
     return DTYPE_BYTES[mem.dtype]
 
 
+def incomplete(a: Analysis) -> dict | None:
+    """What an ONNX model read in part (``netc.load(path, partial=True)``) left unread, or
+    None: every unread op type with its count and first node names. Its totals are then
+    lower bounds: the unread nodes are not counted, never counted as zero."""
+    g = a.graph
+    if getattr(g, "unread", None) is None:
+        return None
+    full = getattr(a, "full", None) or a
+    return {
+        "code": g.unread.code, "reason": g.unread.message,
+        "unread_nodes": sum(len(names) for names in g.unread_ops.values()),
+        "op_types": [{"op_type": t, "count": len(names), "first_nodes": names[:FIRST_NODES]}
+                     for t, names in g.unread_ops.items()],
+        "nodes_after": g.unread_after, "layers_read": len(full.layers),
+    }
+
+
+FIRST_NODES = 3   # node names listed per unread op type
+
+
+def incomplete_text(inc: dict) -> str:
+    """The one sentence saying why the totals are incomplete."""
+    n, kinds = inc["unread_nodes"], inc["op_types"]
+    types = ", ".join(f"{k['op_type']} x{k['count']}: " + ", ".join(f"'{x}'" for x in k["first_nodes"])
+                      + (" ..." if k["count"] > len(k["first_nodes"]) else "") for k in kinds)
+    after, k = inc["nodes_after"], inc["layers_read"]
+    after = (f", nor {'were' if after > 1 else 'was'} {after} node{'s' if after > 1 else ''} after "
+             f"{'them' if n > 1 else 'it'}") if after else ""
+    return (f"Totals are incomplete: {n} node{'s' if n > 1 else ''} of {len(kinds)} op type"
+            f"{'s' if len(kinds) > 1 else ''} ({types}) {'were' if n > 1 else 'was'} not read{after}; "
+            f"the counts below cover the {k} layer{'s' if k != 1 else ''} read and are lower bounds (≥).")
+
+
 HEADERS = ("Layer", "Op", "Output shape", "Params", "MACs", "Activations", "Receptive field")
 
 
@@ -98,17 +131,21 @@ def text(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
 
     rule = "-" * len(line(HEADERS))
     t, g = a.totals, a.graph
-    out = [f"{g.name}  ({g.source.path if g.source else ''})", rule, line(HEADERS), rule]
+    inc = incomplete(a)
+    ge = "≥ " if inc else ""
+    out = [f"{g.name}  ({g.source.path if g.source else ''})", *([incomplete_text(inc)] if inc else []),
+           rule, line(HEADERS), rule]
     out += [line(r) for r in rows]
     out += [rule,
-            f"Params:          {t.params:,} (trainable {t.trainable_params:,}, "
-            f"non-trainable {t.non_trainable_params:,})",
-            f"MACs:            {t.macs:,} ({human_count(t.macs)}) per sample",
-            f"FLOPs:           {t.flops:,} ({human_count(t.flops)}) per sample",
-            f"Activations:     {t.activations:,} elements per sample",
+            f"Params:          {ge}{t.params:,} (trainable {ge}{t.trainable_params:,}, "
+            f"non-trainable {ge}{t.non_trainable_params:,})",
+            f"MACs:            {ge}{t.macs:,} ({human_count(t.macs)}) per sample",
+            f"FLOPs:           {ge}{t.flops:,} ({human_count(t.flops)}) per sample",
+            f"Activations:     {ge}{t.activations:,} elements per sample",
             *(["Receptive fields past 10^30 pixels are shown rounded (≈)."] if rounded_fields(a) else []),
             rule,
-            f"Memory (batch {mem.batch}, {mem.dtype}, {mem.optimizer}):",
+            f"Memory (batch {mem.batch}, {mem.dtype}, {mem.optimizer})"
+            f"{', lower bounds (incomplete)' if inc else ''}:",
             f"  parameters       {human_bytes(mem.parameters):>10}",
             f"  gradients        {human_bytes(mem.gradients):>10}",
             f"  optimizer state  {human_bytes(mem.optimizer_state):>10}",
@@ -157,6 +194,7 @@ def as_dict(a: Analysis, mem: Memory, device_bytes: int | None = None) -> dict:
         train, infer = mem.max_batch(device_bytes)
         memory["device_bytes"] = device_bytes
         memory["max_batch"] = {"training": train, "inference": infer}
+    inc = incomplete(a)
     return {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "name": g.name,
@@ -168,8 +206,10 @@ def as_dict(a: Analysis, mem: Memory, device_bytes: int | None = None) -> dict:
         "totals": {"params": t.params, "trainable_params": t.trainable_params,
                    "non_trainable_params": t.non_trainable_params, "macs": t.macs, "flops": t.flops,
                    "activations": t.activations, "param_bytes": t.params * size,
-                   "activation_bytes": t.activations * size * mem.batch},
-        "memory": memory,
+                   "activation_bytes": t.activations * size * mem.batch,
+                   **({"lower_bound": True} if inc else {})},
+        "memory": {**memory, **({"lower_bound": True} if inc else {})},
+        **({"incomplete": inc} if inc else {}),
     }
 
 
@@ -185,16 +225,19 @@ def json_text(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
 
 
 def markdown(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
-    out = [f"### {a.graph.name}", "", "| " + " | ".join(HEADERS) + " |",
+    inc = incomplete(a)
+    ge = "≥ " if inc else ""
+    out = [f"### {a.graph.name}", "", *([f"> **{incomplete_text(inc)}**", ""] if inc else []),
+           "| " + " | ".join(HEADERS) + " |",
            "|" + "|".join("---:" if i in (3, 4, 5) else "---" for i in range(len(HEADERS))) + "|"]
     for n, op, shape, p, m, act, rf in _rows(a, mem):
         out.append(f"| {n} | {op} | {shape} | {p:,} | {m:,} | {human_bytes(act)} | {rf} |")
     t = a.totals
-    out.append(f"| **total** | | | **{t.params:,}** | **{t.macs:,}** | "
-               f"**{human_bytes(t.activations * _dtype_bytes(mem) * mem.batch)}** | |")
-    out += ["", f"Trainable params {t.trainable_params:,}; FLOPs {t.flops:,}; "
-            f"training memory {human_bytes(mem.training)} and inference memory "
-            f"{human_bytes(mem.inference)} at batch {mem.batch}, {mem.dtype}, {mem.optimizer}."]
+    out.append(f"| **total{' (incomplete)' if inc else ''}** | | | **{ge}{t.params:,}** | **{ge}{t.macs:,}** | "
+               f"**{ge}{human_bytes(t.activations * _dtype_bytes(mem) * mem.batch)}** | |")
+    out += ["", f"Trainable params {ge}{t.trainable_params:,}; FLOPs {ge}{t.flops:,}; "
+            f"training memory {ge}{human_bytes(mem.training)} and inference memory "
+            f"{ge}{human_bytes(mem.inference)} at batch {mem.batch}, {mem.dtype}, {mem.optimizer}."]
     if rounded_fields(a):
         out.append("Receptive fields past 10^30 pixels are shown rounded (≈).")
     if device_bytes is not None:
@@ -209,6 +252,9 @@ def csv_text(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
+    inc = incomplete(a)
+    if inc:     # a comment line before the header: pandas ``comment="#"``, R ``comment.char``
+        buf.write("# " + incomplete_text(inc).replace("the counts below", "the rows below") + "\n")
     w.writerow(["name", "op", "output_shape", "params", "trainable_params", "macs", "flops",
                 "activations", "activation_bytes", "receptive_field", "jump"])
     size = _dtype_bytes(mem) * mem.batch
