@@ -196,6 +196,16 @@ def test_layer_scale_and_affine_scale():
     assert params(a, 1)["bias"] is True
 
 
+def test_layer_scale_with_the_weight_first():
+    """``self.gamma * y`` in PyTorch exports Mul(gamma, y): the weight is input 0."""
+    m = M((1, 8, 4, 4))
+    y = m.op("Mul", [m.w(8, 1, 1), "x"])
+    z = m.op("Add", [m.w(1, 8, 1, 1), y])
+    a = read(m.model([z]))
+    assert rows(a) == [("scale", (8, 4, 4), 16, 0)]
+    assert params(a)["bias"] is True
+
+
 def test_scale_value_is_read_when_every_multiplier_is_alike():
     m = M((1, 4, 3, 3))
     w = "gamma"

@@ -226,9 +226,13 @@ class Scale(Op):
 
     def read(self, node, ctx):
         """Mul by a weight of one value per channel ((C, 1, 1) for a map, (C,) for a
-        vector); ``value`` when every multiplier holds the same. Its bias Add is absorbed."""
-        shape = ctx.input_shape(node)
-        w = ctx.other(node, node.input[0]) if ctx.is_feature(node.input[0]) else None
+        vector), on either side (``gamma * x`` as well as ``x * gamma``); ``value`` when
+        every multiplier holds the same. Its bias Add is absorbed."""
+        x = [t for t in node.input if ctx.is_feature(t)]
+        if len(x) != 1 or len(node.input) != 2:
+            raise ctx.unsupported("Mul by a constant that is not one weight per channel")
+        shape = ctx.shapes[x[0]]
+        w = ctx.other(node, x[0])
         if w is None or not per_channel_weight(ctx, w, shape[0], len(shape)):
             raise ctx.unsupported("Mul by a constant that is not one weight per channel")
         value = ctx.uniform(w)
