@@ -154,6 +154,44 @@ def test_layernorm2d_as_torchvision_exports_it():
     assert params(a)["eps"] == 1e-6 and a.layers[0].flops == 7 * 96 * 196 + 5 * 196
 
 
+@pytest.mark.parametrize("gelu", ["erf", "Gelu"])
+def test_channels_last_region_of_torchvision_convnext(gelu):
+    """permute -> LayerNorm -> Linear(8, 32) + GELU -> Linear(32, 8, bias=False) ->
+    gamma * x + beta -> permute back, on an 8 x 5 x 6 map: the Linears are 1x1 convs."""
+    m = M((1, 8, 5, 6), opset=20 if gelu == "Gelu" else 17)
+    t = m.op("Transpose", ["x"], perm=[0, 2, 3, 1])
+    n = m.op("LayerNormalization", [t, m.w(8), m.w(8)], axis=-1, epsilon=1e-6)
+    h = m.op("Add", [m.op("MatMul", [n, m.w(8, 32)]), m.w(32)])
+    g = m.op("Gelu", [h]) if gelu == "Gelu" else _gelu_erf(m, h)
+    y = m.op("MatMul", [g, m.w(32, 8)])
+    s = m.op("Add", [m.op("Mul", [m.w(8), y]), m.w(8)])
+    z = m.op("Transpose", [s], perm=[0, 3, 1, 2])
+    a = read(m.model([z]))
+    # layernorm 2*8; conv 8*32 + 32, MACs 8*32 * 5*6; conv 32*8, MACs 32*8 * 30; scale 2*8
+    assert rows(a) == [("layernorm", (8, 5, 6), 16, 0), ("conv", (32, 5, 6), 288, 7680),
+                       ("conv", (8, 5, 6), 256, 7680), ("scale", (8, 5, 6), 16, 0)]
+    assert [params(a, i)["activation"] for i in (1, 2)] == ["gelu", "none"]
+    assert params(a, 1)["kernel"] == (1, 1) and params(a, 2)["bias"] is False
+
+
+def test_channels_last_region_refuses_what_netc_cannot_read_there():
+    """A Conv inside the region (its NCHW reading would be wrong) is E011; a region left
+    open at the graph output is refused; a MatMul of a channels-first map is not a conv."""
+    m = M((1, 4, 6, 6), opset=17)
+    t = m.op("Transpose", ["x"], perm=[0, 2, 3, 1])
+    z = m.op("Transpose", [m.op("Conv", [t, m.w(4, 6, 1, 1)])], perm=[0, 3, 1, 2])
+    with pytest.raises(NetcError, match="(?s)E011.*Conv on a channels-last tensor"):
+        read(m.model([z]), check_ort=False)
+    m = M((1, 4, 6, 6), opset=17)
+    y = m.op("MatMul", [m.op("Transpose", ["x"], perm=[0, 2, 3, 1]), m.w(4, 3)])
+    with pytest.raises(NetcError, match="channels-last"):
+        read(m.model([y]), check_ort=False)
+    m = M((1, 4, 6, 6), opset=17)
+    y = m.op("MatMul", ["x", m.w(6, 3)])
+    with pytest.raises(NetcError, match="E011"):
+        read(m.model([y]), check_ort=False)
+
+
 @pytest.mark.parametrize("square", ["Pow", "Mul"])
 def test_layernorm_decomposed_over_channels(square):
     """ConvNeXt's own LayerNorm2d: u = mean(x, 1); s = mean((x - u)^2, 1);

@@ -18,15 +18,11 @@ DATA = Path(__file__).parent / "data" / "torch_fixtures"
 MANIFEST = json.loads((DATA / "manifest.json").read_text())
 FIXTURES = MANIFEST["fixtures"]
 
-# torchvision's ConvNeXt applies its Linear layers to a channels-last tensor:
-# Transpose(0,2,3,1) -> LayerNormalization -> MatMul+Add -> Erf GELU -> MatMul+Add ->
-# Mul(gamma) -> Transpose(0,3,1,2). netc reads Transpose only around a lone
-# LayerNormalization (LayerNorm2d), so this export is refused with E011 (never counted
-# as zero); the ConvNeXt block written with 1x1 convs ("convnext") reads exactly.
-UNREAD = {"convnext_linear"}
-
-CASES = [pytest.param(name, kind, id=f"{name}-{kind}")
-         for name, f in FIXTURES.items() if name not in UNREAD for kind in f["files"]]
+# torchvision's ConvNeXt applies its Linear layers to a channels-last tensor
+# ("convnext_linear"): Transpose(0,2,3,1) -> LayerNormalization -> MatMul+Add -> Erf GELU
+# -> MatMul+Add -> Mul(gamma) -> Transpose(0,3,1,2), read as a channels-last region; the
+# ConvNeXt block written with 1x1 convs ("convnext") reads exactly too.
+CASES = [pytest.param(name, kind, id=f"{name}-{kind}") for name, f in FIXTURES.items() for kind in f["files"]]
 
 
 def test_the_manifest_covers_the_issue_blocks_with_both_exporters():
@@ -47,11 +43,19 @@ def test_params_and_macs_equal_torch(name, kind):
 
 
 @pytest.mark.parametrize("kind", ["torchscript", "dynamo"])
-def test_channels_last_convnext_is_refused_naming_the_pattern(kind):
-    with pytest.raises(netc.NetcError) as err:
-        netc.load(DATA / FIXTURES["convnext_linear"]["files"][kind])
-    text = str(err.value)
-    assert "E011" in text and "Transpose" in text and "not Transpose -> LayerNormalization -> Transpose" in text
+def test_channels_last_convnext_reads_its_linears_as_pointwise_convs(kind):
+    """dwconv 7x7 -> LayerNorm -> Linear(16, 64) + GELU -> Linear(64, 16) -> gamma -> + x,
+    the Linears applied at each of the 14x14 positions."""
+    net = netc.load(DATA / FIXTURES["convnext_linear"]["files"][kind])
+    layers = [(r.op, r.output_shape, r.params, r.macs) for r in net.analysis.layers]
+    assert layers == [("conv", (16, 14, 14), 16 * 49 + 16, 16 * 49 * 196),
+                      ("layernorm", (16, 14, 14), 32, 0),
+                      ("conv", (64, 14, 14), 16 * 64 + 64, 16 * 64 * 196),
+                      ("conv", (16, 14, 14), 64 * 16 + 16, 64 * 16 * 196),
+                      ("scale", (16, 14, 14), 16, 0),
+                      ("add", (16, 14, 14), 0, 0)]
+    assert [r.node.params.get("activation") for r in net.analysis.layers[2:4]] == ["gelu", "none"]
+    assert net.analysis.layers[4].node.params["value"] == 1e-6
 
 
 INEXACT_YAML = """netc: 1

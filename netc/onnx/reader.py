@@ -20,7 +20,13 @@ are walked in their (topological) order:
   dense). Either may ``ctx.take`` later nodes of its pattern; the layer's result
   is its last node's output, and no other result of its nodes may be used outside
   it. An op with ``per_output`` reads a node of several outputs (Split) as one
-  layer per used output.
+  layer per used output;
+- a Transpose (0, 2, 3, 1) of a map that no op reads opens a *channels-last
+  region* (torchvision's ConvNeXt: LayerNorm and Linear on (N, H, W, C)): its
+  output is the same map, held channels-last (``ctx.channels_last``), until a
+  Transpose (0, 3, 1, 2) closes it. Inside, only ops with ``channels_last`` read
+  nodes, told the layout by ``ctx.layout`` (layernorm over the last axis, conv
+  kernel 1 from MatMul, scale, activations); their results stay channels-last.
 
 Every node that no op reads is collected; if there is any, one error lists each
 op type with its count and first nodes; those nodes are left out of every count (never
@@ -42,7 +48,7 @@ from ..ops import OPS
 from ..ops.registry import MAX_CHANNELS, MAX_SPATIAL, Op, fmt_shape
 from ..ops.window import ShapeError
 from . import provenance
-from .reading import BATCH, ReadingContext, Unsupported
+from .reading import BATCH, CHANNELS_FIRST, CHANNELS_LAST, ReadingContext, Unsupported
 
 
 def _readers() -> dict[str, list[Op]]:
@@ -142,6 +148,10 @@ class _Reader:
         for o in self.g.output:
             if unread is not None and o.name in self.unknown:
                 continue
+            if o.name in ctx.channels_last:
+                raise error(f"graph output {o.name!r} is channels-last (N, H, W, C): netc reads "
+                            "channels-last regions closed by a Transpose (0, 3, 1, 2)",
+                            Span(self.path, 0, 0, where=f"output '{o.name}'"), UNSUPPORTED)
             if self.tensor_of.get(o.name, inp.name) == inp.name:
                 raise error(f"graph output {o.name!r} is not computed from the input by layers netc "
                             "reads", Span(self.path, 0, 0, where=f"output '{o.name}'"), UNSUPPORTED)
@@ -204,12 +214,16 @@ class _Reader:
         if op_type == "Identity" or (op_type in ("Unsqueeze", "Reshape") and self._vector_as_map(node)):
             self.tensor_of[node.output[0]] = self.tensor_of[features[0]]
             ctx.shapes[node.output[0]] = ctx.shapes[features[0]]
+            if features[0] in ctx.channels_last:
+                ctx.channels_last.add(node.output[0])
             return
         try:
             if len([o for o in node.output if o]) > 1 and any(op.per_output for op in ops):
                 return self._per_output([op for op in ops if op.per_output], node, features)
             op, params, out, features = self._layer(ops, node, features)
         except Unsupported as e:
+            if op_type == "Transpose" and self._relayout(node, features[0]):
+                return
             self.unsupported.setdefault(op_type, []).append((_node_name(node), str(e)))
             self.unknown.update(node.output)
             return
@@ -290,7 +304,24 @@ class _Reader:
             params = self._complete(op, new)
             ctx.shapes[out] = op.infer(params, in_shapes).shape
         self.absorbed.update(id(n) for n in members[1:])
+        if ctx.layout == CHANNELS_LAST:
+            ctx.channels_last.add(out)
         return op, params, out, features
+
+    def _relayout(self, node, x: str) -> bool:
+        """True when Transpose ``node`` opens a channels-last region (perm (0, 2, 3, 1) of a
+        channels-first map) or closes one (perm (0, 3, 1, 2) of a channels-last tensor):
+        its output is the same map, no layer, with the other layout."""
+        ctx = self.ctx
+        perm, last = ctx.attr(node, "perm"), x in ctx.channels_last
+        if len(ctx.shapes[x]) != 3 or perm != ([0, 3, 1, 2] if last else [0, 2, 3, 1]):
+            return False
+        out = node.output[0]
+        self.tensor_of[out] = self.tensor_of[x]
+        ctx.shapes[out] = ctx.shapes[x]
+        if not last:
+            ctx.channels_last.add(out)
+        return True
 
     def _grown(self, members: list, more: list) -> tuple[list, str]:
         """The layer's nodes with ``more`` added, and its result (the last node's output);
@@ -336,7 +367,14 @@ class _Reader:
             any(op.vector_as_map for op in READERS.get(c.op_type, ())) for c in users)
 
     def _read(self, op: Op, node, features: list[str]) -> dict:
-        """``op.read`` of ``node`` after checking its inputs, with defaults filled in."""
+        """``op.read`` of ``node`` after checking its inputs, with defaults filled in;
+        ``ctx.layout`` tells it whether they are channels-last."""
+        last = [t in self.ctx.channels_last for t in features]
+        self.ctx.layout = CHANNELS_LAST if any(last) else CHANNELS_FIRST
+        if any(last) and not (op.channels_last and all(last)):
+            raise Unsupported(f"{op.name} on a channels-last tensor (netc reads LayerNormalization, "
+                              "MatMul, per-channel Mul and activations between Transpose (0, 2, 3, 1) "
+                              "and Transpose (0, 3, 1, 2))")
         lo, hi = op.arity
         if len(set(features)) != len({t for t in node.input if t}) and hi is None:
             raise Unsupported(f"a constant operand (netc's {op.name} joins layers)")

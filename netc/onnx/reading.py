@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import struct
 
-from ..ops.registry import Shape, numel
+from ..ops.registry import CHANNELS_FIRST, CHANNELS_LAST, Shape, numel
 from ..ops.window import ShapeError, same_padding
 
 MAX_VALUE = 64            # elements of a value tensor worth evaluating (shapes, bounds)
@@ -41,6 +41,9 @@ class ReadingContext:
     shapes   feature tensor -> netc shape (no batch)
     opset    the default-domain opset version
     batch    the input's batch size: an int, or ``"N"`` when symbolic
+    layout   the layout of the node being read: ``CHANNELS_FIRST``, or ``CHANNELS_LAST`` for a
+             node inside a channels-last region (read only by ops with ``channels_last``)
+    channels_last  the feature tensors held channels-last; their netc shape stays (C, H, W)
     """
 
     def __init__(self, graph, nodes: list, opset: int, batch):
@@ -61,6 +64,8 @@ class ReadingContext:
         self.current = 0          # index of the node being read
         self.taken: list = []     # later nodes of its pattern that the read or absorb takes
         self.output_index = 0     # which output of a several-output node is read (Op.per_output)
+        self.layout = CHANNELS_FIRST
+        self.channels_last: set[str] = set()
         self._values: dict[str, object] = {}
         self._depth = 0
 
@@ -191,6 +196,8 @@ class ReadingContext:
         if op == "Shape":
             if self.is_feature(ins[0]):
                 dims = [self.batch, *self.shapes[ins[0]]]
+                if ins[0] in self.channels_last:
+                    dims = [dims[0], *dims[2:], dims[1]]
             else:
                 shape = self.static_shape(ins[0])
                 if shape is None:

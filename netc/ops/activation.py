@@ -114,6 +114,7 @@ def lower_activation(ctx, x: str, name: str, slope: float = 0.01, prelu_init: fl
 
 
 class _Elementwise(Op):
+    channels_last = True          # one value at a time: any layout
     def kind(self, p) -> str:
         """The entry of ``ACTIVATIONS`` this layer computes."""
         return self.name
@@ -214,6 +215,7 @@ class LeakyReLU(_Elementwise):
 @register
 class PReLU(_Elementwise):
     name = "prelu"
+    channels_last = False         # its slope is per channel
     doc = "max(0, x) + a * min(0, x), a learned per channel (He et al. 2015)"
     onnx_types = ("PRelu",)
     params = {

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from ..initializers import resolve
 from .activation import activation_flops, activation_params, fused_param, lower_activation
-from .registry import (MAX_CHANNELS, MAX_WINDOW, Cost, Inferred, Op, Param, ShapeError,
-                       numel, register, spatial)
+from .registry import (CHANNELS_LAST, MAX_CHANNELS, MAX_WINDOW, Cost, Inferred, Op, Param,
+                       ShapeError, numel, register, spatial)
 from .window import slide_2d
 
 
@@ -21,7 +21,8 @@ class Conv(Op):
     name = "conv"
     doc = "2-D convolution"
     activation_param = True
-    onnx_types = ("Conv",)
+    onnx_types = ("Conv", "MatMul")
+    channels_last = True
     params = {
         "filters": Param("int", "number of output channels (K)", min=1, max=MAX_CHANNELS),
         "kernel": Param("pair", "filter size F, or [height, width]", min=1, max=MAX_WINDOW),
@@ -56,6 +57,28 @@ class Conv(Op):
         return Cost(params=weights + bias + activation_params(p["activation"], p["filters"]),
                     macs=macs, flops=flops)
 
+    def _pointwise(self, node, ctx) -> dict:
+        if node.op_type == "Conv":
+            raise ctx.unsupported("Conv on a channels-last tensor")
+        if ctx.layout != CHANNELS_LAST:
+            raise ctx.unsupported("MatMul on a tensor that is not a channels-last map")
+        w, c = ctx.weight_shape(node, 1), ctx.input_shape(node)[0]
+        if len(w) != 2:
+            raise ctx.unsupported(f"MatMul with a weight of rank {len(w)}")
+        if w[0] != c:
+            raise ctx.shape_error(f"the weight {list(w)} expects {w[0]} channels, the input has {c}")
+        return {"filters": w[1], "kernel": (1, 1), "bias": False}
+
+    def absorb(self, p, node, ctx):
+        """After a channels-last MatMul, an Add of a constant (K,) bias: bias true; then
+        the activation."""
+        if not p["bias"] and ctx.layout == CHANNELS_LAST and node.op_type == "Add" and len(node.input) == 2:
+            other = [t for t in node.input if not ctx.is_feature(t)]
+            b = ctx.static_shape(other[0]) if len(other) == 1 else None
+            if b is not None and numel(b) == p["filters"] and b[-1:] == (p["filters"],):
+                return {**p, "bias": True}
+        return super().absorb(p, node, ctx)
+
     def lower(self, p, ctx):
         """Conv with explicit pads, weight (K, C/groups, kh, kw) drawn from ``init``
         (fan_in = C/groups*kh*kw, fan_out = K*kh*kw), zero bias; then the fused activation."""
@@ -70,7 +93,11 @@ class Conv(Op):
         return lower_activation(ctx, y, p["activation"])
 
     def read(self, node, ctx):
-        """Conv(X, W (K, C/group, kh, kw), B?) with pads or auto_pad, strides, dilations, group."""
+        """Conv(X, W (K, C/group, kh, kw), B?) with pads or auto_pad, strides, dilations, group;
+        in a channels-last region, MatMul(x, W (C, K)) (PyTorch's Linear on (N, H, W, C)) is a
+        conv of kernel 1: params C*K (+ K), macs C*K*H*W (its bias Add is absorbed)."""
+        if node.op_type == "MatMul" or ctx.layout == CHANNELS_LAST:
+            return self._pointwise(node, ctx)
         w = ctx.weight_shape(node, 1)
         if len(w) != 4:
             raise ctx.unsupported(f"{len(w) - 2}-D convolution (netc reads 2-D ones)")

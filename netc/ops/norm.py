@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from .registry import MAX_CHANNELS, Cost, Op, Param, numel, register
+from .registry import CHANNELS_LAST, MAX_CHANNELS, Cost, Op, Param, numel, register
 
 
 @register
@@ -81,13 +81,15 @@ def per_channel(ctx, suffix: str, init) -> str:
 def per_channel_weight(ctx, tensor: str, c: int, rank: int) -> bool:
     """True when ``tensor`` is a weight of one value per channel that broadcasts against
     a rank-``rank`` netc shape: (C, 1, 1) or (1, C, 1, 1) for a map, (C,) or (1, C) for a
-    vector."""
+    vector; (C,), (1, C), (1, 1, C) or (1, 1, 1, C) for a map held channels-last."""
     if not tensor or ctx.is_feature(tensor):
         return False
     shape = ctx.static_shape(tensor)
     if shape is None:
         return False
     shape = tuple(shape)
+    if rank == 3 and ctx.layout == CHANNELS_LAST:
+        return shape[-1:] == (c,) and len(shape) <= 4 and all(d == 1 for d in shape[:-1])
     want = (c, 1, 1) if rank == 3 else (c,)
     return shape in (want, (1, *want))
 
@@ -105,6 +107,7 @@ class LayerNorm(Op):
     doc = "layer normalization over channels at each position (ConvNeXt's LayerNorm2d), or over a vector"
     onnx_types = ("LayerNormalization", "Transpose", "ReduceMean")
     onnx_pattern = True
+    channels_last = True
     params = {
         "eps": Param("number", "added to the variance (PyTorch's and ONNX's 1e-5; ConvNeXt "
                      "writes 1e-6, Keras 1e-3)", default=1e-5, min=0, max=1),
@@ -145,8 +148,13 @@ class LayerNorm(Op):
         LayerNormalization(axis -1) -> Transpose (0, 3, 1, 2) on a map (torchvision's
         LayerNorm2d); or the definition over axis 1: ReduceMean -> Sub -> Mul(d, d) or
         Pow(d, 2) -> ReduceMean -> Add(eps) -> Sqrt -> Div (-> Mul(weight) -> Add(bias)).
-        affine: a learned weight (an initializer, not a Constant of ones) with its bias."""
+        affine: a learned weight (an initializer, not a Constant of ones) with its bias.
+        In a channels-last region, LayerNormalization over the last axis of the map."""
         shape = ctx.input_shape(node)
+        if ctx.layout == CHANNELS_LAST:
+            if node.op_type != "LayerNormalization":
+                raise ctx.unsupported(f"{node.op_type} on a channels-last tensor")
+            return self._single(node, ctx, 3)
         if node.op_type == "LayerNormalization":
             if len(shape) != 1:
                 raise ctx.unsupported("LayerNormalization of a map without Transposes around it "
@@ -212,6 +220,7 @@ class LayerNorm(Op):
 @register
 class Scale(Op):
     name = "scale"
+    channels_last = True
     doc = "a learned multiplier per channel, optionally with a shift (layer scale, affine)"
     onnx_types = ("Mul",)
     params = {

@@ -237,6 +237,11 @@ class Inferred:
     windows: list[Window] | None = None    # [height, width] for sliding-window ops
 
 
+# the layouts ``ctx.layout`` tells ``Op.read`` (netc/onnx/reading.py)
+CHANNELS_FIRST = "channels_first"   # (N, C, H, W): netc's own
+CHANNELS_LAST = "channels_last"     # (N, H, W, C): between Transpose (0, 2, 3, 1) and (0, 3, 1, 2)
+
+
 class Op:
     """Base class of every op. Subclasses set ``name``, ``doc``, ``params`` and
     override ``infer`` and ``cost``; ``lower`` emits ONNX nodes; ``read`` maps the
@@ -253,6 +258,8 @@ class Op:
     vector_as_map: ClassVar[bool] = False              # reads a vector beside a map as (C, 1, 1)
     per_output: ClassVar[bool] = False                 # a node of several outputs (Split) is one
                                                        # layer per output (``ctx.output_index``)
+    channels_last: ClassVar[bool] = False              # reads per-position nodes on a channels-last
+                                                       # tensor too (``ctx.layout``)
 
     def infer(self, p: dict, ins: list[Shape]) -> Inferred:
         return Inferred(ins[0])
