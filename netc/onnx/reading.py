@@ -491,6 +491,8 @@ class ReadingContext:
         ops = READERS.get(node.op_type, []) if node.domain in ("", "ai.onnx") else []
         for op in ops:
             self.taken = []
+            if self.layout == CHANNELS_LAST and not op.channels_last:
+                continue
             try:
                 p = op.read(node, self)
             except Unsupported:
