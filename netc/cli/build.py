@@ -20,14 +20,11 @@ class BuildDType(str, Enum):
 
 
 def lint_findings(path: Path, overrides: dict | None = None) -> list[Diagnostic]:
-    """The hook for the linter: its findings on the file, printed before the build;
-    their errors refuse the build unless ``--force``. It calls ``netc.lint.lint_file``
-    (issue 4, built on the ``lint`` branch) with the configuration that applies to
-    the file; without the linter there are no findings."""
-    try:
-        from ..lint import ConfigCache, ConfigError, RuleCrash, lint_file
-    except ImportError:             # the linter is not merged yet
-        return []
+    """The linter's findings on the file (``netc.lint.lint_file`` with the configuration
+    that applies to it), printed before the build; their errors refuse the build
+    unless ``--force``."""
+    from ..lint import ConfigCache, ConfigError, RuleCrash, lint_file
+
     try:
         return lint_file(path, ConfigCache().for_path(path), **(overrides or {}))
     except (ConfigError, RuleCrash, OverrideError) as e:

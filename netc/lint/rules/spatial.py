@@ -9,6 +9,7 @@ from __future__ import annotations
 from ...diagnostics import Severity
 from ...ops.adaptive import adaptive_windows
 from ..rule import rule
+from .arithmetic import _or
 
 ADAPTIVE = ("adaptive_avgpool", "adaptive_maxpool")
 AXES = ("row", "column")
@@ -19,11 +20,6 @@ def _divisors_near(n: int, out: int) -> list[int]:
     below = [d for d in range(out - 1, 0, -1) if n % d == 0][:1]
     above = [d for d in range(out + 1, n + 1) if n % d == 0][:1]
     return below + above
-
-
-def _or(items) -> str:
-    items = [str(i) for i in items]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
 @rule("A010", "unequal-adaptive-windows", Severity.WARNING,
