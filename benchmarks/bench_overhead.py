@@ -10,11 +10,20 @@ drift (thermal, other tenants) hits both alike. Reported: the per-round ratio
 netc time per run / bare time per run (1.00 = no overhead), its median and range, and
 the harness's own cost per run measured on a no-op call.
 
+With ``--provider cuda`` both sides run on the GPU with inputs and outputs bound on the
+device: netc through its own IOBinding runner, the bare loop through one written here,
+
+    binding.bind_ortvalue_input(name, OrtValue.ortvalue_from_numpy(x, "cuda", 0))
+    binding.bind_output(output, "cuda", 0);  for _ in range(runs): session.run_with_iobinding(binding)
+
+``--dtype float16`` builds the graph in half precision (netc's builder only).
+
 The graph: netc's examples/resnet50.yaml built by netc.onnx.build when both are present;
 otherwise a ResNet-50 of the same shape (bottlenecks 3-4-6-3, batchnorm folded into the
 convolutions, 25.5M parameters) made here with onnx.helper.
 
     python benchmarks/bench_overhead.py [--rounds 30] [--runs 3] [--batch 1] [--threads 0]
+                                        [--provider cpu|cuda] [--dtype float32|float16] [--json FILE]
 """
 
 from __future__ import annotations
@@ -82,18 +91,37 @@ def resnet50_helper():
     return model.SerializeToString(), "onnx.helper ResNet-50 (benchmarks/bench_overhead.py)"
 
 
-def resnet50():
+def resnet50(dtype: str = "float32"):
     yaml = ROOT / "examples" / "resnet50.yaml"
     try:
         from netc.bench import build_network
         import netc.onnx.build  # noqa: F401
     except ImportError:
+        if dtype != "float32":
+            raise SystemExit("bench_overhead: --dtype float16 needs netc's ONNX builder") from None
         return resnet50_helper()
     if not yaml.exists():
         return resnet50_helper()
     import netc
 
-    return build_network(netc.load(yaml)), "examples/resnet50.yaml built by netc.onnx.build"
+    return build_network(netc.load(yaml), dtype), f"examples/resnet50.yaml built by netc.onnx.build ({dtype})"
+
+
+def bare_call(session, feeds: dict, gpu: bool):
+    """The plainest inference call: session.run on the host, run_with_iobinding on the GPU."""
+    if not gpu:
+        run = session.run
+        return lambda: run(None, feeds)
+    import onnxruntime as ort
+
+    binding = session.io_binding()
+    inputs = [ort.OrtValue.ortvalue_from_numpy(x, "cuda", 0) for x in feeds.values()]
+    for name, value in zip(feeds, inputs):
+        binding.bind_ortvalue_input(name, value)
+    for out in session.get_outputs():
+        binding.bind_output(out.name, "cuda", 0)
+    run = session.run_with_iobinding
+    return lambda: (run(binding), inputs)
 
 
 def main() -> None:
@@ -102,25 +130,28 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per block")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--provider", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--dtype", choices=["float32", "float16"], default="float32")
+    parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
 
     import onnxruntime as ort
 
     from netc import bench
 
-    model, origin = resnet50()
-    settings = bench.Settings(provider="cpu", batches=(args.batch,), warmup=1, runs=args.runs,
-                              threads=args.threads)
+    model, origin = resnet50(args.dtype)
+    settings = bench.Settings(provider=args.provider, batches=(args.batch,), warmup=1, runs=args.runs,
+                              threads=args.threads, dtype=args.dtype)
     session, info = bench.open_session(model, settings)
     feeds = bench.make_inputs(session, args.batch, settings.seed)
+    call = bare_call(session, feeds, info.on_gpu)
     for _ in range(3):                       # shared warm-up before the first round
-        session.run(None, feeds)
+        call()
 
     def bare() -> float:
-        run = session.run
         t0 = time.perf_counter()
         for _ in range(args.runs):
-            run(None, feeds)
+            call()
         return (time.perf_counter() - t0) / args.runs
 
     def harness() -> float:
@@ -148,6 +179,16 @@ def main() -> None:
     print(f"ratio of totals (netc time / bare time, all rounds): {netc_total / bare_total:.4f}")
     print(f"harness cost per run (no-op call, 100000 runs): {per_run_ns:.0f} ns, "
           f"{per_run_ns / (bare_total / args.rounds * 1e9):.2e} of a bare ResNet-50 run")
+    if args.json:
+        import json
+
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"graph": origin, "provider": info.provider, "dtype": args.dtype, "batch": args.batch,
+                       "rounds": args.rounds, "runs": args.runs, "ratios": ratios, "median": median,
+                       "quartiles": [q1, q3], "ratio_of_totals": netc_total / bare_total,
+                       "netc_ms_per_run": netc_total / args.rounds * 1e3,
+                       "bare_ms_per_run": bare_total / args.rounds * 1e3,
+                       "harness_ns_per_run": per_run_ns}, f, indent=2)
 
 
 if __name__ == "__main__":

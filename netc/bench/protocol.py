@@ -53,6 +53,7 @@ PROVIDERS = {
     "cpu": "CPUExecutionProvider",
 }
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
+GPU_NAMES = ("tensorrt", "cuda")
 DTYPE_BYTES = {"float32": 4, "float16": 2}
 DEFAULT_RUNS = 100
 PROGRESS_INTERVAL_NS = 100_000_000   # report progress at most every 0.1 s from the timed loop
@@ -180,6 +181,7 @@ class Settings:
     allow_fallback: bool = False
     peak_tflops: float | None = None
     seed: int = 0
+    provider_options: tuple[tuple[str, str], ...] = ()   # KEY=VALUE pairs for the named provider
 
     def __post_init__(self):
         if self.provider not in ("auto", *PROVIDERS):
@@ -198,6 +200,9 @@ class Settings:
             raise ValueError("--peak-tflops must be positive")
         if self.dtype is not None and self.dtype not in DTYPE_BYTES:
             raise ValueError(f"unknown dtype {self.dtype!r} ({', '.join(DTYPE_BYTES)})")
+        if self.provider_options and self.provider not in GPU_NAMES:
+            raise ValueError("--provider-option needs --provider cuda or tensorrt: it sets an option "
+                             "of the provider named there")
 
     @property
     def timed_runs(self) -> int | None:
@@ -211,6 +216,7 @@ class SessionInfo:
     providers: list[str]            # session.get_providers() after creation
     create_s: float
     fallback: str | None = None     # why the asked provider is not the one in use
+    options: dict = field(default_factory=dict)   # the provider's options as onnxruntime applied them
 
     @property
     def provider(self) -> str:
@@ -251,7 +257,7 @@ class Report:
 
     def as_dict(self) -> dict:
         d = {
-            "schema_version": 1,
+            "schema_version": 2,
             "model": self.model,
             "network": self.network,
             "versions": self.versions,
@@ -261,8 +267,10 @@ class Report:
                 "used": self.session.provider,
                 "session_providers": self.session.providers,
                 "fallback": self.session.fallback,
+                "options": self.session.options,
             },
             "settings": asdict(self.settings) | {"batches": list(self.settings.batches),
+                                                 "provider_options": dict(self.settings.provider_options),
                                                  "timed_runs": self.settings.timed_runs},
             "session_create_s": self.session.create_s,
             "statistics": "seconds; percentiles by linear interpolation (numpy default); "

@@ -19,7 +19,7 @@ def _si(value: float, unit: str) -> str:
 
 
 def _table(headers: list[str], rows: list[list[str]], left: int = 0) -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
 
     def line(cells):
         return "  ".join(c.ljust(w) if i < left else c.rjust(w)
@@ -34,10 +34,32 @@ def _stats_cells(s: Stats) -> list[str]:
             _ms(s.stddev)]
 
 
+def _gpu_line(gpu: dict, versions: dict) -> str:
+    """'NVIDIA H100 80GB HBM3 (sm 9.0, 81559 MiB), driver 580.159.04 (CUDA 13.0); onnxruntime built for CUDA 13.0'."""
+    extra = ", ".join(x for x in (gpu.get("compute_capability") and f"sm {gpu['compute_capability']}",
+                                  gpu.get("memory_mib") and f"{gpu['memory_mib']} MiB") if x)
+    line = gpu["name"] + (f" ({extra})" if extra else "")
+    if gpu.get("driver"):
+        line += f", driver {gpu['driver']}" + (f" (CUDA {gpu['driver_cuda']})" if gpu.get("driver_cuda") else "")
+    if versions.get("onnxruntime_cuda"):
+        line += f"; onnxruntime built for CUDA {versions['onnxruntime_cuda']}"
+    return line
+
+
+# the provider options worth a reader's eye: the ones that change which kernels run
+_SHOWN_OPTIONS = ("cudnn_conv_algo_search", "use_tf32", "prefer_nhwc", "enable_cuda_graph",
+                  "cudnn_conv_use_max_workspace", "trt_fp16_enable", "trt_cuda_graph_enable")
+
+
+def _options(options: dict) -> str:
+    return ", ".join(f"{k}={options[k]}" for k in _SHOWN_OPTIONS if k in options) or "defaults"
+
+
 def text(r: Report) -> str:
     s, info = r.settings, r.session
     where = f"{r.network} ({r.model})" if r.network else r.model
-    device = r.device.get("gpu") or f"{r.device.get('cpu')}, {r.device.get('cpu_count')} CPUs"
+    device = _gpu_line(r.device["gpu"], r.versions) if r.device.get("gpu") else \
+        f"{r.device.get('cpu')}, {r.device.get('cpu_count')} CPUs"
     plan = (f"{s.timed_runs} timed runs" if s.timed_runs is not None else f"timed runs for {s.duration:g} s")
     out = [
         f"netc bench  {where}",
@@ -45,6 +67,7 @@ def text(r: Report) -> str:
         f"    netc {r.versions['netc']}",
         f"device      {device}",
         f"session     created in {info.create_s * 1e3:.1f} ms",
+        *([f"options     {_options(info.options)}"] if info.on_gpu and info.options else []),
         f"protocol    first inference, {s.warmup} warm-up runs, {plan} per batch; "
         f"threads {s.threads or 'default'}; "
         + ("inputs and outputs bound on the device (copies not timed)" if info.on_gpu

@@ -138,16 +138,19 @@ def _captured_output():
 
 
 def _provider_options(name: str, s: Settings) -> dict:
-    if name == "CUDAExecutionProvider":
-        return {"enable_cuda_graph": "1"} if s.cuda_graph else {}
+    """The options handed to provider ``name``: netc's flags, then ``--provider-option``
+    KEY=VALUE pairs, which go to the provider ``--provider`` names."""
+    opts = {}
+    if name == "CUDAExecutionProvider" and s.cuda_graph:
+        opts["enable_cuda_graph"] = "1"
     if name == "TensorrtExecutionProvider":
-        opts = {}
         if s.trt_fp16:
             opts["trt_fp16_enable"] = "1"
         if s.cuda_graph:
             opts["trt_cuda_graph_enable"] = "1"
-        return opts
-    return {}
+    if PROVIDERS.get(s.provider) == name:
+        opts.update(s.provider_options)
+    return opts
 
 
 def open_session(model: bytes, s: Settings, profile_prefix: str | None = None):
@@ -184,9 +187,15 @@ def open_session(model: bytes, s: Settings, profile_prefix: str | None = None):
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         message = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", message)
         message = re.sub(r"^/\S+\.(cc|h|cpp):\d+ .*?\)\s+(?=[A-Z])", "", message)   # C++ location
+        if s.provider_options and "provider option" in message.lower():
+            raise BenchError(f"--provider-option: {message}")
         raise BenchError(f"onnxruntime cannot load the model: {message}")
     used = session.get_providers()
     info = SessionInfo(s.provider, chain, used, create_s)
+    try:
+        info.options = dict(session.get_provider_options().get(used[0], {}))
+    except Exception:  # noqa: BLE001 - an older onnxruntime without get_provider_options
+        info.options = {}
     wanted = chain[0] if s.provider != "auto" else None
     if wanted and used[0] != wanted:
         reason = explain_failure(wanted, log[0], available, ort.__version__)
@@ -383,7 +392,8 @@ def _bench(model, s, name, network, progress, prefix, finished=None) -> Report:
     profiles += _end_profile(session, s.profile, len(profiles))
     return Report(name, network.name if network is not None else None, info, s, results,
                   device_info(info), {"netc": __version__, "onnxruntime": ort.__version__,
-                                      "python": sys.version.split()[0]}, notes, profiles)
+                                      **onnxruntime_build(), "python": sys.version.split()[0]},
+                  notes, profiles)
 
 
 def _profile_prefix(out: str) -> str:
@@ -406,12 +416,12 @@ def _end_profile(session, out: str | None, index: int) -> list[str]:
 # --------------------------------------------------------------------------- device
 
 def device_info(info: SessionInfo) -> dict:
-    """CPU model, core count and, on a GPU provider, the GPU name and driver from nvidia-smi."""
+    """CPU model, core count and, on a GPU provider, the GPU from nvidia-smi (``parse_nvidia_smi``)."""
     import platform
 
     d = {"cpu": _cpu_model(), "cpu_count": os.cpu_count(), "platform": platform.platform(), "gpu": None}
     if info.on_gpu:
-        d["gpu"] = _gpu_name()
+        d["gpu"] = _nvidia_smi()
     return d
 
 
@@ -428,12 +438,49 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _gpu_name() -> str | None:
+_SMI_QUERY = "name,driver_version,memory.total,compute_cap"
+
+
+def parse_nvidia_smi(query_csv: str, banner: str = "") -> dict | None:
+    """The first GPU of ``nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap
+    --format=csv,noheader,nounits``, with the CUDA version the driver supports read from
+    the banner of plain ``nvidia-smi`` ("CUDA Version: 13.0"); None when there is no row."""
+    rows = [line for line in query_csv.strip().splitlines() if line.strip()]
+    if not rows:
+        return None
+    cells = [c.strip() for c in rows[0].split(",")]
+    cells += [""] * (4 - len(cells))
+    name, driver, memory, capability = cells[:4]
+    cuda = re.search(r"CUDA Version:\s*([\d.]+)", banner)
+    known = lambda v: v if v and not v.startswith("[") else None   # "[N/A]", "[Not Supported]"
+    return {"name": name, "driver": known(driver),
+            "memory_mib": int(memory) if memory.isdigit() else None,
+            "compute_capability": known(capability),
+            "driver_cuda": cuda.group(1) if cuda else None, "count": len(rows)}
+
+
+def _nvidia_smi() -> dict | None:
     import subprocess
 
+    def smi(*args: str) -> str:
+        try:
+            out = subprocess.run(["nvidia-smi", *args], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return out.stdout if out.returncode == 0 else ""
+
+    query = smi(f"--query-gpu={_SMI_QUERY}", "--format=csv,noheader,nounits")
+    if not query:   # drivers older than 510 lack compute_cap
+        query = smi("--query-gpu=name,driver_version,memory.total", "--format=csv,noheader,nounits")
+    return parse_nvidia_smi(query, smi())
+
+
+def onnxruntime_build() -> dict:
+    """The CUDA version onnxruntime was built with ({} for a CPU build)."""
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total",
-                              "--format=csv,noheader"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
+        from onnxruntime.capi import build_and_package_info as build
+    except ImportError:
+        return {}
+    cuda = getattr(build, "cuda_version", None)
+    return {"onnxruntime_package": getattr(build, "package_name", None),
+            "onnxruntime_cuda": cuda} if cuda else {}

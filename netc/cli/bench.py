@@ -41,6 +41,17 @@ def parse_batches(text: str) -> tuple[int, ...]:
     return tuple(sizes)
 
 
+def parse_provider_options(items: list[str]) -> tuple[tuple[str, str], ...]:
+    """['prefer_nhwc=1'] -> (('prefer_nhwc', '1'),); each item KEY=VALUE with a non-empty KEY."""
+    pairs = []
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise ValueError(f"--provider-option: {item!r} is not KEY=VALUE (example: --provider-option prefer_nhwc=1)")
+        pairs.append((key.strip(), value.strip()))
+    return tuple(pairs)
+
+
 @app.command()
 def bench(
     file: Path = typer.Argument(..., metavar="FILE", help="A netc .yaml file (built to ONNX first) or an .onnx file."),
@@ -63,6 +74,10 @@ def bench(
                                            help="GPU: also time host-device copies, reported apart."),
     cuda_graph: bool = typer.Option(False, "--cuda-graph", help="GPU: capture and replay a CUDA graph."),
     trt_fp16: bool = typer.Option(False, "--trt-fp16", help="TensorRT: allow fp16 kernels."),
+    provider_option: List[str] = typer.Option(
+        None, "--provider-option", metavar="KEY=VALUE",
+        help="An option of the provider --provider names, as onnxruntime spells it (repeatable), "
+             "e.g. prefer_nhwc=1, cudnn_conv_algo_search=HEURISTIC."),
     sets: List[str] = set_option(),
     input_shape: str = input_option(),
 ):
@@ -78,7 +93,7 @@ def bench(
             duration=duration, threads=threads, dtype=dtype.value if dtype else None,
             include_transfers=include_transfers, cuda_graph=cuda_graph, trt_fp16=trt_fp16,
             profile=str(profile) if profile else None, allow_fallback=allow_fallback,
-            peak_tflops=peak_tflops)
+            peak_tflops=peak_tflops, provider_options=parse_provider_options(provider_option or []))
     except ValueError as e:
         fail_usage(str(e))
     if not file.exists():
