@@ -47,7 +47,7 @@ def test_initializers_and_the_op_registry_do_not_import_each_other():
 RUN_PROBE = """
 import json, sys
 sys.argv = ["netc", *sys.argv[1:]]
-from netc.cli import run
+from netc.entry import run
 try:
     run()
 except SystemExit:
@@ -66,14 +66,22 @@ def _under(modules, *prefixes) -> list[str]:
     return sorted(m for m in modules if any(m == p or m.startswith(p + ".") for p in prefixes))
 
 
-def test_lint_loads_only_the_lint_command_and_no_jsonschema_for_valid_files():
-    """The console entry point loads the named command's module only: a lint pays
-    neither for bench, build nor the summary's tables, nor for jsonschema when every
-    file conforms (netc's own schema check answers)."""
-    mods = _modules_of("lint", "--exit-zero", "examples/")
-    assert "netc.cli.lint" in mods
+def test_lint_loads_neither_typer_nor_other_commands_nor_jsonschema_for_valid_files():
+    """A plain lint runs without typer (netc.entry's fast path) and pays neither for
+    bench, build nor the summary's tables, nor for jsonschema when every file conforms
+    (netc's own schema check answers)."""
+    mods = _modules_of("lint", "--exit-zero", "--output-format=json", "examples/")
+    assert "netc.lint.command" in mods
+    assert _under(mods, "typer", "click", "netc.cli", "netc.render", "netc.bench", "netc.onnx", "jsonschema",
+                  "rich", "onnx", "onnxruntime", "numpy") == []
+
+
+def test_a_lint_command_line_typer_must_read_loads_only_the_lint_command():
+    """--help goes to typer, which loads the lint command's module and no other command's."""
+    mods = _modules_of("lint", "--help")
+    assert "netc.cli.lint" in mods and "typer" in mods
     assert _under(mods, "netc.cli.summary", "netc.cli.build", "netc.cli.bench", "netc.render", "netc.bench",
-                  "netc.onnx", "jsonschema", "rich", "onnx", "onnxruntime", "numpy") == []
+                  "netc.onnx", "jsonschema", "onnx", "onnxruntime", "numpy") == []
 
 
 def test_summary_loads_neither_lint_bench_build_nor_jsonschema():

@@ -1,12 +1,12 @@
 """``netc lint PATH...`` and ``netc rule CODE``: thin wrappers over ``netc.lint``.
 
-Exit codes: 0 when nothing at or above ``--fail-on`` was found, 1 when
-something was, 2 for usage, configuration or internal errors.
+``lint`` parses its options and calls ``netc.lint.command.run``, which holds what the
+command does and its exit codes; ``netc.entry`` calls that directly, without typer,
+for the plain command lines ``netc.lint.command.parse`` reads.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -14,8 +14,7 @@ from typing import List, Optional
 
 import typer
 
-from ..overrides import OverrideError
-from . import app, device_bytes_option, fail_usage, input_option, overrides_or_exit, set_option
+from . import app, device_bytes_option, fail_usage, input_option, set_option
 
 
 class OutputFormat(str, Enum):
@@ -29,19 +28,6 @@ class Level(str, Enum):
     error = "error"
     warning = "warning"
     info = "info"
-
-
-def _codes(values: list[str] | None, option: str) -> list[str] | None:
-    """Comma-separated or repeated codes, checked against the known ones."""
-    if not values:
-        return None
-    from ..lint.config import ConfigError, check_codes
-
-    items = [v for value in values for v in value.split(",") if v.strip()]
-    try:
-        return check_codes(items, option)
-    except ConfigError as e:
-        fail_usage(str(e))
 
 
 @app.command()
@@ -71,50 +57,14 @@ def lint(
     input_shape: Optional[str] = input_option(),
 ):
     """Check netc files and ONNX models for arithmetic and design mistakes (rules: netc rule --all)."""
-    from dataclasses import replace
+    from ..lint.command import LintOptions, run
 
-    from ..lint import ConfigCache, ConfigError, RuleCrash, lint_paths
-    from ..lint.output import FORMATS
-    from ..diagnostics import Severity
-
-    sel, ext, ign = _codes(select, "--select"), _codes(extend_select, "--extend-select"), \
-        _codes(ignore, "--ignore")
-    overrides = overrides_or_exit(sets, input_shape)
-    if config is not None and not config.is_file():
-        fail_usage(f"no such configuration file: {config}")
-
-    def override(cfg):
-        opts = {}
-        if device_memory is not None:
-            opts["device_memory"] = device_memory
-        if batch is not None:
-            opts["batch"] = batch
-        return replace(cfg,
-                       select=sel if sel is not None else cfg.select,
-                       extend_select=cfg.extend_select + (ext or []),
-                       ignore=cfg.ignore + (ign or []),
-                       fail_on=Severity.parse(fail_on.value) if fail_on else cfg.fail_on,
-                       options=replace(cfg.options, **opts))
-
-    try:
-        configs = ConfigCache(config, isolated)
-        results, missing, used = lint_paths(paths, configs, override, netc_files_only, overrides)
-    except OverrideError as e:
-        fail_usage(str(e))
-    except (ConfigError, RuleCrash) as e:
-        typer.echo(f"netc: error: {e}", err=True)
-        raise typer.Exit(2)
-    if missing:
-        fail_usage("no such file or folder: " + ", ".join(missing))
-    if not results:
-        typer.echo("netc: warning: no netc files found (YAML files with a top-level 'netc:' key, "
-                   "or .onnx models)",
-                   err=True)
-    fmt = output_format.value if output_format else \
-        "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
-    sys.stdout.write(FORMATS[fmt](results))
-    failing = any(d.severity >= cfg.fail_on for r, cfg in zip(results, used) for d in r.findings)
-    raise typer.Exit(1 if failing and not exit_zero else 0)
+    raise typer.Exit(run(LintOptions(
+        paths=tuple(paths), select=tuple(select or ()), extend_select=tuple(extend_select or ()),
+        ignore=tuple(ignore or ()), output_format=output_format.value if output_format else None,
+        fail_on=fail_on.value if fail_on else None, exit_zero=exit_zero, config=config, isolated=isolated,
+        device_memory=device_memory, batch=batch, netc_files_only=netc_files_only, sets=tuple(sets or ()),
+        input_shape=input_shape)))
 
 
 @app.command()
