@@ -152,9 +152,10 @@ def test_build_refuses_weights_that_cannot_fit(write, tmp_path):
     path = write("netc: 1\ninput: {shape: [1048576]}\nlayers:\n  - dense: {units: 1048576}\n")
     code, out, err = netc("build", path, "--onnx", tmp_path / "m.onnx")
     assert code == 1, err
+    # drawn one layer at a time: 4 bytes a weight of the one layer, and 64 MiB for the interpreter
     assert "4:5: error[E007]: not building: the 1,099,512,676,352 weights (4,096.0 GiB as float32) " \
-           "need about 4,096.0 GiB of memory to build" in err
-    assert "even with --external-data" in err and "largest layer, dense1" in err
+           "need about 4,096.1 GiB of memory to build" in err
+    assert "the largest layer sets this" in err and "largest layer, dense1" in err
     assert not (tmp_path / "m.onnx").exists()
 
 
@@ -170,6 +171,25 @@ def test_external_data_lowers_the_need():
         check_memory(net, "float32", False, available=4 * n)
     with pytest.raises(BuildError, match="even with --external-data"):
         check_memory(net, "float32", True, available=4 * n - 1)
+
+
+def test_a_build_that_draws_weights_as_it_writes_them_needs_its_largest_layer():
+    """Three 8192x8192 dense layers: 805 MB of float32 weights; drawn one layer at a time
+    (4 bytes a weight, plus 2 for the cast to float16) and 64 MiB for the interpreter."""
+    pytest.importorskip("onnx")
+    from netc import loads
+    from netc.onnx.build import BuildError, check_memory, memory_needed
+
+    net = loads("netc: 1\ninput: {shape: [8192]}\nlayers:\n  - dense: {units: 8192, repeat: 3}\n")
+    layer = 8192 * 8192 + 8192
+    assert memory_needed(net, "float32", streamed=True) == 4 * layer + (64 << 20)
+    assert memory_needed(net, "float16", streamed=True) == 6 * layer + (64 << 20)
+    assert memory_needed(net, "float32", True) == 4 * 3 * layer            # every weight in memory
+    check_memory(net, "float32", available=4 * layer + (64 << 20), streamed=True)
+    with pytest.raises(BuildError, match="without --fold-batchnorm\\) needs about 320.0 MiB"):
+        check_memory(net, "float32", True, available=4 * layer + (64 << 20))
+    with pytest.raises(BuildError, match="the largest layer sets this"):
+        check_memory(net, "float16", available=6 * layer + (64 << 20) - 1, streamed=True)
 
 
 # -- hangs: closed forms equal the loops they replace ---------------------------------

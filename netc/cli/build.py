@@ -77,7 +77,7 @@ def build(
     start = time.perf_counter()
     progress = _Progress(start)
     try:
-        onnx_build.check_memory(net, dtype.value, external_data)
+        onnx_build.check_memory(net, dtype.value, external_data, streamed=not fold_batchnorm)
         model, weights = onnx_build.build_model(net, opset=opset, seed=seed, dtype=dtype.value,
                                                 fold_batchnorm=fold_batchnorm, progress=progress,
                                                 weights_apart=True)

@@ -44,6 +44,7 @@ BATCH = "batch"                     # the symbolic batch dimension
 DTYPES = {"float32": (TensorProto.FLOAT, np.float32), "float16": (TensorProto.FLOAT16, np.float16)}
 EXTERNAL_THRESHOLD = 1 << 30        # weights past 1 GiB go to an external data file by default
 PROTOBUF_LIMIT = (1 << 31) - 1      # one protobuf message cannot exceed 2 GiB
+BUILD_BASE_BYTES = 64 << 20         # the interpreter, onnx and numpy, about 50 MB measured
 EXTERNAL_MIN_BYTES = 1024           # smaller tensors stay inside the model file
 
 # A weight source: (layer, suffix, shape, init, fan_in, fan_out) -> float array of that shape.
@@ -131,10 +132,10 @@ def build_model(network, *, opset: int = DEFAULT_OPSET, seed: int = 0, dtype: st
     opsets = [helper.make_opsetid("", opset)]
     ir_version = helper.find_min_ir_version_for(opsets)
     check_runtime_support(opset, ir_version)
-    check_memory(network, dtype, True)       # what the smallest build needs: 4 bytes a weight
+    deferred = weights_apart and weights is None and not fold_batchnorm
+    check_memory(network, dtype, True, streamed=deferred)
 
-    b = _Builder(network, DTYPES[dtype], weights or seeded_weights(seed), opset,
-                 deferred=weights_apart and weights is None and not fold_batchnorm)
+    b = _Builder(network, DTYPES[dtype], weights or seeded_weights(seed), opset, deferred=deferred)
     b.lower_all(progress)
     if fold_batchnorm:
         b.fold_batchnorm()
@@ -195,14 +196,24 @@ def check_runtime_support(opset: int, ir_version: int) -> None:
 
 # -- memory ----------------------------------------------------------------------
 
-def memory_needed(network, dtype: str = "float32", external_data: bool | None = None) -> int:
-    """Bytes a build holds at its peak, from the weight count P (every initializer):
-    4P while lowering (weights are drawn as float32 arrays), then the model's copy of
-    them (d bytes each) with, without external data, the serialized file and the
-    checker's parse of it: max(4P, 3dP); with external data the file is written one
-    tensor at a time: 4P."""
-    n = network.totals.params
+def memory_needed(network, dtype: str = "float32", external_data: bool | None = None,
+                  streamed: bool = False) -> int:
+    """Bytes a build holds at its peak, from the weight count P (every initializer), the
+    largest layer's L and the element size d.
+
+    streamed (``netc build``: seeded weights drawn as they are written, into one reused
+    float32 buffer, then cast): 4L, plus dL for the cast when d is not 4, plus
+    ``BUILD_BASE_BYTES`` for the interpreter, onnx and numpy. Measured: three 8192x8192
+    dense layers (P = 201M, L = 67M) peak at 319 MB as float32 and 451 MB as float16.
+    Otherwise every weight is in memory: 4P while lowering (drawn as float32 arrays),
+    then the model's copy of them with, without external data, the serialized file and
+    the checker's parse of it: max(4P, 3dP); with external data, written one tensor at
+    a time: 4P."""
     size = np.dtype(DTYPES[dtype][1]).itemsize
+    if streamed:
+        largest = max((r.params for r in network.layers), default=0)
+        return (4 + (size if size != 4 else 0)) * largest + BUILD_BASE_BYTES
+    n = network.totals.params
     if external_data is None:
         external_data = n * size > EXTERNAL_THRESHOLD
     return 4 * n if external_data else max(4 * n, 3 * size * n)
@@ -224,20 +235,28 @@ def available_memory() -> int | None:
 
 
 def check_memory(network, dtype: str = "float32", external_data: bool | None = None,
-                 available: int | None = None) -> None:
+                 available: int | None = None, streamed: bool = False) -> None:
     """Refuse, before drawing any weight, a build that cannot fit in ``available``
-    bytes (default: ``available_memory()``), with the sizes and what would fit."""
+    bytes (default: ``available_memory()``), with the sizes and what would fit;
+    ``streamed``: the weights are drawn as they are written (``memory_needed``)."""
     available = available_memory() if available is None else available
-    needed = memory_needed(network, dtype, external_data)
+    needed = memory_needed(network, dtype, external_data, streamed)
     if available is None or needed <= available:
         return
     n = network.totals.params
     msg = (f"not building: the {n:,} weights ({_gb(n * np.dtype(DTYPES[dtype][1]).itemsize)} as {dtype}) "
            f"need about {_gb(needed)} of memory to build, and {_gb(available)} is available")
-    streamed = memory_needed(network, dtype, True)
-    if streamed < needed and streamed <= available:
+    external = memory_needed(network, dtype, True)
+    lean = memory_needed(network, dtype, streamed=True)
+    if streamed:
+        msg += ("; the weights are drawn one layer at a time as they are written, so the largest layer "
+                "sets this: make it smaller or build on a machine with more memory")
+    elif lean <= available:
+        msg += (f"; drawing the seeded weights as they are written (netc build without "
+                f"--fold-batchnorm) needs about {_gb(lean)}")
+    elif external < needed and external <= available:
         msg += (f"; with --external-data the weights are written to OUT.data one tensor at a time "
-                f"and the build needs about {_gb(streamed)}: build with --external-data")
+                f"and the build needs about {_gb(external)}: build with --external-data")
     else:
         msg += ("; the weights are drawn in memory even with --external-data, so make the network "
                 "smaller or build on a machine with more memory")
