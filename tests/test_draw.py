@@ -148,3 +148,24 @@ def test_a_broken_lint_config_is_a_usage_error_not_a_traceback(tmp_path):
     assert r.returncode == 0 and (tmp_path / "net.svg").exists()
     r = run_netc("summary", str(tmp_path / "net.yaml"), "--format", "html")
     assert r.returncode == 0 and "Not linted" in r.stdout and "ZZZ9" in r.stdout
+
+
+def test_a_long_network_wraps_into_rows_and_keeps_every_box_and_arc():
+    """ResNet-152 expanded (515 boxes) was one row 72,000 px wide; it wraps at ROW_WIDTH,
+    every box inside the drawing, every skip still one arc."""
+    from netc.draw.volume import ROW_WIDTH
+
+    net = netc.load(EXAMPLES / "resnet152.yaml")
+    root = ET.fromstring(draw(net.analysis, "volume", expand=True))
+    width, height = float(root.get("width")), float(root.get("height"))
+    assert width <= ROW_WIDTH and height > 10 * width / 2          # many rows, none too wide
+    order = [net.graph.input_name] + [n.name for n in net.graph.nodes]
+    skips = sum(1 for k, n in enumerate(net.graph.nodes) for i in n.inputs if i != order[k])
+    assert len([p for p in root.iter(f"{SVG}path") if p.get("class") == "skip"]) == skips
+    fronts = [next(e for e in g if e.tag == f"{SVG}rect") for g in root.iter(f"{SVG}g")
+              if "item" in g.get("class", "").split()]
+    assert len(fronts) == len(order)
+    xs = [float(r.get("x")) for r in fronts]
+    ys = sorted({round(float(r.get("y")) + float(r.get("height")) / 2) for r in fronts})   # row axes
+    assert min(xs) > 0 and max(x + float(r.get("width")) for x, r in zip(xs, fronts)) < width
+    assert len(ys) > 10                                               # one axis per row

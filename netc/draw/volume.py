@@ -4,8 +4,11 @@ from C; the kernel drawn on the map it slides over; skip connections as arcs.
 
 Sizes are logarithmic so that a 224×224×3 input and a 7×7×2048 map are both
 visible: side(n) = 6 + 16·log2(n) pixels, thickness(c) = 3 + 5·log2(c), and a
-vector of n elements is a bar 8 + 11·log2(n) high. Cost: one pass over the
-items and one over the edges, linear in the size of the network.
+vector of n elements is a bar 8 + 11·log2(n) high. A network wider than
+``ROW_WIDTH`` wraps into rows, as text does: the flow and the skip arcs that
+cross a row's end leave at its right edge and come back at the next row's left.
+Cost: one pass over the items and one over the edges, linear in the size of the
+network.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ GAP = 26                    # between one box's slot and the next
 MARGIN = 24
 LABEL_SIZE = 11
 LINE = 14                   # label line height
+ROW_WIDTH = 2400            # a longer network wraps into rows of at most this width
 
 
 def side(n: int) -> float:
@@ -75,33 +79,40 @@ def render(name: str, subtitle: str, its: list[Item], notes: list[Footnote]) -> 
     skips = [(index[s], i) for i, it in enumerate(its) for s in it.inputs
              if s in index and index[s] != i - 1]
     arc_band = 0 if not skips else 22 + 9 * math.log2(1 + max(j - i for i, j in skips))
+    has_groups = any(it.kind != "block" and it.group for it in its)
     title_h = 46
-    axis = title_h + arc_band + tallest / 2 + max(b.dy for b in boxes.values()) + 16   # centre line
-    x = MARGIN
+    # one row's bands, top to bottom: arcs, boxes, three label lines, group brackets
+    to_axis = arc_band + tallest / 2 + max(b.dy for b in boxes.values()) + 16
+    row_h = to_axis + tallest / 2 + 18 + 3 * LINE + 6 + (34 if has_groups else 8)
+    row_of, x, row = [], MARGIN, 0
+    rows_w = [0.0]
     for it in its:
         b = boxes[it.name]
+        if x > MARGIN and x + b.slot > ROW_WIDTH - MARGIN:
+            row, x = row + 1, MARGIN
+            rows_w.append(0.0)
         b.x = x + (b.slot - b.extent) / 2
-        b.y = axis - b.h / 2
+        b.y = title_h + row * row_h + to_axis - b.h / 2
+        row_of.append(row)
+        rows_w[row] = x + b.slot + MARGIN
         x += b.slot + GAP
-    width = max(x - GAP + MARGIN, 2 * MARGIN + text_width(subtitle, LABEL_SIZE),
+    width = max(max(rows_w), 2 * MARGIN + text_width(subtitle, LABEL_SIZE),
                 2 * MARGIN + max((text_width(footnote_text(n), LABEL_SIZE) for n in notes), default=0))
-    label_y = axis + tallest / 2 + 18
-    groups_y = label_y + 3 * LINE + 6
-    has_groups = any(it.kind != "block" and it.group for it in its)
-    notes_y = groups_y + (34 if has_groups else 8)
+    notes_y = title_h + (row + 1) * row_h
     height = notes_y + LINE * len(notes) + MARGIN
+    layout = _Layout(title_h, row_h, to_axis, tallest, arc_band, width, row_of)
 
     svg = Svg()
     svg.text(MARGIN, 26, name, 16, font_weight="bold")
     svg.text(MARGIN, 42, subtitle, LABEL_SIZE, fill="#555555")
-    _brackets(svg, its, boxes, groups_y)
-    _arcs(svg, skips, its, boxes, title_h + arc_band)
+    _brackets(svg, its, boxes, layout)
+    _arcs(svg, skips, its, boxes, layout)
     for i, it in enumerate(its):
         b = boxes[it.name]
         if i > 0 and its[i - 1].name in it.inputs:
-            prev = boxes[its[i - 1].name]
-            _link(svg, prev, b, it, axis)
+            _link(svg, boxes[its[i - 1].name], b, it, layout, i)
         _box(svg, it, b)
+        label_y = layout.axis(row_of[i]) + tallest / 2 + 18
         for k, text in enumerate(b.lines):
             svg.text(b.x + b.extent / 2, label_y + k * LINE, text, LABEL_SIZE, text_anchor="middle",
                      fill="#222222" if k == 0 else "#555555", font_weight="bold" if k == 0 else None)
@@ -109,6 +120,23 @@ def render(name: str, subtitle: str, its: list[Item], notes: list[Footnote]) -> 
         colour = SEVERITY_COLOURS[note.diagnostic.severity]
         svg.text(MARGIN, notes_y + k * LINE, footnote_text(note), LABEL_SIZE, fill=colour, class_="finding")
     return svg.document(width, height, name, "volume")
+
+
+class _Layout:
+    """Where the rows are: row r starts at top(r); its boxes are centred on axis(r)."""
+
+    def __init__(self, title_h, row_h, to_axis, tallest, arc_band, width, row_of):
+        self.title_h, self.row_h, self.to_axis, self.tallest = title_h, row_h, to_axis, tallest
+        self.arc_band, self.width, self.row_of = arc_band, width, row_of
+
+    def top(self, row: int) -> float:
+        return self.title_h + row * self.row_h
+
+    def axis(self, row: int) -> float:
+        return self.top(row) + self.to_axis
+
+    def groups_y(self, row: int) -> float:
+        return self.axis(row) + self.tallest / 2 + 18 + 3 * LINE + 6
 
 
 def _box(svg: Svg, it: Item, b: _Box) -> None:
@@ -152,11 +180,19 @@ def _tooltip(it: Item) -> str:
     return text
 
 
-def _link(svg: Svg, prev: _Box, b: _Box, it: Item, axis: float) -> None:
+def _link(svg: Svg, prev: _Box, b: _Box, it: Item, layout: _Layout, i: int) -> None:
     """The flow from one map to the next: an arrow, and for a windowed op the kernel
-    on the map it slides over with lines to the output pixel."""
-    svg.line(prev.x + prev.extent, axis, b.x - 2, axis, stroke="#8792a2", stroke_width=1)
-    svg.polygon([(b.x - 1, axis), (b.x - 6, axis - 3), (b.x - 6, axis + 3)], fill="#8792a2")
+    on the map it slides over with lines to the output pixel. Across a row's end the
+    arrow leaves at the right edge and comes back at the next row's left."""
+    row_a, row_b = layout.row_of[i - 1], layout.row_of[i]
+    a_axis, b_axis = layout.axis(row_a), layout.axis(row_b)
+    if row_a == row_b:
+        svg.line(prev.x + prev.extent, a_axis, b.x - 2, b_axis, stroke="#8792a2", stroke_width=1)
+    else:
+        edge = layout.width - MARGIN / 2
+        svg.line(prev.x + prev.extent, a_axis, edge, a_axis, stroke="#8792a2", stroke_width=1)
+        svg.line(MARGIN / 2, b_axis, b.x - 2, b_axis, stroke="#8792a2", stroke_width=1)
+    svg.polygon([(b.x - 1, b_axis), (b.x - 6, b_axis - 3), (b.x - 6, b_axis + 3)], fill="#8792a2")
     ws = it.entry_windows
     if not ws or len(ws) != 2:
         return
@@ -166,38 +202,50 @@ def _link(svg: Svg, prev: _Box, b: _Box, it: Item, axis: float) -> None:
     u0, v0 = 0.5 - fu / 2, 0.35 - fv / 2
     corners = [prev.face_point(u, v) for u, v in
                ((u0, v0), (u0 + fu, v0), (u0 + fu, v0 + fv), (u0, v0 + fv))]
-    target = b.face_point(0.5, 0.35)
-    target = (b.x + b.w * 0.5, target[1] + b.dy * 0.5)
-    for cx, cy in (corners[0], corners[2]):
-        svg.line(cx, cy, *target, stroke="#1d3557", stroke_width=0.7, stroke_opacity=0.7)
+    if row_a == row_b:                   # lines to the output pixel only within a row
+        target = b.face_point(0.5, 0.35)
+        target = (b.x + b.w * 0.5, target[1] + b.dy * 0.5)
+        for cx, cy in (corners[0], corners[2]):
+            svg.line(cx, cy, *target, stroke="#1d3557", stroke_width=0.7, stroke_opacity=0.7)
     svg.polygon(corners, fill="#f1c40f", fill_opacity=0.85, stroke="#1d3557", stroke_width=0.8)
 
 
-def _arcs(svg: Svg, skips: list[tuple[int, int]], its: list[Item], boxes: dict, band: float) -> None:
+def _arcs(svg: Svg, skips: list[tuple[int, int]], its: list[Item], boxes: dict, layout: _Layout) -> None:
     """Skip connections: an arc above the boxes from the producer to the consumer,
-    higher for longer spans."""
+    higher for longer spans; one that crosses a row's end leaves at the right edge
+    and comes back at the left edge of the consumer's row."""
     for i, j in skips:
         a, b = boxes[its[i].name], boxes[its[j].name]
         x1, y1 = a.x + a.extent / 2, a.top
         x2, y2 = b.x + b.extent / 2, b.top
-        peak = band - 9 * math.log2(1 + j - i) + 8
-        svg.path(f"M {num(x1)} {num(y1)} C {num(x1)} {num(peak)} {num(x2)} {num(peak)} {num(x2)} {num(y2 - 5)}",
-                 fill="none", stroke="#2c7a7b", stroke_width=1.3, stroke_opacity=0.8, class_="skip")
+        lift = layout.arc_band - 9 * math.log2(1 + j - i) + 8
+        row_a, row_b = layout.row_of[i], layout.row_of[j]
+        peak_a, peak_b = layout.top(row_a) + lift, layout.top(row_b) + lift
+        if row_a == row_b:
+            d = f"M {num(x1)} {num(y1)} C {num(x1)} {num(peak_a)} {num(x2)} {num(peak_a)} {num(x2)} {num(y2 - 5)}"
+        else:
+            edge, start = layout.width - MARGIN / 2, MARGIN / 2
+            d = (f"M {num(x1)} {num(y1)} Q {num(x1)} {num(peak_a)} {num(min(x1 + 20, edge))} {num(peak_a)} "
+                 f"H {num(edge)} M {num(start)} {num(peak_b)} H {num(max(x2 - 20, start))} "
+                 f"Q {num(x2)} {num(peak_b)} {num(x2)} {num(y2 - 5)}")
+        svg.path(d, fill="none", stroke="#2c7a7b", stroke_width=1.3, stroke_opacity=0.8, class_="skip")
         svg.polygon([(x2, y2 - 1), (x2 - 3, y2 - 7), (x2 + 3, y2 - 7)], fill="#2c7a7b")
 
 
-def _brackets(svg: Svg, its: list[Item], boxes: dict, y: float) -> None:
-    """Under expanded layers, a bracket naming each top-level block use they belong to."""
+def _brackets(svg: Svg, its: list[Item], boxes: dict, layout: _Layout) -> None:
+    """Under expanded layers, a bracket naming each top-level block use they belong to
+    (one bracket per row where a use wraps)."""
     runs: list[tuple[str, int, int]] = []
     for i, it in enumerate(its):
         g = it.group if it.kind != "block" else None
-        if g and runs and runs[-1][0] == g and runs[-1][2] == i - 1:
+        if g and runs and runs[-1][0] == g and runs[-1][2] == i - 1 and layout.row_of[i] == layout.row_of[i - 1]:
             runs[-1] = (g, runs[-1][1], i)
         elif g:
             runs.append((g, i, i))
     for g, i, j in runs:
         a, b = boxes[its[i].name], boxes[its[j].name]
         x1, x2 = a.x, b.x + b.extent
+        y = layout.groups_y(layout.row_of[i])
         svg.path(f"M {num(x1)} {num(y - 6)} V {num(y)} H {num(x2)} V {num(y - 6)}", fill="none",
                  stroke="#4fa3a5", stroke_width=1.2)
         svg.text((x1 + x2) / 2, y + 14, g, LABEL_SIZE, text_anchor="middle", fill="#2c7a7b",
