@@ -53,16 +53,17 @@ def _text(path: Path) -> str:
 
 
 def step_status(raw: Path) -> dict:
-    """{step: {"rc": int | None, "skipped": bool, "error": last stderr line that says error}}."""
+    """{step: {"rc": int | None, "skipped": bool, "error": for a failed step, the last stderr
+    line that says error (else its last line)}}."""
     names = {p.stem for p in raw.glob("*.rc")} | {p.stem for p in raw.glob("*.skipped")}
     status = {}
     for name in sorted(names):
         rc_text = _text(raw / f"{name}.rc").strip()
         err = [line for line in _text(raw / f"{name}.err").splitlines() if line.strip()]
         errors = [line for line in err if "error" in line.lower()]
-        status[name] = {"rc": int(rc_text) if rc_text.lstrip("-").isdigit() else None,
-                        "skipped": (raw / f"{name}.skipped").exists(),
-                        "error": (errors or err or [None])[-1]}
+        rc = int(rc_text) if rc_text.lstrip("-").isdigit() else None
+        status[name] = {"rc": rc, "skipped": (raw / f"{name}.skipped").exists(),
+                        "error": (errors or err or [None])[-1] if rc else None}
     return status
 
 
