@@ -103,9 +103,7 @@ def _run(o: LintOptions) -> int:
     try:
         configs = ConfigCache(o.config, o.isolated)
         results, missing, used = lint_paths(list(o.paths), configs, override, o.netc_files_only, overrides)
-    except OverrideError as e:
-        raise UsageError(str(e)) from None
-    except (ConfigError, RuleCrash) as e:
+    except (OverrideError, ConfigError, RuleCrash) as e:
         raise UsageError(str(e)) from None
     if missing:
         raise UsageError("no such file or folder: " + ", ".join(missing))
