@@ -227,7 +227,11 @@ def test_sweep_gives_one_row_per_batch(tiny):
         assert lat["min"] <= lat["median"] <= lat["p90"] <= lat["p95"] <= lat["p99"] <= lat["max"]
         assert row["wall_s"] >= 4 * lat["min"]
         assert row["throughput"] == pytest.approx(row["batch"] * 4 / row["wall_s"])
-        assert row["transfers"] is None and row["work"] is None
+        assert row["transfers"] is None
+        # netc reads the .onnx for its counts: conv1 3->8 3x3 on 16x16 (55,296 MACs), conv2 8->16 3x3/2
+        # to 8x8 (73,728 MACs); FLOPs 2 x MACs + biases (2,048 + 1,024) + relus (2,048 + 1,024) + the
+        # global average's adds (1,024)
+        assert row["work"]["flops_per_batch"] == row["batch"] * (2 * (55_296 + 73_728) + 7_168)
 
 
 @pytest.mark.slow
@@ -342,3 +346,41 @@ def test_summary_path_does_not_import_the_runtime():
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                        env={"PYTHONPATH": str(ROOT)}, timeout=60)
     assert r.stdout.strip() == "[]", r.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_an_onnx_file_gets_the_counts_of_its_yaml(dtype, tmp_path):
+    """netc reads the built .onnx back: the same FLOPs and bytes as benching the .yaml, at
+    the element size of the model's input type."""
+    model = tmp_path / "r18.onnx"
+    r = run_netc("build", "examples/resnet18.yaml", "--onnx", str(model), "--dtype", dtype)
+    assert r.returncode == 0, r.stderr
+    run = ("--provider", "cpu", "--runs", "1", "--warmup", "0", "--batch", "2")
+    from_onnx, _ = bench_json(str(model), *run)
+    from_yaml, _ = bench_json("examples/resnet18.yaml", *run, "--dtype", dtype)
+    w_onnx, w_yaml = from_onnx["results"][0]["work"], from_yaml["results"][0]["work"]
+    assert (w_onnx["flops_per_batch"], w_onnx["bytes_per_batch"]) == \
+        (w_yaml["flops_per_batch"], w_yaml["bytes_per_batch"])
+    assert from_onnx["notes"] == []
+
+
+@pytest.mark.slow
+def test_an_onnx_file_netc_reads_in_part_runs_without_counts(tmp_path):
+    """Selu runs in onnxruntime but netc does not read it: the bench runs and says why
+    achieved FLOP/s is left out, instead of reporting lower bounds as rates."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    w = helper.make_tensor("w", TensorProto.FLOAT, [4, 3, 3, 3], [0.1] * 108)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1], name="conv1"),
+         helper.make_node("Selu", ["c"], ["y"], name="selu1")],
+        "partial", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, 8, 8])], [w])
+    path = tmp_path / "partial.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), path)
+    data, r = bench_json(str(path), "--provider", "cpu", "--runs", "2", "--warmup", "0")
+    assert data["results"][0]["work"] is None
+    assert data["notes"] == ["achieved FLOP/s left out: netc does not read every op of this model (Selu; "
+                             "netc summary shows what it reads), so its counts would be lower bounds"]

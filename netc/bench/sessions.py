@@ -17,7 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
-from .protocol import (GPU_PROVIDERS, PROVIDERS, BatchResult, BenchError, Progress, ProviderUnavailable,
+from .protocol import (DTYPE_BYTES, GPU_PROVIDERS, PROVIDERS, BatchResult, BenchError, Progress,
+                       ProviderUnavailable,
                        Report, SessionInfo, Settings, Stats, Work, achieved, summarize, throughput,
                        time_loop, work_from_analysis)
 
@@ -52,13 +53,33 @@ def build_network(network, dtype: str | None = None) -> bytes:
     return build_model(network, dtype=dtype or "float32").SerializeToString()
 
 
+def onnx_counts(path: Path):
+    """(Network, None) when netc reads every op of FILE.onnx, so that its FLOPs and bytes
+    give the achieved FLOP/s; else (None, a note saying why the columns are left out):
+    counts of a model read in part would be lower bounds."""
+    from ..api import load
+    from ..diagnostics import NetcError
+
+    try:
+        network = load(path, partial=True)
+    except NetcError as e:
+        return None, f"achieved FLOP/s left out: netc cannot read this model ({e.diagnostics[0].message})"
+    unread = network.graph.unread
+    if unread is not None:
+        ops = ", ".join(network.graph.unread_ops) or "some nodes"
+        return None, f"achieved FLOP/s left out: netc does not read every op of this model ({ops}; " \
+                     "netc summary shows what it reads), so its counts would be lower bounds"
+    return network, None
+
+
 def load_model(path: Path, dtype: str | None = None):
-    """Read FILE.onnx, or load FILE.yaml with netc and build it; return (model bytes, Network or None).
+    """Read FILE.onnx, or load FILE.yaml with netc and build it; return (model bytes, Network or None):
+    the Network of an .onnx file is netc's reading of it, when it reads every op.
 
     Raises BenchError for a file that is not a model, NetcError for an invalid YAML."""
     suffix = path.suffix.lower()
     if suffix == ".onnx":
-        return read_onnx(path), None
+        return read_onnx(path), onnx_counts(path)[0]
     if suffix in (".yaml", ".yml"):
         from ..api import load
 
@@ -342,25 +363,25 @@ def bench_batch(session, info: SessionInfo, batch: int, s: Settings, work: Work 
 
 
 def bench(model: bytes, s: Settings, *, name: str = "model", network=None,
-          progress: Progress | None = None, finished=None) -> Report:
+          progress: Progress | None = None, finished=None, notes: Sequence[str] = ()) -> Report:
     """Benchmark ``model`` (ONNX bytes) at every batch size of ``s``; ``network`` (a netc
     Network) supplies the FLOP and byte counts; ``finished(row)`` is called with each
-    batch size's ``BatchResult`` as it completes."""
+    batch size's ``BatchResult`` as it completes; ``notes`` go into the report."""
     prefix = _profile_prefix(s.profile) if s.profile else None
     try:
-        return _bench(model, s, name, network, progress, prefix, finished)
+        return _bench(model, s, name, network, progress, prefix, finished, list(notes))
     except BenchError as e:
         raise BenchError(f"{name}: {e}") from None
 
 
-def _bench(model, s, name, network, progress, prefix, finished=None) -> Report:
+def _bench(model, s, name, network, progress, prefix, finished=None, notes=None) -> Report:
     import onnxruntime as ort
 
     from .. import __version__
 
     per_batch_sessions = s.cuda_graph    # a captured CUDA graph is tied to one input shape
     session, info = open_session(model, s, prefix)
-    notes: list[str] = []
+    notes = notes or []
     if info.fallback:
         notes.append(info.fallback)
     if not info.on_gpu and (s.include_transfers or s.cuda_graph or s.trt_fp16):
@@ -370,13 +391,15 @@ def _bench(model, s, name, network, progress, prefix, finished=None) -> Report:
         per_batch_sessions = False
     if s.profile:
         notes.append("profiling was on: timings include the profiler's overhead")
-    dtype = s.dtype or "float32"
-    if network is None:
-        kinds = set(model_input_dtypes(session))
-        if s.dtype and kinds != {s.dtype}:
-            raise BenchError(f"--dtype {s.dtype}: the model's inputs are {', '.join(sorted(kinds))}; "
-                             "an .onnx file keeps the types it was built with")
-        notes.append("achieved FLOP/s needs netc's counts: give the .yaml file instead of the .onnx")
+    kinds = set(model_input_dtypes(session))
+    if s.dtype and kinds != {s.dtype}:       # a .yaml is built with s.dtype: only an .onnx can differ
+        raise BenchError(f"--dtype {s.dtype}: the model's inputs are {', '.join(sorted(kinds))}; "
+                         "an .onnx file keeps the types it was built with")
+    # the element size of netc's byte counts: the asked dtype, else the model's one input type
+    (kind,) = kinds if len(kinds) == 1 else ("float32",)
+    dtype = s.dtype or (kind if kind in DTYPE_BYTES else "float32")
+    if network is None and not any(n.startswith("achieved FLOP/s") for n in notes):
+        notes.append("achieved FLOP/s needs netc's counts, which were not given")
     work = work_from_analysis(network.analysis, dtype) if network is not None else None
     results, profiles = [], []
     for i, batch in enumerate(s.batches):

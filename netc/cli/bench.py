@@ -104,17 +104,20 @@ def bench(
     overrides = overrides_or_exit(sets, input_shape)
     if suffix == ".onnx" and (sets or input_shape is not None):
         fail_usage("--set and --input apply to a .yaml file; an .onnx file is benchmarked as it is")
+    notes = []
     try:
         if suffix in (".yaml", ".yml"):
             network = load_or_exit(file, overrides)
             model = lib.build_network(network, settings.dtype)
         elif suffix == ".onnx":
-            network, model = None, lib.read_onnx(file)
+            model = lib.read_onnx(file)
+            network, note = lib.onnx_counts(file)     # netc's reading, for achieved FLOP/s
+            notes += [note] if note else []
         else:
             fail_usage(f"{file}: expected a .yaml or .onnx file")
         with _progress_bar(settings) as progress:
             report = lib.bench(model, settings, name=str(file), network=network, progress=progress,
-                               finished=None if progress else _finished_line)
+                               finished=None if progress else _finished_line, notes=notes)
     except lib.ProviderUnavailable as e:
         typer.echo(f"netc: error: {e.asked} did not load: {e.reason}. Use --allow-fallback to run on "
                    f"{e.used}, or --provider cpu.", err=True)
