@@ -478,3 +478,39 @@ def test_conv_transpose_with_fused_prelu_counts_its_slopes():
     # weights 4*6*4 = 96, bias 6, slopes 6; MACs 96 * 25
     assert rows(a) == [("conv_transpose", (6, 10, 10), 108, 96 * 25)]
     assert sum(int(np.prod(t.dims)) for t in model.graph.initializer) == 108
+
+
+def _layernorm_by_definition(m, x, c, eps, axis):
+    """torch.nn.LayerNorm by the TorchScript exporter below opset 17: ReduceMean -> Sub ->
+    Pow(2) -> ReduceMean -> Add(eps) -> Sqrt -> Div -> Mul(weight) -> Add(bias)."""
+    d = m.op("Sub", [x, m.op("ReduceMean", [x], axes=[axis], keepdims=1)])
+    var = m.op("ReduceMean", [m.op("Pow", [d, m.const([2.0], np.float32, scalar=True)])], axes=[axis], keepdims=1)
+    y = m.op("Div", [d, m.op("Sqrt", [m.op("Add", [var, m.const([eps], np.float32, scalar=True)])])])
+    return m.op("Add", [m.op("Mul", [y, m.w(c)]), m.w(c)])
+
+
+@pytest.mark.parametrize("axis", [-1, 3])
+def test_channels_last_region_at_opset_13_with_layernorm_by_definition(axis):
+    """torchvision's ConvNeXt block exported at opset 13: the LayerNorm inside the permuted
+    region is its definition over the last axis; read as the same layers as at opset 17."""
+    m = M((1, 8, 5, 6), opset=13)
+    t = m.op("Transpose", ["x"], perm=[0, 2, 3, 1])
+    n = _layernorm_by_definition(m, t, 8, 1e-6, axis)
+    h = _gelu_erf(m, m.op("Add", [m.op("MatMul", [n, m.w(8, 32)]), m.w(32)]))
+    s = m.op("Mul", [m.w(8), m.op("MatMul", [h, m.w(32, 8)])])
+    z = m.op("Transpose", [s], perm=[0, 3, 1, 2])
+    a = read(m.model([z]))
+    # layernorm 2*8; conv 8*32 + 32, MACs 8*32 * 5*6; conv 32*8, MACs 32*8 * 30; scale 8
+    assert rows(a) == [("layernorm", (8, 5, 6), 16, 0), ("conv", (32, 5, 6), 288, 7680),
+                       ("conv", (8, 5, 6), 256, 7680), ("scale", (8, 5, 6), 8, 0)]
+    assert params(a)["eps"] == pytest.approx(1e-6) and params(a)["affine"] is True
+    assert params(a, 1)["activation"] == "gelu"
+
+
+def test_layernorm_by_definition_over_the_width_of_a_channels_last_map_is_refused():
+    """Over axis 2 (W of (N, H, W, C)) it is not the layernorm over the channels."""
+    m = M((1, 8, 5, 6), opset=13)
+    t = m.op("Transpose", ["x"], perm=[0, 2, 3, 1])
+    z = m.op("Transpose", [_layernorm_by_definition(m, t, 8, 1e-5, 2)], perm=[0, 3, 1, 2])
+    with pytest.raises(NetcError, match="E011"):
+        read(m.model([z]), check_ort=False)

@@ -95,9 +95,11 @@ def per_channel_weight(ctx, tensor: str, c: int, rank: int) -> bool:
 
 
 def _axis_one(ctx, node, rank: int) -> bool:
-    """A Reduce node over the channels only (axis 1, or -1 of a vector), keepdims 1."""
+    """A Reduce node over the channels only, keepdims 1: axis 1 (-1 of a vector), or the
+    last axis of a map held channels-last."""
     axes = ctx.axes(node)
-    return (axes is not None and len(axes) == 1 and axes[0] % (rank + 1) == 1
+    channels = rank if rank == 3 and ctx.layout == CHANNELS_LAST else 1
+    return (axes is not None and len(axes) == 1 and axes[0] % (rank + 1) == channels
             and ctx.attr(node, "keepdims", 1) == 1)
 
 
@@ -149,9 +151,12 @@ class LayerNorm(Op):
         LayerNorm2d); or the definition over axis 1: ReduceMean -> Sub -> Mul(d, d) or
         Pow(d, 2) -> ReduceMean -> Add(eps) -> Sqrt -> Div (-> Mul(weight) -> Add(bias)).
         affine: a learned weight (an initializer, not a Constant of ones) with its bias.
-        In a channels-last region, LayerNormalization over the last axis of the map."""
+        In a channels-last region, LayerNormalization over the last axis of the map, or
+        the definition over it (the TorchScript exporter's LayerNorm below opset 17)."""
         shape = ctx.input_shape(node)
         if ctx.layout == CHANNELS_LAST:
+            if node.op_type == "ReduceMean":
+                return self._decomposed(node, ctx, shape)
             if node.op_type != "LayerNormalization":
                 raise ctx.unsupported(f"{node.op_type} on a channels-last tensor")
             return self._single(node, ctx, 3)

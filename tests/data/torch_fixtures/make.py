@@ -5,7 +5,8 @@
 Each small module is exported in eval mode, BatchNormalization kept as a node (both
 exporters otherwise fold it into the conv in eval mode: its scale and shift then vanish
 from the file, and no reader can recover torch's parameter count) with the TorchScript exporter (opset 17,
-``NAME.ts.onnx``) and, where onnxscript is installed, with ``dynamo=True``
+``NAME.ts.onnx``; the channels-last ConvNeXt block also at opset 13, ``NAME.ts13.onnx``,
+where LayerNorm is written as its definition) and, where onnxscript is installed, with ``dynamo=True``
 (opset 18, ``NAME.dynamo.onnx``, ``optimize=False`` then only onnxscript's constant folding, so
 that its BN-fusing rewriter is skipped). ``manifest.json`` records, per module, torch's own numbers:
 
@@ -33,6 +34,8 @@ HERE = Path(__file__).resolve().parent
 OPSET = 17          # TorchScript exporter
 DYNAMO_OPSET = 18   # the dynamo exporter's lowest; asking 17 runs onnx's version converter,
                     # which drops the nodes' metadata (the source positions) on the way
+OLD_OPSET = 13      # below 17 the TorchScript exporter writes LayerNorm as its definition
+OLD_OPSET_FIXTURES = ("convnext_linear",)   # ... inside the channels-last region
 
 
 class BasicBlock(nn.Module):
@@ -247,6 +250,11 @@ def main() -> None:
         torch.onnx.export(module, inputs, str(ts), opset_version=OPSET, dynamo=False,
                           training=torch.onnx.TrainingMode.PRESERVE)
         files["torchscript"] = ts.name
+        if name in OLD_OPSET_FIXTURES:
+            old = HERE / f"{name}.ts{OLD_OPSET}.onnx"
+            torch.onnx.export(module, inputs, str(old), opset_version=OLD_OPSET, dynamo=False,
+                              training=torch.onnx.TrainingMode.PRESERVE)
+            files[f"torchscript{OLD_OPSET}"] = old.name
         if dynamo:
             dyn = HERE / f"{name}.dynamo.onnx"
             program = torch.onnx.export(module, inputs, opset_version=DYNAMO_OPSET, dynamo=True, optimize=False)
