@@ -514,3 +514,15 @@ def test_layernorm_by_definition_over_the_width_of_a_channels_last_map_is_refuse
     z = m.op("Transpose", [_layernorm_by_definition(m, t, 8, 1e-5, 2)], perm=[0, 3, 1, 2])
     with pytest.raises(NetcError, match="E011"):
         read(m.model([z]), check_ort=False)
+
+
+def test_layernorm_weights_shared_through_identity_are_learned():
+    """The TorchScript exporter shares identical initializers (the ones and zeros of an
+    untrained LayerNorm) through Identity nodes: still a learned weight and bias."""
+    m = M((1, 8, 5, 6), opset=17)
+    ones, zeros = m.w(8), m.w(8)
+    t = m.op("Transpose", ["x"], perm=[0, 2, 3, 1])
+    n = m.op("LayerNormalization", [t, m.op("Identity", [ones]), m.op("Identity", [zeros])], axis=-1)
+    z = m.op("Transpose", [n], perm=[0, 3, 1, 2])
+    a = read(m.model([z]))
+    assert rows(a) == [("layernorm", (8, 5, 6), 16, 0)] and params(a)["affine"] is True

@@ -138,6 +138,20 @@ class ReadingContext:
             raise Unsupported(f"the shape of input {i} ({t!r}) is not known")
         return shape
 
+    def learned(self, t: str) -> bool:
+        """Whether ``t`` is an initializer, directly or through the Identity, Cast or
+        DequantizeLinear nodes exporters put in front of one (the TorchScript exporter
+        shares identical initializers, e.g. the ones and zeros of untrained norms, through
+        Identity nodes)."""
+        for _ in range(16):
+            if t in self.initializers:
+                return True
+            node = self.producer.get(t)
+            if node is None or node.op_type not in ("Identity", "Cast", "DequantizeLinear"):
+                return False
+            t = node.input[0]
+        return False
+
     def static_shape(self, t: str, depth: int = 0) -> tuple[int, ...] | None:
         """The full shape of a value tensor, when the model states it."""
         if t in self.initializers:

@@ -179,7 +179,7 @@ class LayerNorm(Op):
     def _single(self, node, ctx, rank: int) -> dict:
         if ctx.attr(node, "axis", -1) % (rank + 1) != rank:
             raise ctx.unsupported(f"LayerNormalization over axis {ctx.attr(node, 'axis')}")
-        affine = node.input[1] in ctx.initializers
+        affine = ctx.learned(node.input[1])
         if affine != ctx.has_input(node, 2):
             raise ctx.unsupported("LayerNormalization with a learned weight but no bias")
         return {"eps": ctx.float32(ctx.attr(node, "epsilon", 1e-5)), "affine": affine}
