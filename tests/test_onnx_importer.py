@@ -187,6 +187,51 @@ layers:
     assert [r.name for r in netc.loads(text).layers] == [r.name for r in netc.loads(BLOCKS).layers]
 
 
+STAGES = """\
+netc: 1
+name: stages
+input: {shape: [8, 16, 16]}
+blocks:
+  unit:
+    params: {w: null, g: null}
+    layers:
+      - conv: {name: a, filters: w, kernel: 3, padding: 1, activation: relu}
+      - conv: {name: b, filters: w * 2, kernel: 1, groups: g}
+      - conv: {name: c, filters: 8, kernel: 1}
+      - add: {from: [c, input]}
+layers:
+  - unit: {name: s1, w: 4, g: 2, repeat: 2}
+  - unit: {name: s2, w: 12, g: 4, repeat: 2}
+  - unit: {name: s3, w: 6, g: 3, repeat: 2}
+"""
+
+
+def test_blocks_alike_but_for_integers_become_one_block_with_parameters():
+    """Three runs of copies whose blocks differ in a's filters (4, 12, 6), b's filters
+    (twice a's in every block: written as a multiple) and b's groups (2, 4, 3: a multiple
+    of nothing): one block with two parameters, each use giving its values."""
+    text = imported(netc.loads(STAGES))
+    assert text.split("netc: 1\n", 1)[1] == """\
+name: stages
+input: {shape: [8, 16, 16]}
+blocks:
+  s1_block:
+    params: {filters: null, groups: null}
+    layers:
+      - conv: {name: a, filters: filters, kernel: 3, padding: 1, activation: relu}
+      - conv: {name: b, filters: filters * 2, kernel: 1, groups: groups}
+      - conv: {name: c, filters: 8, kernel: 1}
+      - add: {from: [c, input]}
+layers:
+  - s1_block: {name: s1, filters: 4, groups: 2, repeat: 2}
+  - s1_block: {name: s2, filters: 12, groups: 4, repeat: 2}
+  - s1_block: {name: s3, filters: 6, groups: 3, repeat: 2}
+"""
+    again, first = netc.loads(text), netc.loads(STAGES)
+    assert [(r.output_shape, r.params, r.macs) for r in again.layers] == \
+        [(r.output_shape, r.params, r.macs) for r in first.layers]
+
+
 def _copies(read_again):
     """Copies s.0, s.1, s.2 of (Relu a, Sigmoid b), then an add of s.2.b and ``read_again``."""
     m = M((1, 3, 8, 8))

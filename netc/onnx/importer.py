@@ -14,7 +14,10 @@ readable netc file that describes the same network (docs/onnx.md, *netc import*)
   shares.
 - ``blocks:`` and ``repeat``: runs of copies ``P.0.*``, ``P.1.*``, ... with the same
   structure become a block used with ``repeat``; runs ``x.0``, ``x.1``, ... of one layer
-  a layer with ``repeat``.
+  a layer with ``repeat``. Blocks alike but for integer settings (ResNet's stages: the
+  same bottleneck at widths 64, 128, 256, 512) become one block with parameters, a
+  setting that is an integer multiple of a parameter in every use written as
+  ``param * k``.
 - A text netc would refuse to read (past 1 MiB, or its value limits) is refused (E005).
 
 Linear in the number of layers (each layer's padding is tried at most three ways, each
@@ -49,6 +52,7 @@ def import_graph(graph: Graph, source: str | None = None) -> str:
     defaults = _factor_defaults(layers)
     blocks: dict[str, list[_Layer]] = {}
     layers = _fold_blocks(graph, layers, names, blocks)
+    params = _merge_blocks(blocks, layers)
     layers = _fold_repeats(graph, layers, names)
     _wire(graph, layers, names)
     _omit_auto_names(layers)
@@ -71,6 +75,8 @@ def import_graph(graph: Graph, source: str | None = None) -> str:
         out.append("blocks:")
         for block, body in blocks.items():
             out.append(f"  {block}:")
+            if block in params:
+                out.append(f"    params: {_flow(dict.fromkeys(params[block]))}")
             out.append("    layers:")
             out.extend(f"      - {layer.render()}" for layer in body)
     out.append("layers:")
@@ -440,6 +446,64 @@ def _block(prefix: str, body: list[_Layer], locals_: dict, blocks: dict) -> str:
     return name
 
 
+class _Expr(str):
+    """An integer expression over a block's parameters (``width * 4``), written unquoted."""
+
+
+def _int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _skeleton(body: list[_Layer]):
+    """A block's layers with their integer settings left out: blocks with the same
+    skeleton differ at most in those integers."""
+    return tuple((layer.op, layer.name, layer.show_name, tuple(layer.sources or ()),
+                  tuple((k, "int" if _int(v) else _frozen({k: v})) for k, v in layer.settings.items()))
+                 for layer in body)
+
+
+def _merge_blocks(blocks: dict[str, list[_Layer]], layers: list[_Layer]) -> dict[str, list[str]]:
+    """Blocks with the same skeleton become the first of them, with a parameter for each
+    integer setting that differs between them; a setting whose values are k times a
+    parameter's in every block, for one integer k, is written ``param * k``. The uses
+    (top-level layers) name the kept block with their values. Returns each kept block's
+    parameter names."""
+    groups: dict = {}
+    for name, body in blocks.items():
+        groups.setdefault(_skeleton(body), []).append(name)
+    params_of: dict[str, list[str]] = {}
+    uses: dict[str, tuple[str, dict]] = {}
+    for names in groups.values():
+        if len(names) < 2:
+            continue
+        bodies = [blocks[n] for n in names]
+        values: dict[str, list[int]] = {}            # parameter -> its value in each block
+        for i, layer in enumerate(bodies[0]):
+            for key, v in layer.settings.items():
+                column = [b[i].settings[key] for b in bodies]
+                if not _int(v) or len(set(column)) == 1:
+                    continue
+                expr = next((_Expr(f"{p} * {column[0] // base[0]}" if column[0] != base[0] else p)
+                             for p, base in values.items()
+                             if all(b > 0 and c % b == 0 for b, c in zip(base, column))
+                             and len({c // b for b, c in zip(base, column)}) == 1), None)
+                if expr is None:
+                    expr = _Expr(_unique(key, set(values) | {"name", "from", "repeat", "input"}))
+                    values[str(expr)] = column
+                layer.settings[key] = expr
+        keep = names[0]
+        params_of[keep] = list(values)
+        for k, name in enumerate(names):
+            uses[name] = (keep, {p: column[k] for p, column in values.items()})
+            if name != keep:
+                del blocks[name]
+    for layer in layers:
+        if layer.op in uses:
+            layer.op, settings = uses[layer.op]
+            layer.settings = {**layer.settings, **settings}
+    return params_of
+
+
 def _unique(base: str, used: set) -> str:
     name, k = base, 1
     while name in used:
@@ -487,6 +551,8 @@ def _flow(items: dict) -> str:
 
 
 def _value(v) -> str:
+    if isinstance(v, _Expr):
+        return str(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_value(x) for x in v) + "]"
     if isinstance(v, dict):
