@@ -232,6 +232,61 @@ layers:
         [(r.output_shape, r.params, r.macs) for r in first.layers]
 
 
+GROUPS = """\
+netc: 1
+name: groups
+input: {shape: [3, 16, 16]}
+blocks:
+  unit:
+    params: {w: null}
+    layers:
+      - conv: {name: a, filters: w, kernel: 3, padding: 1}
+      - batchnorm: {name: an}
+      - relu: {name: ar}
+      - conv: {name: b, filters: w, kernel: 1}
+      - batchnorm: {name: bn}
+      - relu: {name: br}
+layers:
+  - unit: {name: s1, w: 4}
+  - maxpool: {kernel: 2}
+  - unit: {name: s2, w: 8}
+"""
+
+
+def test_groups_used_once_but_alike_become_one_block_with_parameters():
+    """s1.* and s2.* are no run of copies (a pool between, different widths), but the
+    same six layers: one block used twice is shorter than twelve layers."""
+    text = imported(netc.loads(GROUPS))
+    assert text.split("netc: 1\n", 1)[1] == """\
+name: groups
+input: {shape: [3, 16, 16]}
+blocks:
+  s1_block:
+    params: {filters: null}
+    layers:
+      - conv: {name: a, filters: filters, kernel: 3, padding: 1}
+      - batchnorm: {name: an}
+      - relu: {name: ar}
+      - conv: {name: b, filters: filters, kernel: 1}
+      - batchnorm: {name: bn}
+      - relu: {name: br}
+layers:
+  - s1_block: {name: s1, filters: 4}
+  - maxpool: {kernel: 2}
+  - s1_block: {name: s2, filters: 8}
+"""
+    assert [r.name for r in netc.loads(text).layers] == [r.name for r in netc.loads(GROUPS).layers]
+
+
+def test_a_setting_left_at_its_default_in_one_group_becomes_the_parameter_there():
+    """ResNet-50's first unit of stage 1 has stride 1 (not written), the others stride 2:
+    one block with a stride parameter, 1 where the setting was left out."""
+    text = imported(netc.loads((EXAMPLES / "resnet50.yaml").read_text()))
+    assert "  - first_block: {name: layer1_first, filters: 64, stride: 1}\n" in text
+    assert "  - first_block: {name: layer2_first, filters: 128, stride: 2}\n" in text
+    assert len(text.splitlines()) == 50
+
+
 def _copies(read_again):
     """Copies s.0, s.1, s.2 of (Relu a, Sigmoid b), then an add of s.2.b and ``read_again``."""
     m = M((1, 3, 8, 8))

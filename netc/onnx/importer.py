@@ -14,7 +14,9 @@ readable netc file that describes the same network (docs/onnx.md, *netc import*)
   shares.
 - ``blocks:`` and ``repeat``: runs of copies ``P.0.*``, ``P.1.*``, ... with the same
   structure become a block used with ``repeat``; runs ``x.0``, ``x.1``, ... of one layer
-  a layer with ``repeat``. Blocks alike but for integer settings (ResNet's stages: the
+  a layer with ``repeat``. Groups of layers under one module path that are alike in
+  several places (ResNet's ``layerN.first.*``) become a block used in each, where that
+  is shorter. Blocks alike but for integer settings (ResNet's stages: the
   same bottleneck at widths 64, 128, 256, 512) become one block with parameters, a
   setting that is an integer multiple of a parameter in every use written as
   ``param * k``.
@@ -52,6 +54,7 @@ def import_graph(graph: Graph, source: str | None = None) -> str:
     defaults = _factor_defaults(layers)
     blocks: dict[str, list[_Layer]] = {}
     layers = _fold_blocks(graph, layers, names, blocks)
+    layers = _fold_groups(graph, layers, names, blocks)
     params = _merge_blocks(blocks, layers)
     layers = _fold_repeats(graph, layers, names)
     _wire(graph, layers, names)
@@ -359,6 +362,85 @@ def _fold_blocks(graph: Graph, layers: list[_Layer], names: dict, blocks: dict) 
     return out
 
 
+def _fold_groups(graph: Graph, layers: list[_Layer], names: dict, blocks: dict) -> list[_Layer]:
+    """Fold groups of consecutive layers under one module path ``P.*`` (ResNet's
+    ``layer2.first.*``) into a block used once, where two or more such groups are alike
+    but for integer settings (``_skeleton``) and each is closed like a copy of
+    ``_fold_blocks``: one tensor read from outside, read only through its last layer.
+    Each group takes the longest path its layers share; larger groups are tried first,
+    a group never overlaps one already folded, and groups are folded only where the
+    block and its uses take fewer lines than the layers they replace."""
+    consumers = graph.consumers()
+    outputs = set(graph.outputs)
+    candidates: dict = {}                       # skeleton -> [(start, end, prefix)]
+    depth = max((layer.path.count(".") for layer in layers), default=0)
+    for d in range(1, depth + 1):
+        i = 0
+        while i < len(layers):
+            parts = layers[i].path.split(".")
+            if layers[i].op in blocks or len(parts) <= d:
+                i += 1
+                continue
+            head, j = ".".join(parts[:d]) + ".", i
+            while j < len(layers) and layers[j].op not in blocks and layers[j].path.startswith(head):
+                j += 1
+            group = layers[i:j]
+            prefix = _common_prefix([g.path for g in group])
+            if j - i >= 2 and prefix and _shape(group, len(prefix) + 1) is not None \
+                    and _closed(group[:-1], group, consumers, outputs):
+                locals_ = {g.node.name: clean_name(g.path[len(prefix) + 1:]) for g in group}
+                body = _body(group, locals_)
+                candidates.setdefault(_skeleton(body), {})[(i, j)] = prefix
+            i = j
+    taken = [False] * len(layers)
+    chosen: list[tuple[int, int, str]] = []
+    for spans in sorted(candidates.values(), key=lambda c: -max(j - i for i, j in c)):
+        free = [(i, j, p) for (i, j), p in spans.items() if not any(taken[i:j])]
+        n, size = len(free), max((j - i for i, j, _ in free), default=0)
+        if n < 2 or n * size <= n + size + 3:      # the block and its uses must be shorter
+            continue
+        for i, j, p in free:
+            taken[i:j] = [True] * (j - i)
+            chosen.append((i, j, p))
+    if not chosen:
+        return layers
+    starts = {i: (j, p) for i, j, p in chosen}
+    used = set(names.values())
+    out: list[_Layer] = []
+    i = 0
+    while i < len(layers):
+        if i not in starts:
+            out.append(layers[i])
+            i += 1
+            continue
+        j, prefix = starts[i]
+        group = layers[i:j]
+        locals_ = {g.node.name: clean_name(g.path[len(prefix) + 1:]) for g in group}
+        use = _Layer(group[0].node, {})
+        use.op, use.last, use.inputs = _block(prefix, group, locals_, blocks), group[-1].node, _outside(group)
+        names[use.last.name] = _unique(clean_name(prefix), used)
+        out.append(use)
+        i = j
+    return out
+
+
+def _common_prefix(paths: list[str]) -> str:
+    """The longest dotted path every path extends (``a.b.c``, ``a.b.d`` -> ``a.b``)."""
+    split = [p.split(".") for p in paths]
+    common = []
+    for parts in zip(*split):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    if any(len(s) == len(common) for s in split):     # a path equal to the prefix: no group
+        common = common[:-1]
+    return ".".join(common)
+
+
+def _outside(group: list[_Layer]) -> list[str]:
+    return [_entry(group)]
+
+
 def _copies(layers: list[_Layer], i: int, prefix: str) -> list[list[_Layer]]:
     """The consecutive groups of layers named ``prefix.0.*``, ``prefix.1.*``, ... from i."""
     groups: list[list[_Layer]] = []
@@ -422,14 +504,15 @@ def _frozen(settings: dict):
     return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in settings.items())
 
 
-def _block(prefix: str, body: list[_Layer], locals_: dict, blocks: dict) -> str:
-    """The block of ``body`` (a new one, or an identical one defined already): its name."""
+def _body(body: list[_Layer], locals_: dict) -> list[_Layer]:
+    """The layers of a block made of ``body``, named by ``locals_`` (made unique), wired
+    within it (``input``: the one tensor it reads from outside)."""
     if len(set(locals_.values())) != len(locals_) or "input" in locals_.values():
         locals_ = {k: f"{v}_{n}" for n, (k, v) in enumerate(locals_.items(), 1)}
     layers = []
     prev = None
     for layer in body:
-        item = _Layer(layer.node, layer.settings)
+        item = _Layer(layer.node, dict(layer.settings))
         item.name = locals_[layer.node.name]
         ins = [locals_.get(i, "input") for i in layer.node.inputs]
         if ins != [prev or "input"]:
@@ -437,11 +520,19 @@ def _block(prefix: str, body: list[_Layer], locals_: dict, blocks: dict) -> str:
         prev = item.name
         layers.append(item)
     _omit_auto_names(layers)
+    return layers
+
+
+def _block(prefix: str, body: list[_Layer], locals_: dict, blocks: dict) -> str:
+    """The block of ``body`` (a new one, or an identical one defined already): its name,
+    after the last part of ``prefix`` that is not an index (``s.0`` -> ``s_block``)."""
+    layers = _body(body, locals_)
     text = [layer.render() for layer in layers]
     for name, existing in blocks.items():
         if [layer.render() for layer in existing] == text:
             return name
-    name = _unique(clean_name(prefix.rsplit(".", 1)[-1]) + "_block", set(blocks) | set(OPS))
+    base = next((part for part in reversed(prefix.split(".")) if not part.isdigit()), prefix)
+    name = _unique(clean_name(base) + "_block", set(blocks) | set(OPS))
     blocks[name] = layers
     return name
 
@@ -456,10 +547,30 @@ def _int(v) -> bool:
 
 def _skeleton(body: list[_Layer]):
     """A block's layers with their integer settings left out: blocks with the same
-    skeleton differ at most in those integers."""
+    skeleton differ at most in those integers (one may leave out a setting at its
+    default that another writes)."""
     return tuple((layer.op, layer.name, layer.show_name, tuple(layer.sources or ()),
-                  tuple((k, "int" if _int(v) else _frozen({k: v})) for k, v in layer.settings.items()))
+                  tuple(sorted((k, _frozen({k: v})) for k, v in layer.settings.items() if not _int(v))))
                  for layer in body)
+
+
+def _fill_defaults(bodies: list[list[_Layer]]) -> bool:
+    """Give every body, at each position, the integer settings another body writes there,
+    at the op's default; False (bodies unchanged) when a default is not an integer."""
+    fills = []
+    for i, layer in enumerate(bodies[0]):
+        keys = {k for b in bodies for k, v in b[i].settings.items() if _int(v)}
+        for key in keys:
+            missing = [b[i] for b in bodies if key not in b[i].settings]
+            if missing:
+                param = OPS[layer.op].params.get(key)
+                default = param.default if param is not None else None
+                if not _int(default):
+                    return False
+                fills += [(m, key, default) for m in missing]
+    for layer, key, default in fills:
+        layer.settings[key] = default
+    return True
 
 
 def _merge_blocks(blocks: dict[str, list[_Layer]], layers: list[_Layer]) -> dict[str, list[str]]:
@@ -474,9 +585,9 @@ def _merge_blocks(blocks: dict[str, list[_Layer]], layers: list[_Layer]) -> dict
     params_of: dict[str, list[str]] = {}
     uses: dict[str, tuple[str, dict]] = {}
     for names in groups.values():
-        if len(names) < 2:
-            continue
         bodies = [blocks[n] for n in names]
+        if len(names) < 2 or not _fill_defaults(bodies):
+            continue
         values: dict[str, list[int]] = {}            # parameter -> its value in each block
         for i, layer in enumerate(bodies[0]):
             for key, v in layer.settings.items():
