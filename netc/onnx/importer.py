@@ -320,7 +320,8 @@ def _same(a, b) -> bool:
 
 # -- repeat ------------------------------------------------------------------------------
 
-_FIRST_COPY = re.compile(r"\.0\.")      # P.0.rest: layer 'rest' of the first copy of P
+_FIRST_COPY = re.compile(r"\.([01])\.")  # P.0.rest: layer 'rest' of the first copy of P; P.1:
+                                          # the first of copies after a P.0 unlike them
 
 
 def _fold_blocks(graph: Graph, layers: list[_Layer], names: dict, blocks: dict) -> list[_Layer]:
@@ -328,7 +329,10 @@ def _fold_blocks(graph: Graph, layers: list[_Layer], names: dict, blocks: dict) 
     settings and inner wiring, each copy read only through its last layer and only by
     the next copy, into one block (defined in ``blocks``) used with ``repeat``; the use
     is named after ``P`` and stands for the last copy's last layer. The outermost ``P``
-    that folds wins (``a.0.b.0.c``: ``a``, else ``a.0.b``); each ``P`` is tried once."""
+    that folds wins (``a.0.b.0.c``: ``a``, else ``a.0.b``); each ``P`` is tried once
+    from copy 0 and, where copy 0 is unlike the next ones (torchvision's ResNet stages:
+    ``layer2.0`` projects, ``layer2.1`` ... do not), from copy 1, the use then named
+    ``P_rest``."""
     consumers = graph.consumers()
     outputs = set(graph.outputs)
     used = set(names.values())
@@ -338,12 +342,12 @@ def _fold_blocks(graph: Graph, layers: list[_Layer], names: dict, blocks: dict) 
     while i < len(layers):
         path = layers[i].path
         for m in _FIRST_COPY.finditer(path):
-            prefix = path[:m.start()]
-            if prefix in tried:
+            prefix, start = path[:m.start()], int(m.group(1))
+            if (prefix, start) in tried:
                 continue
-            tried.add(prefix)
-            copies = _copies(layers, i, prefix)
-            n = _foldable(copies, prefix, consumers, outputs)
+            tried.add((prefix, start))
+            copies = _copies(layers, i, prefix, start)
+            n = _foldable(copies, prefix, consumers, outputs, start)
             if n >= 2:
                 break
         else:
@@ -351,11 +355,12 @@ def _fold_blocks(graph: Graph, layers: list[_Layer], names: dict, blocks: dict) 
             i += 1
             continue
         body = copies[0]
-        locals_ = {layer.node.name: clean_name(layer.path[len(prefix) + 3:]) for layer in body}
-        block = _block(prefix, body, locals_, blocks)
+        cut = len(f"{prefix}.{start}.")
+        locals_ = {layer.node.name: clean_name(layer.path[cut:]) for layer in body}
+        block = _block(prefix + ("_rest" if start else ""), body, locals_, blocks)
         use = _Layer(body[0].node, {})
         use.op, use.repeat, use.last, use.inputs = block, n, copies[n - 1][-1].node, body[0].node.inputs
-        name = _unique(clean_name(prefix), used)
+        name = _unique(clean_name(prefix) + ("_rest" if start else ""), used)
         names[use.last.name] = name
         out.append(use)
         i += sum(len(c) for c in copies[:n])
@@ -441,11 +446,12 @@ def _outside(group: list[_Layer]) -> list[str]:
     return [_entry(group)]
 
 
-def _copies(layers: list[_Layer], i: int, prefix: str) -> list[list[_Layer]]:
-    """The consecutive groups of layers named ``prefix.0.*``, ``prefix.1.*``, ... from i."""
+def _copies(layers: list[_Layer], i: int, prefix: str, start: int = 0) -> list[list[_Layer]]:
+    """The consecutive groups of layers named ``prefix.{start}.*``, ``prefix.{start + 1}.*``,
+    ... from i."""
     groups: list[list[_Layer]] = []
     while i < len(layers):
-        head = f"{prefix}.{len(groups)}."
+        head = f"{prefix}.{start + len(groups)}."
         if not layers[i].path.startswith(head):
             break
         group = []
@@ -456,17 +462,18 @@ def _copies(layers: list[_Layer], i: int, prefix: str) -> list[list[_Layer]]:
     return groups
 
 
-def _foldable(copies: list[list[_Layer]], prefix: str, consumers: dict, outputs: set) -> int:
+def _foldable(copies: list[list[_Layer]], prefix: str, consumers: dict, outputs: set,
+              start: int = 0) -> int:
     """How many leading copies one block with ``repeat`` can write (0 or 1: none)."""
     if not copies:
         return 0
-    shape = _shape(copies[0], len(f"{prefix}.0."))
+    shape = _shape(copies[0], len(f"{prefix}.{start}."))
     if shape is None or not _closed(copies[0][:-1], copies[0], consumers, outputs):
         return 0
     n = 1
     while n < len(copies):
         prev, group = copies[n - 1], copies[n]
-        if (_shape(group, len(f"{prefix}.{n}.")) != shape or _entry(group) != prev[-1].node.name
+        if (_shape(group, len(f"{prefix}.{start + n}.")) != shape or _entry(group) != prev[-1].node.name
                 or not _closed(group[:-1], group, consumers, outputs)
                 or prev[-1].node.name in outputs
                 or any(c not in {g.node.name for g in group} for c in consumers[prev[-1].node.name])):
@@ -602,7 +609,8 @@ def _merge_blocks(blocks: dict[str, list[_Layer]], layers: list[_Layer]) -> dict
                     expr = _Expr(_unique(key, set(values) | {"name", "from", "repeat", "input"}))
                     values[str(expr)] = column
                 layer.settings[key] = expr
-        keep = names[0]
+        keep = _shared_name(names, set(blocks) | set(OPS))
+        blocks[keep] = bodies[0]
         params_of[keep] = list(values)
         for k, name in enumerate(names):
             uses[name] = (keep, {p: column[k] for p, column in values.items()})
@@ -613,6 +621,18 @@ def _merge_blocks(blocks: dict[str, list[_Layer]], layers: list[_Layer]) -> dict
             layer.op, settings = uses[layer.op]
             layer.settings = {**layer.settings, **settings}
     return params_of
+
+
+def _shared_name(names: list[str], used: set) -> str:
+    """The name of a block that stands for ``names``: what they share without their
+    numbers (``layer1_rest_block``, ``layer2_rest_block`` -> ``layer_rest_block``), when
+    that is one free name; else the first."""
+    bare = {re.sub(r"_+", "_", re.sub(r"\d+", "", n)).strip("_") for n in names}
+    if len(bare) == 1:
+        (name,) = bare
+        if _PLAIN.match(name) and (name in names or name not in used):
+            return name
+    return names[0]
 
 
 def _unique(base: str, used: set) -> str:
