@@ -23,6 +23,7 @@ class Node:
     origin: Span | None = None      # where a node read from ONNX was built from (its FILE:LINE)
     origin_note: str = ""           # what the origin note says ('' : the default wording)
     aliases: tuple[str, ...] = ()   # other names of a layer read from ONNX: its node, its PyTorch module
+    torch_scope: tuple[str, str] = ()   # a dynamo export's (module path, FX node name), for netc import
 
     def param_span(self, name: str | None) -> Span:
         return self.param_spans.get(name, self.span) if name else self.span

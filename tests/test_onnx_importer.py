@@ -496,3 +496,51 @@ def test_cli_exit_codes(tmp_path):
     assert r.returncode == 2 and "is a directory" in r.stderr
     r = run_netc("import", str(model), "-o", str(model))
     assert r.returncode == 2 and "overwrite the input" in r.stderr
+
+
+# -- dynamo exports: paths from the modules in each node's metadata ---------------------------
+
+def test_a_dynamo_export_is_named_by_its_modules():
+    """torch.onnx.export(dynamo=True) names nodes node_Conv_12; the layers take the names
+    of the PyTorch modules in their metadata instead (make.py's BasicBlock: conv1, bn1,
+    a functional relu at the top level, conv2, bn2, down = Sequential(conv, bn))."""
+    model = EXAMPLES.parent / "tests" / "data" / "torch_fixtures" / "resnet_basic.dynamo.onnx"
+    net = netc.load(model)
+    again = netc.loads(import_graph(net.graph, model.name))
+    assert [r.name for r in again.layers] == ["conv1", "bn1", "relu_0", "conv2", "bn2", "down_0", "down_1",
+                                              "add", "relu_1"]
+    assert [(r.op, r.output_shape, r.params, r.macs) for r in again.layers] == \
+        [(r.op, r.output_shape, r.params, r.macs) for r in net.layers]
+
+
+def _scoped(m, op_type, inputs, module, fx):
+    """A node with a dynamo exporter's name_scopes: the enclosing modules, the FX name last."""
+    y = m.op(op_type, inputs, name=f"node_{fx}")
+    parts = module.split(".") if module else []
+    scopes = [""] + [".".join(parts[:i + 1]) for i in range(len(parts))] + [fx]
+    m.nodes[-1].metadata_props.add(key="pkg.torch.onnx.name_scopes", value=repr(scopes))
+    return y
+
+
+def test_dynamo_copies_of_a_module_fold_by_their_module_paths():
+    """Two copies layer.0, layer.1 of a module that calls one ReLU module twice (FX names
+    relu, relu_1, then relu_2, relu_3: global, so not alike) and adds at its own level:
+    ranks within each module make the copies alike, and they fold into one block."""
+    m = M((1, 4, 6, 6))
+    y = "x"
+    for k in range(2):
+        r1 = _scoped(m, "Relu", [y], f"layer.{k}.act", f"relu_{2 * k}" if k else "relu")
+        s = _scoped(m, "Sigmoid", [r1], f"layer.{k}.gate", f"sigmoid_{k}" if k else "sigmoid")
+        r2 = _scoped(m, "Relu", [s], f"layer.{k}.act", f"relu_{2 * k + 1}")
+        y = _scoped(m, "Add", [r2, y], f"layer.{k}", f"add_{k}" if k else "add")
+    text = imported(m.model([y]))
+    assert text.split("blocks:\n", 1)[1] == """\
+  layer_block:
+    layers:
+      - relu: {name: act_0}
+      - sigmoid: {name: gate}
+      - relu: {name: act_1}
+      - add: {name: add, from: [act_1, input]}
+layers:
+  - layer_block: {name: layer, repeat: 2}
+"""

@@ -49,8 +49,9 @@ def import_graph(graph: Graph, source: str | None = None) -> str:
     Raise NetcError: E011 for a layer netc's format cannot write, E005 for a text past
     netc's limits."""
     shapes = analyze(graph).shapes()
-    names = _clean_names(graph)
-    layers = [_Layer(n, _settings(n, [shapes[i] for i in n.inputs])) for n in graph.nodes]
+    paths = _scope_paths(graph)
+    names = _clean_names(graph, paths)
+    layers = [_Layer(n, _settings(n, [shapes[i] for i in n.inputs]), paths.get(n.name)) for n in graph.nodes]
     defaults = _factor_defaults(layers)
     blocks: dict[str, list[_Layer]] = {}
     layers = _fold_blocks(graph, layers, names, blocks)
@@ -113,11 +114,11 @@ def _check_limits(text: str, graph: Graph, source: str | None) -> None:
 class _Layer:
     """One layer item being written: its op, name, settings, ``from`` and ``repeat``."""
 
-    def __init__(self, node: Node, settings: dict):
+    def __init__(self, node: Node, settings: dict, path: str | None = None):
         self.node, self.op, self.settings = node, node.op, settings
         self.last = node                         # the last copy's node, for a repeated layer
         self.inputs = node.inputs                # what it reads (a block use: its first layer's input)
-        self.path = module_path(node.name)       # the dotted name that names and folding read
+        self.path = path or module_path(node.name)   # the dotted name that names and folding read
         self.name: str = ""
         self.show_name = True
         self.sources: list[str] | None = None     # None: the layer above
@@ -156,6 +157,45 @@ def module_path(name: str) -> str:
     return ".".join(out)
 
 
+def _scope_paths(graph: Graph) -> dict[str, str]:
+    """Dotted paths for the nodes of a dynamo export (whose node names, ``node_Conv_754``,
+    hold no module path), from each node's (module, FX node name) ``torch_scope``:
+
+    - a module no other node's module extends (a leaf) and only this node has: the
+      module (``layer1.0.bn1``);
+    - a leaf several nodes have (``layer1.0.relu``, called three times): the module and
+      the node's rank among them (``layer1.0.relu.0``, ``.1``, ``.2``);
+    - a container (``layer1.0``, whose own ops are a residual ``add``): the module and
+      the FX name without its numeric suffix (``layer1.0.add``), ranked as above when
+      several share it.
+
+    Ranks count within each module, so copies of one module (``layer1.1``, ``layer1.2``)
+    get the same paths under their prefixes, as folding needs. TorchScript names
+    (``/layer1/layer1.0/conv1/Conv``) are left to ``module_path``."""
+    scoped = [n for n in graph.nodes if n.torch_scope and not n.name.startswith("/")]
+    if not scoped:
+        return {}
+    modules = [n.torch_scope[0] for n in scoped]
+    containers = {m[:i] for m in modules for i, ch in enumerate(m) if ch == "."} | {""}
+    keys = []
+    for n, m in zip(scoped, modules):
+        leaf = m not in containers
+        keys.append((m, "" if leaf else re.sub(r"_\d+\Z", "", n.torch_scope[1])))
+    shared: dict = {}
+    for key in keys:
+        shared[key] = shared.get(key, 0) + 1
+    rank: dict = {}
+    paths = {}
+    for n, (m, leaf_name) in zip(scoped, keys):
+        k = rank.get((m, leaf_name), 0)
+        rank[(m, leaf_name)] = k + 1
+        tail = leaf_name + (f"_{k}" if leaf_name and shared[(m, leaf_name)] > 1 else "")
+        if not leaf_name and shared[(m, leaf_name)] > 1:
+            tail = str(k)
+        paths[n.name] = ".".join(part for part in (m, tail) if part)
+    return paths
+
+
 MAX_NAME = 100       # characters of a cleaned name (netc reads scalars up to 4,096)
 
 
@@ -169,12 +209,14 @@ def clean_name(name: str) -> str:
     return "_" + out if out[0].isdigit() else out
 
 
-def _clean_names(graph: Graph) -> dict[str, str]:
-    """Graph name -> unique netc name; the input is ``input`` unless named otherwise."""
+def _clean_names(graph: Graph, paths: dict[str, str] | None = None) -> dict[str, str]:
+    """Graph name -> unique netc name (from ``paths`` where given); the input is
+    ``input`` unless named otherwise."""
+    paths = paths or {}
     names = {graph.input_name: clean_name(graph.input_name)}
     used = {"input", names[graph.input_name]}
     for n in graph.nodes:
-        base = clean_name(module_path(n.name))
+        base = clean_name(paths.get(n.name) or module_path(n.name))
         name, k = base, 1
         while name in used:
             k += 1

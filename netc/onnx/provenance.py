@@ -55,9 +55,21 @@ def module_path(name_scopes: str) -> str:
 
     Scopes are the path of each enclosing module, the FX node's own name last; scopes
     that do not extend the previous one (relative names) are joined with dots."""
+    return torch_scope(name_scopes)[0]
+
+
+def torch_scope(name_scopes: str) -> tuple[str, str]:
+    """(module path, FX node name) from the ``name_scopes`` list literal: ``['', 'layer1',
+    'layer1.0', 'add']`` -> ``('layer1.0', 'add')``; ('', '') for an unreadable text."""
     if len(name_scopes) > MAX_SCOPES_CHARS:
-        return ""
-    scopes = [a or b for a, b in _SCOPE.findall(name_scopes)][:-1]
+        return "", ""
+    scopes = [a or b for a, b in _SCOPE.findall(name_scopes)]
+    if not scopes:
+        return "", ""
+    return _join(scopes[:-1]), scopes[-1]
+
+
+def _join(scopes: list[str]) -> str:
     path = ""
     for s in scopes:
         if not s:

@@ -421,7 +421,8 @@ class _Reader:
         ``origin_note``, naming the PyTorch module when known; ``aliases``, the node's
         ONNX name and module path, which ``per-node-ignores`` patterns match."""
         meta = {p.key: p.value for p in node.metadata_props} if node.metadata_props else {}
-        module = provenance.module_path(meta.get(provenance.NAME_SCOPES, ""))
+        scope = provenance.torch_scope(meta[provenance.NAME_SCOPES]) if provenance.NAME_SCOPES in meta else ()
+        module = scope[0] if scope else ""
         where = provenance.doc_origin(node.doc_string) or provenance.user_frame(
             meta.get(provenance.STACK_TRACE, ""))
         origin = None
@@ -434,7 +435,8 @@ class _Reader:
             note = (f"the node was built from this line, in PyTorch module '{module}'" if origin
                     else f"the node was built by PyTorch module '{module}'")
         return {"origin": origin, "origin_note": note,
-                "aliases": tuple(dict.fromkeys(a for a in (_node_name(node), module) if a))}
+                "aliases": tuple(dict.fromkeys(a for a in (_node_name(node), module) if a)),
+                "torch_scope": scope if scope and scope[1] else ()}
 
     def _shape_error(self, node, e: ShapeError, ins) -> NetcError:
         msg = f"{_node_name(node)}: {e}"
