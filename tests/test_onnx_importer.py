@@ -544,3 +544,18 @@ def test_dynamo_copies_of_a_module_fold_by_their_module_paths():
 layers:
   - layer_block: {name: layer, repeat: 2}
 """
+
+
+def test_a_module_path_past_the_limit_is_not_used():
+    """A dynamo scope whose module path is longer than MAX_SCOPE characters (a hostile
+    file: its enclosing modules would cost quadratic memory) leaves the node its name."""
+    from netc.diagnostics import Span
+    from netc.graph import Graph, Node
+    from netc.onnx.importer import MAX_SCOPE, _scope_paths
+
+    deep = ".".join(["m"] * (MAX_SCOPE // 2 + 1))           # MAX_SCOPE + 1 characters
+    span = Span("m.onnx", 1, 1)
+    nodes = [Node("node_relu", "relu", {}, ["x"], span, torch_scope=(deep, "relu")),
+             Node("node_relu_1", "relu", {}, ["node_relu"], span, torch_scope=("a.b", "relu_1"))]
+    graph = Graph("g", "x", (3, 4, 4), span, nodes, ["node_relu_1"])
+    assert _scope_paths(graph) == {"node_relu_1": "a.b"}

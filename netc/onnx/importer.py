@@ -172,11 +172,17 @@ def _scope_paths(graph: Graph) -> dict[str, str]:
     Ranks count within each module, so copies of one module (``layer1.1``, ``layer1.2``)
     get the same paths under their prefixes, as folding needs. TorchScript names
     (``/layer1/layer1.0/conv1/Conv``) are left to ``module_path``."""
-    scoped = [n for n in graph.nodes if n.torch_scope and not n.name.startswith("/")]
+    scoped = [n for n in graph.nodes if n.torch_scope and not n.name.startswith("/")
+              and len(n.torch_scope[0]) <= MAX_SCOPE]
     if not scoped:
         return {}
     modules = [n.torch_scope[0] for n in scoped]
-    containers = {m[:i] for m in modules for i, ch in enumerate(m) if ch == "."} | {""}
+    containers = {""}
+    for m in modules:               # every enclosing module, each added once
+        parent = m.rpartition(".")[0]
+        while parent and parent not in containers:
+            containers.add(parent)
+            parent = parent.rpartition(".")[0]
     keys = []
     for n, m in zip(scoped, modules):
         leaf = m not in containers
@@ -197,6 +203,7 @@ def _scope_paths(graph: Graph) -> dict[str, str]:
 
 
 MAX_NAME = 100       # characters of a cleaned name (netc reads scalars up to 4,096)
+MAX_SCOPE = 256      # a longer module path is not used (the node's name is): paths stay linear
 
 
 def clean_name(name: str) -> str:
