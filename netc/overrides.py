@@ -42,6 +42,12 @@ def parse_input(text: str) -> tuple[int, ...]:
     return check_input(tuple(int(p) for p in parts))
 
 
+def parse_overrides(sets, input_shape: str | None) -> dict:
+    """``--set`` items and ``--input`` text as the keyword arguments of ``netc.load``."""
+    return {"params": parse_sets(sets),
+            "input_shape": parse_input(input_shape) if input_shape is not None else None}
+
+
 def check_input(shape) -> tuple[int, ...]:
     shape = tuple(shape)
     if not 1 <= len(shape) <= 3 or any(isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= MAX_SIDE

@@ -100,11 +100,10 @@ def input_option():
 
 def overrides_or_exit(sets: list[str] | None, input_shape: str | None) -> dict:
     """``--set`` and ``--input`` as keyword arguments of ``netc.load``."""
-    from ..overrides import parse_input, parse_sets
+    from ..overrides import parse_overrides
 
     try:
-        return {"params": parse_sets(sets),
-                "input_shape": parse_input(input_shape) if input_shape is not None else None}
+        return parse_overrides(sets, input_shape)
     except OverrideError as e:
         fail_usage(str(e))
 

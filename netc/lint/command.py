@@ -73,15 +73,14 @@ def run(o: LintOptions) -> int:
 
 def _run(o: LintOptions) -> int:
     from ..diagnostics import Severity
-    from ..overrides import OverrideError, parse_input, parse_sets
+    from ..overrides import OverrideError, parse_overrides
     from . import ConfigCache, ConfigError, RuleCrash, lint_paths
     from .output import FORMATS
 
     sel, ext, ign = _codes(o.select, "--select"), _codes(o.extend_select, "--extend-select"), \
         _codes(o.ignore, "--ignore")
     try:
-        overrides = {"params": parse_sets(list(o.sets)),
-                     "input_shape": parse_input(o.input_shape) if o.input_shape is not None else None}
+        overrides = parse_overrides(o.sets, o.input_shape)
     except OverrideError as e:
         raise UsageError(str(e)) from None
     if o.config is not None and not o.config.is_file():

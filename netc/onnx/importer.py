@@ -195,9 +195,8 @@ def _scope_paths(graph: Graph) -> dict[str, str]:
     for n, (m, leaf_name) in zip(scoped, keys):
         k = rank.get((m, leaf_name), 0)
         rank[(m, leaf_name)] = k + 1
-        tail = leaf_name + (f"_{k}" if leaf_name and shared[(m, leaf_name)] > 1 else "")
-        if not leaf_name and shared[(m, leaf_name)] > 1:
-            tail = str(k)
+        rank_text = str(k) if shared[(m, leaf_name)] > 1 else ""
+        tail = "_".join(part for part in (leaf_name, rank_text) if part)   # relu.1, add, add_1
         paths[n.name] = ".".join(part for part in (m, tail) if part)
     return paths
 
@@ -471,7 +470,7 @@ def _fold_groups(graph: Graph, layers: list[_Layer], names: dict, blocks: dict) 
         group = layers[i:j]
         locals_ = {g.node.name: clean_name(g.path[len(prefix) + 1:]) for g in group}
         use = _Layer(group[0].node, {})
-        use.op, use.last, use.inputs = _block(prefix, group, locals_, blocks), group[-1].node, _outside(group)
+        use.op, use.last, use.inputs = _block(prefix, group, locals_, blocks), group[-1].node, [_entry(group)]
         names[use.last.name] = _unique(clean_name(prefix), used)
         out.append(use)
         i = j
@@ -489,10 +488,6 @@ def _common_prefix(paths: list[str]) -> str:
     if any(len(s) == len(common) for s in split):     # a path equal to the prefix: no group
         common = common[:-1]
     return ".".join(common)
-
-
-def _outside(group: list[_Layer]) -> list[str]:
-    return [_entry(group)]
 
 
 def _copies(layers: list[_Layer], i: int, prefix: str, start: int = 0) -> list[list[_Layer]]:
