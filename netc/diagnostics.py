@@ -110,6 +110,14 @@ class NetcError(Exception):
         super().__init__("\n".join(d.format() for d in diagnostics))
 
 
+class BuildError(NetcError):
+    """The network cannot be built as asked (netc/onnx/build.py, or an op's lowering);
+    printed like any other diagnostic."""
+
+    def __init__(self, message: str, span: Span | None = None, layer: str | None = None):
+        super().__init__(Diagnostic(message, span, BUILD, layer=layer))
+
+
 def error(message: str, span: Span | None, code: str, **kw) -> NetcError:
     """Shorthand: a NetcError holding one error diagnostic."""
     return NetcError(Diagnostic(message, span, code, Severity.ERROR, **kw))

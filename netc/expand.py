@@ -269,7 +269,7 @@ class _Expander:
                     out = self.block_use(op, args, item_path + (key,), key_span, names, full,
                                          sources, trace, stack, table)
                 else:
-                    self.fail(unknown_op_message(op, self.blocks), key_span, REFERENCE, trace)
+                    self.fail(unknown_op_message(op, OPS, self.blocks), key_span, REFERENCE, trace)
                 sources = [out]
             table[local] = out
             prev = out
@@ -285,7 +285,7 @@ class _Expander:
         value = names[pname]
         if not isinstance(value, str) or not (value in OPS or value in self.blocks or value == "none"):
             shown = value if isinstance(value, str) else repr(value)
-            why = unknown_op_message(shown, self.blocks) if isinstance(value, str) else \
+            why = unknown_op_message(shown, OPS, self.blocks) if isinstance(value, str) else \
                 f"{shown} is not the name of an op or block"
             self.fail(f"layer '{key}': parameter {pname!r} is {shown!r}; {why}", span, REFERENCE, trace)
         return value
@@ -491,7 +491,7 @@ def check_ops(src: Source) -> None:
             if not isinstance(key, str) or key in OPS or key in blocks or _PARAM_OP.match(key):
                 continue
             span = src.span(path + (i, key), key=True) if isinstance(item, dict) else src.span(path + (i,))
-            diags.append(Diagnostic(unknown_op_message(key, blocks), span, REFERENCE))
+            diags.append(Diagnostic(unknown_op_message(key, OPS, blocks), span, REFERENCE))
     if diags:
         raise NetcError(sorted(diags, key=lambda d: (d.span.line, d.span.col)))
 

@@ -33,7 +33,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ..diagnostics import BUILD, Diagnostic, NetcError, Span
+from ..diagnostics import BuildError
 from ..initializers import sample
 from ..ops import OPS
 from .lowering import LoweringContext
@@ -49,13 +49,6 @@ EXTERNAL_MIN_BYTES = 1024           # smaller tensors stay inside the model file
 
 # A weight source: (layer, suffix, shape, init, fan_in, fan_out) -> float array of that shape.
 WeightSource = Callable[[str, str, tuple, object, int, int], np.ndarray]
-
-
-class BuildError(NetcError):
-    """The network cannot be built as asked; printed like any other diagnostic."""
-
-    def __init__(self, message: str, span: Span | None = None, layer: str | None = None):
-        super().__init__(Diagnostic(message, span, BUILD, layer=layer))
 
 
 class RuntimeUnsupported(BuildError):

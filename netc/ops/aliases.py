@@ -4,7 +4,8 @@ unknown op names. The one place that knows ``Conv2d`` is netc's ``conv``.
 ``FOREIGN`` maps a name, normalized (lower case, ``_`` and ``-`` removed), to
 netc's op, or to None where netc has no such op. An entry whose op is not
 registered is skipped (``foreign`` returns None): the table may name ops that
-are being added, and can never point at a missing one.
+are being added, and can never point at a missing one. The registered ops are
+handed in by the caller (``ops``), so this table sits below the registry.
 
 Did-you-mean (``suggest``): a name known elsewhere is never taken for a typo
 (``gelu`` is GELU, not a misspelt ``relu``); otherwise only a near-typo is
@@ -14,7 +15,7 @@ names of eight letters or more.
 
 from __future__ import annotations
 
-from .registry import OPS
+from collections.abc import Collection
 
 FOREIGN: dict[str, str | None] = {
     # convolution
@@ -75,13 +76,14 @@ def normalize(name: str) -> str:
     return name.lower().replace("_", "").replace("-", "")
 
 
-def foreign(name: str) -> str | None:
-    """netc's registered op for a name used elsewhere (``Conv2d`` -> ``conv``), or None."""
+def foreign(name: str, ops: Collection[str]) -> str | None:
+    """The op of ``ops`` (netc's registered ops, or the choices of a parameter) for a
+    name used elsewhere (``Conv2d`` -> ``conv``), or None."""
     key = normalize(name)
     target = FOREIGN.get(key)
     if target is None:
-        target = next((op for op in OPS if normalize(op) == key), None)
-    return target if target in OPS and target != name else None
+        target = next((op for op in ops if normalize(op) == key), None)
+    return target if target in ops and target != name else None
 
 
 def known_elsewhere(name: str) -> bool:
@@ -93,8 +95,7 @@ def suggest(name: str, choices) -> str | None:
     """The closest of ``choices`` when ``name`` is a near-typo of it, else None.
     A name known elsewhere gets its table entry (or nothing), never a look-alike."""
     if known_elsewhere(name):
-        target = foreign(name)
-        return target if target in choices else None
+        return foreign(name, choices)
     limit = 2 if len(name) >= 8 else 1
     best, best_d = None, limit + 1
     for c in choices:
@@ -104,18 +105,18 @@ def suggest(name: str, choices) -> str | None:
     return best
 
 
-def unknown_op_message(name: str, blocks=()) -> str:
-    """The message for an unknown op or block name."""
-    target = foreign(name)
+def unknown_op_message(name: str, ops: Collection[str], blocks=()) -> str:
+    """The message for an unknown op or block name; ``ops``: netc's registered ops."""
+    target = foreign(name, ops)
     if target is not None:
         return f"unknown op {name!r}: not a netc op; netc's is {target!r}"
     if known_elsewhere(name):
-        return f"unknown op {name!r}: netc has no such op (netc ops: {', '.join(OPS)})"
-    close = suggest(name, list(OPS) + list(blocks))
+        return f"unknown op {name!r}: netc has no such op (netc ops: {', '.join(ops)})"
+    close = suggest(name, list(ops) + list(blocks))
     if close:
         return f"unknown op or block {name!r}; did you mean {close!r}?"
     return (f"unknown op or block {name!r} (define it under 'blocks:' or use one of: "
-            + ", ".join(OPS) + ")")
+            + ", ".join(ops) + ")")
 
 
 def _distance(a: str, b: str, limit: int) -> int:

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from ..diagnostics import show_value as _show
 from ..initializers import INITIALIZERS, check_init
+from .aliases import foreign, known_elsewhere
 from .window import ShapeError, Window
 
 Shape = tuple[int, ...]
@@ -175,12 +176,10 @@ def _num(v) -> str:
 def _unknown_choice(value, choices) -> str:
     import difflib
 
-    from .aliases import foreign, known_elsewhere
-
     msg = f"unknown value {_show(value)}"
     if isinstance(value, str) and known_elsewhere(value):   # gelu is GELU, never a misspelt relu
-        target = foreign(value)
-        close = [target] if target in choices else []
+        target = foreign(value, choices)
+        close = [target] if target else []
         if close:
             return msg + f": not a netc name; netc's is {target!r}"
     else:

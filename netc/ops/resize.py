@@ -150,7 +150,7 @@ def _check_float32_sizes(sides, scales, outs):
     from PyTorch's floor(N*s) in float64 (2.3 on 10 rows: 22 against 23)."""
     import numpy as np
 
-    from ..onnx.build import BuildError
+    from ..diagnostics import BuildError
 
     for n, s, o in zip(sides, scales, outs):
         f32 = float(np.float32(s))
