@@ -19,6 +19,7 @@ fixed + batch * per_sample <= device exactly, by integer division.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .analysis import Analysis
 from .ops.registry import numel
@@ -26,7 +27,7 @@ from .ops.registry import numel
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
 OPTIMIZER_STATE = {"sgd": 0, "momentum": 1, "nesterov": 1, "adagrad": 1, "rmsprop": 1, "adam": 2}
 
-_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
           "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40, "K": 10**3, "M": 10**6,
           "G": 10**9, "T": 10**12}
 
@@ -37,6 +38,8 @@ def parse_bytes(text: str) -> int:
     from fractions import Fraction
 
     m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", text)
+    if m and not m.group(2):      # '8' is 8 GB to one reader and 8 bytes to another: say which
+        raise ValueError(f"a memory size needs its unit: {text!r} (8GB, 16GiB, 512MB; B for bytes)")
     if not m or m.group(2).upper() not in _UNITS:
         raise ValueError(f"not a memory size: {text!r} (examples: 8GB, 16GiB, 512MB)")
     value = Fraction(m.group(1)) * _UNITS[m.group(2).upper()]
@@ -72,14 +75,21 @@ class Memory:
     def training_fixed(self) -> int:
         return self.parameters + self.gradients + self.optimizer_state
 
-    def max_batch(self, device_bytes: int) -> tuple[int, int]:
-        """The largest (training, inference) batch that fits in ``device_bytes``."""
+    def max_batch(self, device_bytes: int) -> "MaxBatch":
+        """The largest batches that fit in ``device_bytes``: ``MaxBatch(training, inference)``."""
         def fit(fixed: int, per_sample: int) -> int:
             if device_bytes < fixed:
                 return 0
             return (device_bytes - fixed) // per_sample if per_sample else 0
-        return fit(self.training_fixed, self.per_sample_training), fit(self.parameters,
-                                                                        self.per_sample_inference)
+        return MaxBatch(fit(self.training_fixed, self.per_sample_training),
+                        fit(self.parameters, self.per_sample_inference))
+
+
+class MaxBatch(NamedTuple):
+    """The largest batch that fits a device, for training and for inference (0: none)."""
+
+    training: int
+    inference: int
 
 
 def memory(a: Analysis, batch: int = 1, dtype: str = "float32", optimizer: str = "sgd") -> Memory:

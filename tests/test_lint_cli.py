@@ -207,6 +207,9 @@ def test_rule_command_prints_each_page_and_lists_all():
     assert "## Why is this bad?" in r.stdout and "§3.4" in r.stdout
     listing = run_netc("rule", "--all").stdout
     assert "E004" in listing and "S001  oversized-layer" in listing
+    codes = [line.split()[0] for line in listing.splitlines()]
+    assert codes == sorted(codes) and "E007" in codes       # one list, in code order, every code
+    assert run_netc("rule", "E007").stdout.startswith("# E007 build error")
     r = run_netc("rule", "A01")
     assert r.returncode == 2 and "did you mean" in r.stderr
 

@@ -65,10 +65,18 @@ def test_largest_batch(fig7):
     assert m.training_fixed + train * per_train <= device < m.training_fixed + (train + 1) * per_train
     assert infer == (device - 4 * P) // (4 * (357_216 + 215_296))
     assert m.max_batch(100) == (0, 0)
+    assert m.max_batch(device).training == train and m.max_batch(device).inference == infer
+
+
+def test_a_memory_size_without_its_unit_is_refused():
+    """'--device-memory 8' meant 8 bytes, silently; now it names the missing unit."""
+    for text in ("8", "16", " 8 "):
+        with pytest.raises(ValueError, match="needs its unit"):
+            parse_bytes(text)
 
 
 @pytest.mark.parametrize("text, value", [("8GB", 8 * 10**9), ("16GiB", 16 * 2**30), ("512MB", 512 * 10**6),
-                                         ("1.5GB", 1_500_000_000), ("100", 100), ("2 gib", 2 * 2**30)])
+                                         ("1.5GB", 1_500_000_000), ("100B", 100), ("2 gib", 2 * 2**30)])
 def test_parse_bytes(text, value):
     assert parse_bytes(text) == value
 

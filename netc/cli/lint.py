@@ -73,14 +73,18 @@ def rule(
     all_: bool = typer.Option(False, "--all", help="List every rule."),
 ):
     """Print the documentation of a lint rule (or list them all)."""
-    from ..lint import LOAD_ERRORS, RULES
+    from ..lint import BUILD_ERRORS, LOAD_ERRORS, RULES
     from ..lint.docs import page
 
+    errors = {**{c: ("load-error", t) for c, t in LOAD_ERRORS.items()},
+              **{c: ("build-error", t) for c, t in BUILD_ERRORS.items()}}
     if all_ or code is None:
-        for r in RULES.values():
-            typer.echo(f"{r.code}  {r.name:<26} {str(r.severity):<8} {r.summary}")
-        for c, text in LOAD_ERRORS.items():
-            typer.echo(f"{c}  {'load-error':<26} {'error':<8} {text}")
+        for c in sorted([*RULES, *errors]):     # one list in code order: A..., D..., E001..., G...
+            if c in RULES:
+                r = RULES[c]
+                typer.echo(f"{r.code}  {r.name:<26} {str(r.severity):<8} {r.summary}")
+            else:
+                typer.echo(f"{c}  {errors[c][0]:<26} {'error':<8} {errors[c][1]}")
         return
     key = code.strip().upper()
     if key in RULES:
@@ -88,9 +92,12 @@ def rule(
     elif key in LOAD_ERRORS:
         typer.echo(f"# {key} load error\n\n{LOAD_ERRORS[key]}.\n\nA file with a load error cannot "
                    "be checked further; the error is always reported and cannot be suppressed.")
+    elif key in BUILD_ERRORS:
+        typer.echo(f"# {key} build error\n\n{BUILD_ERRORS[key]}.\n\nnetc lint never reports it: "
+                   "the file is valid, and `netc build` says what to change.")
     else:
         import difflib
 
-        close = difflib.get_close_matches(key, list(RULES) + list(LOAD_ERRORS), n=1)
+        close = difflib.get_close_matches(key, [*RULES, *errors], n=1)
         fail_usage(f"unknown rule {code!r}" + (f"; did you mean {close[0]}?" if close else
                                               " (netc rule --all lists them)"))

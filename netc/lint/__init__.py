@@ -26,6 +26,12 @@ LOAD_ERRORS = {
     "E011": "unsupported: ONNX ops or graph structures netc cannot read (counted as nothing, never as zero)",
 }
 
+# codes no lint reports, listed by ``netc rule`` beside the rules and load errors
+BUILD_ERRORS = {
+    "E007": "build: the ONNX model cannot be built (netc build only: ONNX shape inference disagrees "
+            "with netc, or the runtime refuses the model)",
+}
+
 
 def known_codes() -> set[str]:
     return set(RULES) | set(LOAD_ERRORS)
@@ -57,5 +63,5 @@ def lint_paths(paths: list[Path], configs: ConfigCache, override=None,
     return results, missing, used
 
 
-__all__ = ["Config", "ConfigCache", "ConfigError", "FileResult", "LOAD_ERRORS", "Options", "RULES",
+__all__ = ["BUILD_ERRORS", "Config", "ConfigCache", "ConfigError", "FileResult", "LOAD_ERRORS", "Options", "RULES",
            "Rule", "RuleCrash", "Severity", "known_codes", "lint_file", "lint_paths"]

@@ -58,7 +58,7 @@ def page(rule: Rule) -> str:
 
 
 def index() -> str:
-    from . import LOAD_ERRORS
+    from . import BUILD_ERRORS, LOAD_ERRORS
 
     rows = "".join(f"| [{r.code}]({r.code}.md) | {r.name} | {r.severity} | {r.summary} |\n"
                    for r in RULES.values())
@@ -69,7 +69,9 @@ def index() -> str:
             "| code | name | default severity | summary |\n|---|---|---|---|\n" + rows +
             "\n## Load errors\n\nA file that cannot be loaded is reported with one of these "
             "codes, always, as an error; they cannot be ignored or suppressed.\n\n"
-            "| code | meaning |\n|---|---|\n" + errors)
+            "| code | meaning |\n|---|---|\n" + errors +
+            "\n## Build errors\n\n`netc build` alone reports these; `netc lint` never does.\n\n"
+            "| code | meaning |\n|---|---|\n" + "".join(f"| {c} | {t} |\n" for c, t in BUILD_ERRORS.items()))
 
 
 def pages() -> dict[str, str]:
