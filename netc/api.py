@@ -20,7 +20,7 @@ from .graph import Graph
 from .memory import Memory, memory
 from .overrides import OverrideError
 from .schema import validate
-from .source import Source, parse, read_file
+from .source import Source, parse, read_bytes, read_file
 
 
 @dataclass
@@ -89,9 +89,9 @@ def is_binary(path: str | os.PathLike) -> bool:
     return False
 
 
-def loads(text: str, name: str = "<string>", params: dict | None = None, input_shape=None) -> Network:
-    """Like ``load``, from a string."""
-    return _network(parse(text, name), params, input_shape)
+def loads(text: str | bytes, name: str = "<string>", params: dict | None = None, input_shape=None) -> Network:
+    """Like ``load``, from the text of a netc file (or its bytes, checked as a file's are)."""
+    return _network(parse(text, name) if isinstance(text, str) else read_bytes(text, name), params, input_shape)
 
 
 def _network(src: Source, params: dict | None = None, input_shape=None) -> Network:

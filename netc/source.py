@@ -129,6 +129,11 @@ def read_file(path: str | os.PathLike) -> Source:
             raw = f.read(MAX_BYTES + 1)
     except OSError as e:
         raise error(f"cannot read file: {e.strerror or e}", Span(name, 1, 1), IO) from None
+    return read_bytes(raw, name)
+
+
+def read_bytes(raw: bytes, name: str) -> Source:
+    """Parse the bytes of a netc file (at most ``MAX_BYTES``, UTF-8) named ``name``."""
     if len(raw) > MAX_BYTES:
         raise error(f"file is larger than the {MAX_BYTES // 1024} KiB limit for netc files",
                     Span(name, 1, 1), LIMIT)

@@ -79,3 +79,23 @@ def test_reading_onnx_without_the_onnx_extra_says_what_to_install(tmp_path, comm
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
     assert "needs the 'onnx' extra" in lines[0] and "pip install 'netc[onnx]'" in lines[0]
+
+
+def test_a_plain_install_lints_a_folder_s_netc_files_and_names_the_models_it_skips(tmp_path):
+    """An .onnx model in a folder does not stop the lint of the folder's netc files: they are
+    linted, each model is named as skipped with the install hint, and the findings decide
+    the exit code. A model named on the command line still needs the extra (exit 2)."""
+    nets = tmp_path / "nets"
+    nets.mkdir()
+    (nets / "bad.yaml").write_text("netc: 1\ninput: {shape: [3, 32, 32]}\nlayers:\n"
+                                   "  - conv: {filters: 32, kernel: 3, stride: 3}\n")
+    (nets / "model.onnx").write_bytes(b"\x08\x07")
+    r = run_without(tmp_path, "onnx,numpy", "lint", str(nets))
+    assert r.returncode == 1 and "error[A001]" in r.stdout, r.stderr
+    assert r.stderr.splitlines() == [f"netc: warning: skipped {nets / 'model.onnx'}: reading ONNX models needs "
+                                     "the 'onnx' extra (numpy is not installed): pip install 'netc[onnx]'"]
+    (nets / "bad.yaml").unlink()
+    r = run_without(tmp_path, "onnx,numpy", "lint", str(nets))
+    assert r.returncode == 0 and r.stdout == "" and "skipped" in r.stderr
+    r = run_without(tmp_path, "onnx,numpy", "lint", str(nets / "model.onnx"))
+    assert r.returncode == 2 and "needs the 'onnx' extra" in r.stderr and "Traceback" not in r.stderr

@@ -29,9 +29,48 @@ def test_bad_file_exits_1_and_names_place(write):
     assert r.stdout.rstrip().endswith("Found 1 error, 1 info in 1 file.")
 
 
-def test_clean_file_is_silent(write):
+def test_clean_file_says_so_in_one_line_and_quiet_says_nothing(write):
     r = run_netc("lint", str(write(GOOD)))
+    assert (r.returncode, r.stdout, r.stderr) == (0, "All checks passed!\n", "")
+    r = run_netc("lint", "-q", str(write(GOOD)))
     assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+    r = run_netc("lint", "--quiet", str(write(BAD)), "--exit-zero")
+    assert "Found" not in r.stdout and "error[A001]" in r.stdout
+
+
+def test_no_path_lints_the_current_folder(write, tmp_path):
+    write(BAD, "bad.yaml")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "good.yaml").write_text(GOOD)
+    r = run_netc("lint", "--output-format", "json", cwd=tmp_path)
+    assert r.returncode == 1 and {f["file"] for f in json.loads(r.stdout)} == {"bad.yaml"}
+    assert run_netc("lint", "-q", cwd=tmp_path / "sub").returncode == 0
+
+
+def test_stdin_is_read_as_the_named_file_with_its_folder_s_configuration(tmp_path):
+    (tmp_path / "nets").mkdir()
+    (tmp_path / "nets" / "pyproject.toml").write_text('[tool.netc.lint]\nignore = ["D001"]\n')
+    r = run_netc("lint", "-", "--stdin-filename", "nets/x.yaml", "--output-format", "json", cwd=tmp_path,
+                 input=BAD)
+    found = json.loads(r.stdout)
+    assert r.returncode == 1 and {f["file"] for f in found} == {"nets/x.yaml"}
+    assert [f["code"] for f in found] == ["A001"]         # D001 ignored by nets/pyproject.toml
+    r = run_netc("lint", "-", cwd=tmp_path, input=GOOD)
+    assert (r.returncode, r.stdout) == (0, "All checks passed!\n")
+    r = run_netc("lint", "-", cwd=tmp_path, input="netc: 1\ninput: {shape: [3, 8, 8]}\nlayers: [\n")
+    assert r.returncode == 1 and r.stdout.startswith("<stdin>:") and "error[E001]" in r.stdout
+    r = run_netc("lint", "good.yaml", "--stdin-filename", "x.yaml", cwd=tmp_path)
+    assert r.returncode == 2 and "give '-' as the path" in r.stderr
+
+
+def test_statistics_counts_findings_per_code(write):
+    path = str(write(BAD))
+    listed = codes(run_netc("lint", path, "--output-format", "json").stdout)
+    r = run_netc("lint", path, "--statistics")
+    rows = [line.split() for line in r.stdout.splitlines()]
+    assert r.returncode == 1
+    assert {code: int(n) for n, code, _ in rows} == {c: [x for x, *_ in listed].count(c) for c, *_ in listed}
+    assert {code: name for _, code, name in rows}["A001"] == "inexact-window"
 
 
 def test_json_fields(write):
@@ -52,7 +91,7 @@ def test_select_ignore_extend_select_by_prefix(write):
     r = run_netc("lint", path, "--output-format", "json", "--select", "D", "--extend-select", "A001")
     assert [c for c, *_ in codes(r.stdout)] == ["D001", "A001"]
     r = run_netc("lint", path, "--select", "A", "--ignore", "A001")
-    assert (r.returncode, r.stdout) == (0, "")
+    assert (r.returncode, r.stdout) == (0, "All checks passed!\n")
     # a more specific select beats a broader ignore
     r = run_netc("lint", path, "--output-format", "json", "--ignore", "A", "--extend-select", "A001")
     assert "A001" in [c for c, *_ in codes(r.stdout)]
@@ -104,7 +143,7 @@ def test_unused_and_unknown_suppressions(write):
     assert msgs == ["suppression names unknown rule code X123",
                     "unused suppression: no A001 finding on this line"]
     assert r.returncode == 0
-    assert run_netc("lint", str(path), "--ignore", "N001").stdout == ""
+    assert run_netc("lint", str(path), "--ignore", "N001").stdout == "All checks passed!\n"
 
 
 def test_config_walks_up_and_per_file_ignores(tmp_path):
@@ -260,9 +299,9 @@ def test_empty_folder_warns(tmp_path):
 
 def test_blanket_noqa_and_lowercase_codes(write):
     path = write(BAD.replace("stride: 3}", "stride: 3}  # netc: noqa"))
-    assert run_netc("lint", str(path)).stdout == ""
+    assert run_netc("lint", str(path)).stdout == "All checks passed!\n"
     path = write(BAD.replace("stride: 3}", "stride: 3}  # NETC: noqa: a001,d001"), "lower.yaml")
-    assert run_netc("lint", str(path)).stdout == ""
+    assert run_netc("lint", str(path)).stdout == "All checks passed!\n"
     path = write(GOOD.replace("stride: 3}", "stride: 3}  # netc: noqa"), "unused.yaml")
     r = run_netc("lint", str(path), "--output-format", "json")
     assert codes(r.stdout) == [("N001", 4, 48)]

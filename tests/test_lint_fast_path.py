@@ -45,11 +45,12 @@ def test_plain_command_lines_are_read():
 
 
 @pytest.mark.parametrize("argv", [
-    [], ["--exit-zero"], ["a.yaml", "--help"], ["-h"], ["--", "a.yaml"], ["a.yaml", "--selec", "A"],
+    ["a.yaml", "--help"], ["-h"], ["--", "a.yaml"], ["a.yaml", "--selec", "A"],
     ["a.yaml", "--select"], ["a.yaml", "--select", "--ignore"], ["a.yaml", "--exit-zero=1"],
     ["a.yaml", "--output-format", "xml"], ["a.yaml", "--fail-on", "fatal"], ["a.yaml", "--batch", "0"],
     ["a.yaml", "--batch", "+8"], ["a.yaml", "--batch", "x"], ["a.yaml", f"--batch={command.MAX_BATCH + 1}"],
-    ["a.yaml", "--device-memory", "lots"], ["a.yaml", "--config", "a", "--config", "b"], ["-"],
+    ["a.yaml", "--device-memory", "lots"], ["a.yaml", "--config", "a", "--config", "b"],
+    ["a.yaml", "--stdin-filename"], ["-", "--quiet=1"],
 ])
 def test_anything_else_goes_to_typer(argv):
     assert command.parse(argv) is None
@@ -78,6 +79,9 @@ def params_file(tmp_path):
     ["examples/resnet50.yaml", "--config", "no-such.toml"],
     ["no-such-file.yaml"],
     ["examples/resnet50.yaml", "--output-format", "xml"],      # typer's message in both
+    ["examples/", "--statistics"],
+    ["examples/resnet50.yaml", "-q"],
+    ["examples/lenet5.yaml", "--statistics", "--output-format", "json"],
 ])
 def test_both_paths_give_the_same_output_and_exit_code(args, params_file):
     args = [a.replace("{net}", str(params_file)) for a in args]
@@ -88,3 +92,10 @@ def test_both_paths_give_the_same_output_and_exit_code(args, params_file):
     assert "Traceback" not in fast.stderr + typer.stderr
     assert (fast.returncode, fast.stdout, fast.stderr.replace("python -m netc", "netc")) == \
         (typer.returncode, typer.stdout, typer.stderr.replace("-c", "netc"))
+
+
+def test_no_path_is_the_current_folder_and_dash_is_stdin():
+    assert command.parse([]).paths == (Path("."),)
+    assert command.parse(["--exit-zero"]) == command.LintOptions(paths=(Path("."),), exit_zero=True)
+    o = command.parse(["-", "--stdin-filename", "nets/a.yaml", "-q", "--statistics"])
+    assert o == command.LintOptions(paths=(Path("-"),), stdin_filename="nets/a.yaml", quiet=True, statistics=True)

@@ -32,8 +32,9 @@ class Level(str, Enum):
 
 @app.command()
 def lint(
-    paths: List[Path] = typer.Argument(..., metavar="PATH...", help="netc files and .onnx models, or "
-                                       "folders to search for them."),
+    paths: Optional[List[Path]] = typer.Argument(None, metavar="[PATH]...", help="netc files and .onnx "
+                                                 "models, or folders to search for them (default: the "
+                                                 "current folder; '-': a netc file on stdin)."),
     select: Optional[List[str]] = typer.Option(None, "--select", help="Rule codes or prefixes to "
                                                "enable (comma-separated), replacing the configured set."),
     extend_select: Optional[List[str]] = typer.Option(None, "--extend-select", help="Codes or "
@@ -55,16 +56,21 @@ def lint(
                                          "without a top-level 'netc:' key (for pre-commit)."),
     sets: Optional[List[str]] = set_option(),
     input_shape: Optional[str] = input_option(),
+    stdin_filename: Optional[str] = typer.Option(None, "--stdin-filename", help="The name of the file "
+                                                 "'-' reads from stdin, for messages and configuration."),
+    statistics: bool = typer.Option(False, "--statistics", help="Count the findings per code instead "
+                                    "of listing them."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print the findings only: no closing line."),
 ):
     """Check netc files and ONNX models for arithmetic and design mistakes (rules: netc rule --all)."""
     from ..lint.command import LintOptions, run
 
     raise typer.Exit(run(LintOptions(
-        paths=tuple(paths), select=tuple(select or ()), extend_select=tuple(extend_select or ()),
+        paths=tuple(paths or [Path(".")]), select=tuple(select or ()), extend_select=tuple(extend_select or ()),
         ignore=tuple(ignore or ()), output_format=output_format.value if output_format else None,
         fail_on=fail_on.value if fail_on else None, exit_zero=exit_zero, config=config, isolated=isolated,
         device_memory=device_memory, batch=batch, netc_files_only=netc_files_only, sets=tuple(sets or ()),
-        input_shape=input_shape)))
+        input_shape=input_shape, stdin_filename=stdin_filename, statistics=statistics, quiet=quiet)))
 
 
 @app.command()

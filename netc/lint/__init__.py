@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic, MissingExtra, Severity
 from .config import Config, ConfigCache, ConfigError
 from .engine import FileResult, RuleCrash, collect_files, lint_source
 from .rule import RULES, Options, Rule
@@ -45,20 +45,38 @@ def lint_file(path, config: Config | None = None, params: dict | None = None,
     return lint_source(str(path), cfg.for_file(Path(path)), {"params": params, "input_shape": input_shape}).findings
 
 
+STDIN = Path("-")
+
+
 def lint_paths(paths: list[Path], configs: ConfigCache, override=None,
-               netc_only: bool = False, load_options: dict | None = None
+               netc_only: bool = False, load_options: dict | None = None,
+               stdin: tuple[str, bytes] | None = None
                ) -> tuple[list[FileResult], list[str], list[Config]]:
     """Lint files and folders; ``override(config) -> config`` applies command-line options,
-    ``load_options`` (``params``, ``input_shape``) the overrides of ``netc.load``.
-    Returns the results, the paths that do not exist, and the config used for each file."""
-    files, missing = collect_files(paths, netc_only)
+    ``load_options`` (``params``, ``input_shape``) the overrides of ``netc.load``;
+    ``stdin``: (name, bytes) of the netc file the path ``-`` stands for.
+    Returns the results, the paths that do not exist, and the config used for each file.
+
+    An ONNX model found in a folder without the onnx extra installed is skipped
+    (``FileResult.skipped`` says why) and the others are linted; one named on the
+    command line raises MissingExtra."""
+    files, missing = collect_files([p for p in paths if p != STDIN], netc_only)
+    if stdin is not None and STDIN in paths:
+        files.insert(paths.index(STDIN), STDIN)
+    named = {p.resolve() for p in paths if p.is_file()}
     results, used = [], []
     for f in files:
-        cfg = configs.for_path(f)
+        name, data = stdin if f == STDIN else (str(f), None)
+        cfg = configs.for_path(Path(name))
         if override is not None:
             cfg = override(cfg)
-        cfg = cfg.for_file(f)
-        results.append(lint_source(str(f), cfg, load_options))
+        cfg = cfg.for_file(Path(name))
+        try:
+            results.append(lint_source(name, cfg, load_options, data))
+        except MissingExtra as e:
+            if f.resolve() in named:
+                raise
+            results.append(FileResult(name, [], False, skipped=str(e)))
         used.append(cfg)
     return results, missing, used
 

@@ -11,6 +11,11 @@ keeps the two parsers' options and results the same.
 
 Exit codes: 0 when nothing at or above ``--fail-on`` was found, 1 when something
 was, 2 for usage, configuration or internal errors.
+
+As ruff does: no path lints the current folder; ``-`` reads one netc file from
+stdin (``--stdin-filename`` names it, for messages and configuration); a clean
+text report says so in a closing line (``-q`` drops it); ``--statistics``
+counts findings per code instead of listing them.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ class LintOptions:
     netc_files_only: bool = False
     sets: tuple[str, ...] = ()
     input_shape: str | None = None
+    stdin_filename: str | None = None       # the name of the file ``-`` reads from stdin
+    statistics: bool = False
+    quiet: bool = False
 
 
 class UsageError(Exception):
@@ -74,8 +82,8 @@ def run(o: LintOptions) -> int:
 def _run(o: LintOptions) -> int:
     from ..diagnostics import Severity
     from ..overrides import OverrideError, parse_overrides
-    from . import ConfigCache, ConfigError, RuleCrash, lint_paths
-    from .output import FORMATS
+    from . import STDIN, ConfigCache, ConfigError, RuleCrash, lint_paths
+    from .output import FORMATS, statistics, text
 
     sel, ext, ign = _codes(o.select, "--select"), _codes(o.extend_select, "--extend-select"), \
         _codes(o.ignore, "--ignore")
@@ -85,6 +93,14 @@ def _run(o: LintOptions) -> int:
         raise UsageError(str(e)) from None
     if o.config is not None and not o.config.is_file():
         raise UsageError(f"no such configuration file: {o.config}")
+    fmt = o.output_format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    if o.statistics and fmt != "text":
+        raise UsageError(f"--statistics prints a text table; it does not combine with --output-format {fmt}")
+    stdin = None
+    if STDIN in o.paths:
+        stdin = (o.stdin_filename or "<stdin>", _read_stdin())
+    elif o.stdin_filename is not None:
+        raise UsageError("--stdin-filename names the file '-' reads from stdin; give '-' as the path")
 
     def override(cfg):
         opts = {}
@@ -101,33 +117,50 @@ def _run(o: LintOptions) -> int:
 
     try:
         configs = ConfigCache(o.config, o.isolated)
-        results, missing, used = lint_paths(list(o.paths), configs, override, o.netc_files_only, overrides)
+        results, missing, used = lint_paths(list(o.paths), configs, override, o.netc_files_only, overrides,
+                                            stdin)
     except (OverrideError, ConfigError, RuleCrash) as e:
         raise UsageError(str(e)) from None
     if missing:
         raise UsageError("no such file or folder: " + ", ".join(missing))
+    for r in results:
+        if r.skipped:
+            print(f"netc: warning: skipped {r.skipped}", file=sys.stderr)
     if not results:
         print("netc: warning: no netc files found (YAML files with a top-level 'netc:' key, "
               "or .onnx models)", file=sys.stderr)
-    fmt = o.output_format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
-    sys.stdout.write(FORMATS[fmt](results))
+    if fmt != "text":
+        sys.stdout.write(FORMATS[fmt](results))
+    elif o.statistics:
+        sys.stdout.write(statistics(results))
+    else:
+        sys.stdout.write(text(results, closing=not o.quiet and any(not r.skipped for r in results)))
     failing = any(d.severity >= cfg.fail_on for r, cfg in zip(results, used) for d in r.findings)
     return 1 if failing and not o.exit_zero else 0
 
 
+def _read_stdin() -> bytes:
+    """The netc file on stdin, at most one byte past the size limit that the loader enforces."""
+    from ..source import MAX_BYTES
+
+    return sys.stdin.buffer.read(MAX_BYTES + 1)
+
+
 # --------------------------------------------------------------------------- the fast parser
 
-FLAGS = {"--exit-zero": "exit_zero", "--isolated": "isolated", "--netc-files-only": "netc_files_only"}
+FLAGS = {"--exit-zero": "exit_zero", "--isolated": "isolated", "--netc-files-only": "netc_files_only",
+         "--statistics": "statistics", "--quiet": "quiet", "-q": "quiet"}
 REPEATABLE = {"--select": "select", "--extend-select": "extend_select", "--ignore": "ignore",
               "--set": "sets"}
 SINGLE = {"--output-format": "output_format", "--fail-on": "fail_on", "--config": "config",
-          "--device-memory": "device_memory", "--batch": "batch", "--input": "input_shape"}
+          "--device-memory": "device_memory", "--batch": "batch", "--input": "input_shape",
+          "--stdin-filename": "stdin_filename"}
 
 
 def parse(argv: list[str]) -> LintOptions | None:
     """``LintOptions`` for the arguments after ``lint`` when they are plainly valid, else None.
 
-    Plainly valid: at least one path; options from FLAGS, REPEATABLE and SINGLE, each
+    Plainly valid: paths (none: the current folder; ``-``: stdin); options from FLAGS, REPEATABLE and SINGLE, each
     ``--name value`` or ``--name=value``; no value that starts with '-'; a single-valued
     option given once (typer takes the last of several); choices, the batch and the
     device size well-formed."""
@@ -137,7 +170,7 @@ def parse(argv: list[str]) -> LintOptions | None:
     paths: list[str] = []
     args = iter(argv)
     for arg in args:
-        if not arg.startswith("-"):
+        if not arg.startswith("-") or arg == "-":
             paths.append(arg)
             continue
         name, eq, value = arg.partition("=")
@@ -157,8 +190,6 @@ def parse(argv: list[str]) -> LintOptions | None:
             return None
         else:
             single[key] = value
-    if not paths:
-        return None
     if single.get("output_format", "text") not in OUTPUT_FORMATS or single.get("fail_on", "error") not in LEVELS:
         return None
     batch = single.get("batch")
@@ -173,7 +204,7 @@ def parse(argv: list[str]) -> LintOptions | None:
         except ValueError:
             return None
     return LintOptions(
-        paths=tuple(Path(p) for p in paths), select=tuple(lists["select"]),
+        paths=tuple(Path(p) for p in paths or ["."]), select=tuple(lists["select"]),
         extend_select=tuple(lists["extend_select"]), ignore=tuple(lists["ignore"]),
         output_format=single.get("output_format"), fail_on=single.get("fail_on"),
         exit_zero=flags.get("exit_zero", False),
@@ -181,4 +212,5 @@ def parse(argv: list[str]) -> LintOptions | None:
         isolated=flags.get("isolated", False), device_memory=device_memory,
         batch=int(batch) if batch is not None else None,
         netc_files_only=flags.get("netc_files_only", False), sets=tuple(lists["sets"]),
-        input_shape=single.get("input_shape"))
+        input_shape=single.get("input_shape"), stdin_filename=single.get("stdin_filename"),
+        statistics=flags.get("statistics", False), quiet=flags.get("quiet", False))

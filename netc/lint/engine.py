@@ -37,16 +37,22 @@ class FileResult:
     path: str
     findings: list[Diagnostic]
     loaded: bool
+    skipped: str = ""       # why the file was not linted (an ONNX model without the onnx extra)
 
 
-def lint_source(path: str, config: Config, load_options: dict | None = None) -> FileResult:
+def lint_source(path: str, config: Config, load_options: dict | None = None,
+                data: bytes | None = None) -> FileResult:
     """Lint one file with ``config`` (already specialised to this file); ``load_options``
     (``params``, ``input_shape``) override the file's as in ``netc.load`` (an
-    override the file cannot take raises OverrideError)."""
-    from ..api import load
+    override the file cannot take raises OverrideError). ``data``: the file's
+    bytes, given (``netc lint -`` reads them from stdin), ``path`` only naming it."""
+    from ..api import load, loads
 
     try:
-        network = load(path, partial=True, **(load_options or {}))
+        if data is None:
+            network = load(path, partial=True, **(load_options or {}))
+        else:
+            network = loads(data, path, **(load_options or {}))
     except NetcError as e:
         return FileResult(path, [_as_error(d) for d in e.diagnostics], False)
     src = network.source

@@ -18,11 +18,14 @@ def findings(results: list[FileResult]):
             yield r.path, d
 
 
-def text(results: list[FileResult]) -> str:
-    """``FILE:LINE:COL: severity[CODE]: message`` with notes, then a count (nothing when clean)."""
+def text(results: list[FileResult], closing: bool = True) -> str:
+    """``FILE:LINE:COL: severity[CODE]: message`` with notes, then a closing count (``closing``:
+    the count, or "All checks passed!" when clean)."""
     lines = [d.format() for _, d in findings(results)]
     if not lines:
-        return ""
+        return "All checks passed!\n" if closing else ""
+    if not closing:
+        return "\n".join(lines) + "\n"
     counts = {s: 0 for s in Severity}
     for _, d in findings(results):
         counts[d.severity] += 1
@@ -31,6 +34,20 @@ def text(results: list[FileResult]) -> str:
     files = len({p for p, _ in findings(results)})
     lines.append(f"Found {', '.join(parts)} in {files} file{'s' if files != 1 else ''}.")
     return "\n".join(lines) + "\n"
+
+
+def statistics(results: list[FileResult]) -> str:
+    """One line per code found: its count, code and rule name, most frequent first (ruff's
+    ``--statistics``)."""
+    counts: dict[str, int] = {}
+    for _, d in findings(results):
+        counts[d.code] = counts.get(d.code, 0) + 1
+    if not counts:
+        return ""
+    width = len(str(max(counts.values())))
+    rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return "".join(f"{n:>{width}}  {code}  {RULES[code].name if code in RULES else 'load-error'}\n"
+                   for code, n in rows)
 
 
 def as_record(path: str, d: Diagnostic) -> dict:
