@@ -90,8 +90,9 @@ class Svg:
     def text(self, x, y, content: str, size: float = 11, **attrs) -> None:
         self.add("text", content, x=x, y=y, font_size=size, **attrs)
 
-    def title(self, content: str) -> None:
-        self.add("title", content)
+    def title(self, lines: list[str]) -> None:
+        """A tooltip of several lines: each line escaped, then joined by line breaks."""
+        self.parts.append(f"<title>{chr(10).join(escape(line) for line in lines)}</title>")
 
     def document(self, width: float, height: float, title: str, kind: str) -> str:
         head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="netc-{kind}" width="{num(width)}" '
