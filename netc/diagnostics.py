@@ -12,6 +12,8 @@ import enum
 import re
 from dataclasses import dataclass, field
 
+from .safe_text import safe_text
+
 MAX_WORD = 100                  # longer runs of non-space characters in a message are cut
 _LONG_WORD = re.compile(r"\S{%d,}" % (MAX_WORD + 1))
 
@@ -40,9 +42,11 @@ class Span:
     where: str = ""
 
     def __str__(self) -> str:
+        """The place as a message shows it: file and node names through ``safe_text``."""
+        file = safe_text(self.file)
         if not self.line:
-            return f"{self.file}: {self.where}" if self.where else self.file
-        return f"{self.file}:{self.line}:{self.col}"
+            return f"{file}: {safe_text(self.where)}" if self.where else file
+        return f"{file}:{self.line}:{self.col}"
 
 
 class Severity(enum.IntEnum):
@@ -77,11 +81,13 @@ class Diagnostic:
         self.notes = [(span, shorten(note)) for span, note in self.notes]
 
     def format(self) -> str:
+        """``FILE:LINE:COL: severity[CODE]: message`` and a line per note; every name in it
+        (file, node, the message's) shown through ``safe_text``: one line each, nothing raw."""
         where = f"{self.span}: " if self.span else ""
         code = f"[{self.code}]" if self.code else ""
-        lines = [f"{where}{self.severity}{code}: {self.message}"]
+        lines = [f"{where}{self.severity}{code}: {safe_text(self.message)}"]
         for span, note in self.notes:
-            lines.append(f"  {span}: note: {note}" if span else f"  note: {note}")
+            lines.append(f"  {span}: note: {safe_text(note)}" if span else f"  note: {safe_text(note)}")
         return "\n".join(lines)
 
     def __str__(self) -> str:

@@ -23,7 +23,9 @@ def run() -> None:
             try:
                 code = lint(options)
             except MissingExtra as e:
-                print(f"netc: {e}", file=sys.stderr)
+                from .safe_text import safe_text
+
+                print(f"netc: {safe_text(e)}", file=sys.stderr)
                 code = 2
             sys.exit(code)
     from .cli import run as cli

@@ -384,3 +384,50 @@ def test_an_onnx_file_netc_reads_in_part_runs_without_counts(tmp_path):
     assert data["results"][0]["work"] is None
     assert data["notes"] == ["achieved FLOP/s left out: netc does not read every op of this model (Selu; "
                              "netc summary shows what it reads), so its counts would be lower bounds"]
+
+
+# --------------------------------------------------------------------------- external data
+
+EXTERNAL = "netc: 1\ninput: {shape: [3, 8, 8]}\nlayers:\n  - conv: {filters: 16, kernel: 3, bias: false}\n"
+
+
+@pytest.fixture
+def external(tmp_path):
+    """A model built with --external-data into a/ (its 1,728-byte conv weight in
+    a/m.onnx.data), and b/ holding a decoy m.onnx.data of the same size, all zeros."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "net.yaml").write_text(EXTERNAL)
+    model = tmp_path / "a" / "m.onnx"
+    r = run_netc("build", str(tmp_path / "net.yaml"), "--onnx", str(model), "--external-data")
+    assert r.returncode == 0, r.stderr
+    data = model.with_name("m.onnx.data")
+    assert data.stat().st_size >= 16 * 27 * 4
+    (tmp_path / "b" / "m.onnx.data").write_bytes(bytes(data.stat().st_size))
+    return model
+
+
+def test_an_external_data_model_benches_from_another_folder(external):
+    """onnxruntime is given the model's path: its .data is read beside it, whatever the
+    current directory (given the bytes, it read ./m.onnx.data: here a decoy too short)."""
+    cwd = external.parent.parent / "b"
+    (cwd / "m.onnx.data").write_bytes(b"decoy")
+    r = run_netc("bench", str(external), "--provider", "cpu", "--runs", "1", "--warmup", "0",
+                 "--format", "json", cwd=cwd)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert json.loads(r.stdout)["results"][0]["runs"] == 1
+
+
+def test_an_external_data_model_reads_only_its_own_data(external, monkeypatch):
+    """The session's weights are the model's own .data, not the decoy of the same name and
+    size in the current directory (all zeros: the outputs would be zeros)."""
+    import onnx
+    import onnxruntime as ort
+
+    monkeypatch.chdir(external.parent.parent / "b")
+    x = np.random.default_rng(0).standard_normal((1, 3, 8, 8)).astype(np.float32)
+    session, _ = bench.open_session(bench.read_onnx(external), bench.Settings(provider="cpu"))
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    inline = onnx.load(str(external)).SerializeToString()      # the weights read beside the model
+    want = ort.InferenceSession(inline, providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+    assert np.abs(want).max() > 0 and np.array_equal(got, want)

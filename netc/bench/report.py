@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from ..safe_text import safe_json, safe_text
 from .protocol import Report, Stats
 
 
@@ -57,7 +58,7 @@ def _options(options: dict) -> str:
 
 def text(r: Report) -> str:
     s, info = r.settings, r.session
-    where = f"{r.network} ({r.model})" if r.network else r.model
+    where = safe_text(f"{r.network} ({r.model})" if r.network else r.model)
     device = _gpu_line(r.device["gpu"], r.versions) if r.device.get("gpu") else \
         f"{r.device.get('cpu')}, {r.device.get('cpu_count')} CPUs"
     plan = (f"{s.timed_runs} timed runs" if s.timed_runs is not None else f"timed runs for {s.duration:g} s")
@@ -103,13 +104,13 @@ def text(r: Report) -> str:
     if has_work:
         out.append("FLOP/s = netc's FLOPs per sample x samples/s; FLOP/B = FLOPs / (parameter bytes "
                    "+ batch x (input + layer output) bytes)")
-    out += [f"note: {n}" for n in r.notes]
-    out += [f"profile: {p}" for p in r.profile]
+    out += [f"note: {safe_text(n)}" for n in r.notes]
+    out += [f"profile: {safe_text(p)}" for p in r.profile]
     return "\n".join(out) + "\n"
 
 
 def json_text(r: Report) -> str:
-    return json.dumps(r.as_dict(), indent=2) + "\n"
+    return safe_json(json.dumps(r.as_dict(), indent=2)) + "\n"
 
 
 FORMATS = {"text": text, "json": json_text}

@@ -25,8 +25,13 @@ from .protocol import (DTYPE_BYTES, GPU_PROVIDERS, PROVIDERS, BatchResult, Bench
 
 # --------------------------------------------------------------------------- loading
 
-def read_onnx(path: Path) -> bytes:
-    """The bytes of FILE.onnx, checked to parse as an ONNX model; BenchError otherwise."""
+def read_onnx(path: Path) -> str:
+    """FILE.onnx's path, for onnxruntime, once the file is checked to parse as an ONNX model
+    (its external data unread); BenchError otherwise.
+
+    onnxruntime is given the path, never the bytes: it then reads a model's external data
+    (``netc build --external-data``: ``FILE.onnx.data``) from the model's own folder,
+    whatever the current directory, and never a file of that name elsewhere."""
     import onnx
     from google.protobuf.message import DecodeError
 
@@ -40,7 +45,7 @@ def read_onnx(path: Path) -> bytes:
         raise BenchError(f"{path}: not a valid ONNX model ({e or 'protobuf parse error'})") from None
     if not model.graph.node or not model.graph.input:
         raise BenchError(f"{path}: not a valid ONNX model (no graph)")
-    return data
+    return str(path)
 
 
 def build_network(network, dtype: str | None = None) -> bytes:
@@ -73,7 +78,8 @@ def onnx_counts(path: Path):
 
 
 def load_model(path: Path, dtype: str | None = None):
-    """Read FILE.onnx, or load FILE.yaml with netc and build it; return (model bytes, Network or None):
+    """Read FILE.onnx, or load FILE.yaml with netc and build it; return (the model's path or
+    bytes, Network or None):
     the Network of an .onnx file is netc's reading of it, when it reads every op.
 
     Raises BenchError for a file that is not a model, NetcError for an invalid YAML."""
@@ -174,8 +180,10 @@ def _provider_options(name: str, s: Settings) -> dict:
     return opts
 
 
-def open_session(model: bytes, s: Settings, profile_prefix: str | None = None):
-    """Create an onnxruntime session on the providers ``s.provider`` asks for.
+def open_session(model: bytes | str, s: Settings, profile_prefix: str | None = None):
+    """Create an onnxruntime session on the providers ``s.provider`` asks for, for ``model``:
+    ONNX bytes (a built .yaml) or a path (an .onnx file, whose external data onnxruntime
+    then finds beside it).
 
     Returns (session, SessionInfo). Raises ProviderUnavailable when a named provider
     did not load and fallback is not allowed, BenchError when onnxruntime refuses the model."""
@@ -362,9 +370,9 @@ def bench_batch(session, info: SessionInfo, batch: int, s: Settings, work: Work 
     return result
 
 
-def bench(model: bytes, s: Settings, *, name: str = "model", network=None,
+def bench(model: bytes | str, s: Settings, *, name: str = "model", network=None,
           progress: Progress | None = None, finished=None, notes: Sequence[str] = ()) -> Report:
-    """Benchmark ``model`` (ONNX bytes) at every batch size of ``s``; ``network`` (a netc
+    """Benchmark ``model`` (ONNX bytes, or an .onnx file's path) at every batch size of ``s``; ``network`` (a netc
     Network) supplies the FLOP and byte counts; ``finished(row)`` is called with each
     batch size's ``BatchResult`` as it completes; ``notes`` go into the report."""
     prefix = _profile_prefix(s.profile) if s.profile else None

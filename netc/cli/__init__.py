@@ -16,6 +16,7 @@ import typer
 
 from ..diagnostics import MissingExtra, NetcError
 from ..overrides import OverrideError
+from ..safe_text import safe_text
 
 # command -> the module of this package that defines it
 COMMANDS = {"summary": "summary", "schema": "", "bench": "bench", "lint": "lint", "rule": "lint",
@@ -58,7 +59,7 @@ app = _App(
 
 
 def fail_usage(message: str) -> None:
-    typer.echo(f"netc: error: {message}", err=True)
+    typer.echo(f"netc: error: {safe_text(message)}", err=True)
     raise typer.Exit(2)
 
 
@@ -171,5 +172,5 @@ def run() -> None:
     try:
         app()
     except MissingExtra as e:
-        typer.echo(f"netc: {e}", err=True)
+        typer.echo(f"netc: {safe_text(e)}", err=True)
         sys.exit(2)

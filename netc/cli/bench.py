@@ -11,6 +11,7 @@ import typer
 from typing import List
 
 from . import app, fail_usage, import_extra, input_option, load_or_exit, overrides_or_exit, set_option
+from ..safe_text import safe_text
 
 
 class Provider(str, Enum):
@@ -123,10 +124,10 @@ def bench(
                    f"{e.used}, or --provider cpu.", err=True)
         raise typer.Exit(1) from None
     except lib.BenchError as e:
-        typer.echo(f"netc: error: {e}", err=True)
+        typer.echo(f"netc: error: {safe_text(e)}", err=True)
         raise typer.Exit(1) from None
     if report.session.fallback and settings.provider != "auto":
-        typer.echo(f"netc: warning: {report.session.fallback}", err=True)
+        typer.echo(f"netc: warning: {safe_text(report.session.fallback)}", err=True)
     sys.stdout.write(render_bench.FORMATS[format.value](report))
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from . import app, fail_usage, load_or_exit
+from ..safe_text import safe_text
 
 
 class View(str, Enum):
@@ -50,4 +51,4 @@ def draw(
         write_text(target, svg)
     except OSError as e:
         fail_usage(f"cannot write {target}: {e.strerror or e}")
-    typer.echo(f"wrote {target}", err=True)
+    typer.echo(f"wrote {safe_text(target)}", err=True)

@@ -8,6 +8,7 @@ import typer
 
 from ..diagnostics import NetcError
 from . import app, fail_usage, import_extra, load_or_exit, report
+from ..safe_text import safe_text
 
 
 @app.command("import")
@@ -44,6 +45,6 @@ def import_(
     try:
         write_text(output, text)
     except OSError as e:
-        typer.echo(f"netc: error: cannot write {output}: {e.strerror or e}", err=True)
+        typer.echo(f"netc: error: cannot write {safe_text(output)}: {e.strerror or e}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"wrote {output}: {len(net.graph.nodes)} layers", err=True)
+    typer.echo(f"wrote {safe_text(output)}: {len(net.graph.nodes)} layers", err=True)

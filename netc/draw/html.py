@@ -6,13 +6,14 @@ activation memory per layer or block, the memory breakdown and the lint findings
 
 from __future__ import annotations
 
-from html import escape
+from html import escape as _escape
 
 from ..analysis import Analysis
 from ..memory import DTYPE_BYTES, Memory
 from ..render import field_text, human_bytes, human_count
 from ..render.summary import incomplete, incomplete_text
 from ..rollup import block_name, rollup
+from ..safe_text import safe_text
 from . import draw, lint_findings
 from .model import Footnote, shape_text
 
@@ -86,6 +87,11 @@ SCRIPT = """
 
 MEMORY_COLOURS = {"parameters": "#5b8fd0", "gradients": "#9b7fc6", "optimizer state": "#e8a33d",
                   "saved activations": "#4fa3a5", "backward working": "#c9cdd3"}
+
+
+def escape(text) -> str:
+    """``text`` (a name, a path, a message) as HTML: ``safe_text``, then entities."""
+    return _escape(safe_text(text))
 
 
 def report(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:

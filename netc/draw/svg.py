@@ -1,9 +1,13 @@
 """A minimal SVG writer: elements appended in order, numbers rounded to 0.1 so
-that the same drawing is the same bytes on every run and platform."""
+that the same drawing is the same bytes on every run and platform. Every text and
+attribute value goes through ``safe_text`` (no control character, which XML 1.0 forbids)
+and XML escaping, so a name from a model never breaks the document."""
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape as _escape, quoteattr as _quoteattr
+
+from ..safe_text import safe_text
 
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 CHAR_WIDTH = 0.6          # average advance of a character, in font sizes (for layout only)
@@ -13,6 +17,16 @@ def num(x: float) -> str:
     """``x`` rounded to one decimal, without a trailing ``.0`` or a negative zero."""
     text = f"{x:.1f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
+
+
+def escape(text: str) -> str:
+    """``text`` as XML character data: visible, one line, well-formed."""
+    return _escape(safe_text(text))
+
+
+def quoteattr(text: str) -> str:
+    """``text`` as a quoted XML attribute value."""
+    return _quoteattr(safe_text(text))
 
 
 def text_width(text: str, size: float) -> float:
@@ -76,8 +90,9 @@ class Svg:
     def text(self, x, y, content: str, size: float = 11, **attrs) -> None:
         self.add("text", content, x=x, y=y, font_size=size, **attrs)
 
-    def title(self, content: str) -> None:
-        self.add("title", content)
+    def title(self, lines: list[str]) -> None:
+        """A tooltip of several lines: each line escaped, then joined by line breaks."""
+        self.parts.append(f"<title>{chr(10).join(escape(line) for line in lines)}</title>")
 
     def document(self, width: float, height: float, title: str, kind: str) -> str:
         head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="netc-{kind}" width="{num(width)}" '

@@ -170,14 +170,12 @@ def _faces(svg: Svg, x, y, w, h, dx, dy, colour: str, stroke: str, sw: float) ->
                 fill=_shade(colour, 0.82), stroke=stroke, stroke_width=sw)
 
 
-def _tooltip(it: Item) -> str:
+def _tooltip(it: Item) -> list[str]:
+    """The tooltip's lines (each shown through ``safe_text`` by ``Svg.title``)."""
     r = it.report
     if r is None:
-        return f"{it.name}: input {shape_text(it.shape)}"
-    text = f"{label(it)}\nparams {r.params:,} · MACs {r.macs:,}"
-    for m in it.marks:
-        text += "\n" + footnote_text(m)
-    return text
+        return [f"{it.name}: input {shape_text(it.shape)}"]
+    return [label(it), f"params {r.params:,} · MACs {r.macs:,}", *(footnote_text(m) for m in it.marks)]
 
 
 def _link(svg: Svg, prev: _Box, b: _Box, it: Item, layout: _Layout, i: int) -> None:

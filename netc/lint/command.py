@@ -75,7 +75,9 @@ def run(o: LintOptions) -> int:
     try:
         return _run(o)
     except UsageError as e:
-        print(f"netc: error: {e}", file=sys.stderr)
+        from ..safe_text import safe_text
+
+        print(f"netc: error: {safe_text(e)}", file=sys.stderr)
         return 2
 
 

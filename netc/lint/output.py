@@ -4,6 +4,7 @@ commands). They only format; the engine decides what was found."""
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic, Severity
+from ..safe_text import safe_json, safe_text
 from .engine import FileResult
 from .rule import RULES
 
@@ -73,7 +74,7 @@ def _notes(d: Diagnostic) -> list[dict]:
 def json_(results: list[FileResult]) -> str:
     import json     # only the json and sarif formats pay for it
 
-    return json.dumps([as_record(p, d) for p, d in findings(results)], indent=2) + "\n"
+    return safe_json(json.dumps([as_record(p, d) for p, d in findings(results)], indent=2)) + "\n"
 
 
 def _uri(path: str) -> str:
@@ -153,7 +154,7 @@ def sarif(results: list[FileResult]) -> str:
     }
     import json
 
-    return json.dumps(log, indent=2) + "\n"
+    return safe_json(json.dumps(log, indent=2)) + "\n"
 
 
 def _escape_data(s: str) -> str:
@@ -165,11 +166,13 @@ def _escape_property(s: str) -> str:
 
 
 def github(results: list[FileResult]) -> str:
-    """GitHub Actions workflow commands: one annotation per finding."""
+    """GitHub Actions workflow commands: one annotation per finding. Every name goes through
+    ``safe_text`` and then GitHub's escapes, so each annotation is one line that starts
+    with ``::`` and no name can start a line or hold a ``##[`` command."""
     lines = []
     for path, d in findings(results):
         s = d.span
-        props = [f"file={_escape_property(s.file if s else path)}"]
+        props = [f"file={_escape_property(safe_text(s.file if s else path))}"]
         if s and s.line:
             props += [f"line={s.line}", f"col={s.col}"]
             if s.end_line:
@@ -178,8 +181,10 @@ def github(results: list[FileResult]) -> str:
                     props += [f"endColumn={s.end_col}"]
         props.append(f"title={_escape_property(f'netc {d.code}')}")
         where = f"{s.where}: " if s and s.where and not s.line else ""
-        message = "\n".join([f"{d.code} {where}{d.message}"] + [f"{span}: note: {note}" if span else f"note: {note}"
-                                                                  for span, note in d.notes])
+        # names through safe_text: one line each, so only the notes' own line breaks become %0A
+        message = "\n".join([safe_text(f"{d.code} {where}{d.message}")] +
+                             [f"{span}: note: {safe_text(note)}" if span else f"note: {safe_text(note)}"
+                              for span, note in d.notes])
         lines.append(f"::{GITHUB_LEVEL[d.severity]} {','.join(props)}::{_escape_data(message)}")
     return "".join(line + "\n" for line in lines)
 

@@ -21,6 +21,10 @@ readable netc file that describes the same network (docs/onnx.md, *netc import*)
   setting that is an integer multiple of a parameter in every use written as
   ``param * k``.
 - A text netc would refuse to read (past 1 MiB, or its value limits) is refused (E005).
+- Nothing is copied raw: the model's file name goes into the first comment through
+  ``safe_text`` (one line: a name holding a newline and YAML stays in the comment), the
+  graph's name is a double-quoted scalar where it is not a plain word, layer names are
+  cleaned.
 
 Linear in the number of layers (each layer's padding is tried at most three ways, each
 copy prefix scanned once).
@@ -37,6 +41,7 @@ from ..diagnostics import LIMIT, UNSUPPORTED, Diagnostic, NetcError
 from ..graph import Graph, Node
 from ..ops import OPS
 from ..ops.registry import REQUIRED, Param, ShapeError
+from ..safe_text import safe_json, safe_text
 
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_]+")
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -63,7 +68,7 @@ def import_graph(graph: Graph, source: str | None = None) -> str:
 
     out = []
     if source:
-        out.append(f"# imported by netc import from {_basename(source)}")
+        out.append(f"# imported by netc import from {safe_text(_basename(source))}")
     out.append("netc: 1")
     if graph.name:
         out.append(f"name: {_scalar(graph.name)}")
@@ -752,7 +757,7 @@ def _scalar(v) -> str:
     text = str(v)
     if _PLAIN.match(text) and text.lower() not in _YAML_WORDS:
         return text
-    return json.dumps(text)     # a JSON string is a YAML double-quoted scalar
+    return safe_json(json.dumps(text))   # a JSON string is a YAML double-quoted scalar (no DEL, no ##[)
 
 
 def _basename(path: str) -> str:

@@ -3,6 +3,11 @@ these only format an Analysis and a Memory.
 
 Human units are SI (1 MB = 10^6 bytes, as the paper's tables use); JSON carries
 exact integers.
+
+Names (the graph's, its layers', the file's, unread op types) are shown through
+``safe_text`` (netc/safe_text.py): one visible line each, in every format; markdown also
+escapes what would end a table cell or open markup (``|``, ``<``, ``[``, backticks), and
+JSON carries the names themselves (``safe_json``).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import math
 from ..analysis import Analysis, LayerReport
 from ..memory import DTYPE_BYTES, Memory
 from ..ops.registry import fmt_shape, numel
+from ..safe_text import safe_json, safe_text
 
 SUMMARY_SCHEMA_VERSION = 1
 
@@ -106,7 +112,8 @@ FIRST_NODES = 3   # node names listed per unread op type
 def incomplete_text(inc: dict) -> str:
     """The one sentence saying why the totals are incomplete."""
     n, kinds = inc["unread_nodes"], inc["op_types"]
-    types = ", ".join(f"{k['op_type']} x{k['count']}: " + ", ".join(f"'{x}'" for x in k["first_nodes"])
+    types = ", ".join(f"{safe_text(k['op_type'])} x{k['count']}: "
+                      + ", ".join(f"'{safe_text(x)}'" for x in k["first_nodes"])
                       + (" ..." if k["count"] > len(k["first_nodes"]) else "") for k in kinds)
     after, k = inc["nodes_after"], inc["layers_read"]
     after = (f", nor {'were' if after > 1 else 'was'} {after} node{'s' if after > 1 else ''} after "
@@ -120,7 +127,7 @@ HEADERS = ("Layer", "Op", "Output shape", "Params", "MACs", "Activations", "Rece
 
 
 def text(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
-    rows = [(n, op, shape, f"{p:,}", f"{m:,}", human_bytes(act), rf)
+    rows = [(safe_text(n), safe_text(op), shape, f"{p:,}", f"{m:,}", human_bytes(act), rf)
             for n, op, shape, p, m, act, rf in _rows(a, mem)]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADERS)]
     right = {3, 4, 5}
@@ -133,7 +140,8 @@ def text(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
     t, g = a.totals, a.graph
     inc = incomplete(a)
     ge = "≥ " if inc else ""
-    out = [f"{g.name}  ({g.source.path if g.source else ''})", *([incomplete_text(inc)] if inc else []),
+    out = [f"{safe_text(g.name)}  ({safe_text(g.source.path) if g.source else ''})",
+           *([incomplete_text(inc)] if inc else []),
            rule, line(HEADERS), rule]
     out += [line(r) for r in rows]
     out += [rule,
@@ -221,17 +229,27 @@ def _source(span) -> dict:
 
 
 def json_text(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
-    return json.dumps(as_dict(a, mem, device_bytes), indent=2) + "\n"
+    return safe_json(json.dumps(as_dict(a, mem, device_bytes), indent=2)) + "\n"
+
+
+_MARKUP = str.maketrans({c: "\\" + c for c in "\\|`[]<>"})
+
+
+def markdown_text(text) -> str:
+    """``text`` in a markdown table cell or heading: ``safe_text``, then a backslash before
+    what would end the cell or open a link, an HTML tag or a code span."""
+    return safe_text(text).translate(_MARKUP)
 
 
 def markdown(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
     inc = incomplete(a)
     ge = "≥ " if inc else ""
-    out = [f"### {a.graph.name}", "", *([f"> **{incomplete_text(inc)}**", ""] if inc else []),
+    out = [f"### {markdown_text(a.graph.name)}", "",
+           *([f"> **{markdown_text(incomplete_text(inc))}**", ""] if inc else []),
            "| " + " | ".join(HEADERS) + " |",
            "|" + "|".join("---:" if i in (3, 4, 5) else "---" for i in range(len(HEADERS))) + "|"]
     for n, op, shape, p, m, act, rf in _rows(a, mem):
-        out.append(f"| {n} | {op} | {shape} | {p:,} | {m:,} | {human_bytes(act)} | {rf} |")
+        out.append(f"| {markdown_text(n)} | {markdown_text(op)} | {shape} | {p:,} | {m:,} | {human_bytes(act)} | {rf} |")
     t = a.totals
     out.append(f"| **total{' (incomplete)' if inc else ''}** | | | **{ge}{t.params:,}** | **{ge}{t.macs:,}** | "
                f"**{ge}{human_bytes(t.activations * _dtype_bytes(mem) * mem.batch)}** | |")
@@ -261,7 +279,7 @@ def csv_text(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
     for r in a.layers:
         rf = "" if r.field is None else "x".join(map(big, r.field.size))
         jump = "" if r.field is None else "x".join(map(big, r.field.jump))
-        w.writerow([r.name, r.op, "x".join(map(str, r.output_shape)), r.params, r.trainable, r.macs,
+        w.writerow([safe_text(r.name), safe_text(r.op), "x".join(map(str, r.output_shape)), r.params, r.trainable, r.macs,
                     r.flops, r.activations, r.activations * size, rf, jump])
     return buf.getvalue()
 
