@@ -286,8 +286,8 @@ class Runner:
             signal.setitimer(signal.ITIMER_PROF, 0)
 
     def _stages(self, text: str):
-        from netc import render
         from netc.api import _network
+        from netc.draw.html import SUMMARY_FORMATS
         from netc.lint import lint_source
         from netc.lint import output
         from netc.source import parse
@@ -298,7 +298,7 @@ class Runner:
             fmt([result])
         net = _network(parse(text, str(self.path)))
         mem = net.memory(batch=2, dtype="float16", optimizer="adam")
-        for fmt in render.FORMATS.values():
+        for fmt in SUMMARY_FORMATS.values():
             fmt(net.analysis, mem, 8 << 30)
         if self.build and net.totals.params <= BUILD_MAX_PARAMS and len(net.layers) <= BUILD_MAX_LAYERS \
                 and max((r.activations for r in net.layers), default=0) <= 1 << 20:

@@ -65,9 +65,10 @@ def load(path: str | os.PathLike, params: dict | None = None, input_shape=None,
     if is_binary(path):
         if params or input_shape is not None:
             raise OverrideError(f"{os.fspath(path)} is an ONNX model: --set and --input apply to netc files")
-        from .onnx.reader import read_network
+        from .onnx.reader import read_onnx
 
-        return read_network(path, partial)
+        graph = read_onnx(path, partial)
+        return Network(graph.source, graph, analyze(graph))
     return _network(read_file(path), params, input_shape)
 
 

@@ -26,14 +26,14 @@ def test_seeded_slice_has_no_crash_or_hang(fuzz):
 
 
 def test_a_crash_is_reported_with_a_small_input(fuzz, monkeypatch):
-    from netc import render
+    from netc.draw.html import SUMMARY_FORMATS
 
     def broken(a, mem, device_bytes=None):
         if any(r.op == "conv" for r in a.layers):
             raise ZeroDivisionError("planted")
         return ""
 
-    monkeypatch.setitem(render.FORMATS, "csv", broken)
+    monkeypatch.setitem(SUMMARY_FORMATS, "csv", broken)
     result = fuzz.fuzz(150, seed=3, build=False, minimize_s=10.0)
     assert result["counts"]["crash"] > 0
     [entry] = [e for sig, e in result["failures"].items() if sig.startswith("ZeroDivisionError at test_fuzz.py:")]

@@ -96,3 +96,59 @@ def test_an_invalid_file_still_gets_jsonschema_errors(tmp_path):
     bad.write_text("netc: 1\ninput: {shape: [3, 8, 8]}\nlayers:\n  - conv: {filters: 8, kernal: 3}\n")
     mods = _modules_of("lint", str(bad))
     assert "jsonschema" in mods
+
+
+def _imports_with_names(path) -> set[str]:
+    """Like ``_imported_modules``, with ``from X import y`` also giving ``X.y`` (a submodule,
+    when there is one)."""
+    import ast
+
+    package = "netc." + ".".join(path.relative_to(ROOT / "netc").with_suffix("").parts[:-1])
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rstrip(".").split(".")
+            base = base[:len(base) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            names |= {module} | {f"{module}.{a.name}" for a in node.names}
+    return names
+
+
+def test_the_package_s_imports_go_one_way():
+    """No import circle between netc's modules, counting imports inside functions too (the
+    floors of design/house-sketch.md: an error type lives below what raises it, a renderer
+    never imports the drawing that uses it, the reader returns a graph that the API wraps).
+    A module importing its own package's ``__init__`` is not counted."""
+    modules = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+               for p in (ROOT / "netc").rglob("*.py")}
+    edges = {}
+    for name, path in modules.items():
+        used = set()
+        for m in _imports_with_names(path):
+            while m and m not in modules:               # 'netc.ops.registry.Op' -> the module
+                m = m.rpartition(".")[0]
+            if m and m != name and not name.startswith(m + "."):
+                used.add(m)
+        edges[name] = used
+    state, circles = {}, []         # depth-first search for back edges, iteratively
+    for start in sorted(edges):
+        if start in state:
+            continue
+        stack, path = [(start, iter(sorted(edges[start])))], [start]
+        state[start] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+                path.pop()
+            elif state.get(nxt) == 1:
+                circles.append(path[path.index(nxt):] + [nxt])
+            elif nxt not in state:
+                state[nxt] = 1
+                stack.append((nxt, iter(sorted(edges[nxt]))))
+                path.append(nxt)
+    assert circles == []

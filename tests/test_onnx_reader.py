@@ -631,7 +631,7 @@ def test_long_chains_of_constants_are_bounded():
 def test_a_pattern_op_reads_first_and_needs_only_its_own_module(monkeypatch):
     """An op registered with onnx_pattern (say x * Tanh(x), which netc lacks) is tried
     before the plain op of the same ONNX type; the reader itself does not change."""
-    from netc.onnx import reader
+    from netc.onnx import reader, reading
     from netc.ops import OPS
     from netc.ops.registry import Cost, Op, numel
 
@@ -655,7 +655,8 @@ def test_a_pattern_op_reads_first_and_needs_only_its_own_module(monkeypatch):
                 for t in node.input) else None
 
     monkeypatch.setitem(OPS, "tanh_probe", TanhProbe())
-    monkeypatch.setattr(reader, "READERS", reader._readers())
+    monkeypatch.setattr(reader, "READERS", reading._readers())
+    monkeypatch.setattr(reading, "READERS", reader.READERS)
     m = M((1, 4, 5, 5))
     s = m.op("Tanh", ["x"], name="act")
     y = m.op("Mul", ["x", s])

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from netc.cli import app
 from netc.lint.command import OUTPUT_FORMATS
-from netc.render import FORMATS as SUMMARY_FORMATS
+from netc.draw.html import SUMMARY_FORMATS
 from netc.safe_text import safe_text
 
 # -- the function -------------------------------------------------------------------------

@@ -20,7 +20,7 @@ def _choices(name: str, names) -> type[Enum]:
     return Enum(name, {n: n for n in names}, type=str)
 
 
-SummaryFormat = _choices("SummaryFormat", FORMATS)
+SummaryFormat = _choices("SummaryFormat", [*FORMATS, "html"])     # html: netc.draw.html's report
 DType = _choices("DType", DTYPE_BYTES)
 Optimizer = _choices("Optimizer", OPTIMIZER_STATE)
 
@@ -46,6 +46,10 @@ def summary(
     unread = net.graph.unread       # an ONNX model read in part: the E011 error, then what was read
     if unread is not None:
         typer.echo(unread.format(), err=True)
-    sys.stdout.write(FORMATS[format.value](analysis, mem, device_memory))
+    if format.value == "html":
+        from ..draw.html import report as render
+    else:
+        render = FORMATS[format.value]
+    sys.stdout.write(render(analysis, mem, device_memory))
     if unread is not None:
         raise typer.Exit(1)         # the input is not fully supported: the totals are lower bounds

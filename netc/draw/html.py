@@ -10,7 +10,7 @@ from html import escape as _escape
 
 from ..analysis import Analysis
 from ..memory import DTYPE_BYTES, Memory
-from ..render import field_text, human_bytes, human_count
+from ..render import FORMATS, field_text, human_bytes, human_count
 from ..render.summary import incomplete, incomplete_text
 from ..rollup import block_name, rollup
 from ..safe_text import safe_text
@@ -267,3 +267,7 @@ def _findings(notes: list[Footnote]) -> str:
                    f"{escape(layer)} {escape(d.message)}</li>")
     out.append("</ul>")
     return "".join(out)
+
+
+# every format of ``netc summary``: the renderers of netc/render, and this report
+SUMMARY_FORMATS = {**FORMATS, "html": report}

@@ -1,6 +1,6 @@
 """Read an ONNX model into netc's graph, through each op's own ``read``.
 
-    network = read_network("model.onnx")     # a netc.api.Network, like netc.load
+    graph = read_onnx("model.onnx")     # a netc Graph; netc.load("model.onnx") analyzes it
 
 The model is loaded without its weights' bytes (external data unread, inline
 weights skipped by netc/onnx/skeleton.py): only shapes matter, and an
@@ -44,25 +44,12 @@ import os
 from ..diagnostics import (IO, LIMIT, NOT_ONNX, SHAPE, UNSUPPORTED, Diagnostic, MissingExtra, NetcError,
                            Span, error)
 from ..graph import Graph, Node
-from ..ops import OPS
 from ..ops.registry import MAX_CHANNELS, MAX_SPATIAL, Op, fmt_shape
 from ..ops.window import ShapeError
 from . import provenance
-from .reading import BATCH, CHANNELS_FIRST, CHANNELS_LAST, ReadingContext, Unsupported
+from .reading import BATCH, CHANNELS_FIRST, CHANNELS_LAST, READERS, ReadingContext, Unsupported
 
 
-def _readers() -> dict[str, list[Op]]:
-    """ONNX op type -> the ops that read it, patterns (``onnx_pattern``) first."""
-    out: dict[str, list[Op]] = {}
-    for op in OPS.values():
-        for t in op.onnx_types:
-            out.setdefault(t, []).append(op)
-    for ops in out.values():
-        ops.sort(key=lambda op: not op.onnx_pattern)
-    return out
-
-
-READERS = _readers()
 FIRST_NAMES = 3          # node names shown per unsupported op type
 
 
@@ -92,20 +79,19 @@ def load_model(path: str):
     return model
 
 
-def read_network(path, partial: bool = False):
-    """Read an ONNX model file into a ``netc.api.Network``; raise NetcError on failure.
+def read_onnx(path, partial: bool = False) -> Graph:
+    """Read an ONNX model file into a netc Graph (``graph.source`` names the file); raise
+    NetcError on failure. ``netc.load`` analyzes it into a Network.
 
-    ``partial``: a model with nodes no op reads gives the network of the layers that
+    ``partial``: a model with nodes no op reads gives the graph of the layers that
     can be read (those before them, and on other branches), with the E011 diagnostic
     in ``graph.unread``, instead of raising it."""
-    from ..analysis import analyze
-    from ..api import Network
     from ..source import Source
 
     path = os.fspath(path)
     graph = read_graph(load_model(path), path, partial)
     graph.source = Source(path, "", None)
-    return Network(graph.source, graph, analyze(graph))
+    return graph
 
 
 def read_graph(model, path: str, partial: bool = False) -> Graph:

@@ -22,13 +22,28 @@ from __future__ import annotations
 import math
 import struct
 
-from ..ops.registry import CHANNELS_FIRST, CHANNELS_LAST, Shape, numel
+from ..ops import OPS
+from ..ops.registry import CHANNELS_FIRST, CHANNELS_LAST, Op, Shape, numel
 from ..ops.window import ShapeError, same_padding
 
 MAX_VALUE = 64            # elements of a value tensor worth evaluating (shapes, bounds)
 MAX_CHAIN = 64            # nodes in a chain of values evaluated for one tensor
 MAX_PATTERN = 24          # nodes of one elementwise pattern (GELU's tanh form has 10)
 BATCH = "N"               # the symbolic batch size inside evaluated shapes
+
+
+def _readers() -> dict[str, list[Op]]:
+    """ONNX op type -> the ops that read it, patterns (``onnx_pattern``) first."""
+    out: dict[str, list[Op]] = {}
+    for op in OPS.values():
+        for t in op.onnx_types:
+            out.setdefault(t, []).append(op)
+    for ops in out.values():
+        ops.sort(key=lambda op: not op.onnx_pattern)
+    return out
+
+
+READERS = _readers()
 
 
 class Unsupported(Exception):
@@ -500,8 +515,6 @@ class ReadingContext:
         """The fused-activation name (``Op.fused``: relu, relu6, leaky_relu with slope 0.01,
         sigmoid, tanh, silu, gelu...) that the pattern starting at ``node`` computes, or
         None; the pattern's later nodes are in ``taken``."""
-        from .reader import READERS
-
         ops = READERS.get(node.op_type, []) if node.domain in ("", "ai.onnx") else []
         for op in ops:
             self.taken = []

@@ -284,10 +284,6 @@ def csv_text(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
     return buf.getvalue()
 
 
-def html(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
-    from ..draw.html import report  # the self-contained HTML report with the drawing
-
-    return report(a, mem, device_bytes)
-
-
-FORMATS = {"text": text, "json": json_text, "markdown": markdown, "csv": csv_text, "html": html}
+# netc summary's fifth format, html, is netc/draw/html.py's report: it draws and lints,
+# on a floor above these renderers (netc.draw.html.SUMMARY_FORMATS holds all five)
+FORMATS = {"text": text, "json": json_text, "markdown": markdown, "csv": csv_text}
