@@ -128,6 +128,14 @@ def broadcast_vectors(ins):
     return [a.reshape(a.shape + (1,) * (rank - a.ndim)) for a in ins]
 
 
+def lrn(x, size, alpha, beta, k):
+    """PyTorch's LocalResponseNorm: the squares summed over the channels
+    c - size//2 .. c + (size - 1)//2 (zero padded), averaged over size."""
+    sq = np.pad(x ** 2, ((0, 0), (size // 2, (size - 1) // 2), (0, 0), (0, 0)))
+    window = sum(sq[:, i:i + x.shape[1]] for i in range(size))
+    return x / (k + alpha * window / size) ** beta
+
+
 def softmax(x):
     e = np.exp(x - x.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
@@ -226,6 +234,8 @@ def reference(net, model, x):
             y = np.concatenate(ins, axis=1)
         elif op == "softmax":
             y = softmax(a)
+        elif op == "lrn":
+            y = lrn(a, p["size"], p["alpha"], p["beta"], p["k"])
         else:
             y = activation(a, op, p.get("slope", 0.01), prelu=w.get(f"{name}.slope"))
         vals[name] = y

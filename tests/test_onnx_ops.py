@@ -130,6 +130,18 @@ def test_batchnorm_on_maps_and_vectors():
     check(["batchnorm", "flatten", "dense: {units: 5}", "batchnorm: {eps: 0.001}"], (4, 5, 5))
 
 
+@pytest.mark.parametrize("layer", [
+    "lrn: {size: 5}",                                           # AlexNet's, the defaults
+    "lrn: {size: 3, alpha: 0.5, beta: 0.9, k: 2.0}",            # large enough to tell apart
+    "lrn: {size: 1, alpha: 2.0}",
+    "lrn: {size: 9, alpha: 1.0, beta: 0.5}",                    # wider than the 7 channels
+])
+def test_lrn_agrees_with_pytorch_s_definition(layer):
+    """onnxruntime's LRN against PyTorch's LocalResponseNorm written in numpy (alpha
+    divided by size, the window centred and zero padded): odd sizes agree."""
+    check(["conv: {filters: 7, kernel: 3, padding: 1, init: {constant: 0.7}}", layer], (3, 6, 5))
+
+
 def test_add_and_concat():
     check(["conv: {name: a, filters: 4, kernel: 3, padding: 1}",
            "conv: {name: b, filters: 4, kernel: 1, from: input}",

@@ -154,6 +154,43 @@ def test_layernorm2d_as_torchvision_exports_it():
     assert params(a)["eps"] == 1e-6 and a.layers[0].flops == 7 * 96 * 196 + 5 * 196
 
 
+@pytest.mark.parametrize("opset", [9, 13])
+def test_lrn_as_caffe2_and_pytorch_export_it(opset):
+    """AlexNet's conv -> relu -> LRN(size 5, alpha 1e-4, beta 0.75, bias 1); GoogLeNet's
+    after a pool; a non-default bias (the 2012 paper's k = 2) is read as k."""
+    m = M((1, 3, 32, 32), opset=opset)
+    y = m.op("Relu", [m.op("Conv", ["x", m.w(16, 3, 5, 5), m.w(16)], pads=[2, 2, 2, 2])])
+    n = m.op("LRN", [y], size=5, alpha=1e-4, beta=0.75, bias=1.0)
+    z = m.op("LRN", [m.op("MaxPool", [n], kernel_shape=[2, 2], strides=[2, 2])], size=3,
+             alpha=0.001, beta=0.5, bias=2.0)
+    a = read(m.model([z]))
+    assert ops(a) == [("conv", (16, 32, 32)), ("lrn", (16, 32, 32)), ("maxpool", (16, 16, 16)),
+                      ("lrn", (16, 16, 16))]
+    assert params(a, 1) == {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 1.0}
+    assert params(a, 3) == {"size": 3, "alpha": 0.001, "beta": 0.5, "k": 2.0}
+    assert [a.layers[i].params for i in (1, 3)] == [0, 0]
+    assert [a.layers[i].flops for i in (1, 3)] == [9 * 16 * 32 * 32, 7 * 16 * 16 * 16]
+
+
+def test_lrn_of_even_size_is_not_read():
+    """ONNX centres an even window one channel later than PyTorch; onnxruntime refuses it."""
+    m = M((1, 8, 4, 4), opset=13)
+    z = m.op("LRN", ["x"], size=4)
+    with pytest.raises(NetcError, match="LRN of even size 4"):
+        read(m.model([z]), check_ort=False)
+
+
+def test_lrn_round_trip_yaml_to_onnx_and_back():
+    import netc
+    from netc.onnx.build import build_model
+    from netc.onnx.reader import read_graph
+
+    net = netc.loads("netc: 1\ninput: {shape: [8, 6, 6]}\nlayers:\n  - lrn: {size: 3, alpha: 0.01, "
+                     "beta: 0.6, k: 2.0}\n  - lrn: {size: 7}\n", "t.yaml")
+    graph = read_graph(build_model(net), "t.onnx")
+    assert [(n.op, n.params) for n in graph.nodes] == [(n.op, n.params) for n in net.graph.nodes]
+
+
 @pytest.mark.parametrize("gelu", ["erf", "Gelu"])
 def test_channels_last_region_of_torchvision_convnext(gelu):
     """permute -> LayerNorm -> Linear(8, 32) + GELU -> Linear(32, 8, bias=False) ->

@@ -183,6 +183,30 @@ def test_elementwise(op, flops_per_element):
     assert r.output_shape == (4, 3, 3) and r.params == 0 and r.flops == flops_per_element * 36
 
 
+def test_lrn_keeps_the_shape_and_costs_size_plus_4_per_element():
+    r = one("lrn: {size: 5}", shape=(96, 55, 55))
+    assert r.output_shape == (96, 55, 55) and (r.params, r.buffers, r.macs) == (0, 0, 0)
+    assert r.flops == 9 * 96 * 55 * 55
+    assert r.field.size == (1, 1)                 # across channels only: no spatial window
+    p = r.node.params
+    assert (p["alpha"], p["beta"], p["k"]) == (1e-4, 0.75, 1.0)   # ONNX's and PyTorch's defaults
+
+
+@pytest.mark.parametrize("layer, shape, words", [
+    ("lrn: {size: 4}", (8, 4, 4), "lrn size 4 is even"),
+    ("lrn", (8, 4, 4), "size"),
+    ("lrn: {size: 3, alpha: -1}", (8, 4, 4), "at least 0"),
+])
+def test_lrn_errors(layer, shape, words):
+    with pytest.raises(NetcError, match=words):
+        one(layer, shape=shape)
+
+
+def test_lrn_needs_a_map():
+    with pytest.raises(NetcError, match="lrn needs a .channels, height, width. input"):
+        netc.loads("netc: 1\ninput: {shape: [3, 4, 4]}\nlayers:\n  - flatten\n  - lrn: {size: 3}\n", "t.yaml")
+
+
 def test_add_and_concat():
     net = netc.loads("""netc: 1
 input: {shape: [8, 16, 16]}

@@ -83,6 +83,8 @@ class ReadingContext:
         self.channels_last: set[str] = set()
         self._values: dict[str, object] = {}
         self._depth = 0
+        self._value_shapes: dict[str, tuple[int, ...] | None] = {}
+        self._shape_depth = 0
 
     # -- errors ---------------------------------------------------------------
     @staticmethod
@@ -183,6 +185,83 @@ class ReadingContext:
             dims = v.type.tensor_type.shape.dim
             if all(d.HasField("dim_value") for d in dims):
                 return tuple(d.dim_value for d in dims)
+        return self.computed_shape(t) if node is not None else None
+
+    def computed_shape(self, t: str) -> tuple[int, ...] | None:
+        """The shape of a value computed in the graph from constants: a weight written as
+        ConstantOfShape of a stored shape (the onnx package's Caffe2 model zoo), or an
+        initializer passed through shape-preserving, broadcasting, reducing or reshaping
+        nodes (NF-nets' weight standardization: ReduceMean, Sub, Div, Reshape). Shapes only:
+        no tensor is materialized; memoized, and at most ``MAX_CHAIN`` nodes deep."""
+        if t in self._value_shapes:
+            return self._value_shapes[t]
+        if self._shape_depth >= MAX_CHAIN:
+            return None                              # not cached: a shorter path may know it
+        self._value_shapes[t] = None                 # a cycle has no shape
+        self._shape_depth += 1
+        try:
+            shape = self._node_shape(self.producer.get(t))
+        except (Unsupported, ValueError, TypeError, IndexError):
+            shape = None
+        finally:
+            self._shape_depth -= 1
+        self._value_shapes[t] = shape
+        return shape
+
+    def _node_shape(self, node) -> tuple[int, ...] | None:
+        if node is None or node.domain not in ("", "ai.onnx") or len(node.output) != 1:
+            return None
+        op, ins = node.op_type, list(node.input)
+        if not ins or any(self.is_feature(i) for i in ins if i):
+            return None
+        if op == "ConstantOfShape":
+            dims = self.value(ins[0])
+            if dims is None or not all(type(d) is int and d >= 0 for d in dims):
+                return None
+            return tuple(dims)
+        shape = self.static_shape(ins[0])
+        if shape is None:
+            return None
+        if op in SAME_SHAPE:
+            return shape
+        if op in BROADCAST:
+            for i in ins[1:]:
+                shape = _broadcast(shape, self.static_shape(i) if i else None)
+            return shape
+        if op in REDUCE:
+            axes = self.axes(node)
+            keep, rank = self.attr(node, "keepdims", 1), len(shape)
+            if not axes:                             # none given, or an empty input
+                if self.attr(node, "noop_with_empty_axes", 0):
+                    return shape
+                axes = range(rank)
+            if not all(type(a) is int and -rank <= a < rank for a in axes):
+                return None
+            axes = {a % rank for a in axes}
+            return tuple(1 if i in axes else d for i, d in enumerate(shape) if keep or i not in axes)
+        if op == "Reshape":
+            return _reshaped(shape, self.value(ins[1]) if len(ins) > 1 else None,
+                             self.attr(node, "allowzero", 0))
+        if op in ("Unsqueeze", "Squeeze"):
+            axes = self.axes(node)
+            rank = len(shape) + (len(axes) if op == "Unsqueeze" and axes is not None else 0)
+            if axes is None:
+                return tuple(d for d in shape if d != 1) if op == "Squeeze" else None
+            if not all(type(a) is int and -rank <= a < rank for a in axes):
+                return None
+            axes = {a % rank for a in axes}
+            if op == "Unsqueeze" and len(axes) != rank - len(shape):
+                return None
+            if op == "Squeeze":
+                return tuple(d for i, d in enumerate(shape) if i not in axes) if all(
+                    shape[a] == 1 for a in axes) else None
+            rest = iter(shape)
+            return tuple(1 if i in axes else next(rest) for i in range(rank))
+        if op == "Transpose":
+            perm = self.attr(node, "perm", list(range(len(shape)))[::-1])
+            if sorted(perm) != list(range(len(shape))):
+                return None
+            return tuple(shape[i] for i in perm)
         return None
 
     def value(self, tensor: str):
@@ -562,6 +641,42 @@ BINARY = {
 }
 ELEMENTWISE = {*UNARY, *BINARY, "Clip"}
 PROBES = (-5.5, -3.1, -2.4, -1.7, -0.9, -0.3, 0.0, 0.4, 1.2, 1.9, 2.6, 3.4, 6.2)
+
+
+# value nodes whose output shape computed_shape knows from their inputs' shapes
+SAME_SHAPE = {"Sqrt", "Neg", "Abs", "Exp", "Log", "Reciprocal", "Relu", "Sigmoid", "Tanh", "Clip",
+              "Identity", "Cast", "DequantizeLinear", "QuantizeLinear"}
+BROADCAST = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean"}
+REDUCE = {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL2", "ReduceSumSquare"}
+
+
+def _broadcast(a, b):
+    """Numpy's broadcast of two shapes, or None when unknown or incompatible."""
+    if a is None or b is None:
+        return None
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
+    if any(x != y and 1 not in (x, y) for x, y in zip(a, b)):
+        return None
+    return tuple(x if y == 1 else y for x, y in zip(a, b))
+
+
+def _reshaped(shape, target, allowzero) -> tuple[int, ...] | None:
+    """The shape Reshape gives ``shape`` for a constant ``target`` (0 copies the input's
+    size unless ``allowzero``, one -1 takes what is left), or None."""
+    if target is None or not all(type(d) is int and d >= -1 for d in target):
+        return None
+    out = [shape[i] if d == 0 and not allowzero and i < len(shape) else d for i, d in enumerate(target)]
+    if 0 in target and not allowzero and len(target) > len(shape) and 0 in target[len(shape):]:
+        return None
+    total, known = numel(shape), numel([d for d in out if d != -1])
+    if out.count(-1) > 1:
+        return None
+    if -1 in out:
+        if known == 0 or total % known:
+            return None
+        out[out.index(-1)] = total // known
+    return tuple(out) if numel(out) == total else None
 
 
 class _Function:

@@ -1,7 +1,7 @@
 """The op registry. Importing this package registers every op; to add one,
 write a module with an ``@register``-ed ``Op`` subclass and import it here."""
 
-from . import (activation, adaptive, channels, conv, dense, merge, norm, pool, resize,  # noqa: F401
+from . import (activation, adaptive, channels, conv, dense, lrn, merge, norm, pool, resize,  # noqa: F401
                transpose)  # registration
 from .registry import OPS, Cost, Field, Inferred, Op, Param, Shape, ShapeError, register
 

@@ -342,10 +342,12 @@ class Softmax(Op):
 
     def read(self, node, ctx):
         """Softmax over the channels: axis 1 of (N, C), or of (N, C, H, W) from opset 13
-        (before, axis 1 of a map meant over C*H*W at once)."""
-        rank = len(ctx.input_shape(node)) + 1
+        (before, axis 1 of a map meant over C*H*W at once: the channels of a (C, 1, 1) map,
+        as SqueezeNet's classifier ends)."""
+        shape = ctx.input_shape(node)
+        rank = len(shape) + 1
         axis = ctx.attr(node, "axis", 1 if ctx.opset < 13 else -1)
-        if axis % rank != 1 or (rank > 2 and ctx.opset < 13):
+        if axis % rank != 1 or (rank > 2 and ctx.opset < 13 and any(d != 1 for d in shape[1:])):
             raise ctx.unsupported(f"Softmax over axis {axis} of a rank-{rank} tensor in opset "
                                   f"{ctx.opset} (netc's softmax is over the channels)")
         return {}

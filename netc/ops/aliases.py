@@ -34,7 +34,7 @@ FOREIGN: dict[str, str | None] = {
     "crop": "crop", "pad": "pad", "slice": "slice", "layernormalization": "layernorm",
     "layerscale": "scale", "affine": "scale",
     "groupnorm": None, "instancenorm": None, "instancenormalization": None, "instancenorm2d": None, "groupnormalization": None,
-    "localresponsenorm": None, "lrn": None,
+    "localresponsenorm": "lrn", "localresponsenormalization": "lrn", "lrn": "lrn",
     # activations
     "swish": "silu", "silu": "silu", "hswish": "hardswish", "hardswish": "hardswish",
     "hsigmoid": "hardsigmoid", "hardsigmoid": "hardsigmoid", "gelu": "gelu", "mish": "mish",
