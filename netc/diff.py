@@ -343,10 +343,10 @@ def config_budgets(start: Path) -> tuple[Path, list[Budget]] | None:
 _DRIVE = re.compile(r"[A-Za-z]:[\\/]")
 
 
-def is_revision(spec: str) -> bool:
+def is_revision(spec: str, cwd: str | os.PathLike | None = None) -> bool:
     """Whether ``spec`` names a blob in git (``REV:PATH``) rather than a file: it holds a
-    ':', no file of that name exists, and it does not start with a drive letter."""
-    return ":" in spec and not os.path.lexists(spec) and not _DRIVE.match(spec)
+    ':', no file of that name exists (in ``cwd``), and it does not start with a drive letter."""
+    return ":" in spec and not os.path.lexists(Path(cwd or ".") / spec) and not _DRIVE.match(spec)
 
 
 def load_spec(spec: str, cwd: str | os.PathLike | None = None):
@@ -355,7 +355,7 @@ def load_spec(spec: str, cwd: str | os.PathLike | None = None):
     Raise SpecError when a file or blob does not exist, NetcError on invalid content."""
     from .api import load
 
-    if not is_revision(spec):
+    if not is_revision(spec, cwd):
         path = Path(cwd or ".") / spec
         if not path.exists():
             raise SpecError(f"no such file: {spec}")
