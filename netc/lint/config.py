@@ -106,18 +106,19 @@ def _toml(path: Path) -> dict:
         raise ConfigError(f"{path}: cannot read configuration: {e}") from None
 
 
-def find_config_file(start: Path) -> tuple[Path, dict] | None:
-    """The closest ``netc.toml`` or ``pyproject.toml`` with ``[tool.netc]``, walking up."""
+def find_config_file(start: Path, section: str = "lint") -> tuple[Path, dict] | None:
+    """The closest ``netc.toml`` or ``pyproject.toml`` with ``[tool.netc]``, walking up,
+    and its ``section`` table (``lint``; ``diff`` for ``netc diff``)."""
     folder = start if start.is_dir() else start.parent
     for d in [folder.resolve(), *folder.resolve().parents]:
         candidate = d / "netc.toml"
         if candidate.is_file():
-            return candidate, _toml(candidate).get("lint", {})
+            return candidate, _toml(candidate).get(section, {})
         candidate = d / "pyproject.toml"
         if candidate.is_file():
             tool = _toml(candidate).get("tool", {}).get("netc")
             if tool is not None:
-                return candidate, tool.get("lint", {})
+                return candidate, tool.get(section, {})
     return None
 
 
