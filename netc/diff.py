@@ -293,7 +293,9 @@ def parse_budget(metric: str, value, where: str = "--fail-on-growth") -> Budget:
         return Budget(metric, percent=Fraction(m.group(1)))
     if m and Fraction(m.group(1)) == 0:
         return Budget(metric, absolute=0)
-    from .memory import parse_bytes
+    if text.strip().isascii() and text.strip().isdigit():       # a count: 1328
+        return Budget(metric, absolute=int(text))
+    from .memory import parse_bytes                             # 2M, 64MiB
 
     try:
         return Budget(metric, absolute=parse_bytes(text))

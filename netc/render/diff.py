@@ -2,7 +2,7 @@
 Computing lives in ``netc/diff.py``; these only format the ``NetworkDiff`` they are handed.
 
 Names and values read from files are shown, never interpreted: control characters
-and line breaks are escaped (``_show_name``); in markdown a name is a code span
+and line breaks are escaped (``netc.safe_text``); in markdown a name is a code span
 and ``|`` is escaped in table cells. Text is plain (netc prints no colour).
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 
+from ..safe_text import safe_json, safe_text
 from .summary import big, field_text, human_bytes, json_int
 
 DIFF_SCHEMA_VERSION = 1
@@ -31,20 +32,6 @@ TOTAL_LABELS = {
 NUMBER_LABELS = {"output_shape": "output", "params": "params", "macs": "MACs", "flops": "FLOPs",
                  "activations": "activations", "receptive_field": "receptive field"}
 SIGN = {"added": "+", "removed": "-", "changed": "~", "same": " "}
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def _show_name(name: str) -> str:
-    """A name from a file, safe to print: control characters, line breaks and bidi
-    overrides as escapes (``\\n``, ``\\x1b``, ``\\u202e``)."""
-    # TODO: netc.safe_text (the one function every output uses) replaces this at merge
-    def esc(m):
-        c = m.group()
-        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(c) or (
-            f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
-    return _CONTROL.sub(esc, str(name))
-
 
 # -- shared pieces ------------------------------------------------------------------------------
 
@@ -115,7 +102,7 @@ def _value(v) -> str:
         return "null"
     if isinstance(v, int):
         return big(v)
-    return _show_name(v)
+    return safe_text(v)
 
 
 def _numbers(r) -> str:
@@ -150,18 +137,18 @@ def describe(layer) -> str:
     parts = []
     for key in layer.changes:
         if key == "name":
-            parts.append(f"renamed from {_show_name(a.name)}"
+            parts.append(f"renamed from {safe_text(a.name)}"
                          + (" (matched by position)" if layer.matched == "position" else ""))
         elif key == "op":
             parts.append(f"op {a.op} → {b.op}")
         elif key == "inputs":
-            parts.append("inputs " + ", ".join(map(_show_name, a.node.inputs)) + " → "
-                         + ", ".join(map(_show_name, b.node.inputs)))
+            parts.append("inputs " + ", ".join(map(safe_text, a.node.inputs)) + " → "
+                         + ", ".join(map(safe_text, b.node.inputs)))
         elif key in NUMBER_LABELS:
             parts.append(_number_change(key, a, b))
         else:
             pa, pb = a.node.params, b.node.params
-            parts.append(f"{_show_name(key)} {_value(pa[key]) if key in pa else '(none)'} → "
+            parts.append(f"{safe_text(key)} {_value(pa[key]) if key in pa else '(none)'} → "
                          f"{_value(pb[key]) if key in pb else '(none)'}")
     return "; ".join(parts)
 
@@ -192,7 +179,7 @@ def _budget_line(budgets, over) -> str:
 
 def text(d, budgets=(), over=()) -> str:
     old, new = d.old.source.path, d.new.source.path
-    out = [f"netc diff {_show_name(old)} → {_show_name(new)}  ({_memory_note(d)})", ""]
+    out = [f"netc diff {safe_text(old)} → {safe_text(new)}  ({_memory_note(d)})", ""]
     rows = [("", "old", "new", "delta")]
     rows += [(TOTAL_LABELS[k][0], *total_cells(k, t)) for k, t in d.totals.items()]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
@@ -202,7 +189,7 @@ def text(d, budgets=(), over=()) -> str:
     out += ["", f"Layers: {_counts(d)}"]
     changed = d.changed_layers
     if changed:
-        names = [_show_name(layer.name) for layer in changed]
+        names = [safe_text(layer.name) for layer in changed]
         ops = [(layer.new or layer.old).op for layer in changed]
         wn, wo = max(map(len, names)), max(map(len, ops))
         for layer, name, op in zip(changed, names, ops):
@@ -218,7 +205,7 @@ def text(d, budgets=(), over=()) -> str:
 def _code(name: str) -> str:
     """A name as a markdown code span in a table cell: escaped, fenced by more backticks
     than it holds, ``|`` escaped (GitHub reads ``\\|`` inside code spans in tables)."""
-    shown = _show_name(name)
+    shown = safe_text(name)
     run = max((len(m) for m in re.findall(r"`+", shown)), default=0)
     fence = "`" * (run + 1)
     pad = " " if shown.startswith("`") or shown.endswith("`") or not shown.strip() else ""
@@ -303,7 +290,7 @@ def as_dict(d, budgets=(), over=()) -> dict:
 
 
 def json_text(d, budgets=(), over=()) -> str:
-    return json.dumps(as_dict(d, budgets, over), indent=2) + "\n"
+    return safe_json(json.dumps(as_dict(d, budgets, over), indent=2)) + "\n"
 
 
 FORMATS = {"text": text, "markdown": markdown, "json": json_text}
