@@ -241,20 +241,23 @@ class _Reader:
         """A node of several outputs (Split) read as one layer per used output, named
         NODE_i; ``ctx.output_index`` tells ``read`` which."""
         ctx, layers = self.ctx, []
-        for i, out in enumerate(node.output):
-            if not out or not (ctx.users(out) or out in ctx.graph_outputs):
-                continue
-            ctx.output_index = i
-            reason = ""
-            for op in ops:
-                try:
-                    params = self._read(op, node, features)
-                    break
-                except Unsupported as e:
-                    reason = str(e) or reason
-            else:
-                raise Unsupported(reason)
-            layers.append((i, out, op, params, op.infer(params, [ctx.shapes[t] for t in features]).shape))
+        try:
+            for i, out in enumerate(node.output):
+                if not out or not (ctx.users(out) or out in ctx.graph_outputs):
+                    continue
+                ctx.output_index = i
+                reason = ""
+                for op in ops:
+                    try:
+                        params = self._read(op, node, features)
+                        break
+                    except Unsupported as e:
+                        reason = str(e) or reason
+                else:
+                    raise Unsupported(reason)
+                layers.append((i, out, op, params, op.infer(params, [ctx.shapes[t] for t in features]).shape))
+        finally:
+            ctx.output_index = 0      # the index is this node's only: no later read sees it
         for i, out, op, params, shape in layers:
             ctx.shapes[out] = shape
             name = self._unique(f"{_node_name(node)}_{i}")

@@ -505,8 +505,8 @@ class ReadingContext:
         ops = READERS.get(node.op_type, []) if node.domain in ("", "ai.onnx") else []
         for op in ops:
             self.taken = []
-            if self.layout == CHANNELS_LAST and not op.channels_last:
-                continue
+            if (self.layout == CHANNELS_LAST and not op.channels_last) or op.per_output:
+                continue                       # a node of several outputs (Split) is no activation
             try:
                 p = op.read(node, self)
             except Unsupported:
