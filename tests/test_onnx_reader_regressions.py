@@ -39,3 +39,89 @@ def test_mixnet_split_after_a_three_way_split():
         ("split3_0", 0, 2), ("split3_1", 2, 4), ("split3_2", 4, None), ("split2_0", 0, 4), ("split2_1", 4, None)]
     assert layers["pw"].node.params["activation"] == "none"
     assert layers["cat2"].output_shape == (6, 8, 8)
+
+
+# -- E011 names the real blockers, at the first one ---------------------------------------
+
+def _attention_blocker(m, y):
+    """YOLO11's C2PSA: a Reshape to heads netc does not read (here to [0, 2, 2, -1])."""
+    return m.op("Reshape", [y, m.const([0, 2, 2, -1])], name="/model.10/m/m.0/attn/Reshape")
+
+
+def test_e011_points_at_the_first_unread_node_and_leaves_out_nodes_not_reached():
+    """yolo11n: the blocker is the attention Reshape (#178); the Detect head's many Sub
+    nodes after it were listed as the most frequent type and pointed at (#444). Here:
+    a Reshape refused with its input known, then a GELU (Div, Erf, Add, Mul, Mul: netc
+    reads it) and Subs after it, not reached; and later, on a branch whose input is
+    known, two nodes of a type no op reads (Selu): they are blockers too."""
+    m = M((1, 4, 8, 8))
+    y = m.op("Conv", ["x", m.w(4, 4, 3, 3)], pads=[1, 1, 1, 1], name="conv0")
+    r = _attention_blocker(m, y)
+    g = m.op("Div", [r, m.const([1.4142135], np.float32, scalar=True)], name="gelu/Div")
+    e = m.op("Erf", [g], name="gelu/Erf")
+    a = m.op("Add", [e, m.const([1.0], np.float32, scalar=True)], name="gelu/Add")
+    h = m.op("Mul", [r, a], name="gelu/Mul")
+    h = m.op("Mul", [h, m.const([0.5], np.float32, scalar=True)], name="gelu/Mul_1")
+    subs = [m.op("Sub", [h, m.const([float(i)], np.float32, scalar=True)], name=f"/model.23/Sub_{i}")
+            for i in range(3)]
+    selus = [m.op("Selu", [y], name=f"selu{i}") for i in range(2)]
+    with pytest.raises(NetcError) as exc:
+        read(m.model([*subs, *selus]), check_ort=False)
+    (d,) = exc.value.diagnostics
+    assert d.code == "E011"
+    assert str(d.span) == "model.onnx: node '/model.10/m/m.0/attn/Reshape' (Reshape #2)"
+    assert d.message.startswith("3 nodes of 2 op types netc cannot read (Selu x2, Reshape x1);")
+    notes = [n for _, n in d.notes]
+    assert notes[0] == "Selu: 2 nodes: 'selu0', 'selu1'"
+    assert notes[1].startswith("Reshape: 1 node: '/model.10/m/m.0/attn/Reshape' (")
+    assert notes[2] == ("8 nodes after them were not reached: netc reads their op types, but not "
+                        "without their input shapes")
+    assert "Erf" not in d.message and "Sub" not in d.message
+
+
+def test_convnextv2_erf_after_an_unread_reduce_is_not_a_blocker(tmp_path):
+    """ConvNeXt-V2's GRN (ReduceL2 over H, W) stops the read; the GELUs after it (Erf x11
+    in the real export) used to be listed as unread op types."""
+    m = M((1, 4, 8, 8))
+    y = m.op("Conv", ["x", m.w(4, 4, 3, 3)], pads=[1, 1, 1, 1], name="conv0")
+    gx = m.op("ReduceL2", [y], axes=[2, 3], keepdims=1, name="grn/ReduceL2")
+    y = m.op("Mul", [y, gx], name="grn/Mul")
+    for i in range(3):
+        g = m.op("Div", [y, m.const([1.4142135], np.float32, scalar=True)], name=f"gelu{i}/Div")
+        e = m.op("Erf", [g], name=f"gelu{i}/Erf")
+        a = m.op("Add", [e, m.const([1.0], np.float32, scalar=True)], name=f"gelu{i}/Add")
+        y = m.op("Mul", [m.op("Mul", [y, a], name=f"gelu{i}/Mul"), m.const([0.5], np.float32, scalar=True)],
+                 name=f"gelu{i}/Mul_1")
+    net = __import__("netc").load(_save(tmp_path, m.model([y])), partial=True)
+    assert net.graph.unread_ops == {"ReduceL2": ["grn/ReduceL2"]}
+    assert net.graph.unread_after == 1 + 3 * 5
+    assert [r.name for r in net.analysis.layers] == ["conv0"]
+
+
+def test_e011_names_a_few_of_many_unknown_op_types(tmp_path):
+    """A model of 20,000 distinct unknown op types (the fuzzer's 200,000 made an 11 MB
+    message): E011, the summary's sentence and its JSON name the first types and a count."""
+    n = 20_000
+    m = M((1, 3, 4, 4))
+    outs = [m.op(f"Mystery{i}", ["x"], name=f"n{i}") for i in range(n)]
+    path = _save(tmp_path, m.model(outs))
+    net = __import__("netc").load(path, partial=True)
+    d = net.graph.unread
+    assert len(net.graph.unread_ops) == n                      # all kept, a few shown
+    assert d.message == (f"20,000 nodes of 20,000 op types netc cannot read (Mystery0 x1, Mystery1 x1, "
+                         "Mystery2 x1, Mystery3 x1, Mystery4 x1, Mystery5 x1, Mystery6 x1, Mystery7 x1 "
+                         "and 19,992 more op types); they are left out of every count, never counted as zero")
+    assert len(d.notes) == 8 and str(d.span) == f"{path}: node 'n0' (Mystery0 #0)"
+    from netc.render.summary import as_dict, incomplete_text
+    inc = as_dict(net.analysis, net.memory(1))["incomplete"]
+    assert (inc["unread_nodes"], inc["unread_op_types"], len(inc["op_types"])) == (n, n, 8)
+    assert "Mystery7 x1: 'n7' and 19,992 more op types) were not read" in incomplete_text(inc)
+    assert len(incomplete_text(inc)) < 400
+
+
+def _save(tmp_path, model):
+    import onnx
+
+    path = tmp_path / "m.onnx"
+    onnx.save(model, path)
+    return path
