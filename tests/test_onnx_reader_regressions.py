@@ -125,3 +125,31 @@ def _save(tmp_path, model):
     path = tmp_path / "m.onnx"
     onnx.save(model, path)
     return path
+
+
+# -- A008 on ONNX AveragePools -------------------------------------------------------------
+
+@pytest.mark.parametrize("attrs", [{"count_include_pad": 1}, {"count_include_pad": 0}, {}])
+def test_a008_reads_the_onnx_attribute(tmp_path, attrs):
+    """inception_v3 (x9): AveragePool 3x3, pads 1, count_include_pad=1 said explicitly,
+    warned as if it were a YAML layer without the setting. An ONNX model states it: the
+    attribute, or ONNX's default 0 (TorchScript writes PyTorch's count_include_pad=True
+    as a Pad before an unpadded pool, so a padded pool without it is PyTorch's False)."""
+    from netc.lint import Config, lint_file
+
+    m = M((1, 4, 8, 8))
+    y = m.op("AveragePool", ["x"], kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1], name="pool",
+             **attrs)
+    path = _save(tmp_path, m.model([y]))
+    net = __import__("netc").load(path)
+    assert net.graph.nodes[0].params["count_include_pad"] is bool(attrs.get("count_include_pad", 0))
+    assert [d.code for d in lint_file(path, Config())] == []
+
+
+def test_a008_still_fires_on_yaml_without_the_setting(write):
+    from netc.lint import Config, lint_file
+
+    head = "netc: 1\ninput: {shape: [4, 8, 8]}\nlayers:\n"
+    assert [d.code for d in lint_file(write(head + "  - avgpool: {kernel: 3, padding: 1}\n"), Config())] == ["A008"]
+    assert [d.code for d in lint_file(write(head + "  - avgpool: {kernel: 3, padding: 1, count_include_pad: "
+                                                   "true}\n"), Config())] == []
