@@ -153,3 +153,52 @@ def test_a008_still_fires_on_yaml_without_the_setting(write):
     assert [d.code for d in lint_file(write(head + "  - avgpool: {kernel: 3, padding: 1}\n"), Config())] == ["A008"]
     assert [d.code for d in lint_file(write(head + "  - avgpool: {kernel: 3, padding: 1, count_include_pad: "
                                                    "true}\n"), Config())] == []
+
+
+# -- dynamo's allowzero=1 --------------------------------------------------------------------
+
+def _shuffle(m, y, first, allowzero):
+    """ShuffleNet's channel shuffle of 4 channels in 2 groups on 8x8, as dynamo writes it:
+    every Reshape with allowzero=1 (here the batch as ``first``: 1, or 0)."""
+    r = m.op("Reshape", [y, m.const([first, 2, 2, 8, 8])], name="view", allowzero=allowzero)
+    t = m.op("Transpose", [r], perm=[0, 2, 1, 3, 4], name="transpose")
+    return m.op("Reshape", [t, m.const([first, 4, 8, 8])], name="view_1", allowzero=allowzero)
+
+
+def test_allowzero_without_a_zero_in_the_target_is_read():
+    m = M((1, 4, 8, 8), opset=18, batch=1)
+    y = m.op("Conv", ["x", m.w(4, 4, 1, 1)], name="conv")
+    y = _shuffle(m, y, 1, allowzero=1)
+    y = m.op("Reshape", [y, m.const([1, -1])], name="flat", allowzero=1)
+    a = read(m.model([y]))
+    assert [(r.op, r.output_shape) for r in a.layers] == [
+        ("conv", (4, 8, 8)), ("channel_shuffle", (4, 8, 8)), ("flatten", (256,))]
+    assert a.layers[1].node.params["groups"] == 2
+
+
+def test_allowzero_with_a_zero_in_the_target_says_so():
+    m = M((1, 4, 8, 8), opset=18)
+    y = m.op("Conv", ["x", m.w(4, 4, 1, 1)], name="conv")
+    y = _shuffle(m, y, 0, allowzero=1)
+    with pytest.raises(NetcError) as exc:
+        read(m.model([y]), check_ort=False)
+    (d,) = exc.value.diagnostics
+    assert str(d.span) == "model.onnx: node 'view' (Reshape #2)"
+    assert any("Reshape to [0, 2, 2, 8, 8] with allowzero=1: its 0 is a dimension of size zero, not a copy "
+               "of the input's" in n for _, n in d.notes)
+
+
+# -- a one-input Concat ----------------------------------------------------------------------
+
+def test_one_input_concat_is_the_identity():
+    """densenet121 (TorchScript): torch.cat of a one-tensor list in the first dense
+    layer writes a Concat of one input, axis 1."""
+    m = M((1, 4, 8, 8))
+    y = m.op("Conv", ["x", m.w(8, 4, 3, 3)], pads=[1, 1, 1, 1], name="conv0")
+    c = m.op("Concat", [y], axis=1, name="denseblock1/denselayer1/Concat")
+    z = m.op("BatchNormalization", [c, m.w(8), m.w(8), m.w(8), m.const([1.0] * 8, np.float32)], name="norm1")
+    out = m.op("Concat", [y, z], axis=1, name="cat")
+    a = read(m.model([out]))
+    assert [(r.name, r.op, r.node.inputs, r.output_shape) for r in a.layers] == [
+        ("conv0", "conv", ["x"], (8, 8, 8)), ("norm1", "batchnorm", ["conv0"], (8, 8, 8)),
+        ("cat", "concat", ["conv0", "norm1"], (16, 8, 8))]

@@ -10,7 +10,8 @@ are walked in their (topological) order:
 - a node none of whose inputs is computed from the network input (Constant,
   Shape of a weight, ...) is a *value*, evaluated only when a reader asks;
   Shape of a feature map is a value too (``[N, C, H, W]``);
-- Identity passes its input through, and so does an Unsqueeze or Reshape of a
+- Identity passes its input through, and so do a Concat of one input (densenet121's
+  TorchScript export) and an Unsqueeze or Reshape of a
   vector to (N, C, 1, 1) read only by ops with ``vector_as_map`` (add, mul);
 - any other node goes to the ops whose ``onnx_types`` name its type (``READERS``;
   those with ``onnx_pattern`` first, and the first whose ``read`` accepts the node
@@ -219,7 +220,8 @@ class _Reader:
         features = [t for t in ins if ctx.is_feature(t)]
         if not features:
             return                                      # a value, evaluated on demand
-        if op_type == "Identity" or (op_type in ("Unsqueeze", "Reshape") and self._vector_as_map(node)):
+        if op_type == "Identity" or (op_type == "Concat" and len(ins) == 1) \
+                or (op_type in ("Unsqueeze", "Reshape") and self._vector_as_map(node)):
             self.tensor_of[node.output[0]] = self.tensor_of[features[0]]
             ctx.shapes[node.output[0]] = ctx.shapes[features[0]]
             if features[0] in ctx.channels_last:
@@ -369,7 +371,10 @@ class _Reader:
             if axes is None or sorted(a % 4 for a in axes) != [2, 3]:
                 return False
         else:
-            target = ctx.value(node.input[1]) if ctx.has_input(node, 1) else None
+            try:
+                target = ctx.reshape_target(node)
+            except Unsupported:
+                return False                            # a 0 under allowzero=1: the readers say why
             if target is None or len(target) != 4 or list(target[1:]) not in ([shape[0], 1, 1], [-1, 1, 1]) \
                     or target[0] not in (BATCH, ctx.batch, 0, -1) or (target[0] == -1) == (target[1] == -1):
                 return False

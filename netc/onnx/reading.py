@@ -315,11 +315,24 @@ class ReadingContext:
             out[a] = (b, e)
         return out
 
+    def reshape_target(self, node):
+        """Reshape ``node``'s constant target shape, or None when it is not a constant (or
+        ``node`` no Reshape). ``allowzero=1`` (every dynamo Reshape) matters only when the
+        target holds a 0, then an empty dimension rather than a copy of the input's:
+        Unsupported, saying so."""
+        target = self.value(node.input[1]) if node.op_type == "Reshape" and self.has_input(node, 1) else None
+        if target is not None and 0 in target and self.attr(node, "allowzero", 0):
+            raise Unsupported(f"Reshape to [{', '.join(map(str, target))}] with allowzero=1: its 0 is a "
+                              "dimension of size zero, not a copy of the input's (netc reads a 0 as a copy, "
+                              "as allowzero=0 says)")
+        return target
+
     def reshapes_to(self, node, want: list[int]) -> bool:
         """True when Reshape ``node``'s constant target is ``want`` (the batch first,
-        as N, the fixed batch, 0 or -1; elsewhere -1 may stand for one size)."""
-        target = self.value(node.input[1]) if node.op_type == "Reshape" and self.has_input(node, 1) else None
-        if target is None or len(target) != len(want) or self.attr(node, "allowzero", 0):
+        as N, the fixed batch, 0 or -1; elsewhere -1 may stand for one size); Unsupported
+        for a 0 under allowzero=1 (``reshape_target``)."""
+        target = self.reshape_target(node)
+        if target is None or len(target) != len(want):
             return False
         inferred = [i for i, t in enumerate(target) if t == -1]
         if len(inferred) > 1 or target[0] not in (BATCH, self.batch, 0, -1):
@@ -484,14 +497,15 @@ class ReadingContext:
             return None if axis % rank == 1 else f"Flatten(axis={axis}) keeps more than the batch"
         if node.op_type != "Reshape":
             return f"{node.op_type} is not a flatten"
-        target = self.value(node.input[1]) if self.has_input(node, 1) else None
+        try:
+            target = self.reshape_target(node)
+        except Unsupported as e:
+            return str(e)
         if target is None:
             return "the target shape is not a constant"
         total = numel(shape)
-        allowzero = self.attr(node, "allowzero", 0)
         if len(target) == 2 and target[1] in (-1, total) and (
-                target[0] in (BATCH, self.batch) or (target[0] == 0 and not allowzero)
-                or (target[0] == -1 and target[1] == total)):
+                target[0] in (BATCH, self.batch, 0) or (target[0] == -1 and target[1] == total)):
             return None
         shown = ", ".join(str(d) for d in target)
         return f"Reshape to [{shown}] is not a flatten of ({', '.join(map(str, shape))})"
