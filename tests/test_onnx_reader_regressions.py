@@ -202,3 +202,53 @@ def test_one_input_concat_is_the_identity():
     assert [(r.name, r.op, r.node.inputs, r.output_shape) for r in a.layers] == [
         ("conv0", "conv", ["x"], (8, 8, 8)), ("norm1", "batchnorm", ["conv0"], (8, 8, 8)),
         ("cat", "concat", ["conv0", "norm1"], (16, 8, 8))]
+
+
+# -- F.pad's pads computed by a TorchScript chain --------------------------------------------
+
+def _fpad_pads(m, pad):
+    """The pads TorchScript's ``_prepare_onnx_paddings`` computes for ``F.pad(x, pad)`` on
+    a 4-D input: pad (PyTorch's order, last axis first) and ConstantOfShape zeros to 8,
+    Reshape to [-1, 2], flip (Slice with step -1), Transpose, Reshape to [-1]: ONNX's
+    [x1_begin, x2_begin, ..., x1_end, ...] order."""
+    p = m.const(pad)
+    n = m.op("Gather", [m.op("Shape", [p]), m.const([0])], axis=0)
+    ext = m.op("Sub", [m.op("Mul", [m.const([4], scalar=True), m.const([2], scalar=True)]), n])
+    m.n += 1
+    zeros = f"zeros{m.n}"
+    m.nodes.append(helper.make_node("ConstantOfShape", [ext], [zeros],
+                                    value=helper.make_tensor("v", 7, [1], [0])))
+    y = m.op("Concat", [m.op("Cast", [p], to=7), zeros], axis=0)
+    y = m.op("Reshape", [y, m.const([-1, 2])])
+    y = m.op("Slice", [y, m.const([-1]), m.const([-(2 ** 63)]), m.const([0]), m.const([-1])])
+    y = m.op("Transpose", [y], perm=[1, 0])
+    return m.op("Cast", [m.op("Reshape", [y, m.const([-1])])], to=7)
+
+
+def test_fpad_pads_computed_by_a_constant_chain_are_read():
+    """tf_efficientnetv2_b0 / smp Unet-efficientnet (TorchScript): a 'same' conv's
+    asymmetric F.pad (left 0, right 1, top 0, bottom 1) before a stride-2 conv."""
+    m = M((1, 4, 8, 8))
+    y = m.op("Pad", ["x", _fpad_pads(m, [0, 1, 0, 1]), m.const([0.0], np.float32, scalar=True)],
+             mode="constant", name="pad")
+    y = m.op("Conv", [y, m.w(8, 4, 3, 3)], strides=[2, 2], name="conv")
+    other = m.op("Pad", ["x", _fpad_pads(m, [1, 2, 3, 4])], mode="reflect", name="pad2")   # 4 different
+    a = read(m.model([y, other]))
+    layers = {r.name: r for r in a.layers}
+    assert layers["pad"].node.params["padding"] == ((0, 1), (0, 1))        # (top, bottom), (left, right)
+    assert layers["conv"].output_shape == (8, 4, 4)
+    assert layers["pad2"].node.params["padding"] == ((3, 4), (1, 2))
+    assert layers["pad2"].output_shape == (4, 15, 11)
+
+
+def test_fpad_chain_of_a_huge_constant_of_shape_is_not_evaluated():
+    """The chain's evaluation stays bounded: a ConstantOfShape of 2**62 zeros is left
+    unknown (the Pad is E011), not built."""
+    m = M((1, 4, 8, 8))
+    m.nodes.append(helper.make_node("ConstantOfShape", [m.const([2 ** 62])], ["big"],
+                                    value=helper.make_tensor("v", 7, [1], [0])))
+    y = m.op("Reshape", ["big", m.const([-1, 2])])
+    y = m.op("Transpose", [y], perm=[1, 0])
+    y = m.op("Pad", ["x", m.op("Reshape", [y, m.const([-1])])], name="pad")
+    with pytest.raises(NetcError, match=r"(?s)E011.*'pad' \(Pad with pads None"):
+        read(m.model([y]), check_ort=False)
