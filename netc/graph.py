@@ -29,6 +29,8 @@ class Node:
         return self.param_spans.get(name, self.span) if name else self.span
 
 
+UNREAD_TYPES_SHOWN = 8   # unread op types that E011 and a partial summary name (then a count)
+
 ACTIVATION_OPS = ("relu", "relu6", "leaky_relu", "sigmoid", "tanh")
 SEE_THROUGH = ("batchnorm", "dropout", "add")   # between a layer and its activation: normalization,
                                                 # dropout, and a residual branch's sum
@@ -72,7 +74,7 @@ class Graph:
     params_read: set[tuple] = field(default_factory=set)              # those an expression read
     unread: object = None           # an ONNX model read in part: the E011 Diagnostic
     unread_ops: dict = field(default_factory=dict)   # op type -> names of its unread nodes, most first
-    unread_after: int = 0           # nodes after those, unread for want of their input shapes
+    unread_after: int = 0           # nodes after those, of types netc reads: not reached
 
     def node(self, name: str) -> Node:
         return self._index()[name]

@@ -23,7 +23,8 @@ from test_onnx_reader import M
 PARAMS, MACS = 112 + 74, 6_912 + 1_152
 READ = ["conv1", "pool", "conv3"]
 SENTENCE = ("Totals are incomplete: 2 nodes of 2 op types (Selu x1: 'selu1', com.example.Mystery x1: "
-            "'mystery1') were not read, nor was 1 node after them; the counts below cover the 3 layers "
+            "'mystery1') were not read, and 1 node after them was not reached; the counts below cover "
+            "the 3 layers "
             "read and are lower bounds (≥).")
 
 
@@ -106,7 +107,7 @@ def test_json(partial_model):
         "code": "E011",
         "reason": "2 nodes of 2 op types netc cannot read (Selu x1, com.example.Mystery x1); they are "
                   "left out of every count, never counted as zero",
-        "unread_nodes": 2,
+        "unread_nodes": 2, "unread_op_types": 2,
         "op_types": [{"op_type": "Selu", "count": 1, "first_nodes": ["selu1"]},
                      {"op_type": "com.example.Mystery", "count": 1, "first_nodes": ["mystery1"]}],
         "nodes_after": 1, "layers_read": 3}

@@ -341,26 +341,28 @@ def test_every_unsupported_op_type_in_one_error(tmp_path):
     for i in range(5):
         y = m.op("Selu", [y], name=f"hs{i}")
         names.append(y)
-    y = m.op("Erf", [y], name="erf0")
-    y = m.op("Conv", [y, m.w(4, 4, 1, 1)], name="conv1")     # after them: skipped, not an error
+    y = m.op("Erf", [y], name="erf0")                        # after them: types netc reads,
+    y = m.op("Conv", [y, m.w(4, 4, 1, 1)], name="conv1")     # not reached, not errors
+    other = m.op("Celu", ["conv0"], name="celu0")            # on another branch: read its input
     with pytest.raises(NetcError) as e:
-        read(m.model([y]), check_ort=False)
+        read(m.model([y, other]), check_ort=False)
     (d,) = e.value.diagnostics
     assert d.code == "E011"
-    assert "6 nodes of 2 op types netc cannot read (Selu x5, Erf x1)" in d.message
+    assert "6 nodes of 2 op types netc cannot read (Selu x5, Celu x1)" in d.message
     notes = [n for _, n in d.notes]
     assert notes[0] == "Selu: 5 nodes: 'hs0', 'hs1', 'hs2' and 2 more"
-    assert notes[1] == "Erf: 1 node: 'erf0'"
-    assert notes[2] == "1 node after them could not be read for want of their input shapes"
+    assert notes[1] == "Celu: 1 node: 'celu0'"
+    assert notes[2] == ("2 nodes after them were not reached: netc reads their op types, but not "
+                        "without their input shapes")
     assert str(d.span) == "model.onnx: node 'hs0' (Selu #1)"
     path = tmp_path / "m.onnx"
-    onnx.save(m.model([y]), path)
+    onnx.save(m.model([y, other]), path)
     r = run_netc("summary", str(path))
     assert r.returncode == 1                       # the error, then what was read, marked incomplete
     assert r.stderr.startswith(f"{path}: node 'hs0' (Selu #1): error[E011]: 6 nodes")
     assert ("Totals are incomplete: 6 nodes of 2 op types (Selu x5: 'hs0', 'hs1', 'hs2' ..., "
-            "Erf x1: 'erf0') were not read, nor was 1 node after them; the counts below cover "
-            "the 1 layer read") in r.stdout
+            "Celu x1: 'celu0') were not read, and 2 nodes after them were not reached; the counts "
+            "below cover the 1 layer read") in r.stdout
 
 
 def test_other_domains_are_unsupported():

@@ -64,6 +64,7 @@ def onnx_counts(path: Path):
     counts of a model read in part would be lower bounds."""
     from ..api import load
     from ..diagnostics import NetcError
+    from ..graph import UNREAD_TYPES_SHOWN
 
     try:
         network = load(path, partial=True)
@@ -71,7 +72,10 @@ def onnx_counts(path: Path):
         return None, f"achieved FLOP/s left out: netc cannot read this model ({e.diagnostics[0].message})"
     unread = network.graph.unread
     if unread is not None:
-        ops = ", ".join(network.graph.unread_ops) or "some nodes"
+        types = list(network.graph.unread_ops)
+        ops = ", ".join(types[:UNREAD_TYPES_SHOWN]) or "some nodes"
+        if len(types) > UNREAD_TYPES_SHOWN:
+            ops += f" and {len(types) - UNREAD_TYPES_SHOWN:,} more op types"
         return None, f"achieved FLOP/s left out: netc does not read every op of this model ({ops}; " \
                      "netc summary shows what it reads), so its counts would be lower bounds"
     return network, None

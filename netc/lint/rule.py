@@ -86,6 +86,13 @@ class Context:
             self._consumers = self.graph.consumers()
         return self._consumers
 
+    @property
+    def from_onnx(self) -> bool:
+        """Whether the network was read from an ONNX model: each layer's parameters are
+        then its node's attributes, or ONNX's defaults, all stated by the file."""
+        src = self.graph.source
+        return src is not None and not src.text
+
     def report(self, name: str) -> "object":
         return self.analysis.layer(name)
 

@@ -10,7 +10,8 @@ are walked in their (topological) order:
 - a node none of whose inputs is computed from the network input (Constant,
   Shape of a weight, ...) is a *value*, evaluated only when a reader asks;
   Shape of a feature map is a value too (``[N, C, H, W]``);
-- Identity passes its input through, and so does an Unsqueeze or Reshape of a
+- Identity passes its input through, and so do a Concat of one input (densenet121's
+  TorchScript export) and an Unsqueeze or Reshape of a
   vector to (N, C, 1, 1) read only by ops with ``vector_as_map`` (add, mul);
 - any other node goes to the ops whose ``onnx_types`` name its type (``READERS``;
   those with ``onnx_pattern`` first, and the first whose ``read`` accepts the node
@@ -28,9 +29,12 @@ are walked in their (topological) order:
   nodes, told the layout by ``ctx.layout`` (layernorm over the last axis, conv
   kernel 1 from MatMul, scale, activations); their results stay channels-last.
 
-Every node that no op reads is collected; if there is any, one error lists each
-op type with its count and first nodes; those nodes are left out of every count (never
-counted as zero), and a partial read's totals are lower bounds.
+Every node that no op reads with its inputs known, or whose op type no reader takes
+(``KNOWN_TYPES``), is a blocker; if there is any, one error at the first blocker lists
+the blocking op types (the first ``UNREAD_TYPES_SHOWN``) with their counts and first
+nodes, and counts the nodes after them of types netc reads as not reached; those nodes
+are left out of every count (never counted as zero), and a partial read's totals are
+lower bounds.
 Each layer's span names the file and its first node: ``model.onnx: node 'conv1'
 (Conv #3)``, #3 being its index in ``graph.node``; a ``FILE:LINE`` doc string
 (netc's own builds), or the stack trace a torch dynamo export writes in the node's
@@ -43,14 +47,22 @@ import os
 
 from ..diagnostics import (IO, LIMIT, NOT_ONNX, SHAPE, UNSUPPORTED, Diagnostic, MissingExtra, NetcError,
                            Span, error)
-from ..graph import Graph, Node
+from ..graph import UNREAD_TYPES_SHOWN, Graph, Node
+from ..ops import OPS
 from ..ops.registry import MAX_CHANNELS, MAX_SPATIAL, Op, fmt_shape
 from ..ops.window import ShapeError
 from . import provenance
-from .reading import BATCH, CHANNELS_FIRST, CHANNELS_LAST, READERS, ReadingContext, Unsupported
+from .reading import (BATCH, CHANNELS_FIRST, CHANNELS_LAST, ELEMENTWISE, READERS, ReadingContext,
+                      Unsupported)
 
 
 FIRST_NAMES = 3          # node names shown per unsupported op type
+# Op types some reader takes when it knows the node's inputs: those an op reads, the
+# elementwise ones activation patterns take (GELU's Erf), those an op's absorb takes
+# (``Op.onnx_takes``), and those the reader passes through or evaluates itself. A node
+# of one of these types after an unread node is "not reached", not a blocker.
+KNOWN_TYPES = frozenset({*READERS, *ELEMENTWISE, *(t for op in OPS.values() for t in op.onnx_takes),
+                         "Identity", "Shape", "Constant", "Unsqueeze", "Reshape", "Transpose", "Concat"})
 
 
 def load_model(path: str):
@@ -109,10 +121,10 @@ class _Reader:
         self.nodes: list[Node] = []
         self.tensor_of: dict[str, str] = {}     # feature tensor -> netc layer (or input) name
         self.names: set[str] = set()
-        self.unsupported: dict[str, list[tuple[str, str]]] = {}   # op type -> [(node, reason)]
+        self.unsupported: dict[str, list[tuple[str, str, int]]] = {}   # op type -> [(node, reason, index)]
         self.unknown: set[str] = set()          # tensors downstream of an unsupported node
         self.absorbed: set[int] = set()
-        self.skipped = 0                        # nodes after an unsupported one
+        self.skipped = 0                        # nodes after an unsupported one, of types netc reads
 
     def span(self, node) -> Span:
         i = self.index[id(node)]
@@ -147,8 +159,7 @@ class _Reader:
                       self.nodes, outputs)
         graph.unread = unread.diagnostics[0] if unread is not None else None
         if unread is not None:
-            kinds = sorted(self.unsupported.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-            graph.unread_ops = {t: [n for n, _ in found] for t, found in kinds}
+            graph.unread_ops = {t: [n for n, _, _ in found] for t, found in self._unread_kinds()}
             graph.unread_after = self.skipped
         return graph
 
@@ -189,15 +200,16 @@ class _Reader:
             return                                      # a value, evaluated on demand
         if any(t in self.unknown for t in ins):         # after an unsupported node
             self.unknown.update(node.output)
-            if not ops and op_type != "Identity":
-                self.unsupported.setdefault(op_type, []).append((_node_name(node), ""))
+            if op_type in KNOWN_TYPES:
+                self.skipped += 1                       # not reached: read with its inputs known
             else:
-                self.skipped += 1
+                self._unread(node, op_type, "")         # a blocker wherever it stood
             return
         features = [t for t in ins if ctx.is_feature(t)]
         if not features:
             return                                      # a value, evaluated on demand
-        if op_type == "Identity" or (op_type in ("Unsqueeze", "Reshape") and self._vector_as_map(node)):
+        if op_type == "Identity" or (op_type == "Concat" and len(ins) == 1) \
+                or (op_type in ("Unsqueeze", "Reshape") and self._vector_as_map(node)):
             self.tensor_of[node.output[0]] = self.tensor_of[features[0]]
             ctx.shapes[node.output[0]] = ctx.shapes[features[0]]
             if features[0] in ctx.channels_last:
@@ -210,7 +222,7 @@ class _Reader:
         except Unsupported as e:
             if op_type == "Transpose" and self._relayout(node, features[0]):
                 return
-            self.unsupported.setdefault(op_type, []).append((_node_name(node), str(e)))
+            self._unread(node, op_type, str(e))
             self.unknown.update(node.output)
             return
         except ShapeError as e:
@@ -227,20 +239,23 @@ class _Reader:
         """A node of several outputs (Split) read as one layer per used output, named
         NODE_i; ``ctx.output_index`` tells ``read`` which."""
         ctx, layers = self.ctx, []
-        for i, out in enumerate(node.output):
-            if not out or not (ctx.users(out) or out in ctx.graph_outputs):
-                continue
-            ctx.output_index = i
-            reason = ""
-            for op in ops:
-                try:
-                    params = self._read(op, node, features)
-                    break
-                except Unsupported as e:
-                    reason = str(e) or reason
-            else:
-                raise Unsupported(reason)
-            layers.append((i, out, op, params, op.infer(params, [ctx.shapes[t] for t in features]).shape))
+        try:
+            for i, out in enumerate(node.output):
+                if not out or not (ctx.users(out) or out in ctx.graph_outputs):
+                    continue
+                ctx.output_index = i
+                reason = ""
+                for op in ops:
+                    try:
+                        params = self._read(op, node, features)
+                        break
+                    except Unsupported as e:
+                        reason = str(e) or reason
+                else:
+                    raise Unsupported(reason)
+                layers.append((i, out, op, params, op.infer(params, [ctx.shapes[t] for t in features]).shape))
+        finally:
+            ctx.output_index = 0      # the index is this node's only: no later read sees it
         for i, out, op, params, shape in layers:
             ctx.shapes[out] = shape
             name = self._unique(f"{_node_name(node)}_{i}")
@@ -344,7 +359,10 @@ class _Reader:
             if axes is None or sorted(a % 4 for a in axes) != [2, 3]:
                 return False
         else:
-            target = ctx.value(node.input[1]) if ctx.has_input(node, 1) else None
+            try:
+                target = ctx.reshape_target(node)
+            except Unsupported:
+                return False                            # a 0 under allowzero=1: the readers say why
             if target is None or len(target) != 4 or list(target[1:]) not in ([shape[0], 1, 1], [-1, 1, 1]) \
                     or target[0] not in (BATCH, ctx.batch, 0, -1) or (target[0] == -1) == (target[1] == -1):
                 return False
@@ -438,27 +456,40 @@ class _Reader:
             return []
         return [(where["origin"], where["origin_note"] or "the node was built from this line")]
 
+    def _unread(self, node, op_type: str, reason: str) -> None:
+        self.unsupported.setdefault(op_type, []).append((_node_name(node), reason, self.index[id(node)]))
+
+    def _unread_kinds(self) -> list:
+        """The unread op types with their nodes, the most nodes first, then in graph order."""
+        return sorted(self.unsupported.items(), key=lambda kv: (-len(kv[1]), kv[1][0][2]))
+
     def _unsupported_error(self) -> NetcError | None:
-        """The one E011 error naming every node no op reads, or None."""
+        """The one E011 error, at the first unread node in graph order: the blockers' op
+        types (the first ``UNREAD_TYPES_SHOWN``, and how many more), each with its count
+        and first nodes; the nodes after them of types netc reads are "not reached"."""
         if not self.unsupported:
             return None
         total = sum(len(v) for v in self.unsupported.values())
-        kinds = sorted(self.unsupported.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        kinds = self._unread_kinds()
+        shown, hidden = kinds[:UNREAD_TYPES_SHOWN], len(kinds) - UNREAD_TYPES_SHOWN
         notes = []
-        for op_type, found in kinds:
-            shown = ", ".join(f"'{n}'" + (f" ({why})" if why else "") for n, why in found[:FIRST_NAMES])
+        for op_type, found in shown:
+            names = ", ".join(f"'{n}'" + (f" ({why})" if why else "") for n, why, _ in found[:FIRST_NAMES])
             more = f" and {len(found) - FIRST_NAMES} more" if len(found) > FIRST_NAMES else ""
             notes.append((None, f"{op_type}: {len(found)} node{'s' if len(found) > 1 else ''}: "
-                                f"{shown}{more}"))
-        summary = ", ".join(f"{t} x{len(found)}" for t, found in kinds)
-        msg = (f"{total} node{'s' if total > 1 else ''} of {len(kinds)} op type"
+                                f"{names}{more}"))
+        summary = ", ".join(f"{t} x{len(found)}" for t, found in shown)
+        if hidden > 0:
+            summary += f" and {hidden:,} more op type{'s' if hidden > 1 else ''}"
+        msg = (f"{total:,} node{'s' if total > 1 else ''} of {len(kinds):,} op type"
                f"{'s' if len(kinds) > 1 else ''} netc cannot read ({summary}); they are left out of "
                "every count, never counted as zero")
         if self.skipped:
-            notes.append((None, f"{self.skipped} node{'s' if self.skipped > 1 else ''} after them "
-                                "could not be read for want of their input shapes"))
-        first = self.unsupported[kinds[0][0]][0][0]
-        node = next(n for n in self.graph_nodes if _node_name(n) == first)
+            notes.append((None, f"{self.skipped:,} node{'s' if self.skipped > 1 else ''} after them "
+                                f"{'were' if self.skipped > 1 else 'was'} not reached: netc reads "
+                                "their op types, but not without their input shapes"))
+        first = min(i for found in self.unsupported.values() for _, _, i in found)
+        node = self.graph_nodes[first]
         return NetcError(Diagnostic(msg, self.span(node), UNSUPPORTED, notes=self._origin_notes(node) + notes))
 
 

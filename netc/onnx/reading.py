@@ -19,6 +19,7 @@ batch size, symbolic in most exports, is the string ``"N"``.
 
 from __future__ import annotations
 
+import itertools
 import math
 import struct
 
@@ -85,6 +86,8 @@ class ReadingContext:
         self._depth = 0
         self._value_shapes: dict[str, tuple[int, ...] | None] = {}
         self._shape_depth = 0
+        self._dims: dict[str, tuple[int, ...]] = {}   # value tensors of rank other than 1 (matrices
+                                                        # in F.pad's chain): their dims
 
     # -- errors ---------------------------------------------------------------
     @staticmethod
@@ -280,7 +283,15 @@ class ReadingContext:
                 self._values[tensor] = None
             finally:
                 self._depth -= 1
-        return self._values[tensor]
+        return None if len(self._dims.get(tensor, ())) > 1 else self._values[tensor]
+
+    def _items(self, t: str):
+        """The elements of a value tensor of any rank, flat in row-major order, its dims in
+        ``_dims`` when its rank is not 1; or None. Only the shape chains that pass through
+        a matrix read these (F.pad's: Reshape to [-1, 2], Slice with step -1, Transpose);
+        ``value`` gives ranks 0 and 1 only."""
+        self.value(t)
+        return self._values.get(t) if t and not self.is_feature(t) else None
 
     def _evaluate(self, t: str):
         if t in self.initializers:
@@ -328,9 +339,11 @@ class ReadingContext:
                 return None
             return [x for p in parts for x in p]
         if op == "Slice":
-            data = self.value(ins[0])
+            data = self._items(ins[0])
             if data is None:
                 return None
+            if ins[0] in self._dims:
+                return self._slice_matrix(node, data, self._dims[ins[0]])
             if self.opset < 10:
                 starts, ends = self.attr(node, "starts"), self.attr(node, "ends")
                 steps = [1]
@@ -351,7 +364,67 @@ class ReadingContext:
             f = {"Mul": lambda x, y: x * y, "Add": lambda x, y: x + y, "Sub": lambda x, y: x - y,
                  "Div": lambda x, y: x // y if isinstance(x, int) and isinstance(y, int) else x / y}[op]
             return [f(x, y) for x, y in zip(a, b, strict=True)]
+        if op in ("ConstantOfShape", "Reshape", "Transpose"):
+            return self._evaluate_shaped(node)
         return None
+
+    # F.pad's pads as TorchScript computes them (``_prepare_onnx_paddings``): ConstantOfShape
+    # zeros, Reshape to [-1, 2], Slice with step -1 on axis 0, Transpose, Reshape to [-1]
+    def _evaluate_shaped(self, node):
+        t, ins, op = node.output[0], list(node.input), node.op_type
+        if op == "ConstantOfShape":
+            dims = self.value(ins[0])
+            fill = next((_tensor_values(a.t) for a in node.attribute if a.name == "value"), [0.0])
+            if dims is None or fill is None or len(fill) != 1 or not all(
+                    isinstance(d, int) and d >= 0 for d in dims) or numel(tuple(dims)) > MAX_VALUE:
+                return None
+            if len(dims) != 1:
+                self._dims[t] = tuple(dims)
+            return fill * numel(tuple(dims))
+        data = self._items(ins[0])
+        if data is None or len(data) > MAX_VALUE:
+            return None
+        dims = self._dims.get(ins[0], (len(data),))
+        if op == "Reshape":
+            target = self.value(ins[1]) if self.has_input(node, 1) else None
+            if target is None or not all(isinstance(d, int) for d in target) or target.count(-1) > 1:
+                return None
+            copy = not self.attr(node, "allowzero", 0)
+            out = [dims[i] if d == 0 and copy and i < len(dims) else d for i, d in enumerate(target)]
+            if -1 in out:
+                known = numel(tuple(d for d in out if d != -1))
+                if known < 1 or len(data) % known:
+                    return None
+                out[out.index(-1)] = len(data) // known
+            if min(out, default=0) < 0 or numel(tuple(out)) != len(data):
+                return None
+        else:                                           # Transpose
+            perm = self.attr(node, "perm", list(range(len(dims)))[::-1])
+            if sorted(perm) != list(range(len(dims))):
+                return None
+            out = [dims[p] for p in perm]
+            strides = [numel(tuple(dims[i + 1:])) for i in range(len(dims))]
+            data = [data[sum(i * strides[p] for i, p in zip(index, perm))]
+                    for index in itertools.product(*(range(d) for d in out))]
+        if len(out) != 1:
+            self._dims[t] = tuple(out)
+        return data
+
+    def _slice_matrix(self, node, data: list, dims: tuple[int, ...]):
+        """A Slice of one axis of a value of rank other than 1 (F.pad's flip: step -1)."""
+        if self.opset < 10 or not dims or not all(self.has_input(node, i) for i in (1, 2, 3)):
+            return None
+        starts, ends, axes = (self.value(node.input[i]) for i in (1, 2, 3))
+        steps = self.value(node.input[4]) if self.has_input(node, 4) else [1]
+        if any(v is None or len(v) != 1 or not isinstance(v[0], int) for v in (starts, ends, axes, steps)) \
+                or not -len(dims) <= axes[0] < len(dims):
+            return None
+        a = axes[0] % len(dims)
+        keep = range(*slice(starts[0], ends[0], steps[0]).indices(dims[a]))
+        inner, n = numel(tuple(dims[a + 1:])), dims[a]
+        self._dims[node.output[0]] = (*dims[:a], len(keep), *dims[a + 1:])
+        return [data[(o * n + k) * inner + i] for o in range(numel(tuple(dims[:a]))) for k in keep
+                for i in range(inner)]
 
     def axes(self, node, i: int = 1):
         """A node's ``axes``: the attribute (older opsets) or constant input ``i``; None
@@ -409,11 +482,24 @@ class ReadingContext:
             out[a] = (b, e)
         return out
 
+    def reshape_target(self, node):
+        """Reshape ``node``'s constant target shape, or None when it is not a constant (or
+        ``node`` no Reshape). ``allowzero=1`` (every dynamo Reshape) matters only when the
+        target holds a 0, then an empty dimension rather than a copy of the input's:
+        Unsupported, saying so."""
+        target = self.value(node.input[1]) if node.op_type == "Reshape" and self.has_input(node, 1) else None
+        if target is not None and 0 in target and self.attr(node, "allowzero", 0):
+            raise Unsupported(f"Reshape to [{', '.join(map(str, target))}] with allowzero=1: its 0 is a "
+                              "dimension of size zero, not a copy of the input's (netc reads a 0 as a copy, "
+                              "as allowzero=0 says)")
+        return target
+
     def reshapes_to(self, node, want: list[int]) -> bool:
         """True when Reshape ``node``'s constant target is ``want`` (the batch first,
-        as N, the fixed batch, 0 or -1; elsewhere -1 may stand for one size)."""
-        target = self.value(node.input[1]) if node.op_type == "Reshape" and self.has_input(node, 1) else None
-        if target is None or len(target) != len(want) or self.attr(node, "allowzero", 0):
+        as N, the fixed batch, 0 or -1; elsewhere -1 may stand for one size); Unsupported
+        for a 0 under allowzero=1 (``reshape_target``)."""
+        target = self.reshape_target(node)
+        if target is None or len(target) != len(want):
             return False
         inferred = [i for i, t in enumerate(target) if t == -1]
         if len(inferred) > 1 or target[0] not in (BATCH, self.batch, 0, -1):
@@ -578,14 +664,15 @@ class ReadingContext:
             return None if axis % rank == 1 else f"Flatten(axis={axis}) keeps more than the batch"
         if node.op_type != "Reshape":
             return f"{node.op_type} is not a flatten"
-        target = self.value(node.input[1]) if self.has_input(node, 1) else None
+        try:
+            target = self.reshape_target(node)
+        except Unsupported as e:
+            return str(e)
         if target is None:
             return "the target shape is not a constant"
         total = numel(shape)
-        allowzero = self.attr(node, "allowzero", 0)
         if len(target) == 2 and target[1] in (-1, total) and (
-                target[0] in (BATCH, self.batch) or (target[0] == 0 and not allowzero)
-                or (target[0] == -1 and target[1] == total)):
+                target[0] in (BATCH, self.batch, 0) or (target[0] == -1 and target[1] == total)):
             return None
         shown = ", ".join(str(d) for d in target)
         return f"Reshape to [{shown}] is not a flatten of ({', '.join(map(str, shape))})"
@@ -597,8 +684,8 @@ class ReadingContext:
         ops = READERS.get(node.op_type, []) if node.domain in ("", "ai.onnx") else []
         for op in ops:
             self.taken = []
-            if self.layout == CHANNELS_LAST and not op.channels_last:
-                continue
+            if (self.layout == CHANNELS_LAST and not op.channels_last) or op.per_output:
+                continue                       # a node of several outputs (Split) is no activation
             try:
                 p = op.read(node, self)
             except Unsupported:

@@ -53,6 +53,7 @@ class GlobalMaxPool(Op):
         return y if p["keepdims"] else ctx.node("Flatten", [y], axis=1)
 
     onnx_types = ("GlobalMaxPool", "ReduceMax")
+    onnx_takes = ("Squeeze",)
 
     def read(self, node, ctx):
         """GlobalMaxPool (keeps (C, 1, 1)), or ReduceMax over axes 2 and 3."""

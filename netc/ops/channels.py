@@ -65,6 +65,8 @@ class Slice(Op):
         if len(parts) != n or sum(parts) != c or not all(isinstance(v, int) and v > 0 for v in parts):
             raise ctx.unsupported(f"Split of {c} channels into {parts}")
         i = ctx.output_index
+        if not 0 <= i < n:
+            raise ctx.unsupported(f"output {i} of a Split of {n} outputs")
         start = sum(parts[:i])
         end = start + parts[i]
         return {"start": start, "end": None if end == c else end}

@@ -143,6 +143,7 @@ class GlobalAvgPool(Op):
     name = "global_avgpool"
     doc = "mean over the whole height and width of each channel (§6.3, §7.1)"
     onnx_types = ("GlobalAveragePool", "ReduceMean")
+    onnx_takes = ("Squeeze",)
     params = {"keepdims": Param("bool", "keep (C, 1, 1) instead of (C,)", default=False)}
 
     def infer(self, p, ins):

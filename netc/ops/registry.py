@@ -254,6 +254,10 @@ class Op:
     onnx_types: ClassVar[tuple[str, ...]] = ()         # ONNX op types ``read`` maps
     onnx_pattern: ClassVar[bool] = False               # read first: a pattern starting at a
                                                        # node type another op reads too
+    onnx_takes: ClassVar[tuple[str, ...]] = ()         # ONNX op types ``absorb`` or a pattern takes
+                                                       # as later nodes (beyond ``onnx_types`` and
+                                                       # the elementwise ones): E011 says "not
+                                                       # reached", not "cannot read", after a blocker
     vector_as_map: ClassVar[bool] = False              # reads a vector beside a map as (C, 1, 1)
     per_output: ClassVar[bool] = False                 # a node of several outputs (Split) is one
                                                        # layer per output (``ctx.output_index``)

@@ -12,10 +12,12 @@ JSON carries the names themselves (``safe_json``).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
 from ..analysis import Analysis, LayerReport
+from ..graph import UNREAD_TYPES_SHOWN
 from ..memory import DTYPE_BYTES, Memory
 from ..ops.registry import fmt_shape, numel
 from ..safe_text import safe_json, safe_text
@@ -100,8 +102,9 @@ def incomplete(a: Analysis) -> dict | None:
     return {
         "code": g.unread.code, "reason": g.unread.message,
         "unread_nodes": sum(len(names) for names in g.unread_ops.values()),
+        "unread_op_types": len(g.unread_ops),
         "op_types": [{"op_type": t, "count": len(names), "first_nodes": names[:FIRST_NODES]}
-                     for t, names in g.unread_ops.items()],
+                     for t, names in itertools.islice(g.unread_ops.items(), UNREAD_TYPES_SHOWN)],
         "nodes_after": g.unread_after, "layers_read": len(full.layers),
     }
 
@@ -111,15 +114,18 @@ FIRST_NODES = 3   # node names listed per unread op type
 
 def incomplete_text(inc: dict) -> str:
     """The one sentence saying why the totals are incomplete."""
-    n, kinds = inc["unread_nodes"], inc["op_types"]
+    n, kinds, n_kinds = inc["unread_nodes"], inc["op_types"], inc["unread_op_types"]
     types = ", ".join(f"{safe_text(k['op_type'])} x{k['count']}: "
                       + ", ".join(f"'{safe_text(x)}'" for x in k["first_nodes"])
                       + (" ..." if k["count"] > len(k["first_nodes"]) else "") for k in kinds)
+    if n_kinds > len(kinds):
+        more = n_kinds - len(kinds)
+        types += f" and {more:,} more op type{'s' if more > 1 else ''}"
     after, k = inc["nodes_after"], inc["layers_read"]
-    after = (f", nor {'were' if after > 1 else 'was'} {after} node{'s' if after > 1 else ''} after "
-             f"{'them' if n > 1 else 'it'}") if after else ""
-    return (f"Totals are incomplete: {n} node{'s' if n > 1 else ''} of {len(kinds)} op type"
-            f"{'s' if len(kinds) > 1 else ''} ({types}) {'were' if n > 1 else 'was'} not read{after}; "
+    after = (f", and {after:,} node{'s' if after > 1 else ''} after {'them' if n > 1 else 'it'} "
+             f"{'were' if after > 1 else 'was'} not reached") if after else ""
+    return (f"Totals are incomplete: {n:,} node{'s' if n > 1 else ''} of {n_kinds:,} op type"
+            f"{'s' if n_kinds > 1 else ''} ({types}) {'were' if n > 1 else 'was'} not read{after}; "
             f"the counts below cover the {k} layer{'s' if k != 1 else ''} read and are lower bounds (≥).")
 
 

@@ -437,7 +437,10 @@ def padded_pointwise_conv(ctx):
       Reports an `avgpool` with padding whose `count_include_pad` is not written
       (on the layer or in `defaults:`). netc and ONNX default to false (the
       mean is over the real pixels of each window), PyTorch's `AvgPool2d` to
-      true (padding zeros count in the divisor).
+      true (padding zeros count in the divisor). A model read from ONNX states
+      it on every `AveragePool`: its `count_include_pad` attribute, or ONNX's
+      default 0 (PyTorch's TorchScript exporter writes `count_include_pad=True`
+      as a `Pad` before an unpadded pool), so its layers are not reported.
       """,
       why="""
       A model ported between frameworks keeps every count (shape, FLOPs,
@@ -464,6 +467,8 @@ def padded_pointwise_conv(ctx):
       (PyTorch's default) on the layer, or once in `defaults: {avgpool: ...}`.
       """)
 def implicit_count_include_pad(ctx):
+    if ctx.from_onnx:       # the node's attribute (or ONNX's default) is in its read params
+        return
     for r in windowed(ctx):
         if r.op == "avgpool" and any(w.padding for w in r.windows) \
                 and "count_include_pad" not in r.node.param_spans:
