@@ -64,7 +64,8 @@ def load(path: str | os.PathLike, params: dict | None = None, input_shape=None,
     it can read, ``graph.unread`` holding the error."""
     if is_binary(path):
         if params or input_shape is not None:
-            raise OverrideError(f"{os.fspath(path)} is an ONNX model: --set and --input apply to netc files")
+            raise OverrideError(f"{os.fspath(path)} is an ONNX model: parameter and input-shape overrides "
+                                "(--set, --input) apply to netc files")
         from .onnx.reader import read_onnx
 
         graph = read_onnx(path, partial)

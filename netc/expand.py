@@ -429,8 +429,8 @@ class _Expander:
         if unknown:
             have = f"it declares: {', '.join(written)}" if written else "it has no 'params:'"
             close = suggest(unknown[0], list(written))
-            raise OverrideError(f"--set {unknown[0]}: {self.src.path} declares no parameter "
-                                f"{unknown[0]!r}" + (f"; did you mean {close!r}?" if close else f" ({have})"))
+            raise OverrideError(f"{self.src.path} declares no parameter {unknown[0]!r}"
+                                + (f"; did you mean {close!r}?" if close else f" ({have})"), unknown[0])
         table = {"input": self.input_name, self.input_name: self.input_name}
         params: dict = {}
         self.owners = {k: ("params", k) for k in written}
@@ -441,7 +441,7 @@ class _Expander:
                 try:
                     params[key] = self.resolve(overrides[key], names, span, (), None)
                 except NetcError as e:
-                    raise OverrideError(f"--set {key}: {e.diagnostics[0].message}") from None
+                    raise OverrideError(e.diagnostics[0].message, key) from None
             else:
                 params[key] = self.resolve(raw, names, span, (), None)
         self.params = params

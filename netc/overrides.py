@@ -12,7 +12,19 @@ MAX_SIDE = 1 << 20
 
 
 class OverrideError(ValueError):
-    """An override that does not fit the file or cannot be read: a usage error (exit 2)."""
+    """An override that does not fit the file or cannot be read: a usage error (exit 2).
+
+    ``param``: the ``params:`` entry it overrides. ``str(e)`` names it as ``netc.load``'s
+    caller wrote it (``params['width']: ...``); ``e.cli_message`` as the command line did
+    (``--set width: ...``)."""
+
+    def __init__(self, message: str, param: str | None = None):
+        self.message, self.param = message, param
+        super().__init__(message if param is None else f"params[{param!r}]: {message}")
+
+    @property
+    def cli_message(self) -> str:
+        return self.message if self.param is None else f"--set {self.param}: {self.message}"
 
 
 def parse_set(text: str) -> tuple[str, object]:

@@ -56,7 +56,7 @@ def test_subprocess_summary_and_exit_codes(tmp_path):
     (["summary", "examples/murphy-fig7.yaml", "--dtype", "float8"], "--dtype"),
     (["summary", "examples/murphy-fig7.yaml", "--device-memory", "lots"], "not a memory size"),
     (["summary", "examples/murphy-fig7.yaml", "--format", "xml"], "--format"),
-    (["frobnicate"], "No such command"),
+    (["frobnicate"], "no such command"),
 ])
 def test_usage_errors_exit_2(args, words):
     r = run_netc(*args)
@@ -96,3 +96,21 @@ def test_schema_command_prints_the_committed_schema():
     r = run_netc("schema")
     assert r.returncode == 0
     assert json.loads(r.stdout) == json.loads((ROOT / "schemas" / "netc.schema.json").read_text())
+
+
+@pytest.mark.parametrize("args, says", [
+    (["summary"], "missing argument 'FILE'"),
+    (["summary", "examples/lenet5.yaml", "--batch", "0"], "invalid value for '--batch'"),
+    (["summary", "examples/lenet5.yaml", "--format", "xml"], "'xml' is not one of"),
+    (["summary", "examples/lenet5.yaml", "--bogus"], "no such option: --bogus"),
+    (["sumary", "x"], "no such command 'sumary'; did you mean 'summary'?"),
+    (["build", "examples/lenet5.yaml", "--seed", "-1"], "-1 is not a seed"),
+    (["lint", "examples/", "--fail-on", "fatal"], "invalid value for '--fail-on'"),
+])
+def test_every_command_line_mistake_is_one_netc_error_line(args, says):
+    """One error style for every command: 'netc: error: ...' on one line and exit 2, as the
+    library's own usage errors print, never click's usage block."""
+    r = run_netc(*args)
+    assert r.returncode == 2 and r.stdout == ""
+    [line] = r.stderr.splitlines()
+    assert line.startswith("netc: error: ") and says in line and "--help" in line, line

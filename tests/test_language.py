@@ -93,6 +93,15 @@ def test_unknown_override_is_an_override_error():
         load("layers: [relu]\n", input_shape=(3, 0, 8))
 
 
+def test_an_override_error_speaks_to_its_caller():
+    """From Python it names the argument written (params['widht']), on the command line
+    the option (--set widht): never an option the caller did not use."""
+    with pytest.raises(netc.OverrideError) as e:
+        load(SCALED, params={"widht": 2})
+    assert str(e.value).startswith("params['widht']: ") and "--set" not in str(e.value)
+    assert e.value.cli_message.startswith("--set widht: ")
+
+
 def test_float_sizes_need_explicit_rounding():
     d, = errors("params: {width: 0.75}\nlayers:\n  - conv: {filters: 64 * width, kernel: 1}\n")
     assert "expected an integer, got 48.0" in d.message and "round it with round(), floor()" in d.message

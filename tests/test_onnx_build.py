@@ -274,8 +274,7 @@ def test_cli_build(tmp_path):
 def test_cli_refusals(tmp_path, write):
     src = write("netc: 1\nname: t\ninput: {shape: [3, 8, 8]}\nlayers:\n  - conv: {filters: 4, kernel: 3}\n")
     before = src.read_bytes()
-    cases = [(["build", str(src)], 2, "give the output"),
-             (["build", str(src), "--onnx", str(src)], 2, "overwrite the input"),
+    cases = [(["build", str(src), "--onnx", str(src)], 2, "overwrite the input"),
              (["build", str(src), "--onnx", str(tmp_path / "no" / "m.onnx")], 2, "no such directory"),
              (["build", str(src), "--onnx", str(tmp_path)], 2, "is a directory"),
              (["build", str(src), "--onnx", str(tmp_path / "m.onnx"), "--opset", "12"], 2, "opsets 13 to"),
@@ -290,6 +289,17 @@ def test_cli_refusals(tmp_path, write):
     r = run_netc("build", str(bad), "--onnx", str(tmp_path / "m.onnx"))
     assert r.returncode == 1 and f"{bad}:5:" in r.stderr and "Traceback" not in r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml", "net.yaml"]
+
+
+def test_build_without_an_output_writes_the_file_beside_its_source(tmp_path, write):
+    """As draw writes FILE.svg, build writes FILE.onnx when no --onnx is given."""
+    src = write("netc: 1\nname: t\ninput: {shape: [3, 8, 8]}\nlayers:\n  - conv: {filters: 4, kernel: 3}\n")
+    r = run_netc("build", str(src))
+    assert r.returncode == 0, r.stderr
+    assert f"-> {tmp_path / 'net.onnx'}" in r.stdout + r.stderr
+    assert onnx.load(str(tmp_path / "net.onnx")).graph.node[0].op_type == "Conv"
+    r = run_netc("build", str(tmp_path / "net.onnx"))
+    assert r.returncode == 2 and "is not a netc file" in r.stderr
 
 
 EDGE_POOLS = [   # issue 9's reproducers: (input, layer, netc build's output shape or error)

@@ -106,7 +106,7 @@ def overrides_or_exit(sets: list[str] | None, input_shape: str | None) -> dict:
     try:
         return parse_overrides(sets, input_shape)
     except OverrideError as e:
-        fail_usage(str(e))
+        fail_usage(e.cli_message)
 
 
 def load_or_exit(path: Path, overrides: dict | None = None):
@@ -121,7 +121,7 @@ def load_or_exit(path: Path, overrides: dict | None = None):
     except NetcError as e:
         report(e)
     except OverrideError as e:
-        fail_usage(str(e))
+        fail_usage(e.cli_message)
 
 
 def device_bytes_option(text: str | None) -> int | None:
@@ -164,13 +164,37 @@ def schema():
 app.ready = True
 
 
+def _click_error(name: str) -> type:
+    """click's exception class ``name``, from the click typer uses (typer 0.28 vendors its own)."""
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+
+
 def run() -> None:
-    """The console entry point: load only the named command's module when argv names one."""
+    """The console entry point: load only the named command's module when argv names one.
+
+    Every command-line mistake is one ``netc: error:`` line and exit 2, as the library's
+    own usage errors are (not click's usage block)."""
+    usage_error, click_exception = _click_error("UsageError"), _click_error("ClickException")
     name = sys.argv[1] if len(sys.argv) > 1 else None
     if name in COMMANDS:
         app.only = COMMANDS[name]
     try:
-        app()
-    except MissingExtra as e:
-        typer.echo(f"netc: {safe_text(e)}", err=True)
+        code = app(standalone_mode=False)
+    except usage_error as e:
+        if type(e).__name__ == "NoArgsIsHelpError":      # plain 'netc': the help, as before
+            e.show()
+            sys.exit(2)
+        command = e.ctx.command_path if e.ctx is not None else "netc"
+        message = e.format_message().rstrip(".").replace(". Did you mean", "; did you mean")
+        typer.echo(f"netc: error: {message[:1].lower()}{message[1:]} (see '{command} --help')", err=True)
         sys.exit(2)
+    except click_exception as e:
+        typer.echo(f"netc: error: {e.format_message()}", err=True)
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        typer.echo("netc: aborted", err=True)
+        sys.exit(130)
+    except MissingExtra as e:
+        typer.echo(f"netc: {e}", err=True)
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -27,15 +27,24 @@ def lint_findings(path: Path, overrides: dict | None = None) -> list[Diagnostic]
 
     try:
         return lint_file(path, ConfigCache().for_path(path), **(overrides or {}))
-    except (ConfigError, RuleCrash, OverrideError) as e:
+    except OverrideError as e:
+        fail_usage(e.cli_message)
+    except (ConfigError, RuleCrash) as e:
         fail_usage(str(e))
+
+
+def _seed(value: int) -> int:
+    if not 0 <= value < 1 << 64:
+        raise typer.BadParameter(f"{value} is not a seed: 0 to 2**64 - 1")
+    return value
 
 
 @app.command()
 def build(
     file: Path = typer.Argument(..., help="A netc .yaml file."),
-    onnx_out: Path = typer.Option(None, "--onnx", help="Write an ONNX model to this path."),
-    seed: int = typer.Option(0, "--seed", min=0, max=(1 << 64) - 1, help="Seed of the weight initializers."),
+    onnx_out: Path = typer.Option(None, "--onnx", "-o", metavar="OUT.onnx", help="Write the ONNX model "
+                                  "to this path (default: FILE with the suffix .onnx, as draw writes FILE.svg)."),
+    seed: int = typer.Option(0, "--seed", callback=_seed, help="Seed of the weight initializers (0 to 2**64 - 1)."),
     opset: int = typer.Option(17, "--opset", help="ONNX opset (13 or later)."),
     dtype: BuildDType = typer.Option(BuildDType.float32, "--dtype", help="Element type of the graph."),
     fold_batchnorm: bool = typer.Option(False, "--fold-batchnorm",
@@ -48,8 +57,13 @@ def build(
 ):
     """Compile a network to ONNX, with initialized weights, checked and written atomically."""
     onnx_build = import_extra("netc.onnx.build", "onnx", "build")    # onnx and numpy load only here
+    from ..api import is_binary
+
+    if file.is_file() and is_binary(file):
+        fail_usage(f"{file} is not a netc file: netc build compiles netc files "
+                   "(netc summary and netc lint read ONNX models)")
     if onnx_out is None:
-        fail_usage("give the output: netc build FILE --onnx OUT.onnx")
+        onnx_out = file.with_suffix(".onnx")
     if onnx_out.exists() and onnx_out.is_dir():
         fail_usage(f"{onnx_out} is a directory; give a file name such as {onnx_out / 'model.onnx'}")
     if not onnx_out.parent.is_dir():
@@ -57,11 +71,6 @@ def build(
     if file.exists() and onnx_out.resolve() == file.resolve():
         fail_usage("the output would overwrite the input file")
 
-    from ..api import is_binary
-
-    if file.is_file() and is_binary(file):
-        fail_usage(f"{file} is not a netc file: netc build compiles netc files "
-                   "(netc summary and netc lint read ONNX models)")
     overrides = overrides_or_exit(sets, input_shape)
     net = load_or_exit(file, overrides)
     findings = lint_findings(file, overrides)

@@ -31,7 +31,7 @@ def summary(
     format: SummaryFormat = typer.Option(SummaryFormat.text, "--format", "-f", help="Output format."),
     batch: int = typer.Option(1, "--batch", "-b", min=1, max=1 << 30, help="Batch size for memory."),
     dtype: DType = typer.Option(DType.float32, "--dtype", help="Element type for memory."),
-    optimizer: Optimizer = typer.Option(Optimizer.sgd, "--optimizer", help="Optimizer state to count (§5.1)."),
+    optimizer: Optimizer = typer.Option(Optimizer.sgd, "--optimizer", help="Optimizer state to count (Murphy 2016, §5.1; docs/conventions.md)."),
     device_memory: str = typer.Option(None, "--device-memory", help="Device size, e.g. 8GB or 16GiB: "
                                       "report the largest batch that fits.", callback=device_bytes_option),
     sets: List[str] = set_option(),

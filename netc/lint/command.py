@@ -92,7 +92,7 @@ def _run(o: LintOptions) -> int:
     try:
         overrides = parse_overrides(o.sets, o.input_shape)
     except OverrideError as e:
-        raise UsageError(str(e)) from None
+        raise UsageError(e.cli_message) from None
     if o.config is not None and not o.config.is_file():
         raise UsageError(f"no such configuration file: {o.config}")
     fmt = o.output_format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
@@ -121,7 +121,9 @@ def _run(o: LintOptions) -> int:
         configs = ConfigCache(o.config, o.isolated)
         results, missing, used = lint_paths(list(o.paths), configs, override, o.netc_files_only, overrides,
                                             stdin)
-    except (OverrideError, ConfigError, RuleCrash) as e:
+    except OverrideError as e:
+        raise UsageError(e.cli_message) from None
+    except (ConfigError, RuleCrash) as e:
         raise UsageError(str(e)) from None
     if missing:
         raise UsageError("no such file or folder: " + ", ".join(missing))
