@@ -146,6 +146,10 @@ def test_provider_chain():
                                                                       "CPUExecutionProvider"]
     assert bench.provider_chain("tensorrt", full) == full
     assert bench.provider_chain("cpu", full) == ["CPUExecutionProvider"]
+    # no GPU visible: auto tries the CPU alone (and so says nothing of GPU libraries);
+    # a provider asked by name is still tried, and its failure explained
+    assert bench.provider_chain("auto", full, gpu=False) == ["CPUExecutionProvider"]
+    assert bench.provider_chain("cuda", full, gpu=False)[0] == "CUDAExecutionProvider"
 
 
 ORT_LOG = (
@@ -431,3 +435,13 @@ def test_an_external_data_model_reads_only_its_own_data(external, monkeypatch):
     inline = onnx.load(str(external)).SerializeToString()      # the weights read beside the model
     want = ort.InferenceSession(inline, providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
     assert np.abs(want).max() > 0 and np.array_equal(got, want)
+
+
+@pytest.mark.skipif(bench.gpu_visible(), reason="a machine without a GPU is what this checks")
+def test_auto_on_a_machine_without_a_gpu_says_nothing_of_gpu_libraries():
+    """onnxruntime-gpu on a CPU-only machine: auto runs on the CPU without a word about
+    libcublas or TensorRT (it used to end every run with those lines)."""
+    r = run_netc("bench", "examples/lenet5.yaml", "--runs", "2", "--warmup", "0")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout + r.stderr
+    assert "did not load" not in out and "libcublas" not in out and "TensorRT" not in out

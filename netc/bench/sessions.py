@@ -100,15 +100,21 @@ def load_model(path: Path, dtype: str | None = None):
 
 # --------------------------------------------------------------------------- providers
 
-def provider_chain(asked: str, available: Sequence[str]) -> list[str]:
+def gpu_visible() -> bool:
+    """False where no NVIDIA GPU can be there: Linux without /dev/nvidiactl."""
+    return not sys.platform.startswith("linux") or os.path.exists("/dev/nvidiactl")
+
+
+def provider_chain(asked: str, available: Sequence[str], gpu: bool = True) -> list[str]:
     """The providers handed to onnxruntime, best first.
 
     auto takes TensorRT, then CUDA, then CPU among those the installed onnxruntime
-    offers; a named provider is tried first with the CPU (and CUDA under TensorRT)
+    offers (the CPU alone where ``gpu`` is False: no GPU to try, nothing to say about
+    it); a named provider is tried first with the CPU (and CUDA under TensorRT)
     behind it for the nodes it does not take."""
     if asked == "auto":
-        return [p for p in (*GPU_PROVIDERS, "CPUExecutionProvider") if p in available] or \
-            ["CPUExecutionProvider"]
+        return [p for p in (*GPU_PROVIDERS, "CPUExecutionProvider") if p in available
+                and (gpu or p not in GPU_PROVIDERS)] or ["CPUExecutionProvider"]
     if asked == "tensorrt":
         return [p for p in GPU_PROVIDERS if p in available or p == PROVIDERS["tensorrt"]] + \
             ["CPUExecutionProvider"]
@@ -194,7 +200,7 @@ def open_session(model: bytes | str, s: Settings, profile_prefix: str | None = N
     import onnxruntime as ort
 
     available = ort.get_available_providers()
-    chain = provider_chain(s.provider, available)
+    chain = provider_chain(s.provider, available, gpu_visible())
     options = ort.SessionOptions()
     options.log_severity_level = 3          # errors only once the session exists
     if s.threads:
