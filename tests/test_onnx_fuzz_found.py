@@ -50,3 +50,17 @@ def test_an_elementwise_node_without_its_second_operand_is_no_activation(tmp_pat
                            helper.make_node("Erf", ["d"], ["y"], name="erf")], [("w", W)])
     unread = everything(path).graph.unread
     assert unread.code == "E011" and "Div x1" in unread.message, unread
+
+
+@pytest.mark.parametrize("data_type", [99, 0])
+def test_a_constant_of_an_unknown_element_type_is_not_a_value(tmp_path, data_type):
+    # a Reshape target of element type 99 (none ONNX defines): was KeyError in onnx's numpy_helper
+    path = save(tmp_path, [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+                           helper.make_node("Reshape", ["c", "target"], ["y"], name="flatten")], [("w", W)])
+    model = onnx.load(path)
+    target = model.graph.initializer.add()
+    target.name, target.data_type, target.raw_data = "target", data_type, np.array([1, -1], np.int64).tobytes()
+    target.dims.append(2)
+    path.write_bytes(model.SerializeToString())
+    unread = everything(path).graph.unread
+    assert unread.code == "E011" and "Reshape x1" in unread.message, unread

@@ -586,4 +586,7 @@ def _tensor_values(t):
         return None
     from onnx import numpy_helper
 
-    return numpy_helper.to_array(t).reshape(-1).tolist()
+    try:
+        return numpy_helper.to_array(t).reshape(-1).tolist()
+    except KeyError:                # an element type ONNX does not define
+        return None
