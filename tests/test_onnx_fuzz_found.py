@@ -1,11 +1,11 @@
 """Models that benchmarks/fuzz.py --mode onnx found netc failing on, each cut down to a
-few nodes: read by lint and summary (every renderer) and imported, with a clear error
+few nodes: read by lint and summary (every renderer), with a clear error
 or a correct answer, never a traceback."""
 
+import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
-import numpy as np
 
 from netc import render
 from netc.diagnostics import NetcError
