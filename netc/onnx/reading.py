@@ -610,7 +610,8 @@ class ReadingContext:
 
         def admissible(n) -> bool:
             if (n.op_type not in ELEMENTWISE or n.domain not in ("", "ai.onnx") or len(n.output) != 1
-                    or self.index[id(n)] < start or n.output[0] in members):
+                    or self.index[id(n)] < start or n.output[0] in members
+                    or len(n.input) < (2 if n.op_type in BINARY else 1)):     # an operand missing
                 return False
             return all(t == x or t in members or not t or self.number(t) is not None for t in n.input)
 
@@ -800,4 +801,7 @@ def _tensor_values(t):
         return None
     from onnx import numpy_helper
 
-    return numpy_helper.to_array(t).reshape(-1).tolist()
+    try:
+        return numpy_helper.to_array(t).reshape(-1).tolist()
+    except KeyError:                # an element type ONNX does not define
+        return None

@@ -1,0 +1,66 @@
+"""Models that benchmarks/fuzz.py --mode onnx found netc failing on, each cut down to a
+few nodes: read by lint and summary (every renderer), with a clear error
+or a correct answer, never a traceback."""
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from netc import render
+from netc.diagnostics import NetcError
+from netc.lint import Config, lint_source, output
+from netc.onnx.reader import read_network
+
+
+def save(tmp_path, nodes, inits=(), shape=(1, 3, 8, 8), outputs=("y",), opset=17):
+    g = helper.make_graph(nodes, "found", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+                          [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs],
+                          [numpy_helper.from_array(np.asarray(v), k) for k, v in inits])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    path = tmp_path / "found.onnx"
+    path.write_bytes(m.SerializeToString())
+    return path
+
+
+def everything(path):
+    """What netc lint and netc summary do with ``path``: the network, or the NetcError."""
+    result = lint_source(str(path), Config())
+    for fmt in output.FORMATS.values():
+        fmt([result])
+    try:
+        net = read_network(path, partial=True)
+    except NetcError as e:
+        return e
+    mem = net.memory()
+    for fmt in render.FORMATS.values():
+        fmt(net.analysis, mem, None)
+    return net
+
+
+W = np.zeros((4, 3, 1, 1), dtype=np.float32)
+
+
+def test_an_elementwise_node_without_its_second_operand_is_no_activation(tmp_path):
+    # Conv -> Div(x) -> Erf: a GELU's start whose Div lost its constant (was IndexError in
+    # the function probe of reading.py)
+    path = save(tmp_path, [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+                           helper.make_node("Div", ["c"], ["d"], name="div"),
+                           helper.make_node("Erf", ["d"], ["y"], name="erf")], [("w", W)])
+    unread = everything(path).graph.unread
+    assert unread.code == "E011" and "Div x1" in unread.message, unread
+
+
+@pytest.mark.parametrize("data_type", [99, 0])
+def test_a_constant_of_an_unknown_element_type_is_not_a_value(tmp_path, data_type):
+    # a Reshape target of element type 99 (none ONNX defines): was KeyError in onnx's numpy_helper
+    path = save(tmp_path, [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+                           helper.make_node("Reshape", ["c", "target"], ["y"], name="flatten")], [("w", W)])
+    model = onnx.load(path)
+    target = model.graph.initializer.add()
+    target.name, target.data_type, target.raw_data = "target", data_type, np.array([1, -1], np.int64).tobytes()
+    target.dims.append(2)
+    path.write_bytes(model.SerializeToString())
+    unread = everything(path).graph.unread
+    assert unread.code == "E011" and "Reshape x1" in unread.message, unread
