@@ -12,7 +12,7 @@ deletion, duplication, swaps, hostile values) of examples/*.yaml, the lint rules
 examples and generated networks.
 
 ``--mode onnx``: each input is a model file that runs through ``netc lint`` (every
-output format), the reader (``read_network``, as ``netc summary`` calls it), every
+output format), the reader (``netc.load``, as ``netc summary`` calls it), every
 summary renderer (and rolled up to depth 1), ``netc draw`` (both views) and, when every
 node was read, ``netc import``, whose text must load again with the same parameters
 and MACs. Seeds: ``netc build`` of examples/*.yaml (at a small input size, built once
@@ -1041,11 +1041,11 @@ class OnnxRunner(Runner):
         self.path = tmp / "fuzz.onnx"
 
     def _stages(self, data: bytes):
-        from netc import render
+        from netc.api import load
         from netc.draw import draw
+        from netc.draw.html import SUMMARY_FORMATS
         from netc.lint import lint_source, output
         from netc.onnx.importer import import_graph
-        from netc.onnx.reader import read_network
         from netc.rollup import rollup
 
         self.path.write_bytes(data)
@@ -1054,13 +1054,13 @@ class OnnxRunner(Runner):
         for kind, fmt in output.FORMATS.items():
             _check_output(kind, fmt([result]))
         try:
-            net = read_network(path, partial=True)
+            net = load(path, partial=True)
         except NetcError as e:
             _check_output("error", "\n".join(d.format() for d in e.diagnostics))
             raise
         mem = net.memory(batch=2, dtype="float16", optimizer="adam")
         for a in (net.analysis, rollup(net.analysis, 1)):
-            for kind, fmt in render.FORMATS.items():
+            for kind, fmt in SUMMARY_FORMATS.items():
                 _check_output(kind, fmt(a, mem, 8 << 30))
         for view in ("volume", "graph"):
             _check_output("svg", draw(net.analysis, view, findings=result.findings))

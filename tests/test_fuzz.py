@@ -49,6 +49,7 @@ OPEN_ON_OTHER_BRANCHES = {
     "TypeError at provenance.py:34": "safety-reader: invalid UTF-8 doc string",
     "TypeError at provenance.py:66": "safety-reader: invalid UTF-8 name scopes",
     "TypeError at reader.py:233": "safety-reader: invalid UTF-8 names",
+    "TypeError at reader.py:231": "safety-reader: invalid UTF-8 names",
     "TypeError at summary.py:224": "safety-reader: invalid UTF-8 names (json)",
     "TypeError at reading.py:344": "wrong-typed attributes (strides)",
     "TypeError at reading.py:351": "wrong-typed attributes (pads)",
@@ -95,7 +96,7 @@ def test_onnx_inputs_are_seeded_mutations_of_every_seed(fuzz):
 
 
 def test_an_onnx_crash_is_minimized_to_a_few_nodes(fuzz, monkeypatch):
-    from netc import render
+    from netc.draw.html import SUMMARY_FORMATS
 
     pytest.importorskip("onnx")
 
@@ -104,7 +105,7 @@ def test_an_onnx_crash_is_minimized_to_a_few_nodes(fuzz, monkeypatch):
             raise ZeroDivisionError("planted")
         return ""
 
-    monkeypatch.setitem(render.FORMATS, "csv", broken)
+    monkeypatch.setitem(SUMMARY_FORMATS, "csv", broken)
     result = fuzz.fuzz(40, seed=3, minimize_s=30.0, mode="onnx")
     planted = [e for sig, e in result["failures"].items() if sig.startswith("ZeroDivisionError at test_fuzz.py:")]
     assert len(planted) == 1, list(result["failures"])
@@ -114,12 +115,12 @@ def test_an_onnx_crash_is_minimized_to_a_few_nodes(fuzz, monkeypatch):
 
 
 def test_memory_past_the_limit_is_a_failure_of_its_own(fuzz, monkeypatch):
-    from netc import render
+    from netc.draw.html import SUMMARY_FORMATS
 
     def greedy(a, mem, device_bytes=None):
         return str(len(bytearray(1 << 31)))         # 2 GiB: past a 256 MiB limit
 
-    monkeypatch.setitem(render.FORMATS, "csv", greedy)
+    monkeypatch.setitem(SUMMARY_FORMATS, "csv", greedy)
     result = fuzz.fuzz(20, seed=1, build=False, minimize_s=0, memory_mb=256)
     assert result["counts"]["memory"] > 0, result["counts"]
     assert [e["outcome"] for sig, e in result["failures"].items()

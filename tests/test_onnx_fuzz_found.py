@@ -7,10 +7,10 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from netc import render
+from netc.api import load
 from netc.diagnostics import NetcError
+from netc.draw.html import SUMMARY_FORMATS
 from netc.lint import Config, lint_source, output
-from netc.onnx.reader import read_network
 
 
 def save(tmp_path, nodes, inits=(), shape=(1, 3, 8, 8), outputs=("y",), opset=17):
@@ -30,11 +30,11 @@ def everything(path):
     for fmt in output.FORMATS.values():
         fmt([result])
     try:
-        net = read_network(path, partial=True)
+        net = load(path, partial=True)
     except NetcError as e:
         return e
     mem = net.memory()
-    for fmt in render.FORMATS.values():
+    for fmt in SUMMARY_FORMATS.values():
         fmt(net.analysis, mem, None)
     return net
 
