@@ -2,6 +2,7 @@
 load, lint, summary and build, with no crash and no hang."""
 
 import importlib.util
+import re
 
 import pytest
 
@@ -67,8 +68,9 @@ OPEN_ON_OTHER_BRANCHES = {
 def test_seeded_onnx_slice_has_no_crash_hang_or_unsafe_output(fuzz):
     pytest.importorskip("onnx")
     result = fuzz.fuzz(300, seed=19, timeout=10.0, minimize_s=0, mode="onnx")
+    open_ = {re.sub(r":\d+$", "", sig) for sig in OPEN_ON_OTHER_BRANCHES}     # line numbers move
     failures = {sig: e["input"][:2000] for sig, e in result["failures"].items()
-                if e["outcome"] in fuzz.FAILURES and sig not in OPEN_ON_OTHER_BRANCHES}
+                if e["outcome"] in fuzz.FAILURES and re.sub(r":\d+$", "", sig) not in open_}
     assert not failures, failures
     counts = result["counts"]
     assert counts["ok"] >= 60 and counts["invalid"] >= 60 and counts["hang"] == 0, counts
