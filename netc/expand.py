@@ -40,6 +40,7 @@ MAX_STEPS = 5 * MAX_NODES   # layer items expanded (ops, block uses, repeat: 0):
                             # limit multiplied through nested blocks is a budget, not a cap per level
 SHAPE_ATTRS = {"channels": 0, "height": 1, "width": 2}
 _PARAM_OP = re.compile(PARAM_OP_PATTERN)
+_INDEXED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\[")      # acts[0]: an item of a list parameter
 ROUNDING_HINT = ("; an expression with a float gives a float, not an integer: round it with "
                  "round(), floor(), ceil() or make_divisible()")
 
@@ -181,8 +182,11 @@ class _Expander:
             return [self.resolve(v, scope, span, trace, literal_names, expect) for v in raw]
         if not isinstance(raw, str):
             return raw
-        if literal_names:
-            return scope.get(raw, raw) if NAME.match(raw) else raw
+        if literal_names:       # a word, a parameter's value, or an item of a list parameter
+            if NAME.match(raw):
+                return scope.get(raw, raw)
+            if not _INDEXED.match(raw) or raw.partition("[")[0] not in scope:
+                return raw
         if literal_names is None and NAME.match(raw) and raw not in scope:
             return raw
         try:
@@ -384,10 +388,9 @@ class _Expander:
                       span, REFERENCE, trace)
         value = names[pname]
         if not isinstance(value, str) or not (value in OPS or value in self.blocks or value == "none"):
-            shown = value if isinstance(value, str) else repr(value)
-            why = unknown_op_message(shown, OPS, self.blocks) if isinstance(value, str) else \
-                f"{shown} is not the name of an op or block"
-            self.fail(f"layer '{key}': parameter {pname!r} is {shown!r}; {why}", span, REFERENCE, trace)
+            why = unknown_op_message(value, OPS, self.blocks) if isinstance(value, str) else \
+                f"{_shown(value)} is not the name of an op or block"
+            self.fail(f"layer '{key}': parameter {pname!r} is {_shown(value)}; {why}", span, REFERENCE, trace)
         return value
 
     def parsed(self, items: list, path: tuple) -> tuple[list, set, list]:
@@ -759,7 +762,9 @@ def expand(src: Source, params: dict | None = None, input_shape=None) -> Graph:
         outputs.append(resolve(out))
     outputs = list(dict.fromkeys(outputs))
     if input_name in outputs:
-        ex.fail("the network input cannot also be an output", src.span(("outputs",)), REFERENCE, ())
+        where = ("outputs",) if "outputs" in data else ("layers", len(data["layers"]) - 1)
+        ex.fail("the network input cannot also be an output" + ("" if "outputs" in data else
+                " (the last layer passes it through)"), src.span(where), REFERENCE, ())
     nodes = _topological(ex, input_name)
     blocks_defined = {k: src.span(("blocks", k), key=True) for k in ex.blocks}
     declared = [("params", k) for k in data.get("params") or {}]

@@ -28,7 +28,8 @@ MobileNet and EfficientNet: ``max(min_value, int(v + d / 2) // d * d)``, plus
 
 A parameter may hold a list (``rates: [12, 24, 36]``): ``rates[0]``,
 ``rates[-1]``, ``rates[i]`` index it (integers; out of range is an error) and
-``len(rates)`` counts it. Comparisons give true or false; ``and``, ``or`` (both
+``len(rates)`` counts it. Comparisons give true or false (also written as
+``true`` and ``false``); ``and``, ``or`` (both
 short-circuit, as Python's) and ``not`` take only true or false, so
 ``if: stride`` must be written ``stride == 1``.
 
@@ -60,6 +61,7 @@ _COMPARE = ("==", "!=", "<", "<=", ">", ">=")
 _ARITH = ("+", "-", "*", "/", "//", "%")
 _PRECEDENCE = {"or": 1, "and": 2, **{op: 4 for op in _COMPARE}, "+": 5, "-": 5,
                "*": 6, "/": 6, "//": 6, "%": 6}
+_BOOLS = {"true": True, "false": False}  # as YAML writes them (a parameter of that name shadows them)
 _NOT = 3                                 # 'not' binds looser than a comparison, tighter than 'and'
 
 
@@ -74,6 +76,8 @@ def evaluate(text: str, scope):
     if NAME.match(text.strip()):     # a lone name: its value, whatever it is
         name = text.strip()
         if name not in scope:
+            if name in _BOOLS:
+                return _BOOLS[name]
             raise ExprError(_unknown(name, scope))
         return scope[name]
     return _Evaluator(scope, text).value(_compile(text))
@@ -321,6 +325,8 @@ class _Evaluator:
         if kind == "name":
             name = node[1]
             if name not in self.scope:
+                if name in _BOOLS:
+                    return _BOOLS[name]
                 raise ExprError(_unknown(name, self.scope))
             return self.scope[name]
         if kind == "op":

@@ -313,3 +313,19 @@ def test_format_examples_validate_and_load(heading):
         doc = {"netc": 1, "input": {"shape": [3, 32, 32]}, "layers": ["relu"], **yaml.safe_load(text)}
         assert list(validator.iter_errors(doc)) == [], text
         load(text if "\nlayers:" in text else text + "layers: [relu]\n")
+
+
+def test_a_word_parameter_takes_an_item_of_a_list_and_conditions_take_true_and_false():
+    net = load("params: {acts: [relu, hardswish], on: true}\nlayers:\n"
+               "  - conv: {filters: 2, kernel: 1, activation: \"acts[1]\", if: on and true}\n"
+               "  - conv: {filters: 2, kernel: 1, activation: \"acts[0]\", if: \"not false\"}\n")
+    assert [n.params["activation"] for n in net.graph.nodes] == ["hardswish", "relu"]
+    d = errors("params: {acts: [relu]}\nlayers:\n  - conv: {filters: 2, kernel: 1, activation: \"acts[1]\"}\n")[0]
+    assert "index 1 is out of range: 'acts' has 1 value (0 to 0)" in d.message
+
+
+def test_a_last_layer_that_passes_the_input_through_is_pointed_at():
+    body = "layers:\n  - relu: {if: false}\n"
+    d = errors(body)[0]
+    assert "the network input cannot also be an output (the last layer passes it through)" in d.message
+    at(d, body, 4, "relu")
