@@ -25,7 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .diagnostics import LIMIT, REFERENCE, SCHEMA, Diagnostic, NetcError, Span
-from .expr import NAME, ExprError, evaluate
+from .expr import NAME, ExprError, check_syntax, evaluate
+from .expr import show as _shown
 from .graph import Graph, Node
 from .ops import OPS, ShapeError
 from .ops.aliases import suggest, unknown_op_message
@@ -39,6 +40,7 @@ MAX_STEPS = 5 * MAX_NODES   # layer items expanded (ops, block uses, repeat: 0):
                             # limit multiplied through nested blocks is a budget, not a cap per level
 SHAPE_ATTRS = {"channels": 0, "height": 1, "width": 2}
 _PARAM_OP = re.compile(PARAM_OP_PATTERN)
+_INDEXED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\[")      # acts[0]: an item of a list parameter
 ROUNDING_HINT = ("; an expression with a float gives a float, not an integer: round it with "
                  "round(), floor(), ceil() or make_divisible()")
 
@@ -52,6 +54,45 @@ class _Ref:
     span: Span
     trace: tuple
     target: str | None = None   # the layer it resolves to, once known
+
+
+@dataclass
+class _Outs:
+    """What a block use with several outputs stands for in its scope's table: its
+    outputs by name, in order, each a full node name or a ``_Ref``."""
+
+    use: str                    # the use's name in its scope, for messages
+    block: str
+    refs: dict
+
+    def describe(self) -> str:
+        return f"{self.use!r} (block {self.block!r}) gives {len(self.refs)} outputs ({', '.join(self.refs)})"
+
+
+class _Missing(Exception):
+    """A name not in its table (the caller says why, with the place it has)."""
+
+
+def _lookup(table: dict, name: str):
+    """The table entry a reference names: ``NAME``, or ``USE.OUT`` (an output of a
+    block use with several); ExprError for a misuse, _Missing for an unknown NAME."""
+    base, _, out = name.partition(".")
+    if base not in table:
+        raise _Missing(base)
+    value = table[base]
+    if not out:
+        if isinstance(value, _Outs) and len(value.refs) > 1:
+            first = next(iter(value.refs))
+            raise ExprError(f"{value.describe()}: name one, e.g. {base}.{first}")
+        return next(iter(value.refs.values())) if isinstance(value, _Outs) else value
+    if not isinstance(value, _Outs):
+        raise ExprError(f"{base!r} has one output, so write {base!r}: {name!r} would name an output of a "
+                        f"block use with several (a block declares them: outputs: [...])")
+    if out not in value.refs:
+        close = difflib.get_close_matches(out, list(value.refs), n=1)
+        raise ExprError(f"{value.describe()}; it has no output {out!r}"
+                        + (f"; did you mean {base}.{close[0]}?" if close else ""))
+    return value.refs[out]
 
 
 class _Names(Mapping):
@@ -123,6 +164,11 @@ class _Expander:
     def _inputs_of(self, block: str | None) -> list[str]:
         return list(self.blocks[block].get("inputs") or ["input"]) if block in self.blocks else ["input"]
 
+    def _outputs_of(self, block: str | None) -> list[str] | None:
+        """The names of a block's declared outputs (the last part of each entry), or None."""
+        declared = self.blocks[block].get("outputs") if block in self.blocks else None
+        return [o.rpartition(".")[2] for o in declared] if declared else None
+
     # -- values --------------------------------------------------------------
     def resolve(self, raw, scope, span: Span, trace: tuple, literal_names: bool | None,
                 expect: str | None = None):
@@ -136,8 +182,11 @@ class _Expander:
             return [self.resolve(v, scope, span, trace, literal_names, expect) for v in raw]
         if not isinstance(raw, str):
             return raw
-        if literal_names:
-            return scope.get(raw, raw) if NAME.match(raw) else raw
+        if literal_names:       # a word, a parameter's value, or an item of a list parameter
+            if NAME.match(raw):
+                return scope.get(raw, raw)
+            if not _INDEXED.match(raw) or raw.partition("[")[0] not in scope:
+                return raw
         if literal_names is None and NAME.match(raw) and raw not in scope:
             return raw
         try:
@@ -151,11 +200,12 @@ class _Expander:
     def now(self, ref) -> str:
         """The node or input a reference names, for a shape read: it must be written above."""
         while isinstance(ref, _Ref):
-            if ref.name not in ref.table:
-                why = self.not_visible(ref.table, ref.name)
+            try:
+                ref = _lookup(ref.table, ref.name)
+            except _Missing as e:
+                why = self.not_visible(ref.table, str(e))
                 raise ExprError(why or f"the shape of {ref.name!r} is not known here: a shape read "
-                                "needs the layers it depends on written above it")
-            ref = ref.table[ref.name]
+                                "needs the layers it depends on written above it") from None
         return ref
 
     def shape_of(self, name: str) -> tuple:
@@ -187,7 +237,10 @@ class _Expander:
 
     def shape_read(self, key: str, names: _Names) -> int:
         """``in.channels``, ``skip.height``, ``conv1.width``: one side of a layer's output."""
-        base, attr = key.split(".", 1)
+        base, _, attr = key.rpartition(".")
+        head = base.partition(".")[0]
+        if attr not in SHAPE_ATTRS and isinstance(names.table.get(base), _Outs) and attr in names.table[base].refs:
+            raise ExprError(f"{key!r} is an output of {base!r}: read one of its sides, e.g. {key}.channels")
         if attr not in SHAPE_ATTRS:
             close = difflib.get_close_matches(attr, list(SHAPE_ATTRS), n=1)
             raise ExprError(f"unknown shape attribute {attr!r} in {key!r}"
@@ -198,16 +251,19 @@ class _Expander:
                 raise ExprError(f"'in' is the layer's input, and this layer has {len(names.sources)}; "
                                 f"read one by name, e.g. {'name'}.{attr}")
             ref = names.sources[0]
-        elif base in names.table:
-            ref = names.table[base]
-        elif base in names.taken:
-            raise ExprError(f"{base!r} is written below this layer; a shape read needs its layer above it")
+        elif head in names.table:
+            try:
+                ref = _lookup(names.table, base)
+            except ExprError as e:
+                raise ExprError(f"in {key!r}: {e}") from None
+        elif head in names.taken:
+            raise ExprError(f"{head!r} is written below this layer; a shape read needs its layer above it")
         else:
-            why = self.not_visible(names.table, base)
+            why = self.not_visible(names.table, head)
             if why:
                 raise ExprError(why)
-            close = difflib.get_close_matches(base, ["in", *names.table], n=1)
-            raise ExprError(f"unknown layer {base!r} in {key!r}" +
+            close = difflib.get_close_matches(head, ["in", *names.table], n=1)
+            raise ExprError(f"unknown layer {head!r} in {key!r}" +
                             (f"; did you mean {close[0]!r}?" if close else ""))
         shape = self.shape_of(self.now(ref))
         i = SHAPE_ATTRS[attr]
@@ -219,45 +275,40 @@ class _Expander:
     def scope(self, items: list, path: tuple, params: dict, prefix: str, inputs: dict,
               trace: tuple, block: str | None, stack: tuple[str, ...], parent: dict | None = None,
               owners: dict | None = None):
-        """Expand one list of layers; return the full name (or ref) of its output and its table."""
+        """Expand one list of layers; return what its last layer gives (a full name, a
+        ref, or the _Outs of a block use with several outputs) and its table."""
         table: dict[str, object] = dict(inputs)
         if parent is not None:
             self.parents[id(table)] = (parent, block)
-        parsed, taken = self.parsed(items, path)
-        counts: dict[str, int] = {}
+        parsed, taken, locals_ = self.parsed(items, path)
         prev = next(iter(inputs.values()))
-        for key, item_path, args, key_span, by_param in parsed:
-            local = args.get("name")
-            if local is None:
-                base = key[1:] if by_param else key
-                while True:
-                    counts[base] = counts.get(base, 0) + 1
-                    # relu6 -> relu6_1, not relu61
-                    local = f"{base}{'_' if base[-1:].isdigit() else ''}{counts[base]}"
-                    if local not in taken:
-                        break
+        for (key, item_path, args, key_span, by_param), local in zip(parsed, locals_):
             if local in table:
                 self.fail(f"layer name {local!r} is already used in this scope",
                           self.src.span(item_path + (key, "name")), REFERENCE, trace)
             sources = self.sources(args, item_path + (key,), table, prev, trace)
             names = _Names(self, params, table, sources, taken, owners)
+            if "if" in args and not self.condition(args["if"], item_path + (key, "if"), names, trace):
+                if not by_param and key in self.blocks:     # misspelt arguments, whatever the condition
+                    self.block_args(key, args, item_path + (key,), trace, prefix + local)
+                self.steps += 1
+                out = table[local] = self.passed(key if not by_param else None, args, sources, prev,
+                                                 item_path + (key, "if"), trace, "if", local)
+                prev = out
+                continue
             op = names.chosen(key, key_span, trace) if by_param else key
             repeat = self.repeat(args, item_path + (key,), names, trace)
             self.steps += max(repeat, 1)
             if self.steps > MAX_STEPS:
                 self.fail(f"the network expands to more than {MAX_STEPS:,} layers and block uses "
                           f"(repeat counts multiply through nested blocks)", key_span, LIMIT, trace)
-            if op in self.blocks and repeat > 1 and len(self._inputs_of(op)) > 1:
-                self.fail(f"block {op!r} takes {len(self._inputs_of(op))} inputs, so it cannot be "
-                          "repeated (each copy after the first would get one input)",
-                          self.src.span(item_path + (key, "repeat")), REFERENCE, trace)
             if repeat == 0 or op == "none":   # no layer: the name stands for the layer's input
-                if len(sources) != 1:
-                    what = "repeat: 0" if repeat == 0 else "no op (none)"
-                    where = item_path + ((key, "repeat") if repeat == 0 else (key,))
-                    self.fail(f"a layer with {what} passes one input through; it has {len(sources)}",
-                              self.src.span(where), REFERENCE, trace)
-                repeat, out = 0, sources[0]
+                where = item_path + ((key, "repeat") if repeat == 0 else (key,))
+                out = self.passed(op if op in self.blocks else None, args, sources, prev, where, trace,
+                                  "repeat: 0" if repeat == 0 else "no op (none)", local)
+                repeat = 0
+            elif "from" not in args and isinstance(prev, _Outs):
+                self.check_implicit(op, prev, key_span, trace)
             for r in range(repeat):
                 full = prefix + (f"{local}.{r}" if "repeat" in args else local)
                 if r:       # each copy after the first reads the one before it as 'in'
@@ -267,13 +318,66 @@ class _Expander:
                                        sources, trace, block)
                 elif op in self.blocks:
                     out = self.block_use(op, args, item_path + (key,), key_span, names, full,
-                                         sources, trace, stack, table)
+                                         sources, trace, stack, table, local)
                 else:
                     self.fail(unknown_op_message(op, OPS, self.blocks), key_span, REFERENCE, trace)
-                sources = [out]
+                sources = list(out.refs.values()) if isinstance(out, _Outs) else [out]
+                if r + 1 < repeat and op in self.blocks and len(sources) != len(self._inputs_of(op)):
+                    n_in, n_out = len(self._inputs_of(op)), len(sources)
+                    self.fail(f"block {op!r} takes {n_in} input{'s' if n_in > 1 else ''} and gives {n_out} "
+                              f"output{'s' if n_out > 1 else ''}, so it cannot be repeated (each copy after the "
+                              f"first takes the outputs of the one before it: a repeated block gives as many "
+                              f"outputs as it takes inputs)",
+                              self.src.span(item_path + (key, "repeat")), REFERENCE, trace)
             table[local] = out
             prev = out
         return prev, table
+
+    def condition(self, raw, path: tuple, names: _Names, trace: tuple) -> bool:
+        """The value of a layer's ``if:``: true or false, nothing else."""
+        span = self.src.span(path)
+        value = self.resolve(raw, names, span, trace, False)
+        if not isinstance(value, bool):
+            hint = " (compare it, e.g. stride == 1)" if not isinstance(raw, bool) else ""
+            self.fail(f"if: the condition is {_shown(value)}, not true or false{hint}", span, SCHEMA, trace)
+        return value
+
+    def passed(self, block: str | None, args: dict, sources: list, prev, path: tuple, trace: tuple,
+               why: str, local: str):
+        """What a layer that is not made stands for: its input. A block use with several
+        outputs passes its inputs through as its outputs, in order; a layer left out by
+        its condition stands for its first input (without 'from', all that the layer
+        before it gave); repeat: 0 and none need exactly one input."""
+        outputs = self._outputs_of(block) or ()
+        if len(outputs) > 1:
+            if len(sources) != len(outputs):
+                self.fail(f"block {block!r} gives {len(outputs)} outputs ({', '.join(outputs)}) and takes "
+                          f"{len(self._inputs_of(block))} input(s), so with {why} it has no outputs to pass "
+                          f"on: a use with no layers passes its inputs through as its outputs, as many as it gives",
+                          self.src.span(path), REFERENCE, trace)
+            return _Outs(local, block, dict(zip(outputs, sources)))
+        if why == "if":
+            return prev if "from" not in args else sources[0]
+        if len(sources) != 1:
+            self.fail(f"a layer with {why} passes one input through; it has {len(sources)}",
+                      self.src.span(path), REFERENCE, trace)
+        return sources[0]
+
+    def check_implicit(self, op: str, prev: "_Outs", span: Span, trace: tuple) -> None:
+        """A layer without 'from' after a block use with several outputs takes them all, in
+        order: it must take that many."""
+        n = len(prev.refs)
+        if op in OPS:
+            lo, hi = OPS[op].arity
+            fits = lo <= n and (hi is None or n <= hi)
+            takes = "one input" if hi == 1 else f"{lo} to {hi} inputs" if hi else f"{lo} or more inputs"
+        else:
+            k = len(self._inputs_of(op))
+            fits, takes = k == n, f"{k} input{'s' if k > 1 else ''}"
+        if not fits:
+            first = next(iter(prev.refs))
+            self.fail(f"{op} takes {takes}, and without 'from' a layer takes everything the layer before it "
+                      f"gives: {prev.describe()}; name one, e.g. from: {prev.use}.{first}", span, REFERENCE, trace)
 
     def chosen(self, key: str, names: _Names, span: Span, trace: tuple) -> str:
         """The op or block a ``$param`` layer names (``none``: no layer)."""
@@ -284,16 +388,15 @@ class _Expander:
                       span, REFERENCE, trace)
         value = names[pname]
         if not isinstance(value, str) or not (value in OPS or value in self.blocks or value == "none"):
-            shown = value if isinstance(value, str) else repr(value)
-            why = unknown_op_message(shown, OPS, self.blocks) if isinstance(value, str) else \
-                f"{shown} is not the name of an op or block"
-            self.fail(f"layer '{key}': parameter {pname!r} is {shown!r}; {why}", span, REFERENCE, trace)
+            why = unknown_op_message(value, OPS, self.blocks) if isinstance(value, str) else \
+                f"{_shown(value)} is not the name of an op or block"
+            self.fail(f"layer '{key}': parameter {pname!r} is {_shown(value)}; {why}", span, REFERENCE, trace)
         return value
 
-    def parsed(self, items: list, path: tuple) -> tuple[list, set]:
+    def parsed(self, items: list, path: tuple) -> tuple[list, set, list]:
         """A list of layers as (key, path, settings, key span, whether the key names a
-        parameter) per item, and the names its items give: worked out once per list
-        (a block used 16 times is read once)."""
+        parameter) per item, the names its items give, and each item's name in its
+        scope: worked out once per list (a block used 16 times is read once)."""
         hit = self.parsed_lists.get(path)
         if hit is None:
             parsed = []
@@ -302,8 +405,8 @@ class _Expander:
                 key_span = self.src.span(item_path + (key,), key=True) if isinstance(it, dict) \
                     else self.src.span(item_path)
                 parsed.append((key, item_path, args, key_span, isinstance(key, str) and _PARAM_OP.match(key)))
-            taken = {p[2]["name"] for p in parsed if isinstance(p[2].get("name"), str)}
-            hit = self.parsed_lists[path] = (parsed, taken)
+            taken, locals_ = _local_names([(p[0], p[2], p[4]) for p in parsed])
+            hit = self.parsed_lists[path] = (parsed, taken, locals_)
         return hit
 
     def item(self, item, path: tuple):
@@ -325,8 +428,8 @@ class _Expander:
         return n
 
     def sources(self, args: dict, path: tuple, table: dict, prev, trace: tuple) -> list:
-        if "from" not in args:
-            return [prev]
+        if "from" not in args:      # all that the layer before gave
+            return list(prev.refs.values()) if isinstance(prev, _Outs) else [prev]
         names = args["from"] if isinstance(args["from"], list) else [args["from"]]
         refs = []
         for i, name in enumerate(names):
@@ -377,7 +480,8 @@ class _Expander:
 
     # -- block uses ------------------------------------------------------------
     def block_use(self, name: str, args: dict, path: tuple, key_span: Span, caller,
-                  full: str, sources: list, trace: tuple, stack: tuple[str, ...], table: dict):
+                  full: str, sources: list, trace: tuple, stack: tuple[str, ...], table: dict,
+                  local: str):
         if name in stack:
             chain = " -> ".join(stack[stack.index(name):] + (name,))
             self.fail(f"block {name!r} uses itself ({chain})", key_span, REFERENCE, trace, full)
@@ -395,14 +499,7 @@ class _Expander:
             self.fail(msg, self.src.span(path + ("from",)) if "from" in args else key_span,
                       REFERENCE, trace, full)
         self.blocks_used.add(name)
-        declared = definition.get("params") or {}
-        for key in args:
-            if key not in declared and key not in META_KEYS:
-                close = difflib.get_close_matches(str(key), list(declared), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else \
-                    f" (it declares: {', '.join(declared) or 'none'})"
-                self.fail(f"block {name!r} has no parameter {key!r}{hint}",
-                          self.src.span(path + (key,), key=True), REFERENCE, trace, full)
+        declared = self.block_args(name, args, path, trace, full)
         inner_inputs = dict(zip(inputs, sources))
         scope: dict = dict(self.params)       # the network's params, shadowed by the block's
         owners = {**self.owners, **{p: ("blocks", name, "params", p) for p in declared}}
@@ -416,9 +513,38 @@ class _Expander:
                 dspan = self.src.span(("blocks", name, "params", pname))
                 scope[pname] = self.resolve(default, inner, dspan, trace, None)
         inner_trace = trace + ((full, key_span),)
-        out, _ = self.scope(definition["layers"], ("blocks", name, "layers"), scope, full + ".",
-                            inner_inputs, inner_trace, name, stack + (name,), table, owners)
-        return out
+        out, inner_table = self.scope(definition["layers"], ("blocks", name, "layers"), scope, full + ".",
+                                      inner_inputs, inner_trace, name, stack + (name,), table, owners)
+        if "outputs" not in definition:
+            return out
+        refs = {}
+        for i, entry in enumerate(definition["outputs"]):
+            span = self.src.span(("blocks", name, "outputs", i))
+            try:
+                refs[entry.rpartition(".")[2]] = _lookup(inner_table, entry)
+            except _Missing as e:
+                self.fail(self.unknown_output(name, str(e), inner_table), span, REFERENCE, inner_trace)
+            except ExprError as e:
+                self.fail(f"outputs of block {name!r}: {e}", span, REFERENCE, inner_trace)
+        return _Outs(local, name, refs)
+
+    def unknown_output(self, block: str, base: str, table: dict) -> str:
+        names = [k for k in table if k != "input" or "input" in self._inputs_of(block)]
+        close = difflib.get_close_matches(base, names, n=1)
+        return (f"outputs of block {block!r}: it has no layer or input {base!r}"
+                + (f"; did you mean {close[0]!r}?" if close else ""))
+
+    def block_args(self, name: str, args: dict, path: tuple, trace: tuple, full: str) -> dict:
+        """The block's declared parameters; an argument it does not declare is an error."""
+        declared = self.blocks[name].get("params") or {}
+        for key in args:
+            if key not in declared and key not in META_KEYS:
+                close = difflib.get_close_matches(str(key), list(declared), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else \
+                    f" (it declares: {', '.join(declared) or 'none'})"
+                self.fail(f"block {name!r} has no parameter {key!r}{hint}",
+                          self.src.span(path + (key,), key=True), REFERENCE, trace, full)
+        return declared
 
     # -- network parameters ------------------------------------------------------
     def network_params(self, overrides: dict) -> dict:
@@ -478,22 +604,102 @@ def _computed_float(raw, value) -> bool:
     return isinstance(raw, str) and isinstance(value, float)
 
 
+def _local_names(entries: list) -> tuple[set, list]:
+    """The names a list of layers gives, from (key, settings, whether the key names a
+    parameter) per item: the written names, and each item's name (unnamed: ``{op}{n}``
+    counted per op, skipping names taken)."""
+    taken = {a["name"] for _, a, _ in entries if isinstance(a.get("name"), str)}
+    counts: dict[str, int] = {}
+    names = []
+    for key, args, by_param in entries:
+        local = args.get("name")
+        if local is None:
+            base = key[1:] if by_param else key
+            while True:
+                counts[base] = counts.get(base, 0) + 1
+                # relu6 -> relu6_1, not relu61
+                local = f"{base}{'_' if base[-1:].isdigit() else ''}{counts[base]}"
+                if local not in taken:
+                    break
+        names.append(local)
+    return taken, names
+
+
 def check_ops(src: Source) -> None:
-    """Every unknown op of the file, reported at once (layers and every block)."""
+    """What can be told without expanding, every instance of it reported at once (layers
+    and every block): unknown ops; references to outputs a block does not declare, or
+    to a block use with several outputs without naming one; a block's ``outputs:``
+    naming no layer of it; an ``if:`` that is not an expression."""
     data = src.data
     blocks = data.get("blocks") or {}
-    lists = [(("layers",), data["layers"])]
-    lists += [(("blocks", b, "layers"), d["layers"]) for b, d in blocks.items()]
+    lists = [(("layers",), data["layers"], None)]
+    lists += [(("blocks", b, "layers"), d["layers"], b) for b, d in blocks.items()]
+    outputs_of = {b: [o.rpartition(".")[2] for o in d["outputs"]] for b, d in blocks.items() if d.get("outputs")}
     diags = []
-    for path, items in lists:
+    top: dict = {}
+    for path, items, block in lists:
+        entries = []
         for i, item in enumerate(items):
             key = item if isinstance(item, str) else next(iter(item))
-            if not isinstance(key, str) or key in OPS or key in blocks or _PARAM_OP.match(key):
+            args = item[key] if isinstance(item, dict) and isinstance(item[key], dict) else {}
+            entries.append((key, args, bool(_PARAM_OP.match(key))))
+            if key in OPS or key in blocks or _PARAM_OP.match(key):
                 continue
             span = src.span(path + (i, key), key=True) if isinstance(item, dict) else src.span(path + (i,))
             diags.append(Diagnostic(unknown_op_message(key, OPS, blocks), span, REFERENCE))
+        _, names = _local_names(entries)
+        table = {}              # what each name is, as far as is known without expanding
+        for (key, _, by_param), local in zip(entries, names):
+            if key in blocks and key in outputs_of:
+                table[local] = _Outs(local, key, dict.fromkeys(outputs_of[key], local))
+            elif key in OPS:
+                table[local] = local
+        if block is None:
+            top = table
+        for i, (key, args, _) in enumerate(entries):
+            where = path + (i, key)
+            refs = args.get("from")
+            for j, ref in enumerate(refs if isinstance(refs, list) else [refs] if refs else []):
+                d = _static_ref(src, table, ref, where + (("from", j) if isinstance(refs, list) else ("from",)))
+                if d:
+                    diags.append(d)
+            if isinstance(args.get("if"), str):
+                try:
+                    check_syntax(args["if"])
+                except ExprError as e:
+                    diags.append(Diagnostic(f"if: {e}", src.span(where + ("if",)), SCHEMA))
+        declared = blocks[block].get("outputs") if block else None
+        for i, entry in enumerate(declared or []):
+            base = entry.partition(".")[0]
+            inputs = blocks[block].get("inputs") or ["input"]
+            span = src.span(("blocks", block, "outputs", i))
+            if base not in names and base not in inputs:
+                close = difflib.get_close_matches(base, names + list(inputs), n=1)
+                diags.append(Diagnostic(f"outputs of block {block!r}: it has no layer or input {base!r}"
+                                        + (f"; did you mean {close[0]!r}?" if close else ""), span, REFERENCE))
+            else:
+                d = _static_ref(src, table, entry, ("blocks", block, "outputs", i), f"outputs of block {block!r}")
+                if d:
+                    diags.append(d)
+    for i, entry in enumerate(data.get("outputs") or []):
+        if "." in entry:
+            d = _static_ref(src, top, entry, ("outputs", i), "outputs")
+            if d:
+                diags.append(d)
     if diags:
         raise NetcError(sorted(diags, key=lambda d: (d.span.line, d.span.col)))
+
+
+def _static_ref(src: Source, table: dict, ref, path: tuple, what: str = "from") -> Diagnostic | None:
+    """A reference's misuse that shows without expanding: an output that the named block
+    does not declare, one of an op, or a block use with several outputs unnamed."""
+    if not isinstance(ref, str) or ref.partition(".")[0] not in table:
+        return None          # an input, a layer chosen by a parameter, or unknown: expansion says
+    try:
+        _lookup(table, ref)
+    except ExprError as e:
+        return Diagnostic(f"{what}: {e}", src.span(path), REFERENCE)
+    return None
 
 
 def expand(src: Source, params: dict | None = None, input_shape=None) -> Graph:
@@ -514,18 +720,22 @@ def expand(src: Source, params: dict | None = None, input_shape=None) -> Graph:
     known = {n.name for n in ex.nodes} | {input_name}
 
     def resolve(ref, key: str = "from") -> str:
-        chain = []            # refs through pass-through layers (repeat: 0), each resolved once
+        chain = []            # refs through pass-through layers (repeat: 0, if), each resolved once
         while isinstance(ref, _Ref) and ref.target is None:
-            if ref.name not in ref.table:
-                why = ex.not_visible(ref.table, ref.name)
+            chain.append(ref)
+            try:
+                ref = _lookup(ref.table, ref.name)
+            except _Missing as e:
+                base = str(e)
+                why = ex.not_visible(ref.table, base)
                 if why:
                     ex.fail(why, ref.span, REFERENCE, ref.trace)
                 names = [k for k in ref.table if k != "input"]
-                close = difflib.get_close_matches(ref.name, names, n=1)
+                close = difflib.get_close_matches(base, names, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                ex.fail(f"unknown layer {ref.name!r} in {key!r}{hint}", ref.span, REFERENCE, ref.trace)
-            chain.append(ref)
-            ref = ref.table[ref.name]
+                ex.fail(f"unknown layer {base!r} in {key!r}{hint}", ref.span, REFERENCE, ref.trace)
+            except ExprError as e:
+                ex.fail(f"{key}: {e}", ref.span, REFERENCE, ref.trace)
             if len(chain) > MAX_STEPS:  # pragma: no cover - tables never point in circles
                 raise AssertionError("reference loop")
         if isinstance(ref, _Ref):
@@ -540,11 +750,21 @@ def expand(src: Source, params: dict | None = None, input_shape=None) -> Graph:
     outputs = []
     if "outputs" in data:
         for i, name in enumerate(data["outputs"]):
-            outputs.append(resolve(_Ref(table, name, src.span(("outputs", i)), ()), "outputs"))
+            span = src.span(("outputs", i))
+            value = table.get(name)
+            if isinstance(value, _Outs):       # a block use with several outputs: all of them
+                outputs += [resolve(_Ref(value.refs, o, span, ())) for o in value.refs]
+            else:
+                outputs.append(resolve(_Ref(table, name, span, ()), "outputs"))
+    elif isinstance(out, _Outs):
+        outputs += [resolve(r) for r in out.refs.values()]
     else:
         outputs.append(resolve(out))
+    outputs = list(dict.fromkeys(outputs))
     if input_name in outputs:
-        ex.fail("the network input cannot also be an output", src.span(("outputs",)), REFERENCE, ())
+        where = ("outputs",) if "outputs" in data else ("layers", len(data["layers"]) - 1)
+        ex.fail("the network input cannot also be an output" + ("" if "outputs" in data else
+                " (the last layer passes it through)"), src.span(where), REFERENCE, ())
     nodes = _topological(ex, input_name)
     blocks_defined = {k: src.span(("blocks", k), key=True) for k in ex.blocks}
     declared = [("params", k) for k in data.get("params") or {}]

@@ -1,7 +1,7 @@
 """Command-line overrides of a file: ``--set NAME=VALUE`` for its ``params:``,
 ``--input C,H,W`` for its input shape. A value is read as an unquoted YAML
 scalar would be (``0.75`` a number, ``true`` a boolean, ``hardswish`` a word,
-``ceil(2 * depth)`` an expression), so ``--set`` means what writing the value in
+``ceil(2 * depth)`` an expression, ``[6, 12, 18]`` a list of them), so ``--set`` means what writing the value in
 the file would mean."""
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ def parse_set(text: str) -> tuple[str, object]:
     name, value = name.strip(), value.strip()
     if not eq or not NAME.match(name) or not value:
         raise OverrideError(f"--set {text!r}: expected NAME=VALUE, e.g. --set width=0.75")
+    if value.startswith("[") and value.endswith("]"):      # a list: --set rates=[6,12,18]
+        items = [v.strip() for v in value[1:-1].split(",")] if value[1:-1].strip() else []
+        if any(not v or v[0] in "[]{" or "]" in v for v in items):
+            raise OverrideError(f"--set {text!r}: a list is written [a, b, c], of numbers, words or "
+                                f"expressions without commas")
+        return name, [plain_scalar(v) for v in items]
     return name, plain_scalar(value)
 
 

@@ -17,10 +17,11 @@ from .source import Source
 
 FORMAT_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+REF_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"   # a layer, or one output of a block use
 MAX_REPEAT = 10_000
-META_KEYS = ("name", "from", "repeat")
+META_KEYS = ("name", "from", "repeat", "if")
 PARAM_OP_PATTERN = r"^\$[A-Za-z_][A-Za-z0-9_]*$"
-MAX_BLOCK_INPUTS = 64
+MAX_BLOCK_INPUTS = 64     # and outputs
 COMMA_HINT = ("; a comma inside { } ends the value: quote an expression that has one, "
               "e.g. filters: \"make_divisible(c * width, 8)\"")
 SCHEMA_ID = "urn:netc:format:1"
@@ -29,16 +30,25 @@ SCHEMA_ID = "urn:netc:format:1"
 def build_schema() -> dict:
     """The whole-document schema (JSON Schema draft 2020-12)."""
     name = {"$ref": "#/$defs/name"}
+    ref = {"$ref": "#/$defs/ref"}
     expr = {"type": "string"}
     meta = {
         "name": {**name, "description": "layer name, unique in its scope; used by 'from'"},
-        "from": {"description": "input layer(s) by name; default: the previous layer",
-                 "anyOf": [name, {"type": "array", "items": name, "minItems": 1}]},
+        "from": {"description": "input layer(s) by name (NAME.OUT: one output of a block use with "
+                               "several); default: the previous layer",
+                 "anyOf": [ref, {"type": "array", "items": ref, "minItems": 1}]},
         "repeat": {"description": "chain N copies of this layer (0: pass the input through)",
                    "anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_REPEAT}, expr]},
+        "if": {"description": "a condition, e.g. \"stride == 1 and in.channels == c\": when false, "
+                              "the layer is left out and its name stands for its (first) input",
+               "type": ["boolean", "string"]},
     }
     defs: dict = {
         "name": {"type": "string", "pattern": NAME_PATTERN},
+        "ref": {"type": "string", "pattern": REF_PATTERN},
+        "param_value": {"description": "a number, word, expression, true/false, or a list of them",
+                        "type": ["number", "string", "boolean", "array"],
+                        "items": {"$ref": "#/$defs/param_value"}},
         "layers": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/layer"}},
         "layer": {
             "description": "one op or block, mapped to its settings: '- conv: {filters: 64, kernel: 3}'; "
@@ -70,6 +80,11 @@ def build_schema() -> dict:
                                           "'from: [a, b]' where it is used (default: one, 'input')",
                            "type": "array", "items": name, "minItems": 1, "maxItems": MAX_BLOCK_INPUTS,
                            "uniqueItems": True},
+                "outputs": {"description": "the block's outputs, by layer name (NAME.OUT: an output of an "
+                                           "inner block use); a later layer names one as USE.NAME "
+                                           "(default: one, the last layer)",
+                            "type": "array", "items": ref, "minItems": 1, "maxItems": MAX_BLOCK_INPUTS,
+                            "uniqueItems": True},
                 "layers": {"$ref": "#/$defs/layers"},
             },
             "required": ["layers"],
@@ -106,14 +121,15 @@ def build_schema() -> dict:
             "params": {"description": "network parameters, usable in every layer and block; "
                                      "overridden from the command line with --set NAME=VALUE",
                        "type": "object", "propertyNames": name,
-                       "additionalProperties": {"type": ["number", "string", "boolean"]}},
+                       "additionalProperties": {"$ref": "#/$defs/param_value"}},
             "defaults": {"description": "settings per op type, overridden per layer",
                          "type": "object", "properties": defaults, "additionalProperties": False},
             "blocks": {"type": "object", "propertyNames": name,
                        "additionalProperties": {"$ref": "#/$defs/block"}},
             "layers": {"$ref": "#/$defs/layers"},
-            "outputs": {"description": "output layers; default: the last layer",
-                        "type": "array", "items": name, "minItems": 1},
+            "outputs": {"description": "output layers (NAME.OUT: one output of a block use); default: "
+                                       "the last layer (every output of a block with several)",
+                        "type": "array", "items": ref, "minItems": 1},
         },
         "required": ["netc", "input", "layers"],
         "additionalProperties": False,
@@ -239,11 +255,17 @@ def _explain(err, src: Source) -> list[Diagnostic]:
             param.check(err.instance)
         except ValueError as e:
             return [Diagnostic(f"{path[-2]} {path[-1]}: {e}", src.span(path), SCHEMA)]
+    if v == "type" and path and path[-1] == "if":
+        return [Diagnostic(f"if: expected a condition (true, false or an expression such as "
+                           f"\"stride == 1\"), got {_kind(err.instance)}", src.span(path), SCHEMA)]
     if v == "type":
         msg = f"{_label(path)}: expected {_types(err.validator_value)}, got {_kind(err.instance)}"
         if isinstance(err.instance, float) and err.instance.is_integer() and "integer" in err.validator_value:
             msg += f": sizes, counts and channels are written as integers ({int(err.instance)}, not {err.instance})"
         return [Diagnostic(msg, src.span(path), SCHEMA)]
+    if v == "pattern" and err.validator_value == REF_PATTERN:
+        return [Diagnostic(f"{_label(path)}: {err.instance!r} is not a layer reference (a name, or "
+                           f"USE.OUTPUT: one output of a block use with several)", src.span(path), SCHEMA)]
     if v == "pattern":
         hint = COMMA_HINT if isinstance(err.instance, str) and ")" in err.instance else ""
         return [Diagnostic(f"{_label(path)}: {err.instance!r} is not a valid name (letters, digits "
@@ -255,7 +277,8 @@ def _explain(err, src: Source) -> list[Diagnostic]:
         return [Diagnostic(f"repeat must be an integer from 0 to {MAX_REPEAT:,} or an expression, "
                            f"got {err.instance!r}", src.span(path), SCHEMA)]
     if v == "anyOf" and path and path[-1] == "from":
-        return [Diagnostic("from: expected a layer name or a list of names", src.span(path), SCHEMA)]
+        return [Diagnostic("from: expected a layer name (or USE.OUTPUT) or a list of them", src.span(path),
+                           SCHEMA)]
     return [Diagnostic(f"{_label(path)}: {err.message}", src.span(path), SCHEMA)]
 
 

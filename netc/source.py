@@ -62,6 +62,12 @@ class Source:
         return self.spans.get((), Span(self.path, 1, 1))
 
 
+def _indexes(text: str, index: int) -> bool:
+    """Whether the YAML error at ``index`` is a '[' right after a name: an unquoted
+    ``rates[0]`` in a flow collection."""
+    return 0 < index < len(text) and text[index] == "[" and (text[index - 1].isalnum() or text[index - 1] == "_")
+
+
 def plain_scalar(text: str):
     """The YAML 1.2 core-schema value of an unquoted scalar."""
     if text in _NULL:
@@ -176,6 +182,9 @@ def parse(text: str, name: str = "<string>") -> Source:
             if "nesting depth" in msg:   # libyaml 0.2.5+ counts levels before netc's limit does
                 raise error(f"nesting deeper than {MAX_DEPTH} levels",
                             span_of(mark) if mark else Span(name, 1, 1), LIMIT) from None
+            if mark and "flow" in msg and _indexes(text, mark.index):
+                msg += ("; a [ inside { } or [ ] starts a list: quote an expression that indexes one, "
+                        "e.g. dilation: \"rates[0]\"")
             raise error(f"invalid YAML: {msg}", span_of(mark) if mark else Span(name, 1, 1), SYNTAX) from None
         except yaml.YAMLError as e:
             raise error(f"invalid YAML: {e}", Span(name, 1, 1), SYNTAX) from None

@@ -93,3 +93,61 @@ def test_depth_rounding_agrees_with_efficientnet():
     for depth in (1.0, 1.1, 1.2, 1.4, 1.8, 2.2, 2.6, 3.1):
         for n in (1, 2, 3, 4):
             assert evaluate(f"ceil({n} * d)", {"d": depth}) == int(math.ceil(n * depth)), (n, depth)
+
+
+# -- lists, comparisons and conditions (issue 18) -------------------------------------------
+
+LISTS = {"rates": [12, 24, 36], "grid": [[1, 2], [4]], "i": 1, "s": 1, "c": 8, "se": True, "no": False,
+         "w": 0.5, "act": "relu", "empty": []}
+
+
+@pytest.mark.parametrize("text, value", [
+    ("rates[0]", 12), ("rates[-1]", 36), ("rates[i + 1]", 36), ("2 * rates[i]", 48), ("grid[0][1]", 2),
+    ("len(rates)", 3), ("len(grid[1])", 1), ("max(rates)", 36), ("min(rates) // 4", 3),
+    ("s == 1", True), ("s != 1", False), ("c >= 8", True), ("c < 8", False), ("w <= 0.5", True),
+    ("s == 1 and c == 8", True), ("s == 2 or c == 8", True), ("not se", False), ("not s == 2", True),
+    ("se and not no", True), ("no or se and no", False),          # and binds tighter than or
+    ("(no or se) and se", True), ("act == act", True), ("act == 1", False), ("rates == rates", True),
+    ("s == 1.0", True), ("1 + 2 == 3", True), ("-rates[0]", -12), ("-" * 200 + "s", 1),
+    ("no and rates[9] == 1", False), ("se or rates[9] == 1", True),   # short-circuit, as Python
+])
+def test_lists_comparisons_and_conditions(text, value):
+    got = evaluate(text, LISTS)
+    assert got == value and type(got) is type(value)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("rates[3]", "index 3 is out of range: 'rates' has 3 values \\(0 to 2\\)"),
+    ("rates[-4]", "out of range"), ("empty[0]", "'empty' is empty"),
+    ("rates[w]", "a list index is an integer, got 0.5"), ("rates[se]", "got true"),
+    ("c[0]", "'c' is 8, not a list"), ("rates + 1", "'rates' is the list \\[12, 24, 36\\], not a number"),
+    ("se + 1", "'se' is true, not a number"), ("c and se", "'and' takes true or false; 'c' is 8"),
+    ("not c", "'not' takes true or false"), ("no or 1", "'or' takes true or false"),
+    ("s < 2 < 3", "cannot be chained"), ("act < 1", "'act' is 'relu', not a number"),
+    ("rates[0", "missing '\\]'.*quote an expression that indexes"), ("len(c)", "len\\(\\) takes one list"),
+    ("max(empty)", "empty list"), ("max(rates, 1)", "not a number"), ("[1, 2]", "unexpected '\\['"),
+    ("s ==", "incomplete"), ("and s", "unexpected 'and'"), ("s = 1", "unexpected character '='"),
+    ("(" * 33 + "1" + ")" * 33, "nested deeper than 32"), ("rates" + "[0]" * 33, "not a list"),
+    ("r" + "[0" * 40 + "]" * 40, "nested deeper than 32"),
+])
+def test_list_and_condition_errors(text, words):
+    with pytest.raises(ExprError, match=words):
+        evaluate(text, LISTS)
+
+
+def test_every_text_of_the_length_limit_parses_within_the_recursion_limit():
+    """Brackets nest at most 32 deep and chains are loops, so no text of 256 characters
+    reaches Python's recursion limit (a RecursionError would be a crash)."""
+    import sys
+
+    limit = sys.getrecursionlimit()
+    try:
+        sys.setrecursionlimit(400)
+        for text in ["1" + " + 1" * 63, "-" * 255 + "1", "not " * 60 + "se", "(" * 32 + "1" + ")" * 32,
+                     "s == 1 and " * 20 + "se", "max(" * 32 + "1, 2" + ")" * 32]:
+            try:
+                evaluate(text[:256], LISTS)
+            except ExprError:
+                pass
+    finally:
+        sys.setrecursionlimit(limit)

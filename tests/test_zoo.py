@@ -204,13 +204,15 @@ def test_mobilenet_v2_rows():
     assert rows["stem.conv"].params == 32 * 3 * 3 * 3
     assert rows["block1.depthwise.conv"].params == 32 * 1 * 3 * 3          # groups = channels
     assert rows["stage2.first.expand.conv"].params == 96 * 16              # 16 * t(6)
-    dw = rows["stage2.first.dw.depthwise.conv"]
+    dw = rows["stage2.first.depthwise.conv"]
     assert dw.params == 96 * 3 * 3
     assert dw.output_shape == (96, 56, 56)
     assert dw.macs == 96 * 9 * 56 * 56
     # residual only where stride 1 and width unchanged: n - 1 per stage, none in block1/block17
     adds = [r.name for r in load("mobilenet_v2").layers if r.op == "add"]
     assert len(adds) == (2 - 1) + (3 - 1) + (4 - 1) + (3 - 1) + (3 - 1)
+    assert "stage2.first.shortcut" not in rows and "stage2.rest.0.shortcut" in rows  # if: stride 1, widths agree
+    assert "block1.expand.conv" not in rows and rows["block1.depthwise.conv"].output_shape == (32, 112, 112)
     assert rows["head.conv"].params == 1280 * 320
     assert rows["fc"].params == 1280 * 1000 + 1000
 
@@ -294,8 +296,9 @@ def test_efficientnet_b0_to_b7_from_one_file(variant):
 
 def test_efficientnet_b0_rows():
     rows = rows_of(load("efficientnet_b0"))
-    assert "stage1.first.expand.0.conv" not in rows                         # t = 1: no expansion
-    assert rows["stage2.first.expand.0.conv"].params == 16 * 96
+    assert "stage1.first.expand.conv" not in rows                           # t = 1: no expansion
+    assert "stage1.first.depthwise.conv" in rows
+    assert rows["stage2.first.expand.conv"].params == 16 * 96
     assert rows["stage2.first.se.fc1"].params == 96 * 4 + 4                 # squeeze 16 // 4
     assert rows["head.conv"].output_shape == (1280, 7, 7)
     assert sum(r.op == "add" for r in rows.values()) == 16 - 7             # all but each stage's first
@@ -310,7 +313,7 @@ def test_efficientnet_b7_from_the_command_line():
     rows = rows_of(netc.load(EXAMPLES / "efficientnet_b0.yaml", input_shape=(3, 600, 600),
                              params={"width": 2.0, "depth": 3.1}))
     assert rows["stem.conv"].output_shape == (64, 300, 300)
-    assert "stage6.rest.11.branch.project" in rows and "stage6.rest.12.branch.project" not in rows  # ceil(4 * 3.1)
+    assert "stage6.rest.11.project" in rows and "stage6.rest.12.project" not in rows  # ceil(4 * 3.1)
     assert rows["head.conv"].output_shape == (2560, 19, 19)
 
 
