@@ -111,9 +111,11 @@ def incomplete_text(inc: dict) -> str:
     after, k = inc["nodes_after"], inc["layers_read"]
     after = (f", nor {'were' if after > 1 else 'was'} {after} node{'s' if after > 1 else ''} after "
              f"{'them' if n > 1 else 'it'}") if after else ""
+    cover = (f"the counts below cover the {k} layer{'s' if k != 1 else ''} read and are lower bounds (≥)"
+             if k else "no layer of the model could be read, so nothing below counts it but its input")
     return (f"Totals are incomplete: {n} node{'s' if n > 1 else ''} of {len(kinds)} op type"
             f"{'s' if len(kinds) > 1 else ''} ({types}) {'were' if n > 1 else 'was'} not read{after}; "
-            f"the counts below cover the {k} layer{'s' if k != 1 else ''} read and are lower bounds (≥).")
+            f"{cover}.")
 
 
 HEADERS = ("Layer", "Op", "Output shape", "Params", "MACs", "Activations", "Receptive field")
