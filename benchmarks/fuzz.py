@@ -1090,7 +1090,8 @@ def _loads(text: str):
 
 
 def minimize_onnx(runner: "OnnxRunner", data: bytes, signature: str, budget_s: float) -> bytes:
-    """Drop nodes, then each node's attributes, inputs and metadata, then initializers,
+    """Drop nodes (or bypass them: their result replaced by their input), then each node's
+    attributes, inputs and metadata, then initializers,
     value infos, outputs, opsets and doc strings, while ``runner`` still fails with
     ``signature``; bytes that do not parse as a model (or no longer fail once parsed and
     serialized again) lose chunks of bytes instead. Stops after ``budget_s`` seconds."""
@@ -1134,10 +1135,32 @@ def minimize_onnx(runner: "OnnxRunner", data: bytes, signature: str, budget_s: f
                 return candidate
         return model
 
+    def bypass(model):
+        """Delete single nodes, their result replaced by their first input wherever it is
+        used (a graph output included): a chain shrinks without a dangling output."""
+        k = len(model.graph.node) - 1
+        while k >= 0 and time.monotonic() < deadline:
+            node = model.graph.node[k]
+            if node.input and node.output:
+                old, new = node.output[0], node.input[0]
+                candidate = onnx.ModelProto()
+                candidate.CopyFrom(model)
+                del candidate.graph.node[k]
+                for n in candidate.graph.node:
+                    n.input[:] = [new if t == old else t for t in n.input]
+                for o in candidate.graph.output:
+                    if o.name == old:
+                        o.name = new
+                if fails(candidate.SerializeToString()):
+                    model = candidate
+            k = min(k - 1, len(model.graph.node) - 1)
+        return model
+
     size = None
     while size != model.ByteSize() and time.monotonic() < deadline:   # until a round changes nothing
         size = model.ByteSize()
         model = shrink(model, lambda m: m.graph.node)
+        model = bypass(model)
         for name in ("initializer", "value_info", "output", "input", "sparse_initializer"):
             model = shrink(model, lambda m, name=name: getattr(m.graph, name))
         for name in ("metadata_props", "opset_import", "functions"):

@@ -104,6 +104,7 @@ IO = "E006"          # the file cannot be read
 BUILD = "E007"       # the ONNX model cannot be built (netc/onnx/build.py)
 NOT_ONNX = "E010"    # a binary file that is not an ONNX model
 UNSUPPORTED = "E011" # an ONNX model with ops or a structure netc cannot read
+TEXT = "E012"        # a warning: names in an ONNX model that are not valid UTF-8 (shown escaped)
 
 
 class NetcError(Exception):

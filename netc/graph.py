@@ -75,6 +75,7 @@ class Graph:
     unread: object = None           # an ONNX model read in part: the E011 Diagnostic
     unread_ops: dict = field(default_factory=dict)   # op type -> names of its unread nodes, most first
     unread_after: int = 0           # nodes after those, of types netc reads: not reached
+    warnings: list = field(default_factory=list)     # Diagnostics of reading (an ONNX model's bad UTF-8)
 
     def node(self, name: str) -> Node:
         return self._index()[name]

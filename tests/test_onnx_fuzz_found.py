@@ -64,3 +64,16 @@ def test_a_constant_of_an_unknown_element_type_is_not_a_value(tmp_path, data_typ
     path.write_bytes(model.SerializeToString())
     unread = everything(path).graph.unread
     assert unread.code == "E011" and "Reshape x1" in unread.message, unread
+
+
+def test_a_layernorm_without_its_scale_inside_a_channels_last_pattern_is_unread(tmp_path):
+    # Transpose -> LayerNormalization(x) -> Transpose: the pattern's second node lost its
+    # Scale input (was IndexError in layernorm's read, which checks the first node only)
+    path = save(tmp_path, [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+                           helper.make_node("Transpose", ["c"], ["t"], name="to_last", perm=[0, 2, 3, 1]),
+                           helper.make_node("LayerNormalization", ["t"], ["n"], name="ln", axis=-1),
+                           helper.make_node("Transpose", ["n"], ["y"], name="to_first", perm=[0, 3, 1, 2])],
+                [("w", W)])
+    result = everything(path)
+    unread = result.graph.unread if not isinstance(result, NetcError) else result.diagnostics[0]
+    assert unread.code == "E011", unread

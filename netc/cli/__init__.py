@@ -117,11 +117,14 @@ def load_or_exit(path: Path, overrides: dict | None = None):
     if path.is_dir():
         fail_usage(f"{path} is a directory; give a .yaml file or an .onnx model")
     try:
-        return load(path, **(overrides or {}))
+        net = load(path, **(overrides or {}))
     except NetcError as e:
         report(e)
     except OverrideError as e:
         fail_usage(e.cli_message)
+    for d in net.graph.warnings:      # an ONNX model's names that are not valid UTF-8
+        typer.echo(d.format(), err=True)
+    return net
 
 
 def device_bytes_option(text: str | None) -> int | None:

@@ -218,7 +218,7 @@ def _charts(rolled: Analysis, mem: Memory) -> str:
               ("Activation memory", "#4fa3a5", [r.activations * size for r in rows], human_bytes)]
     out = ['<div class="charts">']
     for title, colour, values, fmt in charts:
-        top = max(values) or 1
+        top = max(values, default=0) or 1     # a model of which nothing was read: no rows
         total = sum(values) or 1
         out.append(f'<div class="chart"><h3>{title}</h3>')
         for r, v in zip(rows, values):

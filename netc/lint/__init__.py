@@ -24,6 +24,8 @@ LOAD_ERRORS = {
     "E006": "io: the file cannot be read",
     "E010": "not onnx: a binary file that is not an ONNX model",
     "E011": "unsupported: ONNX ops or graph structures netc cannot read (counted as nothing, never as zero)",
+    "E012": "text: names or doc strings of an ONNX model that are not valid UTF-8 (a warning: the model is "
+            "read, those bytes shown as \\xNN escapes)",
 }
 
 # codes no lint reports, listed by ``netc rule`` beside the rules and load errors

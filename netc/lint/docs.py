@@ -68,7 +68,8 @@ def index() -> str:
             "`netc rule CODE` prints a page.\n\n"
             "| code | name | default severity | summary |\n|---|---|---|---|\n" + rows +
             "\n## Load errors\n\nA file that cannot be loaded is reported with one of these "
-            "codes, always, as an error; they cannot be ignored or suppressed.\n\n"
+            "codes, always, as an error; they cannot be ignored or suppressed. E012 alone is a "
+            "warning, reported the same way: the model is read.\n\n"
             "| code | meaning |\n|---|---|\n" + errors +
             "\n## Build errors\n\n`netc build` alone reports these; `netc lint` never does.\n\n"
             "| code | meaning |\n|---|---|\n" + "".join(f"| {c} | {t} |\n" for c, t in BUILD_ERRORS.items()))

@@ -80,6 +80,7 @@ def lint_source(path: str, config: Config, load_options: dict | None = None,
         kept += _unused(suppressions, path, config)
     if unread is not None:
         kept.append(_as_error(unread))
+    kept += network.graph.warnings          # E012: names of an ONNX model that are not UTF-8
     kept.sort(key=lambda d: (d.span.line, d.span.col, d.code) if d.span else (0, 0, d.code))
     return FileResult(path, kept, unread is None)
 

@@ -123,7 +123,7 @@ class _Layer:
         self.node, self.op, self.settings = node, node.op, settings
         self.last = node                         # the last copy's node, for a repeated layer
         self.inputs = node.inputs                # what it reads (a block use: its first layer's input)
-        self.path = path or module_path(node.name)   # the dotted name that names and folding read
+        self.path = path or layer_path(node.name)    # the dotted name that names and folding read
         self.name: str = ""
         self.show_name = True
         self.sources: list[str] | None = None     # None: the layer above
@@ -178,7 +178,7 @@ def _scope_paths(graph: Graph) -> dict[str, str]:
     get the same paths under their prefixes, as folding needs. TorchScript names
     (``/layer1/layer1.0/conv1/Conv``) are left to ``module_path``."""
     scoped = [n for n in graph.nodes if n.torch_scope and not n.name.startswith("/")
-              and len(n.torch_scope[0]) <= MAX_SCOPE]
+              and _fits(n.torch_scope[0])]
     if not scoped:
         return {}
     modules = [n.torch_scope[0] for n in scoped]
@@ -210,6 +210,19 @@ MAX_NAME = 100       # characters of a cleaned name (netc reads scalars up to 4,
 MAX_SCOPE = 256      # a longer module path is not used (the node's name is): paths stay linear
 
 
+def _fits(path: str) -> bool:
+    """Whether a module path is short enough to name and fold layers by (``MAX_SCOPE``):
+    folding splits paths at every depth, so a longer one would cost its depth squared."""
+    return len(path) <= MAX_SCOPE
+
+
+def layer_path(name: str) -> str:
+    """The dotted path of a layer named ``name`` (``module_path``), or, past ``MAX_SCOPE``
+    characters, its cleaned name: a path without dots, named but never folded."""
+    path = module_path(name)
+    return path if _fits(path) else clean_name(name)
+
+
 def clean_name(name: str) -> str:
     """A netc name for a graph name: runs of other characters become ``_``, a leading
     digit gets a ``_`` before it (``layer1.0.conv1`` -> ``layer1_0_conv1``); at most
@@ -226,12 +239,16 @@ def _clean_names(graph: Graph, paths: dict[str, str] | None = None) -> dict[str,
     paths = paths or {}
     names = {graph.input_name: clean_name(graph.input_name)}
     used = {"input", names[graph.input_name]}
+    tried: dict[str, int] = {}             # base -> the last suffix tried: linear in names alike
     for n in graph.nodes:
-        base = clean_name(paths.get(n.name) or module_path(n.name))
-        name, k = base, 1
+        base = clean_name(paths.get(n.name) or layer_path(n.name))
+        name, k = base, tried.get(base, 1)
+        if k > 1:
+            name = f"{base}_{k}"
         while name in used:
             k += 1
             name = f"{base}_{k}"
+        tried[base] = k
         used.add(name)
         names[n.name] = name
     return names

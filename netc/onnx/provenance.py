@@ -26,7 +26,9 @@ MAX_SCOPES_CHARS = 1 << 16          # longer name_scopes texts are ignored, neve
 
 _DOC_ORIGIN = re.compile(r"([^\s:;]+):(\d{1,9})\b")
 _FRAME = re.compile(r'^[ \t]*File "([^"\n]{1,4096})", line (\d{1,9})', re.MULTILINE)
-_SCOPE = re.compile(r"""'((?:[^'\\\n]|\\.){0,1024})'|"((?:[^"\\\n]|\\.){0,1024})\"""")
+# one item of the list literal, matched only where the scan stands: an unclosed quote ends
+# the scan, so no character is read twice (linear, whatever the quotes and escapes)
+_SCOPE_ITEM = re.compile(r"""[^'"]*(?:'((?:[^'\\\n]|\\.)*)'|"((?:[^"\\\n]|\\.)*)")""")
 
 
 def doc_origin(doc_string: str) -> tuple[str, int] | None:
@@ -63,7 +65,10 @@ def torch_scope(name_scopes: str) -> tuple[str, str]:
     'layer1.0', 'add']`` -> ``('layer1.0', 'add')``; ('', '') for an unreadable text."""
     if len(name_scopes) > MAX_SCOPES_CHARS:
         return "", ""
-    scopes = [a or b for a, b in _SCOPE.findall(name_scopes)]
+    scopes, i = [], 0
+    while (m := _SCOPE_ITEM.match(name_scopes, i)) is not None:
+        scopes.append(m.group(1) or m.group(2) or "")
+        i = m.end()
     if not scopes:
         return "", ""
     return _join(scopes[:-1]), scopes[-1]

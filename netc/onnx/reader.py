@@ -45,15 +45,15 @@ from __future__ import annotations
 
 import os
 
-from ..diagnostics import (IO, LIMIT, NOT_ONNX, SHAPE, UNSUPPORTED, Diagnostic, MissingExtra, NetcError,
-                           Span, error)
+from ..diagnostics import (IO, LIMIT, NOT_ONNX, SHAPE, TEXT, UNSUPPORTED, Diagnostic, MissingExtra, NetcError,
+                           Severity, Span, error)
 from ..graph import UNREAD_TYPES_SHOWN, Graph, Node
 from ..ops import OPS
 from ..ops.registry import MAX_CHANNELS, MAX_SPATIAL, Op, fmt_shape
 from ..ops.window import ShapeError
 from . import provenance
 from .reading import (BATCH, CHANNELS_FIRST, CHANNELS_LAST, ELEMENTWISE, READERS, ReadingContext,
-                      Unsupported)
+                      Unsupported, ValueLimit)
 
 
 FIRST_NAMES = 3          # node names shown per unsupported op type
@@ -76,13 +76,20 @@ def load_model(path: str):
         raise MissingExtra(f"{path}: reading ONNX models needs the 'onnx' extra ({e.name} is not "
                            "installed): pip install 'netc[onnx]'") from None
 
-    from .skeleton import skeleton
+    from .skeleton import DIRECT_BYTES, TooManyFields, skeleton, trim
 
     try:
-        model = onnx.ModelProto.FromString(skeleton(path))
+        if os.path.getsize(path) <= DIRECT_BYTES:     # parsed whole in C, then trimmed alike
+            with open(path, "rb") as f:
+                model = onnx.ModelProto.FromString(f.read())
+            trim(model)
+        else:
+            model = onnx.ModelProto.FromString(skeleton(path))
     except (DecodeError, ValueError, RuntimeError) as e:
         raise error("not a netc file nor an ONNX model: binary content that does not parse as an "
                     "ONNX ModelProto", Span(path, 0, 0), NOT_ONNX) from None
+    except TooManyFields as e:
+        raise error(f"too large to read: {e}", Span(path, 0, 0), LIMIT) from None
     except OSError as e:
         raise error(f"cannot read file: {e.strerror or e}", Span(path, 0, 0), IO) from None
     if not model.ir_version or not model.HasField("graph") or not (model.graph.node or model.graph.input):
@@ -111,9 +118,81 @@ def read_graph(model, path: str, partial: bool = False) -> Graph:
     return _Reader(model, path).read(partial)
 
 
+def _text(msg, fields: tuple[str, ...], found: list) -> None:
+    """Decode the ``fields`` of protobuf message ``msg`` that hold invalid UTF-8 (protobuf
+    hands them as ``bytes``), with ``\\x`` escapes for the bad bytes; each decoded field's
+    text goes in ``found``."""
+    for name in fields:
+        v = getattr(msg, name)
+        if isinstance(v, bytes):
+            v = v.decode("utf-8", "backslashreplace")
+            setattr(msg, name, v)
+            found.append(v)
+
+
+def _texts(msgs, found: list) -> None:
+    """Decode the items of repeated string fields (``node.input``) holding invalid UTF-8."""
+    for i, v in enumerate(msgs):
+        if isinstance(v, bytes):
+            msgs[i] = v = v.decode("utf-8", "backslashreplace")
+            found.append(v)
+
+
+def decode_texts(model, path: str) -> Diagnostic | None:
+    """Make every name, type and doc string of ``model`` that the reader reads a str: the
+    one place where text that is not valid UTF-8 is decoded, its bad bytes as ``\\xff``
+    (distinct bytes stay distinct names). A warning (E012) naming the first such place,
+    or None when every text was valid."""
+    g, places, first = model.graph, 0, None
+
+    def note(where: Span, found: list) -> None:
+        nonlocal places, first
+        if found:
+            places += len(found)
+            first = first or (where, found[0])
+
+    found: list = []
+    _text(model, ("producer_name", "producer_version", "domain", "doc_string"), found)
+    _text(g, ("name", "doc_string"), found)
+    for p in (*model.metadata_props, *model.opset_import):
+        _text(p, ("key", "value") if hasattr(p, "key") else ("domain",), found)
+    note(Span(path, 0, 0, where=f"graph '{g.name}'"), found)
+    for i, n in enumerate(g.node):
+        if (str is type(n.name) is type(n.op_type) is type(n.domain) is type(n.doc_string)
+                and bytes not in map(type, n.input) and bytes not in map(type, n.output)
+                and not n.attribute and not n.metadata_props):
+            continue                                  # the common case, checked at C speed
+        found = []
+        _text(n, ("name", "op_type", "domain", "doc_string"), found)
+        _texts(n.input, found)
+        _texts(n.output, found)
+        for a in n.attribute:
+            _text(a, ("name", "doc_string", "ref_attr_name"), found)
+        for p in n.metadata_props:
+            _text(p, ("key", "value"), found)
+        if found:
+            note(Span(path, 0, i + 1, where=f"node '{_node_name(n)}' ({n.op_type} #{i})"), found)
+    for kind, items in (("initializer", g.initializer), ("input", g.input), ("output", g.output),
+                        ("value_info", g.value_info)):
+        for v in items:
+            found = []
+            _text(v, ("name", "doc_string"), found)
+            if kind != "initializer":
+                for d in v.type.tensor_type.shape.dim:
+                    _text(d, ("dim_param", "denotation"), found)
+            note(Span(path, 0, 0, where=f"{kind} '{v.name}'"), found)
+    if not places:
+        return None
+    where, _ = first
+    return Diagnostic(f"{places} name{'s' if places > 1 else ''} or doc string{'s' if places > 1 else ''} "
+                      f"in the model {'are' if places > 1 else 'is'} not valid UTF-8, the first here; "
+                      "netc shows their bad bytes as \\xNN escapes", where, TEXT, Severity.WARNING)
+
+
 class _Reader:
     def __init__(self, model, path: str):
         self.model, self.path = model, path
+        self.text_warning = decode_texts(model, path)
         self.g = model.graph
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
         self.graph_nodes = list(self.g.node)   # one Python object per node, so ids are stable
@@ -121,6 +200,7 @@ class _Reader:
         self.nodes: list[Node] = []
         self.tensor_of: dict[str, str] = {}     # feature tensor -> netc layer (or input) name
         self.names: set[str] = set()
+        self.suffix: dict[str, int] = {}
         self.unsupported: dict[str, list[tuple[str, str, int]]] = {}   # op type -> [(node, reason, index)]
         self.unknown: set[str] = set()          # tensors downstream of an unsupported node
         self.absorbed: set[int] = set()
@@ -131,6 +211,10 @@ class _Reader:
         return Span(self.path, 0, i + 1, where=f"node '{_node_name(node)}' ({node.op_type} #{i})")
 
     def read(self, partial: bool = False) -> Graph:
+        if not self.g.output:
+            raise error("the model has no graph outputs: nothing it computes is a result (netc reads "
+                        "networks with at least one output)", Span(self.path, 0, 0, where="graph outputs"),
+                        UNSUPPORTED)
         inp, shape, batch = self._input()
         ctx = self.ctx = ReadingContext(self.g, self.graph_nodes, self.opset, batch)
         ctx.shapes[inp.name] = shape
@@ -138,7 +222,10 @@ class _Reader:
         self.names.add(inp.name)
         for node in self.graph_nodes:
             if id(node) not in self.absorbed:
-                self._node(node)
+                try:
+                    self._node(node)
+                except ValueLimit as e:
+                    raise error(str(e), self.span(e.node), LIMIT) from None
         unread = self._unsupported_error()
         if unread is not None and not partial:
             raise unread
@@ -158,6 +245,7 @@ class _Reader:
         graph = Graph(name, inp.name, shape, Span(self.path, 0, 0, where=f"input '{inp.name}'"),
                       self.nodes, outputs)
         graph.unread = unread.diagnostics[0] if unread is not None else None
+        graph.warnings = [self.text_warning] if self.text_warning else []
         if unread is not None:
             graph.unread_ops = {t: [n for n, _, _ in found] for t, found in self._unread_kinds()}
             graph.unread_after = self.skipped
@@ -216,6 +304,7 @@ class _Reader:
                 ctx.channels_last.add(node.output[0])
             return
         try:
+            ctx.check_inputs(node)
             if len([o for o in node.output if o]) > 1 and any(op.per_output for op in ops):
                 return self._per_output([op for op in ops if op.per_output], node, features)
             op, params, out, features = self._layer(ops, node, features)
@@ -314,7 +403,10 @@ class _Reader:
         channels-first map) or closes one (perm (0, 3, 1, 2) of a channels-last tensor):
         its output is the same map, no layer, with the other layout."""
         ctx = self.ctx
-        perm, last = ctx.attr(node, "perm"), x in ctx.channels_last
+        try:
+            perm, last = ctx.attr(node, "perm"), x in ctx.channels_last
+        except Unsupported:                  # a perm of the wrong type: the node's reason stands
+            return False
         if len(ctx.shapes[x]) != 3 or perm != ([0, 3, 1, 2] if last else [0, 2, 3, 1]):
             return False
         out = node.output[0]
@@ -411,10 +503,12 @@ class _Reader:
         return out
 
     def _unique(self, name: str) -> str:
-        out, i = name, 1
+        i = self.suffix.get(name, 1)          # the last suffix tried: linear in names alike
+        out = name if i == 1 else f"{name}_{i}"
         while out in self.names:
             i += 1
             out = f"{name}_{i}"
+        self.suffix[name] = i
         self.names.add(out)
         return out
 

@@ -13,16 +13,25 @@ An op's ``read`` turns one ``onnx.NodeProto`` into the op's parameters::
 Tensors are of two kinds: *features*, computed from the network input by layers
 (their shapes exclude the batch, as netc's do), and *values*, computed from
 initializers and constants only (weights, Reshape targets, Clip bounds). Values
-are evaluated on demand, for rank 0 and 1 and up to ``MAX_VALUE`` elements; the
-batch size, symbolic in most exports, is the string ``"N"``.
+are evaluated on demand, for rank 0 and 1 and up to ``MAX_VALUE`` elements (a longer
+result is unknown, never built); the batch size, symbolic in most exports, is the string
+``"N"``. Evaluation is bounded like the YAML side's expressions: at most ``MAX_CHAIN``
+nodes deep, and arithmetic that grows an integer past ±10^18 (``netc.expr.MAX_MAGNITUDE``)
+raises ``ValueLimit`` naming the node, which the reader reports as E005.
+
+Attributes are read through ``ctx.attr``, which checks each against the type ONNX's
+schema of the node's op gives it (``strides`` a list of ints, ``axis`` an int...): a
+node with an attribute of another type is unsupported, its reason naming the attribute.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import struct
 
+from ..expr import MAX_MAGNITUDE
 from ..ops import OPS
 from ..ops.registry import CHANNELS_FIRST, CHANNELS_LAST, Op, Shape, numel
 from ..ops.window import ShapeError, same_padding
@@ -49,6 +58,44 @@ READERS = _readers()
 
 class Unsupported(Exception):
     """This node cannot be mapped to netc's op (the reason says why)."""
+
+
+class ValueLimit(Exception):
+    """A value node computes a number past netc's limits; ``node`` is the one that does."""
+
+    def __init__(self, node, message: str):
+        super().__init__(message)
+        self.node = node
+
+
+# AttributeProto.type -> what ONNX calls it and what ``attr`` returns for it
+_ATTR_KINDS = {1: "FLOAT", 2: "INT", 3: "STRING", 4: "TENSOR", 5: "GRAPH", 6: "FLOATS", 7: "INTS"}
+_SCHEMAS: dict = {}     # (op type, opset) -> ({attribute: AttributeProto.type}, inputs required)
+
+
+@functools.lru_cache(maxsize=1)
+def _onnx_ops() -> frozenset:
+    """The op types of ONNX's default domain (unknown ones are never looked up one by one)."""
+    import onnx.defs
+
+    return frozenset(s.name for s in onnx.defs.get_all_schemas() if s.domain in ("", "ai.onnx"))
+
+
+def schema(op_type: str, domain: str, opset: int) -> tuple[dict, int] | None:
+    """What ONNX's schema of ``op_type`` says (default domain only): the type of each
+    attribute and how many inputs the op requires; None when ONNX does not define it."""
+    if domain not in ("", "ai.onnx") or op_type not in _onnx_ops():
+        return None
+    key = (op_type, opset)
+    if key not in _SCHEMAS:
+        import onnx.defs
+
+        try:
+            s = onnx.defs.get_schema(op_type, opset, "")
+            _SCHEMAS[key] = ({name: int(a.type) for name, a in s.attributes.items()}, s.min_input)
+        except onnx.defs.SchemaError:          # an op of a later opset than the model's
+            _SCHEMAS[key] = None
+    return _SCHEMAS[key]
 
 
 class ReadingContext:
@@ -100,12 +147,18 @@ class ReadingContext:
         return ShapeError(message, param)
 
     # -- attributes -------------------------------------------------------------
-    @staticmethod
-    def attr(node, name: str, default=None):
-        """An attribute's value: int, float, str, or list of ints/floats; else ``default``."""
+    def attr(self, node, name: str, default=None):
+        """An attribute's value: int, float, str, or list of ints/floats; else ``default``.
+        Unsupported when the attribute is not of the type ONNX's schema gives it (an INT
+        ``strides``, FLOATS ``axis``)."""
         for a in node.attribute:
             if a.name == name:
                 kind = a.type            # AttributeProto: FLOAT 1, INT 2, STRING 3, FLOATS 6, INTS 7
+                known = schema(node.op_type, node.domain, self.opset)
+                want = known[0].get(name) if known else None
+                if want is not None and kind != want:
+                    raise Unsupported(f"attribute {name!r} is {_ATTR_KINDS.get(kind, f'of type {kind}')}, "
+                                      f"not {_ATTR_KINDS.get(want, want)} as ONNX's {node.op_type} gives it")
                 if kind == 1:
                     return a.f
                 if kind == 2:
@@ -118,6 +171,19 @@ class ReadingContext:
                     return list(a.ints)
                 raise Unsupported(f"attribute {name!r} of an unexpected type")
         return default
+
+    def check_inputs(self, node) -> None:
+        """Unsupported when ``node`` lacks an input ONNX's schema of its op requires (a
+        Slice with only data and starts)."""
+        known = schema(node.op_type, node.domain, self.opset)
+        if known and not all(self.has_input(node, i) for i in range(known[1])):
+            raise Unsupported(f"{len([t for t in node.input if t])} inputs where ONNX's {node.op_type} "
+                              f"requires {known[1]}")
+
+    @staticmethod
+    def near(x: float, want: float, tol: float = 1e-7) -> bool:
+        """Whether ``x`` is ``want`` within ``tol`` (never for NaN)."""
+        return math.isclose(x, want, rel_tol=0.0, abs_tol=tol)
 
     @staticmethod
     def float32(x: float) -> float:
@@ -278,7 +344,8 @@ class ReadingContext:
             self._values[tensor] = None              # a cycle evaluates to unknown
             self._depth += 1
             try:
-                self._values[tensor] = self._evaluate(tensor)
+                v = self._evaluate(tensor)
+                self._values[tensor] = v if v is None or len(v) <= MAX_VALUE else None
             except (Unsupported, ValueError, TypeError, IndexError, ZeroDivisionError):
                 self._values[tensor] = None
             finally:
@@ -363,7 +430,12 @@ class ReadingContext:
                 b = b * len(a)
             f = {"Mul": lambda x, y: x * y, "Add": lambda x, y: x + y, "Sub": lambda x, y: x - y,
                  "Div": lambda x, y: x // y if isinstance(x, int) and isinstance(y, int) else x / y}[op]
-            return [f(x, y) for x, y in zip(a, b, strict=True)]
+            out = [f(x, y) for x, y in zip(a, b, strict=True)]
+            for x, y, z in zip(a, b, out):
+                if isinstance(z, int) and abs(z) > max(MAX_MAGNITUDE, abs(x), abs(y)):
+                    raise ValueLimit(node, f"{op} computes a value beyond ±10^18 ({_digits(z)}) for a "
+                                           "shape or bound: past netc's limits")
+            return out
         if op in ("ConstantOfShape", "Reshape", "Transpose"):
             return self._evaluate_shaped(node)
         return None
@@ -793,6 +865,12 @@ class _Function:
                 y = UNARY[n.op_type](get(ins[0]), lambda name, d, n=n: ctx.attr(n, name, d))
             env[n.output[0]] = y
         return env[self.nodes[-1].output[0]]
+
+
+def _digits(n: int) -> str:
+    """``n`` short enough for a message: its number of digits past 30 (at most 39: the
+    product of two int64)."""
+    return str(n) if abs(n) < 10**30 else f"a {len(str(abs(n)))}-digit number"
 
 
 def _tensor_values(t):

@@ -274,7 +274,7 @@ class HardSigmoid(_Elementwise):
     def read(self, node, ctx):
         """HardSigmoid(alpha 1/6, beta 0.5) as float32 (ONNX's default alpha 0.2 is not read)."""
         alpha, beta = ctx.attr(node, "alpha", 0.2), ctx.attr(node, "beta", 0.5)
-        if abs(alpha - 1 / 6) > 1e-7 or abs(beta - 0.5) > 1e-7:
+        if not (ctx.near(alpha, 1 / 6) and ctx.near(beta, 0.5)):
             raise ctx.unsupported(f"HardSigmoid(alpha={ctx.float32(alpha)}, beta={ctx.float32(beta)}) "
                                   "is not relu6(x + 3) / 6 (alpha 1/6, beta 0.5)")
         return {}

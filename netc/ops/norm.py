@@ -179,6 +179,8 @@ class LayerNorm(Op):
     def _single(self, node, ctx, rank: int) -> dict:
         if ctx.attr(node, "axis", -1) % (rank + 1) != rank:
             raise ctx.unsupported(f"LayerNormalization over axis {ctx.attr(node, 'axis')}")
+        if not ctx.has_input(node, 1):          # a pattern's later node: not checked as the first is
+            raise ctx.unsupported("LayerNormalization without its Scale input")
         affine = ctx.learned(node.input[1])
         if affine != ctx.has_input(node, 2):
             raise ctx.unsupported("LayerNormalization with a learned weight but no bias")

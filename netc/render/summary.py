@@ -124,9 +124,11 @@ def incomplete_text(inc: dict) -> str:
     after, k = inc["nodes_after"], inc["layers_read"]
     after = (f", and {after:,} node{'s' if after > 1 else ''} after {'them' if n > 1 else 'it'} "
              f"{'were' if after > 1 else 'was'} not reached") if after else ""
+    cover = (f"the counts below cover the {k} layer{'s' if k != 1 else ''} read and are lower bounds (≥)"
+             if k else "no layer of the model could be read, so nothing below counts it but its input")
     return (f"Totals are incomplete: {n:,} node{'s' if n > 1 else ''} of {n_kinds:,} op type"
             f"{'s' if n_kinds > 1 else ''} ({types}) {'were' if n > 1 else 'was'} not read{after}; "
-            f"the counts below cover the {k} layer{'s' if k != 1 else ''} read and are lower bounds (≥).")
+            f"{cover}.")
 
 
 HEADERS = ("Layer", "Op", "Output shape", "Params", "MACs", "Activations", "Receptive field")
