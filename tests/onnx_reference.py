@@ -197,54 +197,58 @@ def reference(net, model, x):
     w = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in model.graph.initializer}
     vals = {net.graph.input_name: x.astype(np.float64)}
     for node in net.graph.nodes:
-        p, name, op = node.params, node.name, node.op
-        ins = [vals[i] for i in node.inputs]
-        a = ins[0]
-        if op == "conv":
-            n = a.ndim - 2
-            y = conv_nd(a, w[f"{name}.weight"], w.get(f"{name}.bias"), axes(p["stride"], n),
-                        pads_of(p, a.shape[2:], p["dilation"]), axes(p["dilation"], n), p["groups"])
-            y = activation(y, p["activation"], prelu=w.get(f"{name}.slope"))
-        elif op == "dense":
-            y = activation(dense(a, w[f"{name}.weight"], w.get(f"{name}.bias")), p["activation"],
-                           prelu=w.get(f"{name}.slope"))
-        elif op in ("maxpool", "avgpool"):
-            n = a.ndim - 2
-            kernel = axes(p["kernel"], n)
-            stride = axes(p["stride"] or p["kernel"], n)
-            pads = pads_of(p, a.shape[2:])
-            out = [pool_out(m, k, s, pb, pe, p["ceil_mode"])
-                   for m, k, s, (pb, pe) in zip(a.shape[2:], kernel, stride, pads)]
-            y = pool_nd(a, op[:3], kernel, stride, pads, out, p.get("count_include_pad", False))
-        elif op == "global_avgpool":
-            y = a.mean(axis=tuple(range(2, a.ndim)), keepdims=p["keepdims"])
-        elif op == "flatten":
-            y = a.reshape(len(a), -1)
-        elif op == "batchnorm":
-            y = batchnorm(a, w[f"{name}.weight"], w[f"{name}.bias"], w[f"{name}.running_mean"],
-                              w[f"{name}.running_var"], p["eps"])
-        elif op == "dropout":
-            y = a
-        elif op == "add":
-            y = sum(broadcast_vectors(ins))
-        elif op == "mul":
-            y = np.prod(np.broadcast_arrays(*broadcast_vectors(ins)), axis=0)
-        elif op == "layernorm":
-            y = layernorm(a, w.get(f"{name}.weight"), w.get(f"{name}.bias"), p["eps"])
-        elif op == "scale":
-            y = a * per_channel(w[f"{name}.weight"], a)
-            if p["bias"]:
-                y = y + per_channel(w[f"{name}.bias"], a)
-        elif op == "gelu":
-            y = activation(a, "gelu" if p["approximate"] == "none" else "gelu_tanh")
-        elif op == "concat":
-            y = np.concatenate(ins, axis=1)
-        elif op == "softmax":
-            y = softmax(a)
-        else:
-            y = activation(a, op, p.get("slope", 0.01), prelu=w.get(f"{name}.slope"))
-        vals[name] = y
+        vals[node.name] = one(node, [vals[i] for i in node.inputs], w)
     return [vals[o] for o in net.graph.outputs]
+
+
+def one(node, ins, w):
+    """One layer's output from its inputs ``ins`` and the weights ``w`` by name."""
+    p, name, op = node.params, node.name, node.op
+    a = ins[0]
+    if op == "conv":
+        n = a.ndim - 2
+        y = conv_nd(a, w[f"{name}.weight"], w.get(f"{name}.bias"), axes(p["stride"], n),
+                    pads_of(p, a.shape[2:], p["dilation"]), axes(p["dilation"], n), p["groups"])
+        y = activation(y, p["activation"], prelu=w.get(f"{name}.slope"))
+    elif op == "dense":
+        y = activation(dense(a, w[f"{name}.weight"], w.get(f"{name}.bias")), p["activation"],
+                       prelu=w.get(f"{name}.slope"))
+    elif op in ("maxpool", "avgpool"):
+        n = a.ndim - 2
+        kernel = axes(p["kernel"], n)
+        stride = axes(p["stride"] or p["kernel"], n)
+        pads = pads_of(p, a.shape[2:])
+        out = [pool_out(m, k, s, pb, pe, p["ceil_mode"])
+               for m, k, s, (pb, pe) in zip(a.shape[2:], kernel, stride, pads)]
+        y = pool_nd(a, op[:3], kernel, stride, pads, out, p.get("count_include_pad", False))
+    elif op == "global_avgpool":
+        y = a.mean(axis=tuple(range(2, a.ndim)), keepdims=p["keepdims"])
+    elif op == "flatten":
+        y = a.reshape(len(a), -1)
+    elif op == "batchnorm":
+        y = batchnorm(a, w[f"{name}.weight"], w[f"{name}.bias"], w[f"{name}.running_mean"],
+                          w[f"{name}.running_var"], p["eps"])
+    elif op == "dropout":
+        y = a
+    elif op == "add":
+        y = sum(broadcast_vectors(ins))
+    elif op == "mul":
+        y = np.prod(np.broadcast_arrays(*broadcast_vectors(ins)), axis=0)
+    elif op == "layernorm":
+        y = layernorm(a, w.get(f"{name}.weight"), w.get(f"{name}.bias"), p["eps"])
+    elif op == "scale":
+        y = a * per_channel(w[f"{name}.weight"], a)
+        if p["bias"]:
+            y = y + per_channel(w[f"{name}.bias"], a)
+    elif op == "gelu":
+        y = activation(a, "gelu" if p["approximate"] == "none" else "gelu_tanh")
+    elif op == "concat":
+        y = np.concatenate(ins, axis=1)
+    elif op == "softmax":
+        y = softmax(a)
+    else:
+        y = activation(a, op, p.get("slope", 0.01), prelu=w.get(f"{name}.slope"))
+    return y
 
 
 def run(model, x):

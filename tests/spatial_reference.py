@@ -155,7 +155,7 @@ def reference(net, model, x):
             y = conv_transpose_nd(a, w[f"{name}.weight"], w.get(f"{name}.bias"),
                                   *(base.axes(p[k], nd) for k in ("stride", "padding", "dilation",
                                                                   "output_padding")), p["groups"])
-            y = base.activation(y, p["activation"])
+            y = base.activation(y, p["activation"], prelu=w.get(f"{name}.slope"))
         elif op == "upsample":
             if len(ins) > 1:
                 size, scale = ins[1].shape[2:], None
@@ -183,26 +183,6 @@ def reference(net, model, x):
         elif op == "identity":
             y = a
         else:
-            y = _base_one(node, ins, w)
+            y = base.one(node, ins, w)
         vals[name] = y
     return [vals[o] for o in net.graph.outputs]
-
-
-def _base_one(node, ins, w):
-    """The other ops these tests combine with, through onnx_reference's functions."""
-    p, name, a = node.params, node.name, ins[0]
-    if node.op == "conv":
-        nd = a.ndim - 2
-        y = base.conv_nd(a, w[f"{name}.weight"], w.get(f"{name}.bias"), base.axes(p["stride"], nd),
-                         base.pads_of(p, a.shape[2:], p["dilation"]), base.axes(p["dilation"], nd),
-                         p["groups"])
-        return base.activation(y, p["activation"])
-    if node.op == "concat":
-        return np.concatenate(ins, axis=1)
-    if node.op == "add":
-        return sum(ins)
-    if node.op == "dense":
-        return base.activation(base.dense(a, w[f"{name}.weight"], w.get(f"{name}.bias")), p["activation"])
-    if node.op == "flatten":
-        return a.reshape(len(a), -1)
-    return base.activation(a, node.op, p.get("slope", 0.01))

@@ -6,6 +6,8 @@ they are compared with ``trainable_params``); published MACs are torchvision's
 to three decimals (VGG-16: two). docs/zoo.md gives the sources.
 """
 
+import math
+
 import pytest
 
 import netc
@@ -547,3 +549,73 @@ def test_yolov8n_rows():
     assert rows["cat1"].output_shape == (256 + 128, 40, 40)
     assert rows["detect3.box3"].params == 64 * 64 + 64
     assert rows["detect3.cls3"].params == 80 * 80 + 80
+
+
+def test_m5_against_the_tutorials_count():
+    """M5 as the PyTorch audio tutorial builds it (class M5: n_input 1, n_channel 32, stride 16,
+    n_output 35) on one second at 8 kHz, counted per layer from PyTorch's Conv1d (weight
+    (K, C, k) and a bias), BatchNorm1d (weight and bias trainable, mean and variance buffers),
+    MaxPool1d(4) and Linear; lengths by L_out = floor((L - k)/S) + 1."""
+    params = macs = buffers = 0
+    length, cin = 8000, 1
+    for cout, k, stride in ((32, 80, 16), (32, 3, 1), (64, 3, 1), (64, 3, 1)):
+        length = (length - k) // stride + 1
+        params += cout * cin * k + cout + 2 * cout         # conv + BatchNorm1d affine
+        buffers += 2 * cout
+        macs += cout * cin * k * length
+        length //= 4                                       # MaxPool1d(4)
+        cin = cout
+    assert length == 1
+    params += 64 * 35 + 35                                 # fc1 after the average over time
+    macs += 64 * 35
+    assert params == 26_915                                # the tutorial's "Number of parameters: 26915"
+    net = load("m5")
+    assert (net.totals.trainable_params, net.totals.non_trainable_params, net.totals.macs) == \
+        (params, buffers, macs)
+    rows = rows_of(net)
+    assert rows["unit1.conv"].output_shape == (32, 496) and rows["unit2.pool"].output_shape == (32, 30)
+    assert rows["fc1"].output_shape == (35,)
+
+
+def test_unet3d_against_the_papers_count():
+    """The 3-D U-Net of Cicek et al. 2016, Figure 1: valid 3x3x3 convs with biases, each with
+    batch normalization; 2x2x2 pools; 2x2x2 stride-2 up-convolutions keeping their channels,
+    without bias; centre crops; a 1x1x1 conv to 3 labels. Sides (depth, height, width)
+    followed through every layer from the 132 x 132 x 116 tile."""
+    params = macs = bn = 0
+
+    def conv(cin, cout, k, out):
+        nonlocal params, macs, bn
+        params += cout * cin * k ** 3 + cout
+        macs += cout * cin * k ** 3 * math.prod(out)
+        bn += cout if k == 3 else 0
+
+    size, cin, skips = (116, 132, 132), 3, []
+    for first, second in ((32, 64), (64, 128), (128, 256), (256, 512)):
+        for cout in (first, second):
+            size = tuple(n - 2 for n in size)
+            conv(cin, cout, 3, size)
+            cin = cout
+        if second < 512:
+            skips.append((second, size))
+            size = tuple(n // 2 for n in size)
+    for width, skip_size in reversed(skips):
+        params += cin * cin * 8                            # up-convolution, no bias
+        macs += cin * cin * 8 * math.prod(size)
+        size = tuple(2 * n for n in size)
+        assert all((s - n) % 2 == 0 for s, n in zip(skip_size, size))    # a centred crop
+        cin += width                                       # concat
+        for _ in range(2):
+            size = tuple(n - 2 for n in size)
+            conv(cin, width, 3, size)
+            cin = width
+    conv(64, 3, 1, size)
+    assert size == (28, 44, 44)                            # the paper's 44 x 44 x 28 output
+    assert params == 19_069_955                            # "19069955 parameters in total"
+    net = load("unet3d")
+    assert net.totals.trainable_params == params + 2 * bn == 19_074_627   # BatchNorm3d's scale and shift
+    assert net.totals.non_trainable_params == 2 * bn                      # running mean and variance
+    assert net.totals.macs == macs
+    rows = rows_of(net)
+    assert rows["labels"].output_shape == (3, 28, 44, 44)
+    assert rows["dec3.crop"].output_shape == (256, 14, 18, 18)

@@ -276,7 +276,9 @@ class Pad(Op):
     def read(self, node, ctx):
         """Pad of height and width only: pads [0, 0, top, left, 0, 0, bottom, right] (attribute
         before opset 11, input since), mode constant (constant_value), reflect, edge."""
-        spatial(self.name, ctx.input_shape(node))
+        if len(ctx.input_shape(node)) != 3:
+            raise ctx.unsupported(f"Pad of the tensor {fmt_shape(ctx.input_shape(node))} (netc's pad "
+                                  "pads the height and width of a (C, H, W) map)")
         if ctx.opset < 11:
             pads, value = ctx.attr(node, "pads"), ctx.attr(node, "value", 0.0)
         else:

@@ -147,7 +147,8 @@ def pads_per_axis(value, n: int, name: str = "padding"):
         return value
     if isinstance(value, tuple):
         if len(value) != n:
-            raise _too_many(name, value, n)
+            symmetric = all(b == e for b, e in value)
+            raise _too_many(name, [b for b, _ in value] if symmetric else [v for p in value for v in p], n)
         return value
     return ((value, value),) * n
 
