@@ -280,6 +280,18 @@ def test_counted_padding_of_a_ceil_mode_average_pool_runs_as_pytorch(shape):
     np.testing.assert_allclose(run(model, x)[0], reference(net, model, x)[0], rtol=RTOL, atol=ATOL)
 
 
+@pytest.mark.parametrize("shape", [(2, 30), (2, 5, 6, 7)])
+def test_batchnorm_folds_into_a_1d_and_a_3d_conv(shape):
+    """W' = W * s per filter, whatever the kernel's rank: the folded model computes the same."""
+    net = network(["conv: {filters: 3, kernel: 3, padding: 1, bias: false}", "batchnorm", "relu"], shape)
+    plain, folded = (build_model(net, weights=random_weights(), fold_batchnorm=f) for f in (False, True))
+    assert [n.op_type for n in folded.graph.node] == ["Conv", "Relu"]
+    conv_params = sum(math.prod(t.dims) for t in folded.graph.initializer)
+    assert conv_params == 3 * 2 * 3 ** (len(shape) - 1) + 3       # the weight and the new bias
+    x = np.random.default_rng(2).standard_normal((2, *shape)).astype(np.float32)
+    np.testing.assert_allclose(run(folded, x)[0], run(plain, x)[0], rtol=RTOL, atol=ATOL)
+
+
 def _model(nodes, inits, x_shape, y_shape, opset=17):
     g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)], inits)
