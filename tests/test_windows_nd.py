@@ -372,3 +372,25 @@ def test_zoo_1d_and_3d_files_read_back_with_the_same_counts():
         a = analyze(read_graph(model, "m.onnx"))
         assert (a.totals.params, a.totals.trainable_params, a.totals.macs, a.totals.flops) == \
             (net.totals.params, net.totals.trainable_params, net.totals.macs, net.totals.flops), name
+
+
+@pytest.mark.parametrize("name, row, field", [("m5", "(32, 496)", "80 /16"), ("unet3d", "(3, 28, 44, 44)", "96 /1")])
+def test_summary_shows_1d_and_3d_maps_in_every_format(name, row, field):
+    import json
+
+    from conftest import run_netc
+
+    text = run_netc("summary", f"examples/{name}.yaml")
+    assert text.returncode == 0, text.stderr
+    line = next(x for x in text.stdout.splitlines() if row in x)
+    assert line.rstrip().endswith(field)
+    out = json.loads(run_netc("summary", f"examples/{name}.yaml", "--format", "json").stdout)
+    axes = 1 if name == "m5" else 3
+    fields = [layer["receptive_field"] for layer in out["layers"] if layer["receptive_field"]]
+    assert fields and all(len(f["size"]) == len(f["jump"]) == axes for f in fields)
+    windows = [layer["windows"] for layer in out["layers"] if layer["windows"]]
+    assert windows and all(len(w) == axes for w in windows)
+    c, *sizes = row.strip("()").split(", ")
+    for fmt, shown in (("csv", "x".join([c, *sizes])), ("markdown", row), ("html", "×".join([*sizes, c]))):
+        r = run_netc("summary", f"examples/{name}.yaml", "--format", fmt)
+        assert r.returncode == 0 and shown in r.stdout, fmt

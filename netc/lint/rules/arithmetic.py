@@ -98,7 +98,8 @@ def _or(items) -> str:
       summary="The window division is not exact: input rows or columns are silently dropped.",
       what="""
       Checks equation 2 of §3.4, `(N + 2P - F)/S + 1`, for every convolution and
-      pooling layer, along height and width. When the division is not exact,
+      pooling layer, along height and width (along the length of a 1-D map and
+      the depth too of a 3-D one, each axis alike). When the division is not exact,
       the last windows stop before the end of the input and the remaining rows
       or columns are never read by this layer. The finding names the input size,
       kernel, stride and padding, how many rows or columns are dropped, and the
@@ -177,7 +178,7 @@ def _axes(text_by_axis: list[tuple[int, str]], n: int) -> str:
       summary="The kernel is larger than the (unpadded) input: most of every window is padding.",
       what="""
       Reports a convolution or pooling layer whose kernel extent is larger than
-      its input along height or width, so that it only produces an output
+      its input along some axis (height or width; length; depth), so that it only produces an output
       thanks to padding. (A kernel larger than the *padded* input gives an
       output size of zero or less, load error E004, except in ceil mode, where
       PyTorch and netc keep one window when `(N + P - F)/S > -1`.)
@@ -403,7 +404,7 @@ def ceil_mode_disagreement(ctx):
 @rule("A007", "padded-pointwise-conv", Severity.WARNING,
       summary="A 1x1 convolution with padding: its border outputs read only padding zeros.",
       what="""
-      Reports a convolution whose kernel is 1 along height or width and which is
+      Reports a convolution whose kernel is 1 along some axis (height or width; length; depth) and which is
       padded along that axis. A 1-wide window never reaches past the padding, so
       the outer rows or columns of the output see only zeros: they hold the bias
       (or zero) whatever the input.

@@ -26,7 +26,8 @@ def _divisors_near(n: int, out: int) -> list[int]:
       summary="Adaptive pooling whose output size does not divide the input: unequal, overlapping windows.",
       what="""
       Reports an `adaptive_avgpool` or `adaptive_maxpool` layer whose output
-      size does not divide its input size along height or width. PyTorch's
+      size does not divide its input size along some axis (height or width;
+      the length of a 1-D map; the depth of a 3-D one). PyTorch's
       window i spans rows `floor(i*N/out)` to `ceil((i+1)*N/out)`, so the
       windows then differ in size and overlap. The message gives the window
       sizes, how many windows share a row, and the input sizes and output sizes
