@@ -150,6 +150,7 @@ def test_a_per_axis_list_of_the_wrong_length_names_its_parameter(layer, shape, p
      "width: padding 1 + 1 crops the whole output"),
     ("upsample: {scale: [1, 0.1, 1]}", (1, 4, 4, 4), "height: scale 0.1 of 4 gives floor(4*0.1) = 0 rows"),
     ("maxpool: {kernel: [3, 2], padding: [0, 2]}", (1, 8, 8), "width: padding 2 is more than half the kernel 2"),
+    ("avgpool: {kernel: 2, padding: 2}", (1, 8), "length: padding 2 is more than half the kernel 2"),
     ("upsample: {scale: 2, mode: bilinear}", (1, 8), "mode bilinear is for a 2-D map; this 1-D one takes "
                                                      "mode linear"),
     ("upsample: {scale: 2, mode: linear}", (1, 4, 4, 4), "this 3-D one takes mode trilinear"),
@@ -394,3 +395,25 @@ def test_summary_shows_1d_and_3d_maps_in_every_format(name, row, field):
     for fmt, shown in (("csv", "x".join([c, *sizes])), ("markdown", row), ("html", "×".join([*sizes, c]))):
         r = run_netc("summary", f"examples/{name}.yaml", "--format", fmt)
         assert r.returncode == 0 and shown in r.stdout, fmt
+
+
+@pytest.mark.parametrize("name", ["m5", "unet3d"])
+def test_netc_import_of_a_1d_and_a_3d_model_writes_a_file_with_the_same_counts(name):
+    """netc build, then netc import: the file has the same input rank, layers and counts."""
+    from conftest import EXAMPLES
+    from netc.onnx.importer import import_graph
+
+    net = netc.load(EXAMPLES / f"{name}.yaml")
+    model = build_model(net, weights=lambda layer, suffix, shape, *_: np.zeros(shape, np.float32), check=False)
+    text = import_graph(read_graph(model, f"{name}.onnx"), f"{name}.onnx")
+    again = netc.loads(text, f"{name}_imported.yaml")
+    assert again.graph.input_shape == net.graph.input_shape
+    assert [(r.op, r.output_shape, r.params, r.macs) for r in again.layers] == \
+        [(r.op, r.output_shape, r.params, r.macs) for r in net.layers]
+
+
+def test_input_override_takes_a_3d_map():
+    from conftest import EXAMPLES
+
+    net = netc.load(EXAMPLES / "unet3d.yaml", input_shape=(3, 124, 140, 140))
+    assert net.layers[-1].output_shape == (3, 36, 52, 52)

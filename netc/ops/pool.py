@@ -57,7 +57,7 @@ def check_padding(kernel, padding) -> None:
         return
     for axis, (k, (pb, pe)) in enumerate(zip(kernel, padding)):
         if max(pb, pe) > k // 2:
-            where = "" if len(set(kernel)) == 1 and len(set(padding)) == 1 else \
+            where = "" if len(kernel) > 1 and len(set(kernel)) == 1 and len(set(padding)) == 1 else \
                 f"{axis_names(len(kernel))[axis]}: "
             raise ShapeError(
                 f"{where}padding {max(pb, pe)} is more than half the kernel {k}: PyTorch refuses "
