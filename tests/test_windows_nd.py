@@ -417,3 +417,35 @@ def test_input_override_takes_a_3d_map():
 
     net = netc.load(EXAMPLES / "unet3d.yaml", input_shape=(3, 124, 140, 140))
     assert net.layers[-1].output_shape == (3, 36, 52, 52)
+
+
+@pytest.mark.slow
+def test_real_pytorch_1d_and_3d_exports_read_with_torchs_counts(tmp_path):
+    """torch.onnx.export (TorchScript, opset 17, batchnorm kept) of a 1-D and a 3-D net:
+    netc reads every node, with torch's trainable parameters and hook-counted MACs."""
+    torch = pytest.importorskip("torch")
+    from test_zoo import _torch_counts
+
+    nn = torch.nn
+    nets = {
+        "audio": (nn.Sequential(nn.Conv1d(1, 8, 80, stride=16), nn.BatchNorm1d(8), nn.ReLU(), nn.MaxPool1d(4),
+                                nn.Conv1d(8, 8, 3, padding=1, groups=2), nn.ReLU(),
+                                nn.AvgPool1d(3, stride=2, padding=1, ceil_mode=True),
+                                nn.Upsample(scale_factor=2, mode="linear"), nn.AdaptiveMaxPool1d(1), nn.Flatten(),
+                                nn.Linear(8, 5)), (1, 1, 800)),
+        "volume": (nn.Sequential(nn.Conv3d(2, 4, 3, padding=1), nn.BatchNorm3d(4), nn.ReLU(),
+                                 nn.MaxPool3d(2, ceil_mode=True), nn.ConvTranspose3d(4, 3, 2, stride=2),
+                                 nn.Upsample(scale_factor=2, mode="trilinear"),
+                                 nn.AvgPool3d(3, stride=2, padding=1), nn.AdaptiveAvgPool3d(1), nn.Flatten(),
+                                 nn.Linear(3, 2)), (1, 2, 6, 9, 9)),
+    }
+    for name, (model, shape) in nets.items():
+        model.eval()
+        path = tmp_path / f"{name}.onnx"
+        x = torch.randn(shape)
+        torch.onnx.export(model, x, str(path), dynamo=False, opset_version=17, do_constant_folding=False)
+        net = netc.load(path)
+        assert net.graph.unread is None
+        params, macs = _torch_counts(torch, model, x)
+        assert (net.totals.trainable_params, net.totals.macs) == (params, macs), name
+        assert net.layers[-1].output_shape == tuple(model(x).shape[1:])

@@ -619,3 +619,83 @@ def test_unet3d_against_the_papers_count():
     rows = rows_of(net)
     assert rows["labels"].output_shape == (3, 28, 44, 44)
     assert rows["dec3.crop"].output_shape == (256, 14, 18, 18)
+
+
+def _torch_counts(torch, model, x):
+    """Trainable parameters, and the MACs of Conv1d/2d/3d, ConvTranspose and Linear by forward
+    hooks (fvcore's convention: a conv's output elements times C_in/groups times its kernel;
+    a transposed conv's input elements times C_out/groups times its kernel), on the meta
+    device: shapes without arithmetic."""
+    nn, macs = torch.nn, []
+
+    def hook(m, inputs, out):
+        if isinstance(m, nn.Linear):
+            macs.append(m.in_features * m.out_features)
+        elif isinstance(m, nn.modules.conv._ConvNd):
+            k = math.prod(m.kernel_size)
+            if m.transposed:
+                macs.append(inputs[0][0].numel() * m.out_channels // m.groups * k)
+            else:
+                macs.append(out[0].numel() * m.in_channels // m.groups * k)
+
+    for m in model.modules():
+        m.register_forward_hook(hook)
+    with torch.no_grad():
+        model(x)
+    return sum(p.numel() for p in model.parameters() if p.requires_grad), sum(macs)
+
+
+@pytest.mark.slow
+def test_m5_and_unet3d_against_torch_models():
+    """The tutorial's M5 class and the 3-D U-Net of Figure 1 (BatchNorm3d, up-convolutions
+    without bias), built in PyTorch: trainable parameters and MACs equal netc's."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+
+    class M5(nn.Module):                       # the PyTorch audio tutorial's, its forward
+        def __init__(self, n_input=1, n_output=35, stride=16, n_channel=32):
+            super().__init__()
+            c = n_channel
+            self.units = nn.Sequential(*(nn.Sequential(nn.Conv1d(a, b, k, stride=s), nn.BatchNorm1d(b), nn.ReLU(),
+                                                       nn.MaxPool1d(4))
+                                         for a, b, k, s in ((n_input, c, 80, stride), (c, c, 3, 1), (c, 2 * c, 3, 1),
+                                                            (2 * c, 2 * c, 3, 1))))
+            self.fc1 = nn.Linear(2 * c, n_output)
+
+        def forward(self, x):
+            x = self.units(x)
+            x = nn.functional.avg_pool1d(x, x.shape[-1]).permute(0, 2, 1)
+            return nn.functional.log_softmax(self.fc1(x), dim=2)
+
+    def conv_bn_relu(a, b):
+        return nn.Sequential(nn.Conv3d(a, b, 3), nn.BatchNorm3d(b), nn.ReLU())
+
+    class UNet3D(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.ModuleList(nn.Sequential(conv_bn_relu(a, b), conv_bn_relu(b, 2 * b))
+                                     for a, b in ((3, 32), (64, 64), (128, 128), (256, 256)))
+            self.up = nn.ModuleList(nn.ConvTranspose3d(c, c, 2, stride=2, bias=False) for c in (512, 256, 128))
+            self.dec = nn.ModuleList(nn.Sequential(conv_bn_relu(c + c // 2, c // 2), conv_bn_relu(c // 2, c // 2))
+                                     for c in (512, 256, 128))
+            self.labels = nn.Conv3d(64, 3, 1)
+
+        def forward(self, x):
+            skips = []
+            for i, level in enumerate(self.enc):
+                x = level(x)
+                if i < 3:
+                    skips.append(x)
+                    x = nn.functional.max_pool3d(x, 2)
+            for up, dec, skip in zip(self.up, self.dec, reversed(skips)):
+                x = up(x)
+                cut = [(s - n) // 2 for s, n in zip(skip.shape[2:], x.shape[2:])]
+                skip = skip[:, :, cut[0]:cut[0] + x.shape[2], cut[1]:cut[1] + x.shape[3], cut[2]:cut[2] + x.shape[4]]
+                x = dec(torch.cat([skip, x], 1))
+            return self.labels(x)
+
+    for name, model, shape in (("m5", M5(), (1, 1, 8000)), ("unet3d", UNet3D(), (1, 3, 116, 132, 132))):
+        model = model.to("meta").eval()
+        params, macs = _torch_counts(torch, model, torch.empty(shape, device="meta"))
+        net = load(name)
+        assert (net.totals.trainable_params, net.totals.macs) == (params, macs), name
