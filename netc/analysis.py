@@ -84,7 +84,7 @@ class Analysis:
 def analyze(graph: Graph) -> Analysis:
     """Run every node's shape, cost and receptive-field rules in topological order."""
     shapes: dict[str, Shape] = {graph.input_name: graph.input_shape}
-    fields: dict[str, Field | None] = {graph.input_name: Field() if len(graph.input_shape) == 3 else None}
+    fields: dict[str, Field | None] = {graph.input_name: Field.start(graph.input_shape)}
     layers = []
     for node in graph.nodes:
         op = OPS[node.op]

@@ -30,6 +30,8 @@ from .expr import show as _shown
 from .graph import Graph, Node
 from .ops import OPS, ShapeError
 from .ops.aliases import suggest, unknown_op_message
+from .ops.registry import fmt_shape
+from .ops.window import axis_names
 from .overrides import OverrideError, check_input
 from .schema import MAX_REPEAT, META_KEYS, PARAM_OP_PATTERN
 from .source import Source
@@ -38,7 +40,7 @@ MAX_NODES = 20_000
 MAX_BLOCK_DEPTH = 16
 MAX_STEPS = 5 * MAX_NODES   # layer items expanded (ops, block uses, repeat: 0): the repeat
                             # limit multiplied through nested blocks is a budget, not a cap per level
-SHAPE_ATTRS = {"channels": 0, "height": 1, "width": 2}
+SHAPE_ATTRS = {"channels": 0, "height": 1, "width": 2, "length": 1, "depth": 1}   # by the map's rank
 _PARAM_OP = re.compile(PARAM_OP_PATTERN)
 _INDEXED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\[")      # acts[0]: an item of a list parameter
 ROUNDING_HINT = ("; an expression with a float gives a float, not an integer: round it with "
@@ -266,10 +268,14 @@ class _Expander:
             raise ExprError(f"unknown layer {head!r} in {key!r}" +
                             (f"; did you mean {close[0]!r}?" if close else ""))
         shape = self.shape_of(self.now(ref))
-        i = SHAPE_ATTRS[attr]
-        if i >= len(shape):
-            raise ExprError(f"{base!r} is the vector ({shape[0]},): it has channels, no {attr}")
-        return shape[i]
+        if attr == "channels":
+            return shape[0]
+        names = ("channels", *axis_names(len(shape) - 1)) if 2 <= len(shape) <= 4 else ("channels",)
+        if attr not in names:
+            if len(shape) == 1:
+                raise ExprError(f"{base!r} is the vector ({shape[0]},): it has channels, no {attr}")
+            raise ExprError(f"{base!r} is the map {fmt_shape(shape)}: it has {', '.join(names)}, no {attr}")
+        return shape[names.index(attr)]
 
     # -- scopes --------------------------------------------------------------
     def scope(self, items: list, path: tuple, params: dict, prefix: str, inputs: dict,

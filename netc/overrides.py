@@ -68,7 +68,8 @@ def parse_overrides(sets, input_shape: str | None) -> dict:
 
 def check_input(shape) -> tuple[int, ...]:
     shape = tuple(shape)
-    if not 1 <= len(shape) <= 3 or any(isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= MAX_SIDE
+    if not 1 <= len(shape) <= 4 or any(isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= MAX_SIDE
                                        for d in shape):
-        raise OverrideError(f"input shape {shape!r}: expected one to three sides, each from 1 to {MAX_SIDE:,}")
+        raise OverrideError(f"input shape {shape!r}: expected one to four sides (features; channels and "
+                            f"1 to 3 spatial sizes), each from 1 to {MAX_SIDE:,}")
     return shape

@@ -111,8 +111,9 @@ def build_schema() -> dict:
                 "type": "object",
                 "properties": {
                     "name": name,
-                    "shape": {"description": "[channels, height, width] or [features]; no batch",
-                              "type": "array", "minItems": 1, "maxItems": 3,
+                    "shape": {"description": "[channels, height, width], [channels, length], "
+                                             "[channels, depth, height, width] or [features]; no batch",
+                              "type": "array", "minItems": 1, "maxItems": 4,
                               "items": {"type": "integer", "minimum": 1, "maximum": 1 << 20}},
                 },
                 "required": ["shape"],

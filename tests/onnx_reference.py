@@ -7,6 +7,7 @@ padded input), written without looking at any ONNX node."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -15,52 +16,62 @@ from onnx import numpy_helper
 RTOL, ATOL = 1e-4, 1e-4
 
 
-def conv2d(x, w, b, stride, pads, dilation, groups):
-    """x (N, C, H, W), w (K, C/g, kh, kw), pads (top, left, bottom, right)."""
-    n, c, h, wd = x.shape
-    k, cg, kh, kw = w.shape
-    (sh, sw), (dh, dw) = stride, dilation
-    t, l, btm, r = pads
-    xp = np.zeros((n, c, h + t + btm, wd + l + r))
-    xp[:, :, t:t + h, l:l + wd] = x
-    ho = (h + t + btm - dh * (kh - 1) - 1) // sh + 1
-    wo = (wd + l + r - dw * (kw - 1) - 1) // sw + 1
-    out = np.zeros((n, k, ho, wo))
+def axes(value, n):
+    """A netc per-axis parameter for n spatial axes: a number is the same on every axis."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+
+
+def conv_nd(x, w, b, stride, pads, dilation, groups):
+    """x (N, C, *spatial) of 1, 2 or 3 spatial axes, w (K, C/g, *kernel), pads ((begin, end), ...)
+    per axis: out[k, o] = sum over c, u of x_padded[c, o*S + u*D] * w[k, c, u]."""
+    n, c, *sizes = x.shape
+    k, cg, *kernel = w.shape
+    xp = np.pad(x, [(0, 0), (0, 0), *pads])
+    outs = [(m + pb + pe - d * (f - 1) - 1) // s + 1
+            for m, (pb, pe), f, s, d in zip(sizes, pads, kernel, stride, dilation)]
+    out = np.zeros((n, k, *outs))
     kg = k // groups
     for g in range(groups):
         xs = xp[:, g * cg:(g + 1) * cg]
-        for u in range(kh):
-            for v in range(kw):
-                patch = xs[:, :, u * dh:u * dh + sh * (ho - 1) + 1:sh, v * dw:v * dw + sw * (wo - 1) + 1:sw]
-                out[:, g * kg:(g + 1) * kg] += np.einsum("nchw,kc->nkhw", patch, w[g * kg:(g + 1) * kg, :, u, v])
+        for tap in itertools.product(*(range(f) for f in kernel)):
+            patch = xs[(slice(None), slice(None), *(slice(u * d, u * d + s * (o - 1) + 1, s)
+                                                   for u, d, s, o in zip(tap, dilation, stride, outs)))]
+            weight = w[(slice(g * kg, (g + 1) * kg), slice(None), *tap)]
+            out[:, g * kg:(g + 1) * kg] += np.einsum("nc...,kc->nk...", patch, weight)
     if b is not None:
-        out += b.reshape(1, -1, 1, 1)
+        out += b.reshape(1, -1, *(1,) * len(sizes))
+    return out
+
+
+def conv2d(x, w, b, stride, pads, dilation, groups):
+    """x (N, C, H, W), w (K, C/g, kh, kw), pads (top, left, bottom, right)."""
+    t, l, btm, r = pads
+    return conv_nd(x, w, b, stride, ((t, btm), (l, r)), dilation, groups)
+
+
+def pool_nd(x, kind, kernel, stride, pads, outs, count_include_pad=False):
+    """Max or average over windows of 1, 2 or 3 spatial axes; ``pads`` ((begin, end), ...),
+    ``outs`` the output size (floor or ceil mode)."""
+    n, c, *sizes = x.shape
+    out = np.zeros((n, c, *outs))
+    for pos in itertools.product(*(range(o) for o in outs)):
+        real, count = [], 1
+        for i, m, f, s, (pb, pe) in zip(pos, sizes, kernel, stride, pads):
+            lo = i * s                                  # window in padded coordinates,
+            hi = min(lo + f, m + pb + pe)               # clipped to the padded input
+            r0, r1 = max(lo - pb, 0), min(hi - pb, m)   # the real input rows inside it
+            real.append(slice(r0, r1))
+            count *= (hi - lo) if count_include_pad else (r1 - r0)
+        region = x[(slice(None), slice(None), *real)]
+        flat = region.reshape(n, c, -1)
+        out[(slice(None), slice(None), *pos)] = flat.max(axis=2) if kind == "max" else flat.sum(axis=2) / count
     return out
 
 
 def pool2d(x, kind, kernel, stride, pads, out_hw, count_include_pad=False):
     """Max or average over windows; ``out_hw`` is the output size (floor or ceil mode)."""
-    n, c, h, w = x.shape
-    kh, kw = kernel
-    sh, sw = stride
     t, l, btm, r = pads
-    ho, wo = out_hw
-    out = np.zeros((n, c, ho, wo))
-    for i in range(ho):
-        for j in range(wo):
-            # window in padded coordinates, clipped to the padded input
-            h0, w0 = i * sh, j * sw
-            h1, w1 = min(h0 + kh, h + t + btm), min(w0 + kw, w + l + r)
-            # the real input rows inside it
-            r0, r1 = max(h0 - t, 0), min(h1 - t, h)
-            c0, c1 = max(w0 - l, 0), min(w1 - l, w)
-            region = x[:, :, r0:r1, c0:c1]
-            if kind == "max":
-                out[:, :, i, j] = region.max(axis=(2, 3))
-            else:
-                count = (h1 - h0) * (w1 - w0) if count_include_pad else (r1 - r0) * (c1 - c0)
-                out[:, :, i, j] = region.sum(axis=(2, 3)) / count
-    return out
+    return pool_nd(x, kind, kernel, stride, ((t, btm), (l, r)), out_hw, count_include_pad)
 
 
 def dense(x, w, b):
@@ -169,14 +180,16 @@ def same_pads(n, k, s, d=1):
     return total // 2, total - total // 2
 
 
-def pads_of(p, hw, dilation=(1, 1)):
-    """(top, left, bottom, right) from the YAML-level padding, computed here."""
+def pads_of(p, sizes, dilation=1):
+    """((begin, end), ...) per spatial axis from the YAML-level padding, computed here."""
+    n = len(sizes)
     if p["padding"] == "same":
-        stride = p.get("stride") or p["kernel"]
-        (t, b), (l, r) = (same_pads(n, k, s, d) for n, k, s, d in zip(hw, p["kernel"], stride, dilation))
-    else:
-        (t, b), (l, r) = p["padding"]
-    return t, l, b, r
+        stride = axes(p.get("stride") or p["kernel"], n)
+        return tuple(same_pads(m, k, s, d) for m, k, s, d in
+                     zip(sizes, axes(p["kernel"], n), stride, axes(dilation, n)))
+    if isinstance(p["padding"], tuple):
+        return p["padding"]
+    return ((p["padding"], p["padding"]),) * n
 
 
 def pool_out(n, k, s, pb, pe, ceil):
@@ -192,54 +205,60 @@ def reference(net, model, x):
     w = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in model.graph.initializer}
     vals = {net.graph.input_name: x.astype(np.float64)}
     for node in net.graph.nodes:
-        p, name, op = node.params, node.name, node.op
-        ins = [vals[i] for i in node.inputs]
-        a = ins[0]
-        if op == "conv":
-            y = conv2d(a, w[f"{name}.weight"], w.get(f"{name}.bias"), p["stride"],
-                       pads_of(p, a.shape[2:], p["dilation"]), p["dilation"], p["groups"])
-            y = activation(y, p["activation"], prelu=w.get(f"{name}.slope"))
-        elif op == "dense":
-            y = activation(dense(a, w[f"{name}.weight"], w.get(f"{name}.bias")), p["activation"],
-                           prelu=w.get(f"{name}.slope"))
-        elif op in ("maxpool", "avgpool"):
-            stride = p["stride"] or p["kernel"]
-            t, l, b, r = pads_of(p, a.shape[2:])
-            out = (pool_out(a.shape[2], p["kernel"][0], stride[0], t, b, p["ceil_mode"]),
-                   pool_out(a.shape[3], p["kernel"][1], stride[1], l, r, p["ceil_mode"]))
-            y = pool2d(a, op[:3], p["kernel"], stride, (t, l, b, r), out,
-                           p.get("count_include_pad", False))
-        elif op == "global_avgpool":
-            y = a.mean(axis=(2, 3), keepdims=p["keepdims"])
-        elif op == "flatten":
-            y = a.reshape(len(a), -1)
-        elif op == "batchnorm":
-            y = batchnorm(a, w[f"{name}.weight"], w[f"{name}.bias"], w[f"{name}.running_mean"],
-                              w[f"{name}.running_var"], p["eps"])
-        elif op == "dropout":
-            y = a
-        elif op == "add":
-            y = sum(broadcast_vectors(ins))
-        elif op == "mul":
-            y = np.prod(np.broadcast_arrays(*broadcast_vectors(ins)), axis=0)
-        elif op == "layernorm":
-            y = layernorm(a, w.get(f"{name}.weight"), w.get(f"{name}.bias"), p["eps"])
-        elif op == "scale":
-            y = a * per_channel(w[f"{name}.weight"], a)
-            if p["bias"]:
-                y = y + per_channel(w[f"{name}.bias"], a)
-        elif op == "gelu":
-            y = activation(a, "gelu" if p["approximate"] == "none" else "gelu_tanh")
-        elif op == "concat":
-            y = np.concatenate(ins, axis=1)
-        elif op == "softmax":
-            y = softmax(a)
-        elif op == "lrn":
-            y = lrn(a, p["size"], p["alpha"], p["beta"], p["k"])
-        else:
-            y = activation(a, op, p.get("slope", 0.01), prelu=w.get(f"{name}.slope"))
-        vals[name] = y
+        vals[node.name] = one(node, [vals[i] for i in node.inputs], w)
     return [vals[o] for o in net.graph.outputs]
+
+
+def one(node, ins, w):
+    """One layer's output from its inputs ``ins`` and the weights ``w`` by name."""
+    p, name, op = node.params, node.name, node.op
+    a = ins[0]
+    if op == "conv":
+        n = a.ndim - 2
+        y = conv_nd(a, w[f"{name}.weight"], w.get(f"{name}.bias"), axes(p["stride"], n),
+                    pads_of(p, a.shape[2:], p["dilation"]), axes(p["dilation"], n), p["groups"])
+        y = activation(y, p["activation"], prelu=w.get(f"{name}.slope"))
+    elif op == "dense":
+        y = activation(dense(a, w[f"{name}.weight"], w.get(f"{name}.bias")), p["activation"],
+                       prelu=w.get(f"{name}.slope"))
+    elif op in ("maxpool", "avgpool"):
+        n = a.ndim - 2
+        kernel = axes(p["kernel"], n)
+        stride = axes(p["stride"] or p["kernel"], n)
+        pads = pads_of(p, a.shape[2:])
+        out = [pool_out(m, k, s, pb, pe, p["ceil_mode"])
+               for m, k, s, (pb, pe) in zip(a.shape[2:], kernel, stride, pads)]
+        y = pool_nd(a, op[:3], kernel, stride, pads, out, p.get("count_include_pad", False))
+    elif op == "global_avgpool":
+        y = a.mean(axis=tuple(range(2, a.ndim)), keepdims=p["keepdims"])
+    elif op == "flatten":
+        y = a.reshape(len(a), -1)
+    elif op == "batchnorm":
+        y = batchnorm(a, w[f"{name}.weight"], w[f"{name}.bias"], w[f"{name}.running_mean"],
+                          w[f"{name}.running_var"], p["eps"])
+    elif op == "dropout":
+        y = a
+    elif op == "add":
+        y = sum(broadcast_vectors(ins))
+    elif op == "mul":
+        y = np.prod(np.broadcast_arrays(*broadcast_vectors(ins)), axis=0)
+    elif op == "layernorm":
+        y = layernorm(a, w.get(f"{name}.weight"), w.get(f"{name}.bias"), p["eps"])
+    elif op == "scale":
+        y = a * per_channel(w[f"{name}.weight"], a)
+        if p["bias"]:
+            y = y + per_channel(w[f"{name}.bias"], a)
+    elif op == "gelu":
+        y = activation(a, "gelu" if p["approximate"] == "none" else "gelu_tanh")
+    elif op == "concat":
+        y = np.concatenate(ins, axis=1)
+    elif op == "softmax":
+        y = softmax(a)
+    elif op == "lrn":
+        y = lrn(a, p["size"], p["alpha"], p["beta"], p["k"])
+    else:
+        y = activation(a, op, p.get("slope", 0.01), prelu=w.get(f"{name}.slope"))
+    return y
 
 
 def run(model, x):

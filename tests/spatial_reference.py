@@ -5,6 +5,7 @@ that runs a netc network through them (with onnx_reference for the other ops).""
 
 from __future__ import annotations
 
+import itertools
 import math
 from fractions import Fraction
 
@@ -14,25 +15,30 @@ from onnx import numpy_helper
 import onnx_reference as base
 
 
+def conv_transpose_nd(x, w, b, stride, padding, dilation, output_padding, groups):
+    """PyTorch's ConvTranspose1d/2d/3d: input position i adds w[c, k, u] * x to output
+    i*S + u*D - P on every axis; w (C_in, K/groups, *kernel)."""
+    n, c, *sizes = x.shape
+    _, kg, *kernel = w.shape
+    full = [(m - 1) * s + d * (f - 1) + 1 + op
+            for m, s, d, f, op in zip(sizes, stride, dilation, kernel, output_padding)]
+    y = np.zeros((n, kg * groups, *full))
+    cg = c // groups
+    for g in range(groups):
+        for pos in itertools.product(*(range(m) for m in sizes)):
+            for tap in itertools.product(*(range(f) for f in kernel)):
+                at = tuple(i * s + u * d for i, s, u, d in zip(pos, stride, tap, dilation))
+                y[(slice(None), slice(g * kg, (g + 1) * kg), *at)] += np.einsum(
+                    "nc,ck->nk", x[(slice(None), slice(g * cg, (g + 1) * cg), *pos)],
+                    w[(slice(g * cg, (g + 1) * cg), slice(None), *tap)])
+    out = y[(slice(None), slice(None), *(slice(p, f - p) for p, f in zip(padding, full)))]
+    return out if b is None else out + b.reshape(1, -1, *(1,) * len(sizes))
+
+
 def conv_transpose2d(x, w, b, stride, padding, dilation, output_padding, groups):
     """PyTorch's ConvTranspose2d: input pixel (i, j) adds w[c, k, u, v] * x to output
     (i*S + u*D - P, j*S + v*D - P); w (C_in, K/groups, kh, kw)."""
-    n, c, h, wd = x.shape
-    _, kg, kh, kw = w.shape
-    (sh, sw), (ph, pw), (dh, dw), (oph, opw) = stride, padding, dilation, output_padding
-    full_h = (h - 1) * sh + dh * (kh - 1) + 1 + oph
-    full_w = (wd - 1) * sw + dw * (kw - 1) + 1 + opw
-    full = np.zeros((n, kg * groups, full_h, full_w))
-    cg = c // groups
-    for g in range(groups):
-        for i in range(h):
-            for j in range(wd):
-                for u in range(kh):
-                    for v in range(kw):
-                        full[:, g * kg:(g + 1) * kg, i * sh + u * dh, j * sw + v * dw] += np.einsum(
-                            "nc,ck->nk", x[:, g * cg:(g + 1) * cg, i, j], w[g * cg:(g + 1) * cg, :, u, v])
-    out = full[:, :, ph:full_h - ph, pw:full_w - pw]
-    return out if b is None else out + b.reshape(1, -1, 1, 1)
+    return conv_transpose_nd(x, w, b, stride, padding, dilation, output_padding, groups)
 
 
 def _source_nearest(i, n, out, scale):
@@ -57,35 +63,34 @@ def _source_linear(i, n, out, scale, align_corners):
     return max((i + 0.5) * ratio - 0.5, 0.0)
 
 
-def upsample(x, out_hw, mode, align_corners=False, scale=None):
-    n, c, h, w = x.shape
-    oh, ow = out_hw
-    sh, sw = scale if scale is not None else (None, None)
-    y = np.zeros((n, c, oh, ow))
-    if mode == "nearest":
-        for i in range(oh):
-            for j in range(ow):
-                y[:, :, i, j] = x[:, :, _source_nearest(i, h, oh, sh), _source_nearest(j, w, ow, sw)]
-        return y
-    for i in range(oh):
-        r = _source_linear(i, h, oh, sh, align_corners)
-        r0 = min(int(r), h - 1)
-        r1, lr = min(r0 + 1, h - 1), r - r0
-        for j in range(ow):
-            q = _source_linear(j, w, ow, sw, align_corners)
-            q0 = min(int(q), w - 1)
-            q1, lq = min(q0 + 1, w - 1), q - q0
-            y[:, :, i, j] = ((1 - lr) * ((1 - lq) * x[:, :, r0, q0] + lq * x[:, :, r0, q1])
-                             + lr * ((1 - lq) * x[:, :, r1, q0] + lq * x[:, :, r1, q1]))
+def upsample(x, outs, mode, align_corners=False, scale=None):
+    """PyTorch's interpolate on 1, 2 or 3 spatial axes: nearest, or linear along every
+    axis (linear, bilinear, trilinear): a weighted sum of the 2^n neighbours."""
+    n, c, *sizes = x.shape
+    scale = scale if scale is not None else (None,) * len(sizes)
+    y = np.zeros((n, c, *outs))
+    for pos in itertools.product(*(range(o) for o in outs)):
+        if mode == "nearest":
+            src = tuple(_source_nearest(i, m, o, s) for i, m, o, s in zip(pos, sizes, outs, scale))
+            y[(slice(None), slice(None), *pos)] = x[(slice(None), slice(None), *src)]
+            continue
+        lines = []
+        for i, m, o, s in zip(pos, sizes, outs, scale):
+            r = _source_linear(i, m, o, s, align_corners)
+            r0 = min(int(r), m - 1)
+            lines.append(((r0, 1 - (r - r0)), (min(r0 + 1, m - 1), r - r0)))
+        total = 0
+        for corner in itertools.product(*lines):
+            weight = np.prod([wt for _, wt in corner])
+            total = total + weight * x[(slice(None), slice(None), *(i for i, _ in corner))]
+        y[(slice(None), slice(None), *pos)] = total
     return y
 
 
-def center_crop(x, out_hw):
-    """torchvision.transforms.functional.center_crop's offsets."""
-    h, w = x.shape[2:]
-    oh, ow = out_hw
-    top, left = int(round((h - oh) / 2.0)), int(round((w - ow) / 2.0))
-    return x[:, :, top:top + oh, left:left + ow]
+def center_crop(x, outs):
+    """torchvision.transforms.functional.center_crop's offsets, on every spatial axis."""
+    starts = [int(round((m - o) / 2.0)) for m, o in zip(x.shape[2:], outs)]
+    return x[(slice(None), slice(None), *(slice(s, s + o) for s, o in zip(starts, outs)))]
 
 
 def pad(x, top, bottom, left, right, mode, value=0.0):
@@ -110,17 +115,14 @@ def pad(x, top, bottom, left, right, mode, value=0.0):
     return y
 
 
-def adaptive_pool(x, out_hw, kind):
-    """PyTorch's adaptive pooling: window i = [floor(i*N/out), ceil((i+1)*N/out))."""
-    n, c, h, w = x.shape
-    oh, ow = out_hw
-    y = np.zeros((n, c, oh, ow))
-    for i in range(oh):
-        r0, r1 = math.floor(i * h / oh), math.ceil((i + 1) * h / oh)
-        for j in range(ow):
-            q0, q1 = math.floor(j * w / ow), math.ceil((j + 1) * w / ow)
-            region = x[:, :, r0:r1, q0:q1]
-            y[:, :, i, j] = region.max(axis=(2, 3)) if kind == "max" else region.mean(axis=(2, 3))
+def adaptive_pool(x, outs, kind):
+    """PyTorch's adaptive pooling: window i = [floor(i*N/out), ceil((i+1)*N/out)) on every axis."""
+    n, c, *sizes = x.shape
+    y = np.zeros((n, c, *outs))
+    for pos in itertools.product(*(range(o) for o in outs)):
+        region = x[(slice(None), slice(None), *(slice(math.floor(i * m / o), math.ceil((i + 1) * m / o))
+                                                for i, m, o in zip(pos, sizes, outs)))].reshape(n, c, -1)
+        y[(slice(None), slice(None), *pos)] = region.max(axis=2) if kind == "max" else region.mean(axis=2)
     return y
 
 
@@ -148,28 +150,32 @@ def reference(net, model, x):
         p, name, op = node.params, node.name, node.op
         ins = [vals[i] for i in node.inputs]
         a = ins[0]
+        nd = a.ndim - 2
         if op == "conv_transpose":
-            y = conv_transpose2d(a, w[f"{name}.weight"], w.get(f"{name}.bias"), p["stride"], p["padding"],
-                                 p["dilation"], p["output_padding"], p["groups"])
-            y = base.activation(y, p["activation"])
+            y = conv_transpose_nd(a, w[f"{name}.weight"], w.get(f"{name}.bias"),
+                                  *(base.axes(p[k], nd) for k in ("stride", "padding", "dilation",
+                                                                  "output_padding")), p["groups"])
+            y = base.activation(y, p["activation"], prelu=w.get(f"{name}.slope"))
         elif op == "upsample":
             if len(ins) > 1:
                 size, scale = ins[1].shape[2:], None
             elif p["size"] is not None:
-                size, scale = p["size"], None
+                size, scale = base.axes(p["size"], nd), None
             else:
-                scale = p["scale"]
+                scale = base.axes(p["scale"], nd)
                 size = tuple(math.floor(n * s) for n, s in zip(a.shape[2:], scale))
             y = upsample(a, size, p["mode"], p["align_corners"], scale)
         elif op == "crop":
-            y = center_crop(a, ins[1].shape[2:] if len(ins) > 1 else p["size"])
+            y = center_crop(a, ins[1].shape[2:] if len(ins) > 1 else base.axes(p["size"], nd))
         elif op == "pad":
-            (t, b), (l, r) = p["padding"]
+            v = p["padding"]
+            (t, b), (l, r) = (((v, v),) * 2 if not isinstance(v, tuple) else
+                              v if isinstance(v[0], tuple) else ((v[0], v[0]), (v[1], v[1])))
             y = pad(a, t, b, l, r, p["mode"], p["value"])
         elif op == "global_maxpool":
-            y = a.max(axis=(2, 3), keepdims=p["keepdims"])
+            y = a.max(axis=tuple(range(2, a.ndim)), keepdims=p["keepdims"])
         elif op in ("adaptive_avgpool", "adaptive_maxpool"):
-            y = adaptive_pool(a, p["size"], op[9:12])
+            y = adaptive_pool(a, base.axes(p["size"], nd), op[9:12])
         elif op == "slice":
             y = a[:, p["start"]:p["end"]]
         elif op == "channel_shuffle":
@@ -177,24 +183,6 @@ def reference(net, model, x):
         elif op == "identity":
             y = a
         else:
-            y = _base_one(node, ins, w)
+            y = base.one(node, ins, w)
         vals[name] = y
     return [vals[o] for o in net.graph.outputs]
-
-
-def _base_one(node, ins, w):
-    """The other ops these tests combine with, through onnx_reference's functions."""
-    p, name, a = node.params, node.name, ins[0]
-    if node.op == "conv":
-        y = base.conv2d(a, w[f"{name}.weight"], w.get(f"{name}.bias"), p["stride"],
-                        base.pads_of(p, a.shape[2:], p["dilation"]), p["dilation"], p["groups"])
-        return base.activation(y, p["activation"])
-    if node.op == "concat":
-        return np.concatenate(ins, axis=1)
-    if node.op == "add":
-        return sum(ins)
-    if node.op == "dense":
-        return base.activation(base.dense(a, w[f"{name}.weight"], w.get(f"{name}.bias")), p["activation"])
-    if node.op == "flatten":
-        return a.reshape(len(a), -1)
-    return base.activation(a, node.op, p.get("slope", 0.01))

@@ -22,8 +22,8 @@ def test_defaults_are_overridden_per_layer():
     net = load("defaults:\n  conv: {kernel: 3, padding: 1, bias: false}\nlayers:\n"
                "  - conv: {filters: 8}\n  - conv: {filters: 8, kernel: 1, padding: 0}\n")
     a, b = net.graph.nodes
-    assert a.params["kernel"] == (3, 3) and a.params["bias"] is False
-    assert b.params["kernel"] == (1, 1) and b.params["padding"] == ((0, 0), (0, 0))
+    assert a.params["kernel"] == 3 and a.params["bias"] is False
+    assert b.params["kernel"] == 1 and b.params["padding"] == 0
     assert a.param_spans["kernel"].line == 4        # the value came from defaults:
     assert b.param_spans["kernel"].line == 7
 

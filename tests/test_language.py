@@ -89,7 +89,7 @@ def test_unknown_override_is_an_override_error():
         load(SCALED, params={"widht": 2})
     with pytest.raises(netc.OverrideError, match="it has no 'params:'"):
         load("layers: [relu]\n", params={"width": 2})
-    with pytest.raises(netc.OverrideError, match="expected one to three sides"):
+    with pytest.raises(netc.OverrideError, match="expected one to four sides"):
         load("layers: [relu]\n", input_shape=(3, 0, 8))
 
 

@@ -40,7 +40,7 @@ def test_a_network_list_is_indexed_and_passed_whole():
                "  - conv: {filters: \"len(rates) * 2\", kernel: k, padding: [1, 2]}\n"
                "  - conv: {filters: \"max(rates)\", kernel: 1}\n")
     convs = net.graph.nodes
-    assert convs[0].params["dilation"] == (3, 3) and net.layers[0].output_shape == (4, 32, 32)
+    assert convs[0].params["dilation"] == 3 and net.layers[0].output_shape == (4, 32, 32)          # one number: every axis
     assert convs[1].params["kernel"] == (3, 5) and net.layers[1].output_shape == (6, 32, 32)
     assert net.layers[2].output_shape == (3, 32, 32)
 
@@ -53,8 +53,8 @@ def test_a_block_list_parameter_with_a_default_and_an_argument():
             "      - concat: {from: [b0, b1, b2]}\n"
             "layers:\n  - aspp: {name: a}\n  - aspp: {name: b, rates: [1, 2]}\n")
     net = load(body)
-    assert net.graph.node("a.b2").params["dilation"] == (12, 12)
-    assert net.graph.node("b.b1").params["dilation"] == (1, 1) and net.graph.node("b.b2").params["dilation"] == (2, 2)
+    assert net.graph.node("a.b2").params["dilation"] == 12
+    assert net.graph.node("b.b1").params["dilation"] == 1 and net.graph.node("b.b2").params["dilation"] == 2
     assert net.layers[-1].output_shape == (12, 32, 32)
 
 

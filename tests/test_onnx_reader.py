@@ -17,6 +17,7 @@ from netc.analysis import analyze
 from netc.diagnostics import NetcError
 from netc.onnx.build import build_model
 from netc.onnx.reader import read_graph
+from netc.ops import OPS
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
 DATA = EXAMPLES.parent / "tests" / "data"
@@ -431,6 +432,14 @@ def _comparable(r):
     initial values of scale and prelu too, read only when every element is alike)."""
     p = dict(r.node.params)
     p.pop("init", None)
+    n = len(r.output_shape) - 1
+    for key, param in OPS[r.op].params.items():     # a number is the same on every axis
+        if param.kind in ("pair", "scale") and p.get(key) is not None and not isinstance(p[key], tuple):
+            p[key] = (p[key],) * n
+        if param.kind == "sides" and not isinstance(p[key], tuple):
+            p[key] = ((p[key], p[key]),) * n
+        elif param.kind == "sides" and not isinstance(p[key][0], tuple):
+            p[key] = tuple((v, v) for v in p[key])
     if r.op in ("scale", "prelu"):
         p.pop("value" if r.op == "scale" else "slope")
     if p.get("stride", 0) is None:

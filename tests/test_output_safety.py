@@ -281,8 +281,9 @@ def test_import_copies_nothing_raw(models, tmp_path):
     (tmp_path / "imported.yaml").write_text(out)
     net, model = api.load(tmp_path / "imported.yaml"), api.load(full)
     assert net.name == "graph" + EVERY
-    convs = [layer.node.params for layer in net.layers if layer.op == "conv"]
-    assert [(p["stride"], p["dilation"]) for p in convs] == [((2, 2), (1, 1)), ((1, 1), (1, 1))], convs
+    convs = [layer for layer in net.layers if layer.op == "conv"]     # per axis, from the windows
+    assert [[(w.stride, w.dilation) for w in r.windows] for r in convs] == \
+        [[(2, 1), (2, 1)], [(1, 1), (1, 1)]], [r.node.params for r in convs]
     assert (net.totals.params, net.totals.macs) == (model.totals.params, model.totals.macs)
     assert [r.output_shape for r in net.layers] == [r.output_shape for r in model.layers]
 

@@ -76,32 +76,35 @@ strides = st.integers(1, 6)
 
 
 @st.composite
-def layers(draw, ops=("conv", "maxpool", "avgpool")):
-    """(op, params written in YAML, input (C, H, W), per-axis args for the enumeration)."""
+def layers(draw, ops=("conv", "maxpool", "avgpool"), dims=(2,)):
+    """(op, params written in YAML, input (C, *spatial), per-axis args for the enumeration),
+    on a map of one of ``dims`` spatial axes (1: length; 2: height, width; 3: depth too)."""
     op = draw(st.sampled_from(ops))
-    h, w = draw(sizes), draw(sizes)
-    kh, kw = draw(kernels), draw(kernels)
-    sh, sw = draw(strides), draw(strides)
+    n = dims[0] if len(dims) == 1 else draw(st.sampled_from(dims))
+    axes_sizes = sizes if n < 3 else st.integers(1, 9)            # 3-D: small volumes
+    size = [draw(axes_sizes) for _ in range(n)]
+    kernel = [draw(kernels) for _ in range(n)]
+    stride = [draw(strides) for _ in range(n)]
     same = draw(st.booleans()) and draw(st.booleans())      # a quarter of the layers
-    ph, pw = draw(st.integers(0, 4)), draw(st.integers(0, 4))
+    pad = [draw(st.integers(0, 4)) for _ in range(n)]
     if op == "conv":
-        dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+        dilation = [draw(st.integers(1, 3)) for _ in range(n)]
         ceil = False
-        yaml = f"conv: {{filters: 2, kernel: [{kh}, {kw}], stride: [{sh}, {sw}], dilation: [{dh}, {dw}]"
+        yaml = f"conv: {{filters: 2, kernel: {kernel}, stride: {stride}, dilation: {dilation}"
     else:
-        dh = dw = 1
+        dilation = [1] * n
         ceil = draw(st.booleans())
-        yaml = f"{op}: {{kernel: [{kh}, {kw}], stride: [{sh}, {sw}], ceil_mode: {str(ceil).lower()}"
+        yaml = f"{op}: {{kernel: {kernel}, stride: {stride}, ceil_mode: {str(ceil).lower()}"
         if op == "avgpool":
             yaml += f", count_include_pad: {str(draw(st.booleans())).lower()}"
     if same:
-        (ph, phe), (pw, pwe) = tf_same(h, kh, sh, dh), tf_same(w, kw, sw, dw)
+        pads = [tf_same(m, k, s, d) for m, k, s, d in zip(size, kernel, stride, dilation)]
         yaml += ", padding: same}"
     else:
-        phe, pwe = ph, pw
-        yaml += f", padding: [{ph}, {pw}]}}"
-    axes = [(h, kh, sh, ph, phe, dh, ceil), (w, kw, sw, pw, pwe, dw, ceil)]
-    return op, yaml, (2, h, w), axes
+        pads = [(p, p) for p in pad]
+        yaml += f", padding: {pad}}}"
+    axes = [(m, k, s, pb, pe, d, ceil) for m, k, s, (pb, pe), d in zip(size, kernel, stride, pads, dilation)]
+    return op, yaml, (2, *size), axes
 
 
 def load(yaml, shape):
@@ -115,7 +118,7 @@ def load(yaml, shape):
 
 
 def pytorch_size(op, axes):
-    """PyTorch's output (H, W), or None where PyTorch refuses the layer."""
+    """PyTorch's output (H, W) (one size per axis), or None where PyTorch refuses the layer."""
     out = []
     for n, f, s, pb, pe, d, ceil in axes:
         if op != "conv" and max(pb, pe) > f // 2:
@@ -188,6 +191,49 @@ def test_onnxruntime_agrees_on_every_accepted_layer(layer):
     if net is None:
         return
     model = build_model(net)        # ONNX shape inference must agree too (else E007)
+    [y] = run(model, np.ones((1, *shape), np.float32))
+    assert y.shape[1:] == net.layers[-1].output_shape, yaml
+    assert np.isfinite(y).all(), yaml
+
+
+# -- 1-D and 3-D maps: eq. 2 per axis, the same enumeration ----------------------
+
+@settings(max_examples=300, **SETTINGS)
+@given(layers(dims=(1, 3)))
+def test_output_size_is_pytorchs_in_1d_and_3d(layer):
+    """Conv1d/Conv3d, MaxPool1d/3d, AvgPool1d/3d: PyTorch's size on every axis."""
+    op, yaml, shape, axes = layer
+    net = load(yaml, shape)
+    want = pytorch_size(op, axes)
+    got = None if net is None else net.layers[-1].output_shape[1:]
+    assert got == want, yaml
+
+
+@settings(max_examples=200, **SETTINGS)
+@given(layers(dims=(1, 3)))
+def test_same_padding_dropped_and_skipped_rows_in_1d_and_3d(layer):
+    op, yaml, shape, axes = layer
+    net = load(yaml, shape)
+    if net is None:
+        return
+    for (n, f, s, pb, pe, d, ceil), win in zip(axes, net.layers[-1].windows):
+        assert (win.pad_begin, win.pad_end) == (pb, pe), yaml
+        assert (win.dropped, win.skipped) == unread_rows(n, f, s, pb, pe, d, ceil), yaml
+        if "same" in yaml:
+            assert win.out == -(-n // s), yaml
+
+
+@settings(max_examples=25, **SETTINGS)
+@given(layers(dims=(1, 3)))
+def test_onnxruntime_agrees_in_1d_and_3d(layer):
+    from netc.onnx.build import build_model
+    from onnx_reference import run
+
+    op, yaml, shape, axes = layer
+    net = load(yaml, shape)
+    if net is None:
+        return
+    model = build_model(net)
     [y] = run(model, np.ones((1, *shape), np.float32))
     assert y.shape[1:] == net.layers[-1].output_shape, yaml
     assert np.isfinite(y).all(), yaml

@@ -6,6 +6,8 @@ they are compared with ``trainable_params``); published MACs are torchvision's
 to three decimals (VGG-16: two). docs/zoo.md gives the sources.
 """
 
+import math
+
 import pytest
 
 import netc
@@ -550,3 +552,153 @@ def test_yolov8n_rows():
     assert rows["cat1"].output_shape == (256 + 128, 40, 40)
     assert rows["detect3.box3"].params == 64 * 64 + 64
     assert rows["detect3.cls3"].params == 80 * 80 + 80
+
+
+def test_m5_against_the_tutorials_count():
+    """M5 as the PyTorch audio tutorial builds it (class M5: n_input 1, n_channel 32, stride 16,
+    n_output 35) on one second at 8 kHz, counted per layer from PyTorch's Conv1d (weight
+    (K, C, k) and a bias), BatchNorm1d (weight and bias trainable, mean and variance buffers),
+    MaxPool1d(4) and Linear; lengths by L_out = floor((L - k)/S) + 1."""
+    params = macs = buffers = 0
+    length, cin = 8000, 1
+    for cout, k, stride in ((32, 80, 16), (32, 3, 1), (64, 3, 1), (64, 3, 1)):
+        length = (length - k) // stride + 1
+        params += cout * cin * k + cout + 2 * cout         # conv + BatchNorm1d affine
+        buffers += 2 * cout
+        macs += cout * cin * k * length
+        length //= 4                                       # MaxPool1d(4)
+        cin = cout
+    assert length == 1
+    params += 64 * 35 + 35                                 # fc1 after the average over time
+    macs += 64 * 35
+    assert params == 26_915                                # the tutorial's "Number of parameters: 26915"
+    net = load("m5")
+    assert (net.totals.trainable_params, net.totals.non_trainable_params, net.totals.macs) == \
+        (params, buffers, macs)
+    rows = rows_of(net)
+    assert rows["unit1.conv"].output_shape == (32, 496) and rows["unit2.pool"].output_shape == (32, 30)
+    assert rows["fc1"].output_shape == (35,)
+
+
+def test_unet3d_against_the_papers_count():
+    """The 3-D U-Net of Cicek et al. 2016, Figure 1: valid 3x3x3 convs with biases, each with
+    batch normalization; 2x2x2 pools; 2x2x2 stride-2 up-convolutions keeping their channels,
+    without bias; centre crops; a 1x1x1 conv to 3 labels. Sides (depth, height, width)
+    followed through every layer from the 132 x 132 x 116 tile."""
+    params = macs = bn = 0
+
+    def conv(cin, cout, k, out):
+        nonlocal params, macs, bn
+        params += cout * cin * k ** 3 + cout
+        macs += cout * cin * k ** 3 * math.prod(out)
+        bn += cout if k == 3 else 0
+
+    size, cin, skips = (116, 132, 132), 3, []
+    for first, second in ((32, 64), (64, 128), (128, 256), (256, 512)):
+        for cout in (first, second):
+            size = tuple(n - 2 for n in size)
+            conv(cin, cout, 3, size)
+            cin = cout
+        if second < 512:
+            skips.append((second, size))
+            size = tuple(n // 2 for n in size)
+    for width, skip_size in reversed(skips):
+        params += cin * cin * 8                            # up-convolution, no bias
+        macs += cin * cin * 8 * math.prod(size)
+        size = tuple(2 * n for n in size)
+        assert all((s - n) % 2 == 0 for s, n in zip(skip_size, size))    # a centred crop
+        cin += width                                       # concat
+        for _ in range(2):
+            size = tuple(n - 2 for n in size)
+            conv(cin, width, 3, size)
+            cin = width
+    conv(64, 3, 1, size)
+    assert size == (28, 44, 44)                            # the paper's 44 x 44 x 28 output
+    assert params == 19_069_955                            # "19069955 parameters in total"
+    net = load("unet3d")
+    assert net.totals.trainable_params == params + 2 * bn == 19_074_627   # BatchNorm3d's scale and shift
+    assert net.totals.non_trainable_params == 2 * bn                      # running mean and variance
+    assert net.totals.macs == macs
+    rows = rows_of(net)
+    assert rows["labels"].output_shape == (3, 28, 44, 44)
+    assert rows["dec3.crop"].output_shape == (256, 14, 18, 18)
+
+
+def _torch_counts(torch, model, x):
+    """Trainable parameters, and the MACs of Conv1d/2d/3d, ConvTranspose and Linear by forward
+    hooks (fvcore's convention: a conv's output elements times C_in/groups times its kernel;
+    a transposed conv's input elements times C_out/groups times its kernel), on the meta
+    device: shapes without arithmetic."""
+    nn, macs = torch.nn, []
+
+    def hook(m, inputs, out):
+        if isinstance(m, nn.Linear):
+            macs.append(m.in_features * m.out_features)
+        elif isinstance(m, nn.modules.conv._ConvNd):
+            k = math.prod(m.kernel_size)
+            if m.transposed:
+                macs.append(inputs[0][0].numel() * m.out_channels // m.groups * k)
+            else:
+                macs.append(out[0].numel() * m.in_channels // m.groups * k)
+
+    for m in model.modules():
+        m.register_forward_hook(hook)
+    with torch.no_grad():
+        model(x)
+    return sum(p.numel() for p in model.parameters() if p.requires_grad), sum(macs)
+
+
+@pytest.mark.slow
+def test_m5_and_unet3d_against_torch_models():
+    """The tutorial's M5 class and the 3-D U-Net of Figure 1 (BatchNorm3d, up-convolutions
+    without bias), built in PyTorch: trainable parameters and MACs equal netc's."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+
+    class M5(nn.Module):                       # the PyTorch audio tutorial's, its forward
+        def __init__(self, n_input=1, n_output=35, stride=16, n_channel=32):
+            super().__init__()
+            c = n_channel
+            self.units = nn.Sequential(*(nn.Sequential(nn.Conv1d(a, b, k, stride=s), nn.BatchNorm1d(b), nn.ReLU(),
+                                                       nn.MaxPool1d(4))
+                                         for a, b, k, s in ((n_input, c, 80, stride), (c, c, 3, 1), (c, 2 * c, 3, 1),
+                                                            (2 * c, 2 * c, 3, 1))))
+            self.fc1 = nn.Linear(2 * c, n_output)
+
+        def forward(self, x):
+            x = self.units(x)
+            x = nn.functional.avg_pool1d(x, x.shape[-1]).permute(0, 2, 1)
+            return nn.functional.log_softmax(self.fc1(x), dim=2)
+
+    def conv_bn_relu(a, b):
+        return nn.Sequential(nn.Conv3d(a, b, 3), nn.BatchNorm3d(b), nn.ReLU())
+
+    class UNet3D(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.ModuleList(nn.Sequential(conv_bn_relu(a, b), conv_bn_relu(b, 2 * b))
+                                     for a, b in ((3, 32), (64, 64), (128, 128), (256, 256)))
+            self.up = nn.ModuleList(nn.ConvTranspose3d(c, c, 2, stride=2, bias=False) for c in (512, 256, 128))
+            self.dec = nn.ModuleList(nn.Sequential(conv_bn_relu(c + c // 2, c // 2), conv_bn_relu(c // 2, c // 2))
+                                     for c in (512, 256, 128))
+            self.labels = nn.Conv3d(64, 3, 1)
+
+        def forward(self, x):
+            skips = []
+            for i, level in enumerate(self.enc):
+                x = level(x)
+                if i < 3:
+                    skips.append(x)
+                    x = nn.functional.max_pool3d(x, 2)
+            for up, dec, skip in zip(self.up, self.dec, reversed(skips)):
+                x = up(x)
+                cut = [(s - n) // 2 for s, n in zip(skip.shape[2:], x.shape[2:])]
+                skip = skip[:, :, cut[0]:cut[0] + x.shape[2], cut[1]:cut[1] + x.shape[3], cut[2]:cut[2] + x.shape[4]]
+                x = dec(torch.cat([skip, x], 1))
+            return self.labels(x)
+
+    for name, model, shape in (("m5", M5(), (1, 1, 8000)), ("unet3d", UNet3D(), (1, 3, 116, 132, 132))):
+        model = model.to("meta").eval()
+        params, macs = _torch_counts(torch, model, torch.empty(shape, device="meta"))
+        net = load(name)
+        assert (net.totals.trainable_params, net.totals.macs) == (params, macs), name

@@ -78,7 +78,7 @@ def test_other_sizes_classes_and_rates(shape, classes, rates):
         _torchvision_deeplabv3_resnet50(shape[1], shape[2], classes, rates)
     rows = {r.name: r for r in net.layers}
     assert rows["out"].output_shape == rows["aux"].output_shape == (classes, shape[1], shape[2])
-    assert net.graph.node("head.aspp.b3.conv").params["dilation"] == (rates[2], rates[2])
+    assert net.graph.node("head.aspp.b3.conv").params["dilation"] == rates[2]
 
 
 def test_two_outputs_and_the_projected_shortcuts():
@@ -92,5 +92,5 @@ def test_two_outputs_and_the_projected_shortcuts():
     assert net.graph.node("backbone.layer1.rest.0.add1").inputs == ["backbone.layer1.rest.0.bn3",
                                                                      "backbone.layer1.first.relu3"]
     assert rows["backbone.layer4.rest.1.conv2"].output_shape == (512, 65, 65)     # output stride 8
-    assert net.graph.node("backbone.layer4.first.conv2").params["dilation"] == (2, 2)
-    assert net.graph.node("backbone.layer4.rest.0.conv2").params["dilation"] == (4, 4)
+    assert net.graph.node("backbone.layer4.first.conv2").params["dilation"] == 2
+    assert net.graph.node("backbone.layer4.rest.0.conv2").params["dilation"] == 4

@@ -114,10 +114,10 @@ def short_name(it: Item) -> str:
 
 
 def shape_text(shape: Shape) -> str:
-    """``56×56×128`` (height × width × channels, as the paper writes maps), or ``4096``."""
-    if len(shape) == 3:
-        c, h, w = shape
-        return f"{h}×{w}×{c}"
+    """``56×56×128`` (height × width × channels, as the paper writes maps; a 1-D or 3-D
+    map likewise: length × channels, depth × height × width × channels), or ``4096``."""
+    if 2 <= len(shape) <= 4:
+        return "×".join(map(str, (*shape[1:], shape[0])))
     return "×".join(map(str, shape))
 
 

@@ -444,7 +444,7 @@ class _Builder:
             scale, shift, mean, var = (self.arrays.pop(t).astype(np.float64) for t in bn.input[1:5])
             s = scale / np.sqrt(var + eps)
             w = self.arrays[conv.input[1]].astype(np.float64)
-            self.arrays[conv.input[1]] = (w * s.reshape(-1, 1, 1, 1)).astype(np.float32)
+            self.arrays[conv.input[1]] = (w * s.reshape(-1, *(1,) * (w.ndim - 1))).astype(np.float32)
             if len(conv.input) > 2:
                 b = self.arrays[conv.input[2]].astype(np.float64)
             else:

@@ -41,6 +41,7 @@ from ..diagnostics import LIMIT, UNSUPPORTED, Diagnostic, NetcError
 from ..graph import Graph, Node
 from ..ops import OPS
 from ..ops.registry import REQUIRED, Param, ShapeError
+from ..ops.window import axis_names
 from ..safe_text import safe_json, safe_text
 
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_]+")
@@ -313,21 +314,23 @@ def _is_default(param: Param, value) -> bool:
     if param.default is None or value is None:
         return value is param.default
     try:
-        return param.check(list(param.default) if isinstance(param.default, tuple) else param.default) \
-            == value
+        default = param.check(list(param.default) if isinstance(param.default, tuple) else param.default)
     except ValueError:     # pragma: no cover - every default checks
         return False
+    return _short(param, default) == _short(param, value)    # 1 is (1, 1) on a 2-D map
 
 
 def _short(param: Param, value):
-    """A normal-form value as written: (a, a) -> a, ((p, p), (q, q)) -> [p, q] or p."""
+    """A normal-form value as written: (a, a) -> a, ((p, p), (q, q)) -> [p, q] or p
+    (an equal value on every axis is written once, which holds on a map of any rank)."""
     if param.kind in ("pair", "scale") and isinstance(value, tuple):
-        return value[0] if value[0] == value[1] else list(value)
+        return value[0] if len(set(value)) == 1 else list(value)
+    if param.kind == "sides" and isinstance(value, tuple) and not isinstance(value[0], tuple):
+        return value[0] if len(set(value)) == 1 else list(value)
     if param.kind in ("padding", "sides") and isinstance(value, tuple):
-        (t, b), (l, r) = value
-        if t == b and l == r:
-            return t if t == l else [t, l]
-        return [t, b, l, r]
+        if all(b == e for b, e in value):
+            return value[0][0] if len({b for b, _ in value}) == 1 else [b for b, _ in value]
+        return [v for pair in value for v in pair]
     return value
 
 
@@ -336,7 +339,7 @@ def _writable_padding(node: Node, p: dict, ins: list) -> dict:
     ``same`` or (a pool) ceil mode with the start padding on both sides, whichever
     gives the same output and windows; else E011."""
     pads = p["padding"]
-    if pads == "same" or all(b == e for b, e in pads):
+    if pads == "same" or not isinstance(pads, tuple) or all(b == e for b, e in pads):
         return {}
     op = OPS[node.op]
     target = _windows(op, p, ins)
@@ -349,9 +352,12 @@ def _writable_padding(node: Node, p: dict, ins: list) -> dict:
                 return change
         except ShapeError:
             continue
-    (t, b), (l, r) = pads
+    sides = ", ".join(f"{name} begin {b}, end {e}" for name, (b, e) in zip(axis_names(len(pads)), pads))
+    if len(pads) == 2:
+        (t, b), (l, r) = pads
+        sides = f"top {t}, bottom {b}, left {l}, right {r}"
     raise NetcError(Diagnostic(
-        f"{node.name}: padding [top {t}, bottom {b}, left {l}, right {r}] is not symmetric, and "
+        f"{node.name}: padding [{sides}] is not symmetric, and "
         f"neither 'same' nor ceil mode gives these windows: netc's {node.op} cannot write it",
         node.span, UNSUPPORTED, layer=node.name))
 

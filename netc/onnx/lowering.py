@@ -32,7 +32,7 @@ class LoweringContext:
     inputs     ONNX tensor names of the layer's inputs, in the YAML order
     in_shapes  netc shapes of the inputs, without the batch dimension
     out_shape  netc shape of the result, without the batch dimension
-    windows    [height, width] ``Window`` of sliding-window ops, else None
+    windows    one ``Window`` per spatial axis of sliding-window ops, else None
     opset      the ONNX opset being built (13 to the installed onnx's newest):
                an op picks the single node where the opset has it, an exact
                decomposition below (e.g. HardSwish from opset 14)
@@ -55,9 +55,9 @@ class LoweringContext:
         return self.inputs[0]
 
     def pads(self) -> list[int]:
-        """Explicit ONNX ``pads`` [top, left, bottom, right] from the layer's windows."""
-        h, w = self.windows
-        return [h.pad_begin, w.pad_begin, h.pad_end, w.pad_end]
+        """Explicit ONNX ``pads`` [begin..., end...] from the layer's windows (2-D: [top,
+        left, bottom, right])."""
+        return [w.pad_begin for w in self.windows] + [w.pad_end for w in self.windows]
 
     def node(self, op_type: str, inputs: Sequence[str], **attrs) -> str:
         """Emit one ONNX node of the default domain; return the name of its output."""

@@ -263,9 +263,10 @@ class _Reader:
         where = Span(self.path, 0, 0, where=f"input '{v.name}'")
         tt = v.type.tensor_type
         dims = [d.dim_value if d.HasField("dim_value") else d.dim_param or "?" for d in tt.shape.dim]
-        if not tt.HasField("shape") or len(dims) not in (2, 4):
+        if not tt.HasField("shape") or not 2 <= len(dims) <= 5:
             raise error(f"input '{v.name}' has shape [{', '.join(map(str, dims))}]: netc reads "
-                        "(N, C, H, W) images or (N, C) vectors", where, UNSUPPORTED)
+                        "(N, C) vectors and (N, C, L), (N, C, H, W) or (N, C, D, H, W) maps",
+                        where, UNSUPPORTED)
         if not all(isinstance(d, int) and d > 0 for d in dims[1:]):
             raise error(f"input '{v.name}' has shape [{', '.join(map(str, dims))}]: every dimension "
                         "but the batch must be a fixed size", where, UNSUPPORTED)
@@ -489,11 +490,11 @@ class _Reader:
                 continue
             value = params[key]
             try:
-                if param.kind == "padding":
+                if param.kind == "padding" and isinstance(value, tuple):
                     for pair in value:
                         for v in pair:
                             param.check(v)
-                elif param.kind == "pair" and value is not None:
+                elif param.kind in ("pair", "scale") and isinstance(value, (tuple, list)):
                     value = param.check(list(value))
                 elif value is not None:
                     value = param.check(value)

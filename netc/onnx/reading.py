@@ -589,41 +589,49 @@ class ReadingContext:
         return v[0]
 
     # -- sliding windows ---------------------------------------------------------
-    def window(self, node, kernel: tuple[int, int]):
-        """(stride, padding, dilation) of a 2-D sliding-window node: ``strides``,
-        ``dilations``, and ``pads`` [top, left, bottom, right] or ``auto_pad``
-        (SAME_UPPER: the extra row at the end, SAME_LOWER: at the beginning)."""
-        stride = tuple(self.attr(node, "strides", [1, 1]))
-        dilation = tuple(self.attr(node, "dilations", [1, 1]))
-        if len(stride) != 2 or len(dilation) != 2:
+    def window(self, node, kernel: tuple[int, ...]):
+        """(stride, padding, dilation) of a sliding-window node over the n = len(kernel)
+        spatial axes: ``strides``, ``dilations``, and ``pads`` [begin..., end...] (2-D:
+        [top, left, bottom, right]) or ``auto_pad`` (SAME_UPPER: the extra row at the
+        end, SAME_LOWER: at the beginning)."""
+        n = len(kernel)
+        stride = tuple(self.attr(node, "strides", [1] * n))
+        dilation = tuple(self.attr(node, "dilations", [1] * n))
+        if len(stride) != n or len(dilation) != n:
             raise Unsupported("strides or dilations of the wrong length")
         auto = self.attr(node, "auto_pad", "NOTSET") or "NOTSET"
         if auto == "NOTSET":
-            pads = self.attr(node, "pads", [0, 0, 0, 0])
-            if len(pads) != 4:
+            pads = self.attr(node, "pads", [0] * 2 * n)
+            if len(pads) != 2 * n:
                 raise Unsupported(f"pads {pads} of the wrong length")
             if min(pads) < 0:
                 raise Unsupported(f"negative pads {pads} (cropping)")
-            padding = ((pads[0], pads[2]), (pads[1], pads[3]))
+            padding = tuple(zip(pads[:n], pads[n:]))
         elif auto == "VALID":
-            padding = ((0, 0), (0, 0))
+            padding = ((0, 0),) * n
         elif auto in ("SAME_UPPER", "SAME_LOWER"):
-            _, h, w = self.input_shape(node)
+            sizes = self.input_shape(node)[1:]
+            if len(sizes) != n:
+                raise Unsupported(f"a {n}-D window on the input {list(self.input_shape(node))}")
             padding = []
-            for n, k, s, d in zip((h, w), kernel, stride, dilation):
+            for size, k, s, d in zip(sizes, kernel, stride, dilation):
                 if min(k, s, d) < 1:
                     raise Unsupported("kernel, stride and dilation must be positive")
-                lo, hi = same_padding(n, k, s, d)
+                lo, hi = same_padding(size, k, s, d)
                 padding.append((lo, hi) if auto == "SAME_UPPER" else (hi, lo))
             padding = tuple(padding)
         else:
             raise Unsupported(f"unknown auto_pad {auto!r}")
         return stride, padding, dilation
 
-    def kernel(self, node, default: tuple[int, ...] | None = None) -> tuple[int, int]:
+    def kernel(self, node, default: tuple[int, ...] | None = None) -> tuple[int, ...]:
+        """``kernel_shape`` of a window over every spatial axis of the node's input (1, 2 or 3)."""
         k = tuple(self.attr(node, "kernel_shape", default or ()))
-        if len(k) != 2:
-            raise Unsupported(f"{len(k)}-D window (netc reads 2-D ones)" if k else "no kernel_shape")
+        rank = len(self.input_shape(node)) - 1
+        if not 1 <= len(k) <= 3 or len(k) != rank:
+            raise Unsupported(f"a {len(k)}-D window on the input {list(self.input_shape(node))} "
+                              "(netc reads 1-, 2- and 3-D windows over every spatial axis)"
+                              if k else "no kernel_shape")
         return k
 
     # -- patterns ------------------------------------------------------------------

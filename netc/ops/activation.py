@@ -85,7 +85,7 @@ def lower_activation(ctx, x: str, name: str, slope: float = 0.01, prelu_init: fl
         return ctx.node("LeakyRelu", [x], alpha=float(slope))
     if name == "prelu":
         c = 1 if prelu_shared else ctx.out_shape[0]
-        shape = (c, 1, 1) if len(ctx.out_shape) == 3 else (c,)
+        shape = (c, *(1,) * (len(ctx.out_shape) - 1))      # (C, 1, 1) on a 2-D map: broadcasts
         return ctx.node("PRelu", [x, ctx.weight("slope", shape, {"constant": float(prelu_init)})])
     if name == "hardsigmoid":
         return ctx.node("HardSigmoid", [x], alpha=1 / 6, beta=0.5)

@@ -1,10 +1,12 @@
-"""Global max pooling and adaptive pooling to a fixed output size.
+"""Global max pooling and adaptive pooling to a fixed output size, on maps of 1, 2 or
+3 spatial axes ((C, L), (C, H, W), (C, D, H, W); below for (C, H, W)).
 
     global_maxpool: (C, H, W) -> (C,) (or (C, 1, 1) with keepdims); C*(H*W - 1) flops
     adaptive_avgpool, adaptive_maxpool: (C, H, W) -> (C, oh, ow), PyTorch's windows
         row window i = [floor(i*H/oh), ceil((i+1)*H/oh)), and the same for columns;
         unequal (and overlapping) when oh does not divide H (lint rule A010)
         avg flops = sum of window sizes = C * (sum of row lengths) * (sum of column lengths)
+                    (the product over every spatial axis of its windows' lengths)
         max flops = that minus C*oh*ow (comparisons)
     receptive field: size through the largest window, jump by the largest step
     between window starts
@@ -13,7 +15,8 @@
 from __future__ import annotations
 
 from .pool import GlobalAvgPool
-from .registry import Cost, Field, Inferred, Op, Param, numel, register, spatial
+from .registry import Cost, Field, Inferred, Op, Param, feature_map, numel, register
+from .window import per_axis
 
 MAX_ADAPTIVE = 1 << 16     # output side of adaptive pooling
 
@@ -33,16 +36,16 @@ def _largest(windows) -> tuple[int, int]:
 @register
 class GlobalMaxPool(Op):
     name = "global_maxpool"
-    doc = "maximum over the whole height and width of each channel"
-    params = {"keepdims": Param("bool", "keep (C, 1, 1) instead of (C,)", default=False)}
+    doc = "maximum over the whole map of each channel: its length, height and width or volume"
+    params = {"keepdims": Param("bool", "keep (C, 1, 1) (one 1 per spatial axis) instead of (C,)",
+                                default=False)}
 
     def infer(self, p, ins):
-        c, _, _ = spatial(self.name, ins[0])
-        return Inferred((c, 1, 1) if p["keepdims"] else (c,))
+        c, sizes = feature_map(self.name, ins[0])
+        return Inferred((c, *(1,) * len(sizes)) if p["keepdims"] else (c,))
 
     def cost(self, p, ins, out):
-        c, h, w = ins[0]
-        return Cost(flops=c * (h * w - 1))
+        return Cost(flops=ins[0][0] * (numel(ins[0][1:]) - 1))
 
     def field(self, p, ins, fields, out):
         return fields[0].whole(ins[0][1:]) if fields[0] else None
@@ -56,12 +59,14 @@ class GlobalMaxPool(Op):
     onnx_takes = ("Squeeze",)
 
     def read(self, node, ctx):
-        """GlobalMaxPool (keeps (C, 1, 1)), or ReduceMax over axes 2 and 3."""
+        """GlobalMaxPool (keeps (C, 1, 1)), or ReduceMax over every spatial axis (2 and 3 of
+        a 2-D map)."""
         if node.op_type == "ReduceMax":
             axes = ctx.axes(node)
-            if axes is None or len(ctx.input_shape(node)) != 3 or sorted(a % 4 for a in axes) != [2, 3]:
+            rank = len(ctx.input_shape(node)) + 1
+            if axes is None or not 3 <= rank <= 5 or sorted(a % rank for a in axes) != list(range(2, rank)):
                 raise ctx.unsupported(f"ReduceMax over axes {axes} (netc reads the maximum over "
-                                      "height and width)")
+                                      "every spatial axis)")
             return {"keepdims": bool(ctx.attr(node, "keepdims", 1))}
         return {"keepdims": True}
 
@@ -73,18 +78,18 @@ class GlobalMaxPool(Op):
 class _Adaptive(Op):
     kind: str
     onnx_types = ("Gather", "Pad")
-    params = {"size": Param("pair", "output size, or [height, width]", min=1, max=MAX_ADAPTIVE)}
+    params = {"size": Param("pair", "output size, or one per axis ([height, width])", min=1,
+                            max=MAX_ADAPTIVE)}
 
     def infer(self, p, ins):
-        c, _, _ = spatial(self.name, ins[0])
-        return Inferred((c, *p["size"]))
+        c, sizes = feature_map(self.name, ins[0])
+        return Inferred((c, *per_axis(p["size"], len(sizes), "size")))
 
     def windows(self, p, ins):
-        return [adaptive_windows(n, o) for n, o in zip(ins[0][1:], p["size"])]
+        return [adaptive_windows(n, o) for n, o in zip(ins[0][1:], per_axis(p["size"], len(ins[0]) - 1, "size"))]
 
     def cost(self, p, ins, out):
-        rows, cols = (sum(e - s for s, e in ws) for ws in self.windows(p, ins))
-        flops = ins[0][0] * rows * cols
+        flops = ins[0][0] * numel([sum(e - s for s, e in ws) for ws in self.windows(p, ins)])
         return Cost(flops=flops if self.kind == "avg" else flops - numel(out.shape))
 
     def field(self, p, ins, fields, out):
@@ -101,32 +106,36 @@ class _Adaptive(Op):
         nodes whatever the size: Gather the rows, then the columns, of every window side by
         side, each window padded to the largest (max: by repeating its first index; avg: by
         the index of a zero row that a Pad appends), then one pool with kernel = stride = the
-        largest window; avg then rescales each window by (largest / its own length), per axis."""
-        (_, h, w), (oh, ow) = ctx.in_shapes[0], p["size"]
+        largest window; avg then rescales each window by (largest / its own length), per axis.
+        A 1-D or 3-D map: the same, one Gather per spatial axis."""
+        sizes = ctx.in_shapes[0][1:]
+        n, outs = len(sizes), ctx.out_shape[1:]
+        letters = _LETTERS[n]
         pool = "AveragePool" if self.kind == "avg" else "MaxPool"
-        if (oh, ow) == (1, 1):
+        if all(o == 1 for o in outs):
             return ctx.node("Global" + pool, [ctx.input])
-        if h % oh == 0 and w % ow == 0:
-            k = [h // oh, w // ow]
+        if all(size % o == 0 for size, o in zip(sizes, outs)):
+            k = [size // o for size, o in zip(sizes, outs)]
             return ctx.node(pool, [ctx.input], kernel_shape=k, strides=k)
         x = ctx.input
         if self.kind == "avg":
-            x = ctx.node("Pad", [x, ctx.constant("pads", [0, 0, 0, 0, 0, 0, 1, 1], "int64")])
+            x = ctx.node("Pad", [x, ctx.constant("pads", [0] * (n + 2) + [0, 0] + [1] * n, "int64")])
         kernel, factors = [], []
-        for axis, (n, out) in enumerate(((h, oh), (w, ow))):
-            windows = adaptive_windows(n, out)
+        for axis, (size, out) in enumerate(zip(sizes, outs)):
+            windows = adaptive_windows(size, out)
             k = max(e - s for s, e in windows)
-            index = gather_index(n, out, k, self.kind)
-            x = ctx.node("Gather", [x, ctx.constant(f"index_{'hw'[axis]}", index, "int64")], axis=2 + axis)
+            index = gather_index(size, out, k, self.kind)
+            x = ctx.node("Gather", [x, ctx.constant(f"index_{letters[axis]}", index, "int64")], axis=2 + axis)
             kernel.append(k)
             factors.append([k / (e - s) for s, e in windows])
         y = ctx.node(pool, [x], kernel_shape=kernel, strides=kernel)
         if self.kind == "avg":
-            (fh, fw) = factors
-            if any(f != 1 for f in fh):
-                y = ctx.node("Mul", [y, ctx.constant("scale_h", [[f] for f in fh])])
-            if any(f != 1 for f in fw):
-                y = ctx.node("Mul", [y, ctx.constant("scale_w", fw)])
+            for axis, f in enumerate(factors):
+                if any(v != 1 for v in f):
+                    value = f
+                    for _ in range(n - 1 - axis):      # (out, 1, ...): broadcast along its axis
+                        value = [[v] for v in value]
+                    y = ctx.node("Mul", [y, ctx.constant(f"scale_{letters[axis]}", value)])
         return y
 
 
@@ -135,41 +144,43 @@ class _Adaptive(Op):
     def read(self, node, ctx):
         """The Gather form ``lower`` writes for sizes that do not divide (avg: Pad of one
         zero row and column first; then Gather rows, Gather columns, one pool with kernel
-        = stride, avg: Mul by the per-window factors), recognised by its indices. Out 1x1
-        and dividing sizes read as the global and plain pools they are written as."""
-        c, h, w = spatial(self.name, ctx.input_shape(node))
+        = stride, avg: Mul by the per-window factors), recognised by its indices; one Gather
+        per spatial axis of a 1-, 2- or 3-D map. Out 1x1 and dividing sizes read as the
+        global and plain pools they are written as."""
+        c, sizes = feature_map(self.name, ctx.input_shape(node))
+        n = len(sizes)
         fail = ctx.unsupported(f"not the Gather form of {self.name}")
         taken, first = [], node
         if self.kind == "avg":
             pads = ctx.value(node.input[1]) if node.op_type == "Pad" and ctx.has_input(node, 1) else None
-            if pads != [0, 0, 0, 0, 0, 0, 1, 1] or ctx.attr(node, "mode", "constant") != "constant" \
+            if pads != [0] * (n + 2) + [0, 0] + [1] * n or ctx.attr(node, "mode", "constant") != "constant" \
                     or ctx.scalar(node, 2, 0.0) != 0:
                 raise fail
             first = ctx.sole_consumer(node.output[0])
             taken.append(first)
-        if first is None or first.op_type != "Gather":
-            raise fail
-        second = ctx.sole_consumer(first.output[0])
-        pool = second and ctx.sole_consumer(second.output[0])
-        if second is None or pool is None or second.op_type != "Gather" \
+        gathers = [first]
+        while len(gathers) < n and gathers[-1] is not None:
+            gathers.append(ctx.sole_consumer(gathers[-1].output[0]))
+        pool = gathers[-1] and ctx.sole_consumer(gathers[-1].output[0])
+        if pool is None or any(g is None or g.op_type != "Gather" for g in gathers) \
                 or pool.op_type != ("AveragePool" if self.kind == "avg" else "MaxPool"):
             raise fail
         kernel = ctx.attr(pool, "kernel_shape")
-        if kernel is None or len(kernel) != 2 or ctx.attr(pool, "strides") != kernel or any(
-                ctx.attr(pool, "pads", [0, 0, 0, 0])) or min(kernel) < 1:
+        if kernel is None or len(kernel) != n or ctx.attr(pool, "strides") != kernel or any(
+                ctx.attr(pool, "pads", [0] * 2 * n)) or min(kernel) < 1:
             raise fail
         size = []
-        for gather, axis, n, k in ((first, 2, h, kernel[0]), (second, 3, w, kernel[1])):
+        for axis, (gather, length, k) in enumerate(zip(gathers, sizes, kernel)):
             index = ctx.value(gather.input[1])
-            if ctx.attr(gather, "axis", 0) != axis or index is None or len(index) % k:
+            if ctx.attr(gather, "axis", 0) != 2 + axis or index is None or len(index) % k:
                 raise fail
             out = len(index) // k
-            if index != gather_index(n, out, k, self.kind):
+            if index != gather_index(length, out, k, self.kind):
                 raise fail
             size.append(out)
-        taken += [second, pool]
+        taken += [*gathers[1:], pool]
         y = pool.output[0]
-        factors = [[k / (e - s) for s, e in adaptive_windows(n, o)] for n, o, k in zip((h, w), size, kernel)]
+        factors = [[k / (e - s) for s, e in adaptive_windows(m, o)] for m, o, k in zip(sizes, size, kernel)]
         for f in factors:
             if self.kind == "avg" and any(v != 1 for v in f):
                 mul = ctx.sole_consumer(y)
@@ -178,7 +189,10 @@ class _Adaptive(Op):
                 taken.append(mul)
                 y = mul.output[0]
         ctx.take(*(t for t in taken if t is not node))
-        return {"size": size}
+        return {"size": tuple(size)}
+
+
+_LETTERS = {1: "l", 2: "hw", 3: "dhw"}
 
 
 def gather_index(n: int, out: int, k: int, kind: str) -> list[int]:

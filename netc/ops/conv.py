@@ -1,9 +1,11 @@
-"""2-D convolution (§3): ``filters`` kernels of ``kernel`` over C_in/groups channels.
+"""Convolution (§3) in 1, 2 or 3 dimensions: ``filters`` kernels of ``kernel`` over
+C_in/groups channels, on a (C, L), (C, H, W) or (C, D, H, W) map.
 
-    out   = (filters, L_out(H), L_out(W))                (eq. 2, see window.py)
+    out   = (filters, L_out(H), L_out(W))       (eq. 2 per spatial axis, see window.py)
     params = filters * C_in/groups * kh * kw  (+ filters with bias)   (eq. 12)
+             (the product of the kernel over every spatial axis: k, kh*kw, kd*kh*kw)
              (+ filters with a fused prelu: one slope per channel)
-    macs  = params_without_bias * H_out * W_out
+    macs  = params_without_bias * H_out * W_out   (times every spatial output axis)
     flops = 2 * macs + bias adds + activation FLOPs
 """
 
@@ -12,22 +14,22 @@ from __future__ import annotations
 from ..initializers import resolve
 from .activation import activation_flops, activation_params, fused_param, lower_activation
 from .registry import (CHANNELS_LAST, MAX_CHANNELS, MAX_WINDOW, Cost, Inferred, Op, Param,
-                       ShapeError, numel, register, spatial)
-from .window import slide_2d
+                       ShapeError, feature_map, numel, register)
+from .window import slide_nd
 
 
 @register
 class Conv(Op):
     name = "conv"
-    doc = "2-D convolution"
+    doc = "convolution over 1, 2 or 3 spatial axes (PyTorch's Conv1d, Conv2d, Conv3d)"
     activation_param = True
     onnx_types = ("Conv", "MatMul")
     channels_last = True
     params = {
         "filters": Param("int", "number of output channels (K)", min=1, max=MAX_CHANNELS),
-        "kernel": Param("pair", "filter size F, or [height, width]", min=1, max=MAX_WINDOW),
-        "stride": Param("pair", "stride S, or [height, width]", default=1, min=1, max=MAX_WINDOW),
-        "padding": Param("padding", "zero padding P per side, [height, width], same or valid",
+        "kernel": Param("pair", "filter size F, or one per axis ([height, width])", min=1, max=MAX_WINDOW),
+        "stride": Param("pair", "stride S, or one per axis", default=1, min=1, max=MAX_WINDOW),
+        "padding": Param("padding", "zero padding P per side, one per axis, same or valid",
                          default=0, min=0, max=MAX_WINDOW),
         "dilation": Param("pair", "spacing D between kernel taps", default=1, min=1, max=MAX_WINDOW),
         "groups": Param("int", "channel groups (groups = channels: depthwise)", default=1,
@@ -38,20 +40,19 @@ class Conv(Op):
     }
 
     def infer(self, p, ins):
-        c, h, w = spatial("conv", ins[0])
+        c, sizes = feature_map("conv", ins[0])
         g = p["groups"]
         if c % g:
             raise ShapeError(f"groups {g} does not divide the {c} input channels", "groups")
         if p["filters"] % g:
             raise ShapeError(f"groups {g} does not divide the {p['filters']} filters", "groups")
-        windows = slide_2d((h, w), p["kernel"], p["stride"], p["padding"], p["dilation"])
-        return Inferred((p["filters"], windows[0].out, windows[1].out), windows)
+        windows = slide_nd(sizes, p["kernel"], p["stride"], p["padding"], p["dilation"])
+        return Inferred((p["filters"], *(w.out for w in windows)), windows)
 
     def cost(self, p, ins, out):
-        kh, kw = p["kernel"]
-        weights = p["filters"] * (ins[0][0] // p["groups"]) * kh * kw
+        weights = p["filters"] * (ins[0][0] // p["groups"]) * numel([w.kernel for w in out.windows])
         outputs = numel(out.shape)
-        macs = weights * out.shape[1] * out.shape[2]
+        macs = weights * numel(out.shape[1:])
         bias = p["filters"] if p["bias"] else 0
         flops = 2 * macs + (outputs if bias else 0) + activation_flops(p["activation"], outputs)
         return Cost(params=weights + bias + activation_params(p["activation"], p["filters"]),
@@ -80,30 +81,32 @@ class Conv(Op):
         return super().absorb(p, node, ctx)
 
     def lower(self, p, ctx):
-        """Conv with explicit pads, weight (K, C/groups, kh, kw) drawn from ``init``
+        """Conv with explicit pads, weight (K, C/groups, *kernel) drawn from ``init``
         (fan_in = C/groups*kh*kw, fan_out = K*kh*kw), zero bias; then the fused activation."""
-        kh, kw = p["kernel"]
+        kernel = [w.kernel for w in ctx.windows]
         k, g = p["filters"], p["groups"]
         c = ctx.in_shapes[0][0] // g
-        w = ctx.weight("weight", (k, c, kh, kw), resolve(p["init"], ctx.activation),
-                       fan_in=c * kh * kw, fan_out=k * kh * kw)
+        w = ctx.weight("weight", (k, c, *kernel), resolve(p["init"], ctx.activation),
+                       fan_in=c * numel(kernel), fan_out=k * numel(kernel))
         ins = [ctx.input, w] + ([ctx.weight("bias", (k,), "zeros")] if p["bias"] else [])
-        y = ctx.node("Conv", ins, kernel_shape=[kh, kw], strides=list(p["stride"]),
-                     pads=ctx.pads(), dilations=list(p["dilation"]), group=g)
+        y = ctx.node("Conv", ins, kernel_shape=kernel, strides=[w.stride for w in ctx.windows],
+                     pads=ctx.pads(), dilations=[w.dilation for w in ctx.windows], group=g)
         return lower_activation(ctx, y, p["activation"])
 
     def read(self, node, ctx):
-        """Conv(X, W (K, C/group, kh, kw), B?) with pads or auto_pad, strides, dilations, group;
+        """Conv(X, W (K, C/group, kh, kw), B?) with pads or auto_pad, strides, dilations, group,
+        in 1, 2 or 3 dimensions (a weight of rank 3, 4 or 5 on an input of the same rank);
         in a channels-last region, MatMul(x, W (C, K)) (PyTorch's Linear on (N, H, W, C)) is a
         conv of kernel 1: params C*K (+ K), macs C*K*H*W (its bias Add is absorbed)."""
         if node.op_type == "MatMul" or ctx.layout == CHANNELS_LAST:
             return self._pointwise(node, ctx)
         w = ctx.weight_shape(node, 1)
-        if len(w) != 4:
-            raise ctx.unsupported(f"{len(w) - 2}-D convolution (netc reads 2-D ones)")
-        k, per_group, kh, kw = w
-        kernel = ctx.kernel(node, (kh, kw))
-        if kernel != (kh, kw):
+        if not 3 <= len(w) <= 5 or len(w) != len(ctx.input_shape(node)) + 1:
+            raise ctx.unsupported(f"a convolution weight {list(w)} on the input "
+                                  f"{list(ctx.input_shape(node))} (netc reads 1-, 2- and 3-D ones)")
+        k, per_group = w[:2]
+        kernel = ctx.kernel(node, tuple(w[2:]))
+        if kernel != tuple(w[2:]):
             raise ctx.shape_error(f"kernel_shape {list(kernel)} disagrees with the weight {list(w)}")
         groups = ctx.attr(node, "group", 1)
         c = ctx.input_shape(node)[0]

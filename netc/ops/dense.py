@@ -96,7 +96,7 @@ class Flatten(Op):
         return Inferred((numel(ins[0]),))
 
     def field(self, p, ins, fields, out):
-        if fields[0] is None or len(ins[0]) != 3:
+        if fields[0] is None or not 2 <= len(ins[0]) <= 4:
             return fields[0]
         return fields[0].whole(ins[0][1:])
 

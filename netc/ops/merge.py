@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from .registry import Cost, Field, Inferred, Op, Shape, ShapeError, fmt_shape, numel, register
 
-AXES = {1: ("features",), 3: ("channels", "height", "width")}
+AXES = {1: ("features",), 2: ("channels", "length"), 3: ("channels", "height", "width"),
+        4: ("channels", "depth", "height", "width")}
 
 
 def as_map(shape: Shape, rank: int) -> Shape:
@@ -63,7 +64,10 @@ class _Broadcasting(Op):
         if not known:
             return None
         spanning = [f for f, s in known if s[1:] == out.shape[1:]] or [f for f, _ in known]
-        return Field(Field.merge([f for f, _ in known]).size, Field.merge(spanning).jump)
+        merged, jumps = Field.merge([f for f, _ in known]), Field.merge(spanning)
+        if merged is None or jumps is None:
+            return None
+        return Field(merged.size, jumps.jump)
 
     def operands(self, ctx) -> list[str]:
         """The inputs, each vector beside a map Unsqueezed to (N, C, 1, 1)."""

@@ -71,10 +71,10 @@ class Dropout(Op):
         return {"rate": ctx.float32(rate)}
 
 def per_channel(ctx, suffix: str, init) -> str:
-    """A learned (C,) weight, stored (C, 1, 1) for maps so that it broadcasts against
-    (N, C, H, W) as PyTorch's exporter stores PReLU slopes."""
+    """A learned (C,) weight, stored (C, 1, 1) for maps (one 1 per spatial axis) so that it
+    broadcasts against (N, C, H, W) as PyTorch's exporter stores PReLU slopes."""
     c = ctx.in_shapes[0][0]
-    shape = (c, 1, 1) if len(ctx.in_shapes[0]) == 3 else (c,)
+    shape = (c, *(1,) * (len(ctx.in_shapes[0]) - 1))
     return ctx.weight(suffix, shape, init)
 
 
@@ -90,7 +90,7 @@ def per_channel_weight(ctx, tensor: str, c: int, rank: int) -> bool:
     shape = tuple(shape)
     if rank == 3 and ctx.layout == CHANNELS_LAST:
         return shape[-1:] == (c,) and len(shape) <= 4 and all(d == 1 for d in shape[:-1])
-    want = (c, 1, 1) if rank == 3 else (c,)
+    want = (c, *(1,) * (rank - 1))
     return shape in (want, (1, *want))
 
 

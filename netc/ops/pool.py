@@ -1,40 +1,43 @@
-"""Pooling (§3.5): max and average over sliding windows, and global average pooling.
+"""Pooling (§3.5): max and average over sliding windows, and global average pooling,
+on maps of 1, 2 or 3 spatial axes ((C, L), (C, H, W), (C, D, H, W)).
 
-    out = (C, L_out(H), L_out(W))  (eq. 2; stride defaults to the kernel, as in PyTorch)
-    maxpool flops = (kh*kw - 1) comparisons per output
+    out = (C, L_out(H), L_out(W))  (eq. 2 per axis; stride defaults to the kernel, as in PyTorch)
+    maxpool flops = (kh*kw - 1) comparisons per output (kh*kw: the window's size, k or kd*kh*kw)
     avgpool flops = kh*kw (adds and one divide) per output
     global_avgpool: (C, H, W) -> (C,) (or (C, 1, 1) with keepdims), H*W flops per channel
 """
 
 from __future__ import annotations
 
-from .registry import (MAX_WINDOW, Cost, Field, Inferred, Op, Param, ShapeError, numel, register,
-                       spatial)
-from .window import slide, slide_2d
+from .registry import (MAX_WINDOW, Cost, Field, Inferred, Op, Param, ShapeError, feature_map, numel,
+                       register)
+from .window import axis_names, pads_per_axis, per_axis, slide, slide_nd
 
 
 class _Pool(Op):
     params = {
-        "kernel": Param("pair", "window size, or [height, width]", min=1, max=MAX_WINDOW),
+        "kernel": Param("pair", "window size, or one per axis ([height, width])", min=1, max=MAX_WINDOW),
         "stride": Param("pair", "stride; defaults to the kernel", default=None, min=1, max=MAX_WINDOW),
-        "padding": Param("padding", "padding per side, [height, width], same or valid",
+        "padding": Param("padding", "padding per side, one per axis, same or valid",
                          default=0, min=0, max=MAX_WINDOW),
         "ceil_mode": Param("bool", "round the output size up instead of down", default=False),
     }
 
     def infer(self, p, ins):
-        c, h, w = spatial(self.name, ins[0])
-        stride = p["stride"] or p["kernel"]
-        check_padding(p["kernel"], p["padding"])
-        windows = slide_2d((h, w), p["kernel"], stride, p["padding"], (1, 1), p["ceil_mode"])
-        return Inferred((c, windows[0].out, windows[1].out), windows)
+        c, sizes = feature_map(self.name, ins[0])
+        n = len(sizes)
+        kernel = per_axis(p["kernel"], n, "kernel")
+        stride = per_axis(p["stride"], n, "stride") if p["stride"] is not None else kernel
+        check_padding(kernel, pads_per_axis(p["padding"], n))
+        windows = slide_nd(sizes, kernel, stride, p["padding"], 1, p["ceil_mode"])
+        return Inferred((c, *(w.out for w in windows)), windows)
 
     def read(self, node, ctx):
-        """MaxPool / AveragePool: kernel_shape, strides (ONNX default 1), pads or auto_pad,
-        ceil_mode; dilated pooling is not read."""
+        """MaxPool / AveragePool in 1, 2 or 3 dimensions: kernel_shape, strides (ONNX
+        default 1), pads or auto_pad, ceil_mode; dilated pooling is not read."""
         kernel = ctx.kernel(node)
         stride, padding, dilation = ctx.window(node, kernel)
-        if dilation != (1, 1):
+        if any(d != 1 for d in dilation):
             raise ctx.unsupported(f"dilations {list(dilation)} (netc pools are not dilated)")
         ceil_mode = bool(ctx.attr(node, "ceil_mode", 0))
         if not ceil_mode and padding != "same":
@@ -44,9 +47,8 @@ class _Pool(Op):
     def _lower(self, ctx, op_type, p, **extra):
         """Always floor mode: ceil mode becomes floor mode with the end padding that gives
         netc's (PyTorch's) size, which every runtime computes alike (docs/onnx.md)."""
-        stride = p["stride"] or p["kernel"]
-        return ctx.node(op_type, [ctx.input], kernel_shape=list(p["kernel"]), strides=list(stride),
-                        pads=floor_pads(ctx.windows), **extra)
+        return ctx.node(op_type, [ctx.input], kernel_shape=[w.kernel for w in ctx.windows],
+                        strides=[w.stride for w in ctx.windows], pads=floor_pads(ctx.windows), **extra)
 
 
 def check_padding(kernel, padding) -> None:
@@ -55,8 +57,8 @@ def check_padding(kernel, padding) -> None:
         return
     for axis, (k, (pb, pe)) in enumerate(zip(kernel, padding)):
         if max(pb, pe) > k // 2:
-            where = "" if kernel[0] == kernel[1] and padding[0] == padding[1] else \
-                ("height: ", "width: ")[axis]
+            where = "" if len(kernel) > 1 and len(set(kernel)) == 1 and len(set(padding)) == 1 else \
+                f"{axis_names(len(kernel))[axis]}: "
             raise ShapeError(
                 f"{where}padding {max(pb, pe)} is more than half the kernel {k}: PyTorch refuses "
                 f"padding > kernel/2 and onnxruntime padding >= kernel (\"Pad should be smaller "
@@ -82,11 +84,10 @@ def as_ceil_mode(hw, kernel, stride, padding):
 
 
 def floor_pads(windows) -> list[int]:
-    """ONNX ``pads`` [top, left, bottom, right], each end padding grown by the ceil-mode
-    window's overhang, so that floor((N + P_begin + P_end' - F)/S) + 1 = L_out.
-    P_end' < F since the last window starts inside the input or the left padding."""
-    h, w = windows
-    return [h.pad_begin, w.pad_begin, h.pad_end + h.overhang, w.pad_end + w.overhang]
+    """ONNX ``pads`` [begin..., end...] ([top, left, bottom, right] in 2-D), each end padding
+    grown by the ceil-mode window's overhang, so that floor((N + P_begin + P_end' - F)/S) + 1
+    = L_out. P_end' < F since the last window starts inside the input or the left padding."""
+    return [w.pad_begin for w in windows] + [w.pad_end + w.overhang for w in windows]
 
 
 @register
@@ -96,8 +97,7 @@ class MaxPool(_Pool):
     onnx_types = ("MaxPool",)
 
     def cost(self, p, ins, out):
-        kh, kw = p["kernel"]
-        return Cost(flops=(kh * kw - 1) * numel(out.shape))
+        return Cost(flops=(numel([w.kernel for w in out.windows]) - 1) * numel(out.shape))
 
     def lower(self, p, ctx):
         """MaxPool with explicit pads (padding never wins the max)."""
@@ -113,24 +113,23 @@ class AvgPool(_Pool):
               "count_include_pad": Param("bool", "count padding zeros in the mean", default=False)}
 
     def cost(self, p, ins, out):
-        kh, kw = p["kernel"]
-        return Cost(flops=kh * kw * numel(out.shape))
+        return Cost(flops=numel([w.kernel for w in out.windows]) * numel(out.shape))
 
     def lower(self, p, ctx):
         """AveragePool with explicit pads and count_include_pad. When padding is counted
         and a ceil-mode window overhangs the padded input, PyTorch divides by the window
         clipped to the padded input: zero-pad explicitly (``Pad``), then pool with only the
         overhang as (uncounted) padding. Without padding the flag changes nothing: 0."""
-        h, w = ctx.windows
-        counted = bool(p["count_include_pad"] and (h.padding or w.padding))
-        if not (counted and (h.overhang or w.overhang)):
+        ws = ctx.windows
+        counted = bool(p["count_include_pad"] and any(w.padding for w in ws))
+        if not (counted and any(w.overhang for w in ws)):
             return self._lower(ctx, "AveragePool", p, count_include_pad=int(counted))
-        pads = ctx.node("Constant", [], value_ints=[0, 0, h.pad_begin, w.pad_begin,
-                                                    0, 0, h.pad_end, w.pad_end])
+        pads = ctx.node("Constant", [], value_ints=[0, 0, *(w.pad_begin for w in ws),
+                                                    0, 0, *(w.pad_end for w in ws)])
         padded = ctx.node("Pad", [ctx.input, pads])
-        stride = p["stride"] or p["kernel"]
-        return ctx.node("AveragePool", [padded], kernel_shape=list(p["kernel"]), strides=list(stride),
-                        pads=[0, 0, h.overhang, w.overhang], count_include_pad=0)
+        return ctx.node("AveragePool", [padded], kernel_shape=[w.kernel for w in ws],
+                        strides=[w.stride for w in ws],
+                        pads=[0] * len(ws) + [w.overhang for w in ws], count_include_pad=0)
 
     def read(self, node, ctx):
         """AveragePool: as MaxPool, with count_include_pad (ONNX default 0)."""
@@ -141,14 +140,15 @@ class AvgPool(_Pool):
 @register
 class GlobalAvgPool(Op):
     name = "global_avgpool"
-    doc = "mean over the whole height and width of each channel (§6.3, §7.1)"
+    doc = "mean over the whole map of each channel (§6.3, §7.1): its length, height and width or volume"
     onnx_types = ("GlobalAveragePool", "ReduceMean")
     onnx_takes = ("Squeeze",)
-    params = {"keepdims": Param("bool", "keep (C, 1, 1) instead of (C,)", default=False)}
+    params = {"keepdims": Param("bool", "keep (C, 1, 1) (one 1 per spatial axis) instead of (C,)",
+                                default=False)}
 
     def infer(self, p, ins):
-        c, _, _ = spatial(self.name, ins[0])
-        return Inferred((c, 1, 1) if p["keepdims"] else (c,))
+        c, sizes = feature_map(self.name, ins[0])
+        return Inferred((c, *(1,) * len(sizes)) if p["keepdims"] else (c,))
 
     def cost(self, p, ins, out):
         return Cost(flops=numel(ins[0]))
@@ -162,14 +162,15 @@ class GlobalAvgPool(Op):
         return y if p["keepdims"] else ctx.node("Flatten", [y], axis=1)
 
     def read(self, node, ctx):
-        """GlobalAveragePool (keeps (C, 1, 1)), or ReduceMean over axes 2 and 3."""
+        """GlobalAveragePool (keeps (C, 1, 1)), or ReduceMean over every spatial axis (2 and 3
+        of a 2-D map)."""
         if node.op_type == "ReduceMean":
             rank = len(ctx.input_shape(node)) + 1
             axes = ctx.attr(node, "axes") if ctx.opset < 18 else \
                 (ctx.value(node.input[1]) if ctx.has_input(node, 1) else None)
-            if axes is None or rank != 4 or sorted(a % rank for a in axes) != [2, 3]:
+            if axes is None or not 3 <= rank <= 5 or sorted(a % rank for a in axes) != list(range(2, rank)):
                 raise ctx.unsupported(f"ReduceMean over axes {axes} (netc reads the mean over "
-                                      "height and width)")
+                                      "every spatial axis)")
             return {"keepdims": bool(ctx.attr(node, "keepdims", 1))}
         return {"keepdims": True}
 
@@ -182,6 +183,7 @@ class GlobalAvgPool(Op):
         if node.op_type == "Squeeze":
             axes = ctx.attr(node, "axes") if ctx.opset < 13 else \
                 (ctx.value(node.input[1]) if ctx.has_input(node, 1) else None)
-            if axes is not None and sorted(a % 4 for a in axes) == [2, 3]:
+            rank = len(ctx.input_shape(node)) + 1
+            if axes is not None and sorted(a % rank for a in axes) == list(range(2, rank)):
                 return {**p, "keepdims": False}
         return None

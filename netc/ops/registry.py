@@ -26,15 +26,22 @@ REQUIRED = object()
 MAX_CHANNELS = 1 << 20
 MAX_SPATIAL = 1 << 16
 MAX_WINDOW = 1 << 12
+MAX_AXES = 3                # spatial axes of a feature map: 1-D, 2-D, 3-D
 
 
 @dataclass(frozen=True)
 class Param:
     """One op parameter: its kind, default, bounds and one line of documentation.
 
-    kinds: ``int``, ``pair`` (int or [h, w]), ``padding`` (int, [h, w], same, valid),
-    ``bool``, ``number``, ``choice`` (one of ``choices``), ``init``,
-    ``sides`` (int, [h, w] or [top, bottom, left, right]), ``scale`` (number or [h, w]).
+    kinds: ``int``, ``bool``, ``number``, ``choice`` (one of ``choices``), ``init``, and the
+    per-axis kinds of window ops on maps of 1, 2 or 3 spatial axes: ``pair`` (int, the same
+    on every axis, or one per axis: [length], [height, width], [depth, height, width]),
+    ``padding`` (as ``pair``, or same, valid), ``sides`` (as ``pair``, or a begin and an
+    end per axis: [top, bottom, left, right]), ``scale`` (number or one per axis).
+    Normal forms keep a single number as it is (resolved per axis against the input's
+    rank by the shape rule: window.per_axis) and make a list a tuple; ``padding`` lists
+    become ((begin, end), ...) per axis, valid 0; ``sides`` lists of 4 or 6 entries too
+    (of 2 stay as written: [begin, end] on a 1-D map, [height, width] on a 2-D one).
     """
 
     kind: str
@@ -61,17 +68,11 @@ class Param:
             num["exclusiveMaximum" if self.exclusive_max else "maximum"] = self.max
         if self.kind in ("int", "number"):
             out = {"anyOf": [num, expr]}
-        elif self.kind == "pair":
-            out = {"anyOf": [num, {"type": "array", "items": {"anyOf": [num, expr]},
-                                   "minItems": 2, "maxItems": 2}, expr]}
-        elif self.kind == "padding":
-            out = {"anyOf": [num, {"type": "array", "items": {"anyOf": [num, expr]},
-                                   "minItems": 2, "maxItems": 2},
-                             {"enum": ["same", "valid"]}, expr]}
-        elif self.kind in ("sides", "scale"):
-            lengths = [2, 4] if self.kind == "sides" else [2]
-            out = {"anyOf": [num, *({"type": "array", "items": {"anyOf": [num, expr]},
-                                     "minItems": n, "maxItems": n} for n in lengths), expr]}
+        elif self.kind in ("pair", "padding", "sides", "scale"):
+            most = 6 if self.kind == "sides" else MAX_AXES
+            items = {"type": "array", "items": {"anyOf": [num, expr]}, "minItems": 1, "maxItems": most}
+            out = {"anyOf": [num, items, *([{"enum": ["same", "valid"]}] if self.kind == "padding" else []),
+                             expr]}
         elif self.kind == "bool":
             out = {"anyOf": [{"type": "boolean"}, expr]}
         elif self.kind == "choice":
@@ -99,37 +100,31 @@ class Param:
                 raise ValueError(f"expected a number, got {_show(value)}")
             self._bounds(value)
             return value
-        if k == "pair":
+        if k in ("pair", "scale"):
+            one = self if k == "pair" else Param("number", self.doc, min=self.min, max=self.max,
+                                                 exclusive_max=self.exclusive_max)
             if isinstance(value, list):
-                if len(value) != 2:
-                    raise ValueError(f"expected an integer or [height, width], got {_show(value)}")
-                return (self._int(value[0]), self._int(value[1]))
-            v = self._int(value)
-            return (v, v)
+                if not 1 <= len(value) <= MAX_AXES:
+                    raise ValueError(f"expected {'an integer' if k == 'pair' else 'a number'} or one per "
+                                     f"axis ([length], [height, width] or [depth, height, width]), "
+                                     f"got {_show(value)}")
+                return tuple(one._int(v) if k == "pair" else one.check(v) for v in value)
+            return self._int(value) if k == "pair" else one.check(value)
         if k == "padding":
             if value == "valid":
-                return ((0, 0), (0, 0))
+                return 0
             if value == "same":
                 return "same"
             p = Param("pair", self.doc, min=self.min, max=self.max).check(value)
-            return ((p[0], p[0]), (p[1], p[1]))
+            return tuple((v, v) for v in p) if isinstance(p, tuple) else p
         if k == "sides":
-            if isinstance(value, list) and len(value) == 4:
-                t, b, l, r = (self._int(v) for v in value)
-                return ((t, b), (l, r))
-            if isinstance(value, list) and len(value) != 2:
-                raise ValueError(f"expected an integer, [height, width] or [top, bottom, left, right], "
-                                 f"got {_show(value)}")
-            h, w = Param("pair", self.doc, min=self.min, max=self.max).check(value)
-            return ((h, h), (w, w))
-        if k == "scale":
-            one = Param("number", self.doc, min=self.min, max=self.max, exclusive_max=self.exclusive_max)
-            if isinstance(value, list):
-                if len(value) != 2:
-                    raise ValueError(f"expected a number or [height, width], got {_show(value)}")
-                return (one.check(value[0]), one.check(value[1]))
-            v = one.check(value)
-            return (v, v)
+            if isinstance(value, list) and len(value) in (4, 6):
+                flat = [self._int(v) for v in value]
+                return tuple(zip(flat[::2], flat[1::2]))
+            if isinstance(value, list) and not 1 <= len(value) <= MAX_AXES:
+                raise ValueError(f"expected an integer, one per axis ([height, width]) or a begin and "
+                                 f"an end per axis ([top, bottom, left, right]), got {_show(value)}")
+            return Param("pair", self.doc, min=self.min, max=self.max).check(value)
         if k == "bool":
             if not isinstance(value, bool):
                 raise ValueError(f"expected true or false, got {_show(value)}")
@@ -201,31 +196,43 @@ class Cost:
 
 @dataclass(frozen=True)
 class Field:
-    """Receptive field of one output position, per spatial dim, in input pixels.
+    """Receptive field of one output position, per spatial axis, in input pixels.
 
     size: how many input pixels one output sees; jump: input pixels between
     neighbouring outputs. For a window (extent E, stride S):
-    size' = size + (E - 1) * jump, jump' = jump * S.
+    size' = size + (E - 1) * jump, jump' = jump * S. One entry per spatial axis
+    of the map (length; height, width; depth, height, width).
     """
 
-    size: tuple[int, int] = (1, 1)
-    jump: tuple[int, int] = (1, 1)
+    size: tuple[int, ...] = (1, 1)
+    jump: tuple[int, ...] = (1, 1)
+
+    @staticmethod
+    def start(shape: Shape) -> "Field | None":
+        """The field of a network input: one pixel per axis of a map, None for a non-map."""
+        if not 2 <= len(shape) <= MAX_AXES + 1:
+            return None
+        ones = (1,) * (len(shape) - 1)
+        return Field(ones, ones)
 
     def through(self, windows: list[Window]) -> "Field":
         return Field(tuple(s + (w.extent - 1) * j for s, j, w in zip(self.size, self.jump, windows)),
                      tuple(j * w.stride for j, w in zip(self.jump, windows)))
 
-    def whole(self, hw: tuple[int, int]) -> "Field":
+    def whole(self, hw: tuple[int, ...]) -> "Field":
         """A layer that sees the whole map (flatten, dense, global pooling)."""
         return Field(tuple(s + (n - 1) * j for s, j, n in zip(self.size, self.jump, hw)),
                      tuple(j * n for j, n in zip(self.jump, hw)))
 
     @staticmethod
-    def merge(fields: list["Field"]) -> "Field":
+    def merge(fields: list["Field"]) -> "Field | None":
         if len(fields) == 1:        # most layers have one input: its field as it is
             return fields[0]
-        return Field(tuple(max(f.size[i] for f in fields) for i in range(2)),
-                     tuple(max(f.jump[i] for f in fields) for i in range(2)))
+        n = len(fields[0].size)
+        if any(len(f.size) != n for f in fields):
+            return None             # maps of different ranks: no one field
+        return Field(tuple(max(f.size[i] for f in fields) for i in range(n)),
+                     tuple(max(f.jump[i] for f in fields) for i in range(n)))
 
 
 @dataclass(frozen=True)
@@ -233,7 +240,7 @@ class Inferred:
     """The result of an op's shape rule."""
 
     shape: Shape
-    windows: list[Window] | None = None    # [height, width] for sliding-window ops
+    windows: list[Window] | None = None    # one per spatial axis for sliding-window ops
 
 
 # the layouts ``ctx.layout`` tells ``Op.read`` (netc/onnx/reading.py)
@@ -275,9 +282,10 @@ class Op:
         known = [f for f in fields if f is not None]
         if not known:
             return None
-        if out.windows:
-            return Field.merge(known).through(out.windows)
-        return Field.merge(known)
+        merged = Field.merge(known)
+        if out.windows and merged is not None:
+            return merged.through(out.windows)
+        return merged
 
     def lower(self, p: dict, ctx) -> None:  # pragma: no cover - each op overrides
         raise NotImplementedError(f"op {self.name!r} has no ONNX lowering")
@@ -327,15 +335,25 @@ def numel(shape: Shape) -> int:
 def spatial(name: str, shape: Shape) -> tuple[int, int, int]:
     """Unpack a (C, H, W) input or raise a ShapeError that says what to do."""
     if len(shape) != 3:
-        raise ShapeError(f"{name} needs a (channels, height, width) input, got the vector "
+        what = "the vector" if len(shape) == 1 else f"the {len(shape) - 1}-D map"
+        raise ShapeError(f"{name} needs a (channels, height, width) input, got {what} "
                          f"{fmt_shape(shape)}")
     return shape  # type: ignore[return-value]
+
+
+def feature_map(name: str, shape: Shape) -> tuple[int, tuple[int, ...]]:
+    """(channels, spatial sizes) of a map of 1, 2 or 3 spatial axes, or a ShapeError."""
+    if not 2 <= len(shape) <= MAX_AXES + 1:
+        raise ShapeError(f"{name} needs a map: (channels, length), (channels, height, width) or "
+                         f"(channels, depth, height, width); got "
+                         f"{'the vector ' if len(shape) == 1 else ''}{fmt_shape(shape)}")
+    return shape[0], tuple(shape[1:])
 
 
 def fmt_shape(shape: Shape) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ")" if len(shape) != 1 else f"({shape[0]},)"
 
 
-__all__ = ["Cost", "Field", "Inferred", "MAX_CHANNELS", "MAX_SPATIAL", "MAX_WINDOW", "OPS",
-           "Op", "Param", "REQUIRED", "Shape", "ShapeError", "Window", "fmt_shape", "numel",
-           "register", "spatial"]
+__all__ = ["Cost", "Field", "Inferred", "MAX_AXES", "MAX_CHANNELS", "MAX_SPATIAL", "MAX_WINDOW",
+           "OPS", "Op", "Param", "REQUIRED", "Shape", "ShapeError", "Window", "feature_map",
+           "fmt_shape", "numel", "register", "spatial"]

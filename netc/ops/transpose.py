@@ -5,9 +5,10 @@ apart; the inverse of conv's window arithmetic::
     L_out = (N - 1)*S - P_begin - P_end + D*(F - 1) + output_padding + 1
 
     params = C_in * filters/groups * kh * kw  (+ filters with bias)
+             (the product of the kernel over every spatial axis, 1-, 2- or 3-D)
              (+ filters with a fused prelu: one slope per channel)
              (PyTorch's weight shape (C_in, filters/groups, kh, kw))
-    macs   = params_without_bias * H_in * W_in
+    macs   = params_without_bias * H_in * W_in   (times every spatial input axis)
              (every input pixel times its whole kernel, the convention of fvcore
              and torchvision; products that land in the cropped padding count too)
     flops  = 2 * macs + bias adds + activation FLOPs
@@ -24,7 +25,8 @@ from dataclasses import dataclass
 from ..initializers import resolve
 from .activation import activation_flops, activation_params, fused_param, lower_activation
 from .registry import (MAX_CHANNELS, MAX_WINDOW, Cost, Field, Inferred, Op, Param, ShapeError,
-                       numel, register, spatial)
+                       feature_map, numel, register)
+from .window import axis_names, per_axis
 
 MAX_SIDE = 1 << 20      # the largest output side a growing op may produce (input sides' bound)
 
@@ -84,14 +86,14 @@ def unslide(size: int, kernel: int, stride: int, pad_begin: int, pad_end: int, d
 @register
 class ConvTranspose(Op):
     name = "conv_transpose"
-    doc = "2-D transposed convolution (learned upsampling, PyTorch's ConvTranspose2d)"
+    doc = "transposed convolution over 1, 2 or 3 spatial axes (learned upsampling, PyTorch's ConvTranspose1d/2d/3d)"
     activation_param = True
     params = {
         "filters": Param("int", "number of output channels (K)", min=1, max=MAX_CHANNELS),
-        "kernel": Param("pair", "filter size F, or [height, width]", min=1, max=MAX_WINDOW),
-        "stride": Param("pair", "stride S between the scattered windows, or [height, width]",
+        "kernel": Param("pair", "filter size F, or one per axis ([height, width])", min=1, max=MAX_WINDOW),
+        "stride": Param("pair", "stride S between the scattered windows, or one per axis",
                         default=1, min=1, max=MAX_WINDOW),
-        "padding": Param("pair", "output rows P cropped on each side, or [height, width]",
+        "padding": Param("pair", "output rows P cropped on each side, or one per axis",
                          default=0, min=0, max=MAX_WINDOW),
         "output_padding": Param("pair", "rows added at the end of the output (< stride or dilation)",
                                 default=0, min=0, max=MAX_WINDOW),
@@ -103,27 +105,27 @@ class ConvTranspose(Op):
     }
 
     def infer(self, p, ins):
-        c, h, w = spatial(self.name, ins[0])
+        c, sizes = feature_map(self.name, ins[0])
         g = p["groups"]
         if c % g:
             raise ShapeError(f"groups {g} does not divide the {c} input channels", "groups")
         if p["filters"] % g:
             raise ShapeError(f"groups {g} does not divide the {p['filters']} filters", "groups")
+        n = len(sizes)
+        axes = zip(sizes, *(per_axis(p[k], n, k) for k in ("kernel", "stride", "padding", "dilation",
+                                                            "output_padding")))
         windows = []
-        for axis, n in enumerate((h, w)):
+        for axis, (size, k, s, pad, d, op) in enumerate(axes):
             try:
-                windows.append(unslide(n, p["kernel"][axis], p["stride"][axis], p["padding"][axis],
-                                       p["padding"][axis], p["dilation"][axis],
-                                       p["output_padding"][axis]))
+                windows.append(unslide(size, k, s, pad, pad, d, op))
             except ShapeError as e:
-                raise ShapeError(f"{('height', 'width')[axis]}: {e}", e.param) from None
-        return Inferred((p["filters"], windows[0].out, windows[1].out), windows)
+                raise ShapeError(f"{axis_names(n)[axis]}: {e}", e.param) from None
+        return Inferred((p["filters"], *(w.out for w in windows)), windows)
 
     def cost(self, p, ins, out):
-        kh, kw = p["kernel"]
-        c, h, w = ins[0]
-        weights = c * (p["filters"] // p["groups"]) * kh * kw
-        macs = weights * h * w
+        c = ins[0][0]
+        weights = c * (p["filters"] // p["groups"]) * numel([w.kernel for w in out.windows])
+        macs = weights * numel(ins[0][1:])
         bias = p["filters"] if p["bias"] else 0
         outputs = numel(out.shape)
         flops = 2 * macs + (outputs if bias else 0) + activation_flops(p["activation"], outputs)
@@ -142,29 +144,36 @@ class ConvTranspose(Op):
     onnx_types = ("ConvTranspose",)
 
     def read(self, node, ctx):
-        """ConvTranspose(X, W (C_in, K/group, kh, kw), B?): strides, dilations, group,
-        output_padding, symmetric pads (or auto_pad VALID); output_shape is not read."""
+        """ConvTranspose(X, W (C_in, K/group, kh, kw), B?) in 1, 2 or 3 dimensions: strides,
+        dilations, group, output_padding, symmetric pads (or auto_pad VALID); output_shape
+        is not read."""
         w = ctx.weight_shape(node, 1)
-        if len(w) != 4:
-            raise ctx.unsupported(f"{len(w) - 2}-D transposed convolution (netc reads 2-D ones)")
-        c_in, per_group, kh, kw = w
-        kernel = ctx.kernel(node, (kh, kw))
+        if not 3 <= len(w) <= 5 or len(w) != len(ctx.input_shape(node)) + 1:
+            raise ctx.unsupported(f"a transposed convolution weight {list(w)} on the input "
+                                  f"{list(ctx.input_shape(node))} (netc reads 1-, 2- and 3-D ones)")
+        c_in, per_group = w[:2]
+        n = len(w) - 2
+        kernel = ctx.kernel(node, tuple(w[2:]))
         groups = ctx.attr(node, "group", 1)
-        if kernel != (kh, kw) or ctx.input_shape(node)[0] != c_in:
+        if kernel != tuple(w[2:]) or ctx.input_shape(node)[0] != c_in:
             raise ctx.shape_error(f"the weight {list(w)} does not fit kernel_shape {list(kernel)} and "
                                   f"{ctx.input_shape(node)[0]} input channels")
         if ctx.attr(node, "output_shape") is not None:
             raise ctx.unsupported("ConvTranspose with output_shape")
         auto = ctx.attr(node, "auto_pad", "NOTSET") or "NOTSET"
-        pads = ctx.attr(node, "pads", [0, 0, 0, 0]) if auto == "NOTSET" else [0, 0, 0, 0] if auto == "VALID" else None
-        if pads is None or len(pads) != 4 or pads[0] != pads[2] or pads[1] != pads[3]:
+        zeros = [0] * 2 * n
+        pads = ctx.attr(node, "pads", zeros) if auto == "NOTSET" else zeros if auto == "VALID" else None
+        if pads is None or len(pads) != 2 * n or pads[:n] != pads[n:]:
             raise ctx.unsupported(f"ConvTranspose pads {pads} or auto_pad {auto} (netc's crop "
                                   "the same rows at both ends)")
-        return {"filters": per_group * groups, "kernel": kernel,
-                "stride": tuple(ctx.attr(node, "strides", [1, 1])), "padding": (pads[0], pads[1]),
-                "output_padding": tuple(ctx.attr(node, "output_padding", [0, 0])),
-                "dilation": tuple(ctx.attr(node, "dilations", [1, 1])), "groups": groups,
-                "bias": ctx.has_input(node, 2)}
+        more = {}
+        for key, attr in (("stride", "strides"), ("output_padding", "output_padding"),
+                          ("dilation", "dilations")):
+            more[key] = tuple(ctx.attr(node, attr, [0 if key == "output_padding" else 1] * n))
+            if len(more[key]) != n:
+                raise ctx.unsupported(f"{attr} {list(more[key])} of the wrong length")
+        return {"filters": per_group * groups, "kernel": kernel, "padding": tuple(pads[:n]), **more,
+                "groups": groups, "bias": ctx.has_input(node, 2)}
 
     def lower(self, p, ctx):
         """ConvTranspose with explicit pads and output_padding; weight (C_in, K/groups, kh, kw)
@@ -175,25 +184,27 @@ class ConvTranspose(Op):
         dilation: those rows are the ones the end padding would crop, so the end pad
         shrinks instead; rows past the scattered windows are zeros, appended by a Pad
         with the bias added after it."""
-        kh, kw = p["kernel"]
+        ws = ctx.windows
+        n, kernel = len(ws), [w.kernel for w in ws]
         k, g = p["filters"], p["groups"]
         c = ctx.in_shapes[0][0]
-        w = ctx.weight("weight", (c, k // g, kh, kw), resolve(p["init"], p["activation"]),
-                       fan_in=k // g * kh * kw, fan_out=c * kh * kw)
+        w = ctx.weight("weight", (c, k // g, *kernel), resolve(p["init"], p["activation"]),
+                       fan_in=k // g * numel(kernel), fan_out=c * numel(kernel))
         pads, inner, extra = ctx.pads(), [], []
-        for axis, (op, s) in enumerate(zip(p["output_padding"], p["stride"])):
+        for axis, win in enumerate(ws):
+            op, s = win.output_padding, win.stride
             if op >= s:
-                end = max(pads[2 + axis] - op, 0)
-                op -= pads[2 + axis] - end
-                pads[2 + axis] = end
+                end = max(pads[n + axis] - op, 0)
+                op -= pads[n + axis] - end
+                pads[n + axis] = end
             inner.append(op if op < s else 0)
             extra.append(0 if op < s else op)
         fused_bias = p["bias"] and not any(extra)
         ins = [ctx.input, w] + ([ctx.weight("bias", (k,), "zeros")] if fused_bias else [])
-        y = ctx.node("ConvTranspose", ins, kernel_shape=[kh, kw], strides=list(p["stride"]),
-                     pads=pads, dilations=list(p["dilation"]), group=g, output_padding=inner)
+        y = ctx.node("ConvTranspose", ins, kernel_shape=kernel, strides=[w.stride for w in ws],
+                     pads=pads, dilations=[w.dilation for w in ws], group=g, output_padding=inner)
         if any(extra):
-            y = ctx.node("Pad", [y, ctx.constant("pads", [0, 0, 0, 0, 0, 0, *extra], "int64")])
+            y = ctx.node("Pad", [y, ctx.constant("pads", [0] * (n + 2) + [0, 0, *extra], "int64")])
             if p["bias"]:
-                y = ctx.node("Add", [y, ctx.weight("bias", (k, 1, 1), "zeros")])
+                y = ctx.node("Add", [y, ctx.weight("bias", (k, *(1,) * n), "zeros")])
         return lower_activation(ctx, y, p["activation"])

@@ -112,15 +112,78 @@ def _in_gaps(n: int, stride: int, extent: int) -> int:
     return (n // stride) * (stride - extent) + max(0, n % stride - extent)
 
 
-def slide_2d(hw: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int],
-             padding, dilation: tuple[int, int] = (1, 1), ceil_mode: bool = False) -> list[Window]:
-    """``slide`` over height and width; ``padding`` is 'same' or ((top, bottom), (left, right))."""
+AXIS_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+
+
+def axis_names(n: int) -> tuple[str, ...]:
+    """The names of the spatial axes of an n-D map: length; height, width; depth, height, width."""
+    return AXIS_NAMES[n]
+
+
+SIDE_NAMES = {1: "[begin, end]", 2: "[top, bottom, left, right]",
+              3: "[front, back, top, bottom, left, right]"}
+
+
+def _too_many(name: str, value, n: int, sides: bool = False) -> ShapeError:
+    names = ", ".join(axis_names(n))
+    return ShapeError(f"{name} {list(value)} has {len(value)} entries for a {n}-D map ({names}): "
+                      f"write one number for every axis, one per axis ([{names}])"
+                      + (f" or a begin and an end per axis ({SIDE_NAMES[n]})" if sides else ""), name)
+
+
+def per_axis(value, n: int, name: str) -> tuple:
+    """A per-axis parameter (``pair``, ``scale``) resolved for an n-D map: a number is the
+    same on every axis; a tuple must have one entry per axis (ShapeError naming ``name``)."""
+    if isinstance(value, tuple):
+        if len(value) != n:
+            raise _too_many(name, value, n)
+        return value
+    return (value,) * n
+
+
+def pads_per_axis(value, n: int, name: str = "padding"):
+    """A ``padding`` value resolved for an n-D map: 'same', or ((begin, end), ...) per axis."""
+    if value == "same":
+        return value
+    if isinstance(value, tuple):
+        if len(value) != n:
+            symmetric = all(b == e for b, e in value)
+            raise _too_many(name, [b for b, _ in value] if symmetric else [v for p in value for v in p], n)
+        return value
+    return ((value, value),) * n
+
+
+def sides_per_axis(value, n: int, name: str = "padding") -> tuple:
+    """A ``sides`` value resolved for an n-D map: a number, one per axis, or a
+    (begin, end) pair per axis written flat ([top, bottom, left, right] in 2-D)."""
+    if not isinstance(value, tuple):
+        return ((value, value),) * n
+    if value and isinstance(value[0], tuple):             # ((begin, end), ...)
+        if len(value) != n:
+            raise _too_many(name, [v for pair in value for v in pair], n, sides=True)
+        return value
+    if len(value) == 2 * n:
+        return tuple(zip(value[::2], value[1::2]))
+    if len(value) == n:
+        return tuple((v, v) for v in value)
+    raise _too_many(name, value, n, sides=True)
+
+
+def slide_nd(sizes: tuple[int, ...], kernel, stride, padding, dilation=1,
+             ceil_mode: bool = False) -> list[Window]:
+    """``slide`` over each spatial axis of a 1-, 2- or 3-D map (eq. 2 per axis). ``kernel``,
+    ``stride``, ``dilation``: a number or one per axis; ``padding``: a number, 'same', or
+    ((begin, end), ...) per axis. Errors name the axis (length; height, width; depth...)."""
+    n = len(sizes)
+    kernel, stride = per_axis(kernel, n, "kernel"), per_axis(stride, n, "stride")
+    dilation, padding = per_axis(dilation, n, "dilation"), pads_per_axis(padding, n)
     if padding == "same":
-        padding = [same_padding(n, k, s, d) for n, k, s, d in zip(hw, kernel, stride, dilation)]
+        padding = [same_padding(*a) for a in zip(sizes, kernel, stride, dilation)]
+    names = axis_names(n)
     windows = []
-    for axis, (n, k, s, (pb, pe), d) in enumerate(zip(hw, kernel, stride, padding, dilation)):
+    for axis, (size, k, s, (pb, pe), d) in enumerate(zip(sizes, kernel, stride, padding, dilation)):
         try:
-            windows.append(slide(n, k, s, pb, pe, d, ceil_mode))
+            windows.append(slide(size, k, s, pb, pe, d, ceil_mode))
         except ShapeError as e:
-            raise ShapeError(f"{('height', 'width')[axis]}: {e}", e.param) from None
+            raise ShapeError(f"{names[axis]}: {e}", e.param) from None
     return windows

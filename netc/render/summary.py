@@ -72,16 +72,19 @@ def rounded_fields(a: Analysis) -> bool:
 def field_text(r: LayerReport) -> str:
     if r.field is None:
         return "-"
-    (sh, sw), (jh, jw) = (map(big, r.field.size)), (map(big, r.field.jump))
-    size = f"{sh}" if sh == sw else f"{sh}x{sw}"
-    jump = f"{jh}" if jh == jw else f"{jh}x{jw}"
-    return f"{size} /{jump}"
+    size, jump = [big(v) for v in r.field.size], [big(v) for v in r.field.jump]
+    return f"{_axes_text(size)} /{_axes_text(jump)}"
+
+
+def _axes_text(values: list[str]) -> str:
+    """One value per spatial axis: written once when every axis has it, else joined by x."""
+    return values[0] if len(set(values)) == 1 else "x".join(values)
 
 
 def _rows(a: Analysis, mem: Memory):
     size = mem.batch * _dtype_bytes(mem)
     yield ("input", "input", fmt_shape(a.input_shape), 0, 0,
-           numel(a.input_shape) * size, "1 /1" if len(a.input_shape) == 3 else "-")
+           numel(a.input_shape) * size, "1 /1" if 2 <= len(a.input_shape) <= 4 else "-")
     for r in a.layers:
         yield (r.name, r.op, fmt_shape(r.output_shape), r.params, r.macs, r.activations * size,
                field_text(r))

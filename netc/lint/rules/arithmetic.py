@@ -3,7 +3,8 @@
     L_out = (N + P_begin + P_end - E) / S + 1,   E = D*(F-1) + 1
 
 These rules read the ``Window`` records the shape rules computed
-(``analysis.layers[i].windows``, one per spatial axis: height, width).
+(``analysis.layers[i].windows``, one per spatial axis: length; height, width;
+depth, height, width), each axis alike; messages name the axis.
 """
 
 from __future__ import annotations
@@ -11,11 +12,21 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ...diagnostics import Severity
-from ...ops.window import Window
+from ...ops.window import Window, axis_names
 from ..rule import rule
 
-AXES = ("row", "column")
+UNITS = {1: ("position",), 2: ("row", "column"), 3: ("slice", "row", "column")}   # what one axis holds
 POOLS = ("maxpool", "avgpool")
+
+
+def units(windows) -> tuple[str, ...]:
+    """The word for one input line along each axis: row, column (2-D); position (1-D); slice (3-D)."""
+    return UNITS[len(windows)]
+
+
+def _all_of(words: tuple[str, ...]) -> str:
+    """'row and column', 'slice, row and column'."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def windowed(ctx):
@@ -87,7 +98,8 @@ def _or(items) -> str:
       summary="The window division is not exact: input rows or columns are silently dropped.",
       what="""
       Checks equation 2 of §3.4, `(N + 2P - F)/S + 1`, for every convolution and
-      pooling layer, along height and width. When the division is not exact,
+      pooling layer, along height and width (along the length of a 1-D map and
+      the depth too of a 3-D one, each axis alike). When the division is not exact,
       the last windows stop before the end of the input and the remaining rows
       or columns are never read by this layer. The finding names the input size,
       kernel, stride and padding, how many rows or columns are dropped, and the
@@ -128,18 +140,19 @@ def inexact_window(ctx):
         lost = [(axis, w) for axis, w in enumerate(r.windows) if w.dropped > 0 and w.stride <= w.extent]
         if not lost:
             continue
-        both = len(lost) == 2 and lost[0][1] == lost[1][1]
+        words, names = units(r.windows), axis_names(len(r.windows))
+        both = len(lost) == len(r.windows) > 1 and all(w == lost[0][1] for _, w in lost)
         parts = []
         for axis, w in lost[:1] if both else lost:
             n = w.dropped
             if both:
-                what = "row and column" if n == 1 else f"{n} rows and columns"
-                where = f"the {w.size}x{w.size} input"
+                what = _all_of(words) if n == 1 else f"{n} " + _all_of(tuple(x + "s" for x in words))
+                where = f"the {'x'.join([str(w.size)] * len(r.windows))} input"
                 size_name = "input size"
             else:
-                what = AXES[axis] if n == 1 else f"{n} {AXES[axis]}s"
+                what = words[axis] if n == 1 else f"{n} {words[axis]}s"
                 where = f"{w.size}"
-                size_name = "input height" if axis == 0 else "input width"
+                size_name = f"input {names[axis]}"
             pad = w.pad_begin if w.pad_begin == w.pad_end else f"{w.pad_begin}+{w.pad_end}"
             fixes = [f"padding {_or(p)}" for p in [exact_paddings(w)] if p]
             fixes.append(f"{size_name} {_or(exact_sizes(w))}")
@@ -147,24 +160,25 @@ def inexact_window(ctx):
                     f"{'is' if n == 1 and not both else 'are'} never read "
                     f"(kernel {w.kernel}, stride {w.stride}, padding {pad}); exact with "
                     + " or ".join(fixes))
-            parts.append(text if both or len(lost) == 1 else ("height: " if axis == 0 else "width: ") + text)
+            parts.append(text if both or len(lost) == 1 else f"{names[axis]}: " + text)
         param = "kernel" if "kernel" in r.node.param_spans else "stride"
         yield ctx.finding(r.node, f"{r.name}: " + "; ".join(parts), param)
 
 
 
-def _axes(text_by_axis: list[tuple[int, str]]) -> str:
-    """'rows: ...' style join that collapses identical height and width texts."""
-    if len(text_by_axis) == 2 and text_by_axis[0][1] == text_by_axis[1][1]:
+def _axes(text_by_axis: list[tuple[int, str]], n: int) -> str:
+    """'height ...; width ...' join of the texts of some of the n axes, collapsed to one
+    text when every axis of a 2- or 3-D map has the same."""
+    if len(text_by_axis) == n > 1 and len({t for _, t in text_by_axis}) == 1:
         return text_by_axis[0][1]
-    return "; ".join(("height " if a == 0 else "width ") + t for a, t in text_by_axis)
+    return "; ".join(f"{axis_names(n)[a]} {t}" for a, t in text_by_axis)
 
 
 @rule("A002", "kernel-exceeds-input", Severity.WARNING,
       summary="The kernel is larger than the (unpadded) input: most of every window is padding.",
       what="""
       Reports a convolution or pooling layer whose kernel extent is larger than
-      its input along height or width, so that it only produces an output
+      its input along some axis (height or width; length; depth), so that it only produces an output
       thanks to padding. (A kernel larger than the *padded* input gives an
       output size of zero or less, load error E004, except in ceil mode, where
       PyTorch and netc keep one window when `(N + P - F)/S > -1`.)
@@ -197,7 +211,7 @@ def kernel_exceeds_input(ctx):
         over = [(a, f"kernel {w.extent} > input {w.size}") for a, w in enumerate(r.windows)
                 if w.extent > w.size]
         if over:
-            yield ctx.finding(r.node, f"{r.name}: {_axes(over)}: each window is mostly padding",
+            yield ctx.finding(r.node, f"{r.name}: {_axes(over, len(r.windows))}: each window is mostly padding",
                               "kernel")
 
 
@@ -239,11 +253,11 @@ def stride_exceeds_kernel(ctx):
         gaps = [(a, w) for a, w in enumerate(r.windows) if w.skipped > 0]
         if not gaps:
             continue
-        read = 1
+        read = total = 1
         for w in r.windows:
             read *= w.size - w.skipped - w.dropped
-        total = r.windows[0].size * r.windows[1].size
-        text = " and ".join(f"{w.size - (w.size - w.skipped - w.dropped)} of {w.size} {AXES[a]}s"
+            total *= w.size
+        text = " and ".join(f"{w.size - (w.size - w.skipped - w.dropped)} of {w.size} {units(r.windows)[a]}s"
                             for a, w in gaps)
         w = gaps[0][1]
         yield ctx.finding(r.node, f"{r.name}: stride {w.stride} is larger than the kernel "
@@ -287,7 +301,7 @@ def padding_exceeds_kernel(ctx):
                 for a, w in enumerate(r.windows)
                 if max(w.pad_begin, w.pad_end) >= w.extent > 1]   # extent 1: A007
         if over:
-            yield ctx.finding(r.node, f"{r.name}: {_axes(over)}: the border windows see only padding "
+            yield ctx.finding(r.node, f"{r.name}: {_axes(over, len(r.windows))}: the border windows see only padding "
                               "zeros", "padding")
 
 
@@ -330,7 +344,7 @@ def ceil_mode_border(ctx):
             if w.ceil_mode and hang > 0:
                 over.append((a, hang, f"{equation(w)}, rounded up to {w.out}"))
         if over:
-            hangs = " and ".join(plural(h, AXES[a]) for a, h, _ in over)
+            hangs = " and ".join(plural(h, units(r.windows)[a]) for a, h, _ in over)
             eqs = "; ".join(dict.fromkeys(e for _, _, e in over))
             yield ctx.finding(r.node, f"{r.name}: the last window hangs {hangs} past the padded "
                               f"input ({eqs})", "ceil_mode")
@@ -380,17 +394,17 @@ def ceil_mode_disagreement(ctx):
                      f"in the end padding")
                  for a, w in enumerate(r.windows) if w.ceil_disagrees]
         if texts:
-            h, w = r.windows
-            yield ctx.finding(r.node, f"{r.name}: ceil mode: {_axes(texts)}: PyTorch and netc drop it "
-                              f"({h.out}x{w.out}), ONNX shape inference keeps it "
-                              f"({h.out + h.ceil_disagrees}x{w.out + w.ceil_disagrees}); floor mode "
+            ws = r.windows
+            yield ctx.finding(r.node, f"{r.name}: ceil mode: {_axes(texts, len(ws))}: PyTorch and netc "
+                              f"drop it ({'x'.join(str(w.out) for w in ws)}), ONNX shape inference keeps it "
+                              f"({'x'.join(str(w.out + w.ceil_disagrees) for w in ws)}); floor mode "
                               "gives PyTorch's size everywhere", "ceil_mode")
 
 
 @rule("A007", "padded-pointwise-conv", Severity.WARNING,
       summary="A 1x1 convolution with padding: its border outputs read only padding zeros.",
       what="""
-      Reports a convolution whose kernel is 1 along height or width and which is
+      Reports a convolution whose kernel is 1 along some axis (height or width; length; depth) and which is
       padded along that axis. A 1-wide window never reaches past the padding, so
       the outer rows or columns of the output see only zeros: they hold the bias
       (or zero) whatever the input.
@@ -427,7 +441,7 @@ def padded_pointwise_conv(ctx):
         over = [(a, f"kernel {w.kernel} with padding {max(w.pad_begin, w.pad_end)}")
                 for a, w in enumerate(r.windows) if w.extent == 1 and w.padding]
         if over:
-            yield ctx.finding(r.node, f"{r.name}: {_axes(over)}: the border outputs read only padding "
+            yield ctx.finding(r.node, f"{r.name}: {_axes(over, len(r.windows))}: the border outputs read only padding "
                               "zeros, and runtimes disagree on the size of such a layer", "padding")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ...diagnostics import Severity
 from ...initializers import INITIALIZERS, RELU_FAMILY
 from ...ops.activation import ACTIVATIONS
+from ...ops.registry import numel
 from ..rule import rule
 
 ACTIVATION_OPS = set(ACTIVATIONS)      # the elementwise activations (softmax is a classifier head)
@@ -132,9 +133,9 @@ def even_kernel(ctx):
     for r in ctx.layers:
         if r.op != "conv":
             continue
-        k, s = r.node.params["kernel"], r.node.params["stride"]
-        if any(x % 2 == 0 for x in k) and tuple(k) != tuple(s):
-            yield ctx.finding(r.node, f"{r.name}: kernel {k[0]}x{k[1]} is even: no centre pixel",
+        k, s = [w.kernel for w in r.windows], [w.stride for w in r.windows]
+        if any(x % 2 == 0 for x in k) and k != s:
+            yield ctx.finding(r.node, f"{r.name}: kernel {'x'.join(map(str, k))} is even: no centre pixel",
                               "kernel")
 
 
@@ -336,11 +337,10 @@ def channels_shrink(ctx):
     for r in ctx.layers:
         if r.op != "conv":
             continue
-        c, h, w = shapes[r.node.inputs[0]]
-        co, ho, wo = r.output_shape
-        if co < c and ho * wo < h * w:
+        (c, *sizes), (co, *outs) = shapes[r.node.inputs[0]], r.output_shape
+        if co < c and numel(outs) < numel(sizes):
             yield ctx.finding(r.node, f"{r.name}: channels {c} -> {co} while the map shrinks "
-                              f"{h}x{w} -> {ho}x{wo}", "filters")
+                              f"{'x'.join(map(str, sizes))} -> {'x'.join(map(str, outs))}", "filters")
 
 
 @rule("D007", "dropout-with-batchnorm", Severity.WARNING,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...diagnostics import Severity
+from ...ops.registry import numel
 from ..rule import rule
 
 WEIGHTED = ("conv", "dense")
@@ -119,15 +120,15 @@ def dense_head_could_pool(ctx):
         if r.op != "flatten":
             continue
         shape = shapes[r.node.inputs[0]]
-        if len(shape) != 3 or shape[1] * shape[2] <= 1:
+        if not 2 <= len(shape) <= 4 or numel(shape[1:]) <= 1:
             continue
         dense = [c for c in ctx.consumers.get(r.name, []) if ctx.graph.node(c).op == "dense"]
         if dense:
             units = ctx.graph.node(dense[0]).params["units"]
-            c, h, w = shape
-            yield ctx.finding(r.node, f"{r.name} flattens a {c}x{h}x{w} map into {dense[0]}: "
-                              f"{c * h * w * units:,} weights; a global average pool would need "
-                              f"{c * units:,}")
+            c = shape[0]
+            yield ctx.finding(r.node, f"{r.name} flattens a {'x'.join(map(str, shape))} map into "
+                              f"{dense[0]}: {numel(shape) * units:,} weights; a global average pool "
+                              f"would need {c * units:,}")
 
 
 @rule("S003", "training-memory", Severity.ERROR,

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from ...diagnostics import Severity
 from ...ops.adaptive import adaptive_windows
+from ...ops.window import axis_names
 from ..rule import rule
-from .arithmetic import _or
+from .arithmetic import _all_of, _or, units
 
 ADAPTIVE = ("adaptive_avgpool", "adaptive_maxpool")
-AXES = ("row", "column")
 
 
 def _divisors_near(n: int, out: int) -> list[int]:
@@ -26,7 +26,8 @@ def _divisors_near(n: int, out: int) -> list[int]:
       summary="Adaptive pooling whose output size does not divide the input: unequal, overlapping windows.",
       what="""
       Reports an `adaptive_avgpool` or `adaptive_maxpool` layer whose output
-      size does not divide its input size along height or width. PyTorch's
+      size does not divide its input size along some axis (height or width;
+      the length of a 1-D map; the depth of a 3-D one). PyTorch's
       window i spans rows `floor(i*N/out)` to `ceil((i+1)*N/out)`, so the
       windows then differ in size and overlap. The message gives the window
       sizes, how many windows share a row, and the input sizes and output sizes
@@ -64,16 +65,16 @@ def unequal_adaptive_windows(ctx):
     for r in ctx.layers:
         if r.op not in ADAPTIVE:
             continue
-        hw = shapes[r.node.inputs[0]][1:]
-        size = r.node.params["size"]
+        sizes = shapes[r.node.inputs[0]][1:]
+        size = r.output_shape[1:]
         texts = []
-        for axis, (n, out) in enumerate(zip(hw, size)):
+        for axis, (n, out) in enumerate(zip(sizes, size)):
             if n % out:
                 texts.append((axis, _unequal(n, out)))
-        if len(texts) == 2 and hw[0] == hw[1] and size[0] == size[1]:
+        if len(texts) == len(sizes) > 1 and len(set(sizes)) == 1 and len(set(size)) == 1:
             message = texts[0][1]
         else:
-            message = "; ".join(("height: " if a == 0 else "width: ") + t for a, t in texts)
+            message = "; ".join(f"{axis_names(len(sizes))[a]}: {t}" for a, t in texts)
         if texts:
             yield ctx.finding(r.node, f"{r.name}: {message}", "size")
 
@@ -131,10 +132,12 @@ def uneven_transposed_overlap(ctx):
                   + f" with stride {w.stride}", _or(taps)) for _, w, taps in uneven]
         if not texts:
             continue
-        if len(texts) == 2 and texts[0] == texts[1]:
-            message = f"{texts[0][0]}: output rows and columns receive {texts[0][1]} taps"
+        words = units(r.windows)
+        if len(texts) == len(words) > 1 and len(set(texts)) == 1:
+            plural = _all_of(tuple(w + "s" for w in words))
+            message = f"{texts[0][0]}: output {plural} receive {texts[0][1]} taps"
         else:
-            message = "; ".join(f"{what}: output {AXES[a]}s receive {n} taps"
+            message = "; ".join(f"{what}: output {words[a]}s receive {n} taps"
                                 for (a, _, _), (what, n) in zip(uneven, texts))
         yield ctx.finding(r.node, f"{r.name}: {message} (checkerboard artifacts)", "kernel")
 
