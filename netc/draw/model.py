@@ -118,7 +118,7 @@ def shape_text(shape: Shape) -> str:
     if len(shape) == 3:
         c, h, w = shape
         return f"{h}×{w}×{c}"
-    return "×".join(map(str, shape))
+    return "×".join(map(str, shape)) or "1"      # (): one number per sample
 
 
 def label(item: Item) -> str:
