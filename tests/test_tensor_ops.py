@@ -478,6 +478,20 @@ def test_a_map_reader_given_another_tensor_is_e011_not_a_shape_error():
         assert e.value.diagnostics[0].code == "E011", e.value
 
 
+def test_a_reader_written_for_maps_and_vectors_given_a_scalar_is_e011_not_a_traceback():
+    """BatchNormalization, PRelu and Resize readers index a (C, ...) shape: on the () a
+    Gather of one index gives (one number per sample) they used to raise IndexError."""
+    for make in (lambda m, s: m.op("BatchNormalization", [s, m.w(1), m.w(1), m.w(1), m.w(1)]),
+                 lambda m, s: m.op("PRelu", [s, m.w(1)]),
+                 lambda m, s: m.op("Resize", [s, "", m.const([1.0, 2.0], np.float32)])):
+        m = M((1, 4, 6, 8))
+        v = m.op("Flatten", [m.op("GlobalAveragePool", ["x"])])
+        y = make(m, m.op("Gather", [v, m.const([1], scalar=True)], axis=1))
+        with pytest.raises(NetcError) as e:
+            read(m.model([y]), check_ort=False)
+        assert e.value.diagnostics[0].code == "E011" and "does not read the tensor ()" in str(e.value)
+
+
 def test_hostile_shape_nodes_give_errors_never_tracebacks():
     rng = np.random.default_rng(18)
     values = [-5, -2, -1, 0, 1, 2, 3, 4, 7, 1 << 20, 1 << 40]
