@@ -234,13 +234,18 @@ def test_flatten_patterns(form):
     assert rows(a) == [("flatten", (128,), 0, 0), ("dense", (10,), 1290, 1280)]
 
 
-def test_reshape_that_is_not_a_flatten_is_unsupported():
+def test_reshape_that_is_not_a_flatten_is_a_reshape():
+    """Issue 18: a Reshape that keeps the batch first and is no flatten is netc's reshape;
+    one that folds the batch into other dimensions is E011, saying so."""
     m = M((1, 8, 4, 4))
     y = m.op("Reshape", ["x", m.const([0, 2, -1])])
+    assert rows(read(m.model([y]))) == [("reshape", (2, 64), 0, 0)]
+    m = M((1, 8, 4, 4))
+    y = m.op("Reshape", ["x", m.const([-1, 2, 16])])
     with pytest.raises(NetcError) as e:
         read(m.model([y]), check_ort=False)
     d = e.value.diagnostics[0]
-    assert d.code == "E011" and "is not a flatten" in str(e.value)
+    assert d.code == "E011" and "Reshape to [-1, 2, 16] folds the batch into other dimensions" in str(e.value)
 
 
 @pytest.mark.parametrize("opset", [10, 13])
@@ -319,10 +324,15 @@ def test_residual_add_sum_and_concat():
     assert a.layers[2].flops == 2 * 8 * 36
 
 
-def test_concat_along_height_is_unsupported():
+def test_concat_along_height_is_a_concat_on_that_axis():
+    """Issue 18: Concat along any axis after the batch is read; along the batch, E011."""
     m = M((1, 8, 6, 6))
     y = m.op("Concat", ["x", "x"], axis=2)
-    with pytest.raises(NetcError, match="Concat along axis 2"):
+    a = read(m.model([y]))
+    assert rows(a) == [("concat", (8, 12, 6), 0, 0)] and a.layers[0].node.params["axis"] == 2
+    m = M((1, 8, 6, 6))
+    y = m.op("Concat", ["x", "x"], axis=0)
+    with pytest.raises(NetcError, match="Concat along axis 0"):
         read(m.model([y]), check_ort=False)
 
 

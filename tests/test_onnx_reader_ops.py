@@ -370,11 +370,13 @@ def test_crop_pad_and_channel_slice():
     assert params(a, 1)["padding"] == ((1, 0), (2, 1)) and params(a, 2)["end"] is None
 
 
-def test_an_off_centre_crop_is_not_read():
+def test_an_off_centre_crop_is_a_slice_of_the_height():
+    """Not a centre crop: since issue 18, netc's slice on axis 2, not a crop."""
     m = M((1, 6, 10, 9), opset=13)
     c = m.op("Slice", ["x", m.const([0]), m.const([8]), m.const([2])])
-    with pytest.raises(NetcError, match="not a centre crop"):
-        read(m.model([c]), check_ort=False)
+    a = read(m.model([c]))
+    assert ops(a) == [("slice", (6, 8, 9))]
+    assert params(a) == {"start": 0, "end": 8, "axis": 2, "step": 1}
 
 
 def test_channel_shuffle_with_the_batch_from_the_shape_chain():

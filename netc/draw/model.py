@@ -118,7 +118,7 @@ def shape_text(shape: Shape) -> str:
     map likewise: length × channels, depth × height × width × channels), or ``4096``."""
     if 2 <= len(shape) <= 4:
         return "×".join(map(str, (*shape[1:], shape[0])))
-    return "×".join(map(str, shape))
+    return "×".join(map(str, shape)) or "1"      # (): one number per sample
 
 
 def label(item: Item) -> str:

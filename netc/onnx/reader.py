@@ -49,7 +49,7 @@ from ..diagnostics import (IO, LIMIT, NOT_ONNX, SHAPE, TEXT, UNSUPPORTED, Diagno
                            Severity, Span, error)
 from ..graph import UNREAD_TYPES_SHOWN, Graph, Node
 from ..ops import OPS
-from ..ops.registry import MAX_CHANNELS, MAX_SPATIAL, Op, fmt_shape
+from ..ops.registry import MAX_CHANNELS, MAX_SPATIAL, NotAMap, Op, fmt_shape
 from ..ops.window import ShapeError
 from . import provenance
 from .reading import (BATCH, CHANNELS_FIRST, CHANNELS_LAST, ELEMENTWISE, READERS, ReadingContext,
@@ -309,7 +309,7 @@ class _Reader:
             if len([o for o in node.output if o]) > 1 and any(op.per_output for op in ops):
                 return self._per_output([op for op in ops if op.per_output], node, features)
             op, params, out, features = self._layer(ops, node, features)
-        except Unsupported as e:
+        except (Unsupported, NotAMap) as e:         # NotAMap: an op for maps, given another tensor
             if op_type == "Transpose" and self._relayout(node, features[0]):
                 return
             self._unread(node, op_type, str(e))
@@ -390,7 +390,7 @@ class _Reader:
                 if new is None:
                     break
                 members, out = self._grown(members, [nxt, *ctx.taken])
-            except Unsupported:
+            except (Unsupported, NotAMap):
                 break
             params = self._complete(op, new)
             ctx.shapes[out] = op.infer(params, in_shapes).shape
@@ -478,7 +478,18 @@ class _Reader:
         if not lo <= len(features) <= (hi or len(features)):
             raise Unsupported(f"{len(features)} input{'s' if len(features) > 1 else ''} computed from "
                               f"the network input ({op.name} takes {lo}{'' if hi == lo else ' or more'})")
-        return self._complete(op, op.read(node, self.ctx))
+        try:
+            params = op.read(node, self.ctx)
+        except NotAMap as e:
+            raise Unsupported(str(e)) from None
+        except (IndexError, ValueError) as e:
+            # readers written for maps and vectors, given a tensor of another rank (issue 18)
+            shapes = [self.ctx.shapes[t] for t in features]
+            if isinstance(e, ShapeError) or all(len(s) in (1, 3) for s in shapes):
+                raise
+            raise Unsupported(f"{op.name} does not read the tensor "
+                              f"{', '.join(map(fmt_shape, shapes))}") from None
+        return self._complete(op, params)
 
     @staticmethod
     def _complete(op: Op, params: dict) -> dict:

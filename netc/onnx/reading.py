@@ -43,13 +43,14 @@ BATCH = "N"               # the symbolic batch size inside evaluated shapes
 
 
 def _readers() -> dict[str, list[Op]]:
-    """ONNX op type -> the ops that read it, patterns (``onnx_pattern``) first."""
+    """ONNX op type -> the ops that read it, patterns (``onnx_pattern``) first, generic
+    fallbacks (``onnx_fallback``) last."""
     out: dict[str, list[Op]] = {}
     for op in OPS.values():
         for t in op.onnx_types:
             out.setdefault(t, []).append(op)
-    for ops in out.values():
-        ops.sort(key=lambda op: not op.onnx_pattern)
+    for t, ops in out.items():
+        ops.sort(key=lambda op: (not op.onnx_pattern, t in op.onnx_fallback))
     return out
 
 
@@ -635,6 +636,16 @@ class ReadingContext:
         return k
 
     # -- patterns ------------------------------------------------------------------
+    def opens_region(self, node) -> bool:
+        """True when every reader of Transpose ``node``'s result is of a type some op reads
+        on a channels-last tensor (``Op.channels_last``): the Transpose (0, 2, 3, 1) opens a
+        channels-last region (netc/onnx/reader.py) rather than being a permute of its own
+        (elementwise nodes count: the patterns of activations and of LayerNorm's
+        definition start with them)."""
+        users = self.users(node.output[0])
+        return bool(users) and all(u.op_type in ELEMENTWISE or any(
+            op.channels_last for op in READERS.get(u.op_type, ())) for u in users)
+
     def sole_consumer(self, tensor: str):
         """The one node reading ``tensor`` (Shape nodes, which read only its shape, aside),
         or None when there are several, none, or the tensor is a graph output."""

@@ -68,7 +68,11 @@ FOREIGN: dict[str, str | None] = {
     "split": "slice", "chunk": "slice", "channelshuffle": "channel_shuffle", "shuffle": "channel_shuffle",
     "identity": "identity", "noop": "identity", "passthrough": "identity",
     "dropout2d": "dropout", "spatialdropout2d": "dropout", "alphadropout": "dropout",
-    "flatten": "flatten", "reshape": None,
+    "flatten": "flatten", "reshape": "reshape",
+    # shape plumbing (tensors of any rank)
+    "view": "reshape", "permute": "permute", "transpose": "permute", "squeeze": "squeeze",
+    "unsqueeze": "unsqueeze", "expanddims": "unsqueeze", "expand": "expand", "broadcastto": "expand",
+    "expandas": "expand", "gather": "gather", "indexselect": "gather", "narrow": "slice",
 }
 
 

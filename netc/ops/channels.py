@@ -1,7 +1,8 @@
 """Channel plumbing, all free (0 flops, no parameters):
 
     slice:           (C, ...) -> (end - start, ...): channels [start, end), ShuffleNet's and
-                     YOLO's split written as one layer per part
+                     YOLO's split written as one layer per part; ``axis`` cuts another
+                     axis (netc/ops/tensor.py's rule), ``step`` keeps every step-th entry
     channel_shuffle: (C, ...) -> (C, ...): channel g*(C/groups) + i moves to i*groups + g
                      (ShuffleNet: view (groups, C/groups), transpose, flatten)
     identity:        unchanged
@@ -9,51 +10,82 @@
 
 from __future__ import annotations
 
-from .registry import MAX_CHANNELS, Inferred, Op, Param, ShapeError, register
+from .registry import MAX_CHANNELS, Field, Inferred, Op, Param, ShapeError, register
+from .axes import MAX_DIM, axis_name, axis_param, dim
 
 
 @register
 class Slice(Op):
     name = "slice"
-    doc = "the channels [start, end) of the input"
+    doc = "the entries [start, end) of one axis (default: the channels), every step-th"
     params = {
-        "start": Param("int", "first channel kept", default=0, min=0, max=MAX_CHANNELS),
-        "end": Param("int", "one past the last channel kept (default: all)", default=None,
-                     min=1, max=MAX_CHANNELS),
+        "start": Param("int", "first entry kept", default=0, min=0, max=MAX_DIM),
+        "end": Param("int", "one past the last entry kept (default: all)", default=None,
+                     min=1, max=MAX_DIM),
+        "axis": axis_param("the axis cut"),
+        "step": Param("int", "keep every step-th entry from start", default=1, min=1, max=MAX_DIM),
     }
 
     def infer(self, p, ins):
-        c = ins[0][0]
+        shape = ins[0]
+        i = dim(p["axis"], shape, op="slice")
+        c = shape[i]
+        what = "input channels" if i == 0 else f"entries of {axis_name(shape, i)}"
         start, end = p["start"], c if p["end"] is None else p["end"]
         if end > c:
-            raise ShapeError(f"end {end} is past the {c} input channels", "end")
+            raise ShapeError(f"end {end} is past the {c} {what}", "end")
         if start >= end:
             raise ShapeError(f"start {start} must be below end {end}", "start")
-        return Inferred((end - start, *ins[0][1:]))
+        n = -(-(end - start) // p["step"])
+        return Inferred((*shape[:i], n, *shape[i + 1:]))
+
+    def field(self, p, ins, fields, out):
+        """Channels: the input's field. A spatial axis of a map: the same positions (a crop),
+        ``step`` apart (the jump times the step)."""
+        f, i = fields[0], dim(p["axis"], ins[0])
+        if f is None or i == 0 or p["step"] == 1:
+            return f
+        a = i - 1
+        if a >= len(f.jump):
+            return None
+        return Field(f.size, tuple(j * p["step"] if k == a else j for k, j in enumerate(f.jump)))
 
     onnx_types = ("Slice", "Split")
+    onnx_fallback = ("Slice",)       # crop reads its centre crops first
     per_output = True
 
     def read(self, node, ctx):
-        """Slice on axis 1 only, step 1: channels [start, end). Split on axis 1 (PyTorch's
-        chunk and split): one slice per output, the parts from ``split`` (an input since
-        opset 13, an attribute before) or equal (``num_outputs``, or the outputs' count;
-        the last part smaller when they do not divide, as ONNX's opset 18)."""
+        """Slice of one axis after the batch (steps of 1 on the channels as before; a
+        positive step on any axis), other axes whole: [start, end); Split on an axis after
+        the batch (PyTorch's chunk and split): one slice per output, the parts from
+        ``split`` (an input since opset 13, an attribute before) or equal (``num_outputs``,
+        or the outputs' count; the last part smaller when they do not divide, as ONNX's
+        opset 18)."""
         if node.op_type == "Split":
             return self._split(node, ctx)
-        cuts = ctx.slices(node)
-        if list(cuts) != [1]:
-            raise ctx.unsupported(f"Slice on axes {sorted(cuts)} (netc's slice cuts channels)")
-        start, end = cuts[1]
+        shape = ctx.input_shape(node)
+        cut = _cut(node, ctx, shape)
+        if cut is None:
+            return {"start": 0, "end": None}      # keeps everything: the channels whole
+        axis, start, end, step = cut
+        n = shape[axis - 1]
         if start >= end:
             raise ctx.unsupported(f"an empty Slice [{start}, {end})")
-        return {"start": start, "end": None if end == ctx.input_shape(node)[0] else end}
+        out = {"start": start, "end": None if end == n else end}
+        if axis != 1:
+            out["axis"] = axis
+        if step != 1:
+            out["step"] = step
+        return out
 
     def _split(self, node, ctx) -> dict:
-        c = ctx.input_shape(node)[0]
-        rank = len(ctx.input_shape(node)) + 1
-        if ctx.attr(node, "axis", 0) % rank != 1:
-            raise ctx.unsupported(f"Split along axis {ctx.attr(node, 'axis', 0)} (netc's slice cuts channels)")
+        shape = ctx.input_shape(node)
+        rank = len(shape) + 1
+        axis = ctx.attr(node, "axis", 0)
+        if not isinstance(axis, int) or not -rank <= axis < rank or axis % rank == 0:
+            raise ctx.unsupported(f"Split along axis {axis} (netc splits an axis after the batch)")
+        axis %= rank
+        c = shape[axis - 1]
         n = len(node.output)
         parts = ctx.attr(node, "split") if ctx.opset < 13 else \
             (ctx.value(node.input[1]) if ctx.has_input(node, 1) else None)
@@ -63,21 +95,67 @@ class Slice(Op):
             size = -(-c // ctx.attr(node, "num_outputs", n))
             parts = [min(size, c - i * size) for i in range(n)]
         if len(parts) != n or sum(parts) != c or not all(isinstance(v, int) and v > 0 for v in parts):
-            raise ctx.unsupported(f"Split of {c} channels into {parts}")
+            raise ctx.unsupported(f"Split of {c} {'channels' if axis == 1 else 'entries'} into {parts}")
         i = ctx.output_index
         if not 0 <= i < n:
             raise ctx.unsupported(f"output {i} of a Split of {n} outputs")
         start = sum(parts[:i])
         end = start + parts[i]
-        return {"start": start, "end": None if end == c else end}
+        out = {"start": start, "end": None if end == c else end}
+        if axis != 1:
+            out["axis"] = axis
+        return out
 
     def lower(self, p, ctx):
-        """Slice on axis 1."""
-        c = ctx.in_shapes[0][0]
-        end = c if p["end"] is None else p["end"]
-        return ctx.node("Slice", [ctx.input, ctx.constant("starts", [p["start"]], "int64"),
-                                  ctx.constant("ends", [end], "int64"),
-                                  ctx.constant("axes", [1], "int64")])
+        """Slice of the axis (positive), with steps only when not 1."""
+        shape = ctx.in_shapes[0]
+        i = dim(p["axis"], shape)
+        end = shape[i] if p["end"] is None else p["end"]
+        ins = [ctx.input, ctx.constant("starts", [p["start"]], "int64"),
+               ctx.constant("ends", [end], "int64"), ctx.constant("axes", [i + 1], "int64")]
+        if p["step"] != 1:
+            ins.append(ctx.constant("steps", [p["step"]], "int64"))
+        return ctx.node("Slice", ins)
+
+
+def _cut(node, ctx, shape):
+    """The one axis a Slice cuts, as (axis, start, end, step) with the batch as axis 0,
+    bounds clamped as ONNX clamps them; None when it keeps everything; Unsupported for
+    bounds that are not constants, steps below 1, the batch, or more than one axis cut."""
+    rank = len(shape) + 1
+    if ctx.opset < 10:
+        starts, ends, axes = ctx.attr(node, "starts"), ctx.attr(node, "ends"), ctx.attr(node, "axes")
+        steps = None
+    else:
+        starts, ends = ctx.value(node.input[1]), ctx.value(node.input[2])
+        axes = ctx.value(node.input[3]) if ctx.has_input(node, 3) else None
+        steps = ctx.value(node.input[4]) if ctx.has_input(node, 4) else None
+        if (ctx.has_input(node, 3) and axes is None) or (ctx.has_input(node, 4) and steps is None):
+            raise ctx.unsupported("Slice axes or steps that are not constants")
+    if starts is None or ends is None or len(starts) != len(ends):
+        raise ctx.unsupported("Slice bounds that are not constants")
+    axes = list(range(len(starts))) if axes is None else axes
+    steps = [1] * len(starts) if steps is None else steps
+    if len(axes) != len(starts) or len(steps) != len(starts):
+        raise ctx.unsupported(f"Slice with axes {axes}, steps {steps} for {len(starts)} bounds")
+    cuts, seen = [], set()
+    for a, b, e, s in zip(axes, starts, ends, steps):
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (a, b, e, s)) \
+                or not -rank <= a < rank or a % rank in seen:
+            raise ctx.unsupported(f"Slice on axes {axes}")
+        a %= rank
+        seen.add(a)
+        if s < 1:
+            raise ctx.unsupported(f"Slice with step {s} (netc reads positive steps)")
+        if a == 0:
+            raise ctx.unsupported("Slice on the batch axis")
+        n = shape[a - 1]
+        b, e = (min(max(v + n if v < 0 else v, 0), n) for v in (b, e))
+        if (b, e, s) != (0, n, 1):
+            cuts.append((a, b, e, s))
+    if len(cuts) > 1:
+        raise ctx.unsupported(f"Slice on axes {sorted(c[0] for c in cuts)} (netc's slice cuts one axis)")
+    return cuts[0] if cuts else None
 
 
 @register

@@ -3,7 +3,8 @@
     dense: (C,) -> (units,); params = C * units (+ units) (+ units with a fused prelu)
            macs = C * units
            flops = 2 * macs + bias adds + activation FLOPs
-    flatten: (C, H, W) -> (C*H*W,), free
+    flatten: (C, H, W) -> (C*H*W,), free; ``start``/``end`` merge only those axes
+             (torch.flatten's start_dim/end_dim, the batch being axis 0)
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from ..initializers import resolve
 from .activation import activation_flops, activation_params, fused_param, lower_activation
 from .registry import (MAX_CHANNELS, Cost, Inferred, Op, Param, ShapeError, fmt_shape,
                        numel, register)
+from .axes import axis_param, dim
 
 
 @register
@@ -89,20 +91,42 @@ class Dense(Op):
 @register
 class Flatten(Op):
     name = "flatten"
-    doc = "reshape (C, H, W) to the vector (C*H*W,)"
+    doc = "merge the axes start..end into one (default: everything after the batch, a vector)"
     onnx_types = ("Flatten", "Reshape")
+    params = {
+        "start": axis_param("the first axis merged"),
+        "end": axis_param("the last axis merged", default=-1),
+    }
+
+    def span(self, p, shape) -> tuple[int, int]:
+        s, e = dim(p["start"], shape, "start", "flatten"), dim(p["end"], shape, "end", "flatten")
+        if e < s:
+            raise ShapeError(f"flatten end {p['end']} comes before start {p['start']}", "end")
+        return s, e
+
+    def whole(self, p) -> bool:
+        return p["start"] == 1 and p["end"] == -1
 
     def infer(self, p, ins):
-        return Inferred((numel(ins[0]),))
+        if self.whole(p):
+            return Inferred((numel(ins[0]),))
+        s, e = self.span(p, ins[0])
+        shape = ins[0]
+        return Inferred((*shape[:s], numel(shape[s:e + 1]), *shape[e + 1:]))
 
     def field(self, p, ins, fields, out):
+        if not self.whole(p):
+            return fields[0] if out.shape == ins[0] else None
         if fields[0] is None or not 2 <= len(ins[0]) <= 4:
             return fields[0]
         return fields[0].whole(ins[0][1:])
 
     def lower(self, p, ctx):
-        """Flatten(axis=1): one node, no shape-computation chain."""
-        return ctx.node("Flatten", [ctx.input], axis=1)
+        """Flatten(axis=1): one node, no shape-computation chain; some axes only: Reshape to
+        [0, *shape]."""
+        if self.whole(p):
+            return ctx.node("Flatten", [ctx.input], axis=1)
+        return ctx.node("Reshape", [ctx.input, ctx.int_constant("shape", [0, *ctx.out_shape])])
 
     def read(self, node, ctx):
         """Flatten(axis=1), or a Reshape to (N, C*H*W) however the exporter spelled it."""

@@ -3,7 +3,8 @@
 
     add, mul: inputs broadcast (below); out = the broadcast shape;
               flops = (inputs - 1) per output element
-    concat:   same height and width; channels add up; free
+    concat:   same height and width; channels add up; free (``axis`` joins another axis,
+              by netc/ops/tensor.py's rule: every other axis alike)
 
 Broadcasting is numpy's rule over netc's batch-less shapes, with one netc rule
 first: a vector (C,) beside a feature map is read as (C, 1, 1), one value per
@@ -18,6 +19,7 @@ own broadcasting computes the same.
 from __future__ import annotations
 
 from .registry import Cost, Field, Inferred, Op, Shape, ShapeError, fmt_shape, numel, register
+from .axes import axis_param, dim
 
 AXES = {1: ("features",), 2: ("channels", "length"), 3: ("channels", "height", "width"),
         4: ("channels", "depth", "height", "width")}
@@ -106,24 +108,36 @@ class Mul(_Broadcasting):
 @register
 class Concat(Op):
     name = "concat"
-    doc = "concatenate two or more inputs along channels"
+    doc = "concatenate two or more inputs along one axis (default: the channels)"
     arity = (2, None)
+    params = {"axis": axis_param("the axis joined")}
     onnx_types = ("Concat",)
 
     def read(self, node, ctx):
-        """Concat along axis 1 (the channels) only."""
+        """Concat along an axis after the batch (axis 1, the channels, the common case)."""
         rank = len(ctx.input_shape(node)) + 1
         axis = ctx.attr(node, "axis", None)
-        if axis is None or axis % rank != 1:
-            raise ctx.unsupported(f"Concat along axis {axis} (netc's concat joins channels)")
-        return {}
+        if not isinstance(axis, int) or not -rank <= axis < rank or axis % rank == 0:
+            raise ctx.unsupported(f"Concat along axis {axis} (netc's concat joins an axis after the batch)")
+        return {"axis": axis % rank}
 
     def infer(self, p, ins):
-        if any(len(s) != len(ins[0]) or s[1:] != ins[0][1:] for s in ins[1:]):
-            raise ShapeError("concat needs inputs with the same height and width, got "
+        first = ins[0]
+        i = dim(p["axis"], first, op="concat")
+        if any(len(s) != len(first) or s[:i] + s[i + 1:] != first[:i] + first[i + 1:] for s in ins[1:]):
+            if i == 0 and len(first) == 3:
+                raise ShapeError("concat needs inputs with the same height and width, got "
+                                 + ", ".join(fmt_shape(s) for s in ins))
+            raise ShapeError(f"concat along axis {i + 1} needs inputs alike in every other axis, got "
                              + ", ".join(fmt_shape(s) for s in ins))
-        return Inferred((sum(s[0] for s in ins), *ins[0][1:]))
+        return Inferred((*first[:i], sum(s[i] for s in ins), *first[i + 1:]))
+
+    def field(self, p, ins, fields, out):
+        """Channels: the largest of the inputs' fields; another axis: no map (None)."""
+        if dim(p["axis"], ins[0]) != 0:
+            return None
+        return super().field(p, ins, fields, out)
 
     def lower(self, p, ctx):
-        """Concat(axis=1): the channels."""
-        return ctx.node("Concat", ctx.inputs, axis=1)
+        """Concat along the axis (positive; 1: the channels)."""
+        return ctx.node("Concat", ctx.inputs, axis=dim(p["axis"], ctx.in_shapes[0]) + 1)

@@ -270,6 +270,9 @@ class Op:
                                                        # layer per output (``ctx.output_index``)
     channels_last: ClassVar[bool] = False              # reads per-position nodes on a channels-last
                                                        # tensor too (``ctx.layout``)
+    onnx_fallback: ClassVar[tuple[str, ...]] = ()      # ONNX op types this op reads last, after
+                                                       # every other reader of the type (generic
+                                                       # readers: Slice on any axis after crop's)
 
     def infer(self, p: dict, ins: list[Shape]) -> Inferred:
         return Inferred(ins[0])
@@ -332,19 +335,24 @@ def numel(shape: Shape) -> int:
     return n
 
 
+class NotAMap(ShapeError):
+    """An op that needs a feature map was given another tensor: a shape error in a netc
+    file; in an ONNX model, a node that op does not read (E011), left to other readers."""
+
+
 def spatial(name: str, shape: Shape) -> tuple[int, int, int]:
-    """Unpack a (C, H, W) input or raise a ShapeError that says what to do."""
+    """Unpack a (C, H, W) input or raise a ShapeError (``NotAMap``) that says what to do."""
     if len(shape) != 3:
         what = "the vector" if len(shape) == 1 else f"the {len(shape) - 1}-D map"
-        raise ShapeError(f"{name} needs a (channels, height, width) input, got {what} "
-                         f"{fmt_shape(shape)}")
+        raise NotAMap(f"{name} needs a (channels, height, width) input, got {what} "
+                      f"{fmt_shape(shape)}")
     return shape  # type: ignore[return-value]
 
 
 def feature_map(name: str, shape: Shape) -> tuple[int, tuple[int, ...]]:
     """(channels, spatial sizes) of a map of 1, 2 or 3 spatial axes, or a ShapeError."""
     if not 2 <= len(shape) <= MAX_AXES + 1:
-        raise ShapeError(f"{name} needs a map: (channels, length), (channels, height, width) or "
+        raise NotAMap(f"{name} needs a map: (channels, length), (channels, height, width) or "
                          f"(channels, depth, height, width); got "
                          f"{'the vector ' if len(shape) == 1 else ''}{fmt_shape(shape)}")
     return shape[0], tuple(shape[1:])
@@ -355,5 +363,5 @@ def fmt_shape(shape: Shape) -> str:
 
 
 __all__ = ["Cost", "Field", "Inferred", "MAX_AXES", "MAX_CHANNELS", "MAX_SPATIAL", "MAX_WINDOW",
-           "OPS", "Op", "Param", "REQUIRED", "Shape", "ShapeError", "Window", "feature_map",
+           "NotAMap", "OPS", "Op", "Param", "REQUIRED", "Shape", "ShapeError", "Window", "feature_map",
            "fmt_shape", "numel", "register", "spatial"]
