@@ -115,7 +115,7 @@ def broadcast(op: str, ins: list[Shape], names: dict | None = None) -> Shape:
         if len(sizes) > 1:
             note = (" (a vector (C,) beside a map counts as (C, 1, 1))" if rank == 3 else
                     " (a vector (C,) beside a map counts as one value per channel)") if vector else ""
-            name = (names or {}).get(rank, ())[axis:axis + 1] or (f"axis {axis + 1}",)
+            name = (names or {}).get(rank, ())[axis:axis + 1] or (f"axis {axis + 1}'s sizes",)
             raise ShapeError(f"{op} cannot broadcast its inputs: {name[0]} "
                              f"{' and '.join(map(str, sizes))} differ; each dimension must be equal "
                              f"or 1{note}")
