@@ -137,17 +137,18 @@ def read_operands(op: Operands, node, ctx) -> dict:
     """The constant operand of ``node`` (at most one): a scalar read as ``by`` (its value),
     any other as ``by_shape`` (its ONNX shape aligned to the features' rank, the batch
     dimension, which must be 1, dropped) with ``by`` its value when every element holds
-    the same. A learned per-channel weight in an Add or a Mul is no constant (``scale``
-    reads the Mul). Features of different ranks are refused (ONNX aligns them with the
-    batch among their dimensions) but for add and mul, which read a vector beside a map
-    as netc does."""
+    the same. A weight per channel in an Add or a Mul is no constant (``scale`` reads the
+    Mul). Features of different ranks are refused (ONNX aligns them with the
+    batch among their dimensions) but for a vector beside a map, which netc reads per
+    channel."""
     from .norm import per_channel_weight
 
     ins = list(node.input)
     feats = [t for t in ins if t and ctx.is_feature(t)]
     consts = [(i, t) for i, t in enumerate(ins) if t and not ctx.is_feature(t)]
     ranks = {len(ctx.shapes[t]) for t in feats}
-    if len(ranks) > 1 and op.name not in ("add", "mul"):
+    vector = op.vector_as_map and len(ranks) == 2 and 1 in ranks and 2 <= max(ranks) <= 4
+    if len(ranks) > 1 and op.name not in ("add", "mul") and not vector:
         raise ctx.unsupported(f"inputs of ranks {sorted(r + 1 for r in ranks)} (ONNX aligns them with "
                               "the batch among their dimensions)")
     if not consts:
@@ -157,8 +158,11 @@ def read_operands(op: Operands, node, ctx) -> dict:
     i, t = consts[0]
     rank = max(ranks)
     c = ctx.shapes[feats[0]][0] if rank else 0
-    if rank and op.name in ("add", "mul") and ctx.learned(t) and per_channel_weight(ctx, t, c, rank):
-        raise ctx.unsupported(f"a learned per-channel weight as a constant operand ({t!r}: netc's scale "
+    # a weight per channel is scale's (a Mul by one, the Add of a bias after it), learned or
+    # computed in the graph (the Caffe2 zoo's ConstantOfShape weights): never a constant here
+    if rank and op.name in ("add", "mul") and per_channel_weight(ctx, t, c, rank) and (
+            op.name == "mul" or c > 1 or ctx.learned(t)):
+        raise ctx.unsupported(f"a per-channel weight as a constant operand ({t!r}: netc's scale "
                               "reads a Mul by one, with the Add of a per-channel bias after it)")
     shape = ctx.static_shape(t)
     if shape is None:
