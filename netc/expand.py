@@ -448,9 +448,13 @@ class _Expander:
                 full: str, sources: list, trace: tuple, block: str | None) -> str:
         op = OPS[op_name]
         lo, hi = op.arity
-        if not (lo <= len(sources) and (hi is None or len(sources) <= hi)):
+        given = {**(self.defaults.get(op_name) or {}), **args}
+        constant = op.constant_operand and any(given.get(k) is not None for k in ("by", "by_shape"))
+        count = len(sources) + constant        # a constant operand (netc/ops/arith.py) is one input
+        if not (lo <= count and (hi is None or count <= hi)):
             want = f"at least {lo}" if hi is None else str(lo) if lo == hi else f"{lo} to {hi}"
-            self.fail(f"{op_name} takes {want} input{'s' if (hi or lo) > 1 else ''}, got {len(sources)}",
+            got = f"{len(sources)} and the constant 'by'" if constant else str(len(sources))
+            self.fail(f"{op_name} takes {want} input{'s' if (hi or lo) > 1 else ''}, got {got}",
                       self.src.span(path + ("from",)) if "from" in args else key_span, REFERENCE, trace, full)
         values, spans = {}, {}
         defaults = self.defaults.get(op_name) or {}

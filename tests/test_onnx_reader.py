@@ -263,11 +263,13 @@ def test_clip_zero_six_is_relu6_in_both_forms(opset):
     assert (a.layers[1].params, a.layers[1].buffers) == (16, 8)
 
 
-def test_clip_with_other_bounds_is_unsupported():
+def test_clip_with_other_bounds_is_clip_not_relu6():
+    """Clip(0, 5) is no relu6: read as netc's clip with its bounds (it was unread before
+    netc had clip)."""
     m = M((1, 3, 8, 8))
     y = m.op("Clip", ["x", m.const([0.0], np.float32, scalar=True), m.const([5.0], np.float32, scalar=True)])
-    with pytest.raises(NetcError, match=r"Clip\(0.0, 5.0\) is not relu6"):
-        read(m.model([y]), check_ort=False)
+    a = read(m.model([y]))
+    assert [(r.op, r.node.params) for r in a.layers] == [("clip", {"min": 0.0, "max": 5.0})]
 
 
 def test_activations_standalone_and_softmax():

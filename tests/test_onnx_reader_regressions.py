@@ -82,11 +82,12 @@ def test_e011_points_at_the_first_unread_node_and_leaves_out_nodes_not_reached()
 
 
 def test_convnextv2_erf_after_an_unread_reduce_is_not_a_blocker(tmp_path):
-    """ConvNeXt-V2's GRN (ReduceL2 over H, W) stops the read; the GELUs after it (Erf x11
-    in the real export) used to be listed as unread op types."""
+    """ConvNeXt-V2's GRN (ReduceL2 over H, W) stopped the read; the GELUs after it (Erf x11
+    in the real export) used to be listed as unread op types. netc reads ReduceL2 now:
+    ReduceSumSquare, which it does not read, stands in its place."""
     m = M((1, 4, 8, 8))
     y = m.op("Conv", ["x", m.w(4, 4, 3, 3)], pads=[1, 1, 1, 1], name="conv0")
-    gx = m.op("ReduceL2", [y], axes=[2, 3], keepdims=1, name="grn/ReduceL2")
+    gx = m.op("ReduceSumSquare", [y], axes=[2, 3], keepdims=1, name="grn/ReduceL2")
     y = m.op("Mul", [y, gx], name="grn/Mul")
     for i in range(3):
         g = m.op("Div", [y, m.const([1.4142135], np.float32, scalar=True)], name=f"gelu{i}/Div")
@@ -95,7 +96,7 @@ def test_convnextv2_erf_after_an_unread_reduce_is_not_a_blocker(tmp_path):
         y = m.op("Mul", [m.op("Mul", [y, a], name=f"gelu{i}/Mul"), m.const([0.5], np.float32, scalar=True)],
                  name=f"gelu{i}/Mul_1")
     net = __import__("netc").load(_save(tmp_path, m.model([y])), partial=True)
-    assert net.graph.unread_ops == {"ReduceL2": ["grn/ReduceL2"]}
+    assert net.graph.unread_ops == {"ReduceSumSquare": ["grn/ReduceL2"]}
     assert net.graph.unread_after == 1 + 3 * 5
     assert [r.name for r in net.analysis.layers] == ["conv0"]
 

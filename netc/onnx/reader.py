@@ -11,7 +11,7 @@ are walked in their (topological) order:
   Shape of a weight, ...) is a *value*, evaluated only when a reader asks;
   Shape of a feature map is a value too (``[N, C, H, W]``);
 - Identity passes its input through, and so do a Concat of one input (densenet121's
-  TorchScript export) and an Unsqueeze or Reshape of a
+  TorchScript export), a Cast to bool read only as Where's condition, and an Unsqueeze or Reshape of a
   vector to (N, C, 1, 1) read only by ops with ``vector_as_map`` (add, mul);
 - any other node goes to the ops whose ``onnx_types`` name its type (``READERS``;
   those with ``onnx_pattern`` first, and the first whose ``read`` accepts the node
@@ -298,7 +298,8 @@ class _Reader:
         if not features:
             return                                      # a value, evaluated on demand
         if op_type == "Identity" or (op_type == "Concat" and len(ins) == 1) \
-                or (op_type in ("Unsqueeze", "Reshape") and self._vector_as_map(node)):
+                or (op_type in ("Unsqueeze", "Reshape") and self._vector_as_map(node)) \
+                or (op_type == "Cast" and self._condition(node)):
             self.tensor_of[node.output[0]] = self.tensor_of[features[0]]
             ctx.shapes[node.output[0]] = ctx.shapes[features[0]]
             if features[0] in ctx.channels_last:
@@ -463,6 +464,14 @@ class _Reader:
         return bool(users) and node.output[0] not in ctx.graph_outputs and all(
             any(op.vector_as_map for op in READERS.get(c.op_type, ())) for c in users)
 
+    def _condition(self, node) -> bool:
+        """True when Cast ``node`` gives a boolean read only as the condition of Where nodes
+        (netc's where picks where its condition is nonzero): netc's graph keeps its input."""
+        users = self.ctx.users(node.output[0])
+        return self.ctx.attr(node, "to") == 9 and bool(users) and all(
+            u.op_type == "Where" and list(u.input).index(node.output[0]) == 0 and
+            list(u.input).count(node.output[0]) == 1 for u in users)
+
     def _read(self, op: Op, node, features: list[str]) -> dict:
         """``op.read`` of ``node`` after checking its inputs, with defaults filled in;
         ``ctx.layout`` tells it whether they are channels-last."""
@@ -473,9 +482,11 @@ class _Reader:
                               "MatMul, per-channel Mul and activations between Transpose (0, 2, 3, 1) "
                               "and Transpose (0, 3, 1, 2))")
         lo, hi = op.arity
-        if len(set(features)) != len({t for t in node.input if t}) and hi is None:
+        constants = len({t for t in node.input if t}) - len(set(features))
+        if constants and hi is None and not op.constant_operand:
             raise Unsupported(f"a constant operand (netc's {op.name} joins layers)")
-        if not lo <= len(features) <= (hi or len(features)):
+        count = len(features) + (constants if op.constant_operand else 0)
+        if not lo <= count <= (hi or count):
             raise Unsupported(f"{len(features)} input{'s' if len(features) > 1 else ''} computed from "
                               f"the network input ({op.name} takes {lo}{'' if hi == lo else ' or more'})")
         try:

@@ -15,14 +15,14 @@ FLOPs per output element (docs/conventions.md; an exp, log or erf counts as one)
     gelu 5          0.5x(1 + erf(x/sqrt2)): divide, erf, add, multiply, multiply
     gelu_tanh 13    0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))): 8 + tanh's 5
     mish 9          x * tanh(softplus(x)): exp, add, log, tanh's 5, multiply
-    softmax 5       max, subtract, exp, sum, divide (over channels)
+    softmax 5       max, subtract, exp, sum, divide (along an axis: the channels by default)
 """
 
 from __future__ import annotations
 
 import math
 
-from .registry import Cost, Op, Param, numel, register
+from .registry import Cost, Inferred, Op, Param, numel, register
 
 # name -> FLOPs per element
 ACTIVATIONS: dict[str, int] = {
@@ -337,24 +337,37 @@ class Mish(_Decomposed):
 @register
 class Softmax(Op):
     name = "softmax"
-    doc = "exp(x_c) / sum_c exp(x_c), over channels"
+    doc = "exp(x_i) / sum_i exp(x_i) along an axis: the channels by default"
     onnx_types = ("Softmax",)
+    params = {"axis": Param("int", "the axis: 1 is the first after the batch (the channels), -1 the "
+                            "last", default=1, min=-17, max=16)}
+
+    def infer(self, p, ins):
+        from .axes import axis_index
+
+        axis_index(p["axis"], len(ins[0]), self.name)
+        return Inferred(ins[0])
 
     def read(self, node, ctx):
-        """Softmax over the channels: axis 1 of (N, C), or of (N, C, H, W) from opset 13
-        (before, axis 1 of a map meant over C*H*W at once: the channels of a (C, 1, 1) map,
-        as SqueezeNet's classifier ends)."""
-        shape = ctx.input_shape(node)
-        rank = len(shape) + 1
-        axis = ctx.attr(node, "axis", 1 if ctx.opset < 13 else -1)
-        if axis % rank != 1 or (rank > 2 and ctx.opset < 13 and any(d != 1 for d in shape[1:])):
-            raise ctx.unsupported(f"Softmax over axis {axis} of a rank-{rank} tensor in opset "
-                                  f"{ctx.opset} (netc's softmax is over the channels)")
-        return {}
+        """Softmax over one axis but the batch: any from opset 13 (the channels: axis 1 of
+        (N, C) or of (N, C, H, W)); before opset 13, axis 1 of a map meant over C*H*W at
+        once, read only where H and W are 1 (as SqueezeNet's classifier ends), and the
+        last axis."""
+        from .axes import softmax_axis
+
+        return {"axis": softmax_axis(self.name, node, ctx)}
 
     def cost(self, p, ins, out):
         return Cost(flops=5 * numel(out.shape))
 
+    def field(self, p, ins, fields, out):
+        from .axes import axis_index, field_over
+
+        return field_over(fields[0], ins[0], (axis_index(p["axis"], len(ins[0]), self.name),), out.shape)
+
     def lower(self, p, ctx):
-        """Softmax over axis 1, the channels of (N, C) and (N, C, H, W) alike (opset >= 13)."""
-        return ctx.node("Softmax", [ctx.input], axis=1)
+        """Softmax over the axis: axis 1, the channels of (N, C) and (N, C, H, W) alike by
+        default (opset >= 13)."""
+        from .axes import axis_index
+
+        return ctx.node("Softmax", [ctx.input], axis=axis_index(p["axis"], len(ctx.in_shapes[0]), self.name) + 1)

@@ -33,14 +33,21 @@ FOREIGN: dict[str, str | None] = {
     "layernorm": "layernorm", "layernorm2d": "layernorm", "scale": "scale", "mul": "mul",
     "crop": "crop", "pad": "pad", "slice": "slice", "layernormalization": "layernorm",
     "layerscale": "scale", "affine": "scale",
-    "groupnorm": None, "instancenorm": None, "instancenormalization": None, "instancenorm2d": None, "groupnormalization": None,
+    "groupnorm": "groupnorm", "instancenorm": "instancenorm", "instancenormalization": "instancenorm",
+    "instancenorm2d": "instancenorm", "instancenorm1d": "instancenorm", "instancenorm3d": "instancenorm",
+    "groupnormalization": "groupnorm",
     "localresponsenorm": "lrn", "localresponsenormalization": "lrn", "lrn": "lrn",
+    # math on tensors of any rank
+    "clamp": "clip", "min": "minimum", "max": "maximum", "bmm": "matmul", "einsum": None,
+    "subtract": "sub", "divide": "div", "truediv": "div", "power": "pow", "negative": "neg",
+    "reducemean": "reduce_mean", "reducesum": "reduce_sum", "reducemax": "reduce_max",
+    "reducemin": "reduce_min", "reducel2": "reduce_l2", "amax": "reduce_max", "amin": "reduce_min",
     # activations
     "swish": "silu", "silu": "silu", "hswish": "hardswish", "hardswish": "hardswish",
     "hsigmoid": "hardsigmoid", "hardsigmoid": "hardsigmoid", "gelu": "gelu", "mish": "mish",
     "prelu": "prelu", "relu6": "relu6", "leakyrelu": "leaky_relu", "lrelu": "leaky_relu",
     "logistic": "sigmoid", "elu": None, "selu": None, "celu": None, "softplus": None,
-    "softsign": None, "hardtanh": None, "logsoftmax": None, "softmax2d": "softmax",
+    "softsign": None, "hardtanh": None, "logsoftmax": "log_softmax", "softmax2d": "softmax",
     "glu": None, "quickgelu": None, "rrelu": None, "crelu": None, "threshold": None,
     "softmin": None, "logsigmoid": None, "tanhshrink": None, "softshrink": None, "hardshrink": None,
     # pooling

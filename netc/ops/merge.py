@@ -1,28 +1,33 @@
 """Joining branches: elementwise add (residual connections, §7.2) and multiply
 (squeeze-and-excitation gates), and channel concatenation (inception modules, §7.1).
 
-    add, mul: inputs broadcast (below); out = the broadcast shape;
-              flops = (inputs - 1) per output element
+    add, mul: operands broadcast (below); out = the broadcast shape;
+              flops = (operands - 1) per output element
     concat:   same height and width; channels add up; free (``axis`` joins another axis,
               by netc/ops/tensor.py's rule: every other axis alike)
 
-Broadcasting is numpy's rule over netc's batch-less shapes, with one netc rule
-first: a vector (C,) beside a feature map is read as (C, 1, 1), one value per
-channel (a squeeze-and-excitation gate after global_avgpool). Then, dimension
-by dimension, the sizes must be equal or 1, and the output takes the largest.
-So (C,) and (C, 1, 1) both scale a (C, H, W) map channel by channel; (1, H, W)
-is one map for every channel. (numpy itself would align (C,) with the width.)
-The ONNX lowering Unsqueezes such a vector to (N, C, 1, 1), so the runtime's
+add and mul join two or more layers, and may take one constant operand too
+(``by: 0.5``, or a tensor of shape ``by_shape``: netc/ops/arith.py), which adds no
+parameters. Broadcasting is numpy's rule over netc's batch-less shapes, of any
+rank, with one netc rule first: a vector (C,) beside a feature map is read as
+(C, 1, 1), one value per channel (a squeeze-and-excitation gate after
+global_avgpool). Then shapes are aligned at their last dimension (missing
+leading dimensions are 1), the sizes must be equal or 1, and the output takes
+the largest. So (C,) and (C, 1, 1) both scale a (C, H, W) map channel by
+channel; (1, H, W) and (H, W) are one map for every channel. (numpy itself
+would align (C,) with the width.) The ONNX lowering Unsqueezes such a vector
+to (N, C, 1, 1), and a tensor of lower rank after the batch, so the runtime's
 own broadcasting computes the same.
 """
 
 from __future__ import annotations
 
-from .registry import Cost, Field, Inferred, Op, Shape, ShapeError, fmt_shape, numel, register
+from .arith import TENSOR_OPS, Operands, constant_params
+from .axes import broadcast as _broadcast
+from .registry import Field, Inferred, Op, Shape, ShapeError, fmt_shape, register
 from .axes import axis_param, dim
 
-AXES = {1: ("features",), 2: ("channels", "length"), 3: ("channels", "height", "width"),
-        4: ("channels", "depth", "height", "width")}
+AXES = TENSOR_OPS
 
 
 def as_map(shape: Shape, rank: int) -> Shape:
@@ -31,37 +36,21 @@ def as_map(shape: Shape, rank: int) -> Shape:
 
 
 def broadcast(op: str, ins: list[Shape]) -> Shape:
-    """The shape of an elementwise op on ``ins``: numpy's rule after ``as_map``."""
-    rank = max(len(s) for s in ins)
-    shapes = [as_map(s, rank) for s in ins]
-    out = []
-    for axis in range(rank):
-        sizes = sorted({s[axis] for s in shapes} - {1})
-        if len(sizes) > 1:
-            vector = " (a vector (C,) beside a map counts as (C, 1, 1))" if rank == 3 and any(
-                len(s) == 1 for s in ins) else ""
-            axis_name = AXES[rank][axis] if rank in AXES else f"dimension {axis}"
-            raise ShapeError(f"{op} cannot broadcast its inputs: {axis_name} "
-                             f"{' and '.join(map(str, sizes))} differ; each dimension must be equal "
-                             f"or 1{vector}")
-        out.append(sizes[0] if sizes else 1)
-    return tuple(out)
+    """The shape of an elementwise op on ``ins``: numpy's rule after netc's vector rule
+    (netc/ops/axes.py)."""
+    return _broadcast(op, ins, AXES)
 
 
-class _Broadcasting(Op):
+class _Broadcasting(Operands):
     arity = (2, None)
-    vector_as_map = True
-
-    def infer(self, p, ins):
-        return Inferred(broadcast(self.name, ins))
-
-    def cost(self, p, ins, out):
-        return Cost(flops=(len(ins) - 1) * numel(out.shape))
+    params = constant_params(False)
 
     def field(self, p, ins, fields, out):
         """The largest of the inputs' fields; the jump of those that span the output's
         height and width (a broadcast (C, 1, 1) gate sees the whole map but does not
         stretch the distance between output positions)."""
+        if len(out.shape) != 3:
+            return super().field(p, ins, fields, out)
         known = [(f, s) for f, s in zip(fields, ins) if f is not None]
         if not known:
             return None
@@ -71,11 +60,10 @@ class _Broadcasting(Op):
             return None
         return Field(merged.size, jumps.jump)
 
-    def operands(self, ctx) -> list[str]:
-        """The inputs, each vector beside a map Unsqueezed to (N, C, 1, 1)."""
-        rank = len(ctx.out_shape)
-        return [ctx.node("Unsqueeze", [x, ctx.int_constant("axes", range(2, rank + 1))])
-                if len(s) < rank else x for x, s in zip(ctx.inputs, ctx.in_shapes)]
+    def operands(self, ctx, p=None) -> list[str]:
+        """The operands: the inputs, each of lower rank Unsqueezed (a vector beside a map
+        to (N, C, 1, 1)), and the constant ``by``."""
+        return self.lower_operands(p or {}, ctx)
 
 
 @register
@@ -85,8 +73,8 @@ class Add(_Broadcasting):
     onnx_types = ("Add", "Sum")
 
     def lower(self, p, ctx):
-        """Add for two inputs, Sum for more (both broadcast like numpy)."""
-        xs = self.operands(ctx)
+        """Add for two operands, Sum for more (both broadcast like numpy)."""
+        xs = self.operands(ctx, p)
         return ctx.node("Add" if len(xs) == 2 else "Sum", xs)
 
 
@@ -97,8 +85,8 @@ class Mul(_Broadcasting):
     onnx_types = ("Mul",)
 
     def lower(self, p, ctx):
-        """A chain of Mul nodes (ONNX has no n-ary product), in the inputs' order."""
-        xs = self.operands(ctx)
+        """A chain of Mul nodes (ONNX has no n-ary product), in the operands' order."""
+        xs = self.operands(ctx, p)
         y = xs[0]
         for x in xs[1:]:
             y = ctx.node("Mul", [y, x])

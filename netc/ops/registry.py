@@ -266,6 +266,8 @@ class Op:
                                                        # the elementwise ones): E011 says "not
                                                        # reached", not "cannot read", after a blocker
     vector_as_map: ClassVar[bool] = False              # reads a vector beside a map as (C, 1, 1)
+    constant_operand: ClassVar[bool] = False           # takes a constant operand (``by``) that counts
+                                                       # as an input (netc/ops/arith.py)
     per_output: ClassVar[bool] = False                 # a node of several outputs (Split) is one
                                                        # layer per output (``ctx.output_index``)
     channels_last: ClassVar[bool] = False              # reads per-position nodes on a channels-last

@@ -18,7 +18,8 @@
               offset top = round((H - h)/2), left = round((W - w)/2), Python's round.
     pad:      (C, H, W) -> (C, top + H + bottom, left + W + right): constant (``value``),
               reflect (the border row is not repeated; each pad < the side, as PyTorch
-              requires) or replicate (the border row repeated).
+              requires), replicate (the border row repeated) or circular (the rows of the
+              other end, wrapped around once: each pad <= the side, as PyTorch requires).
     crop and pad cost 0 flops; none of them has parameters.
 """
 
@@ -244,12 +245,12 @@ def crop_offset(n: int, out: int) -> int:
 @register
 class Pad(Op):
     name = "pad"
-    doc = "pad height and width: constant, reflect or replicate"
+    doc = "pad height and width: constant, reflect, replicate or circular"
     params = {
         "padding": Param("sides", "rows and columns added: each side, [height, width] or "
                          "[top, bottom, left, right]", min=0, max=MAX_WINDOW),
         "mode": Param("choice", "what the border holds", default="constant",
-                      choices=("constant", "reflect", "replicate")),
+                      choices=("constant", "reflect", "replicate", "circular")),
         "value": Param("number", "the constant of mode constant", default=0),
     }
 
@@ -258,10 +259,11 @@ class Pad(Op):
         if p["value"] != 0 and p["mode"] != "constant":
             raise ShapeError(f"value is for mode constant, not {p['mode']}", "value")
         (t, b), (l, r) = sides_per_axis(p["padding"], 2)
-        if p["mode"] == "reflect":
+        if p["mode"] in ("reflect", "circular"):
             for axis, n, pads in ((0, h, (t, b)), (1, w, (l, r))):
-                if max(pads) >= n:
-                    raise ShapeError(f"reflect padding {max(pads)} must be smaller than the input "
+                if max(pads) > n or (max(pads) == n and p["mode"] == "reflect"):
+                    rule = "smaller than" if p["mode"] == "reflect" else "at most"
+                    raise ShapeError(f"{p['mode']} padding {max(pads)} must be {rule} the input "
                                      f"{('height', 'width')[axis]} {n} (PyTorch's rule)", "padding")
         out = (c, t + h + b, l + w + r)
         if max(out[1:]) > MAX_SIDE:
@@ -275,7 +277,8 @@ class Pad(Op):
 
     def read(self, node, ctx):
         """Pad of height and width only: pads [0, 0, top, left, 0, 0, bottom, right] (attribute
-        before opset 11, input since), mode constant (constant_value), reflect, edge."""
+        before opset 11, input since), mode constant (constant_value), reflect, edge, wrap
+        (circular, opset 19)."""
         if len(ctx.input_shape(node)) != 3:
             raise ctx.unsupported(f"Pad of the tensor {fmt_shape(ctx.input_shape(node))} (netc's pad "
                                   "pads the height and width of a (C, H, W) map)")
@@ -294,7 +297,7 @@ class Pad(Op):
                 pads = full
         if pads is None or len(pads) != 8 or pads[0] or pads[1] or pads[4] or pads[5] or min(pads) < 0:
             raise ctx.unsupported(f"Pad with pads {pads} (netc pads height and width)")
-        mode = {"constant": "constant", "reflect": "reflect", "edge": "replicate"}.get(
+        mode = {"constant": "constant", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}.get(
             ctx.attr(node, "mode", "constant"))
         if mode is None:
             raise ctx.unsupported(f"Pad mode {ctx.attr(node, 'mode')}")
@@ -304,10 +307,28 @@ class Pad(Op):
 
     def lower(self, p, ctx):
         """Pad with pads [0, 0, top, left, 0, 0, bottom, right]; mode constant (with
-        constant_value), reflect, or edge (replicate)."""
+        constant_value), reflect, edge (replicate), or wrap (circular) from opset 19; below
+        it, circular as PyTorch computes it: Concat of the last rows, the input and the first
+        rows, along the height and then the width."""
         (t, b), (l, r) = sides_per_axis(p["padding"], 2)
+        if p["mode"] == "circular" and ctx.opset < 19:
+            y = ctx.input
+            for axis, (lo, hi) in ((2, (t, b)), (3, (l, r))):
+                n = ctx.in_shapes[0][axis - 1]
+                parts = [self._rows(ctx, y, axis, n - lo, n)] if lo else []
+                parts.append(y)
+                if hi:
+                    parts.append(self._rows(ctx, y, axis, 0, hi))
+                if len(parts) > 1:
+                    y = ctx.node("Concat", parts, axis=axis)
+            return y
         ins = [ctx.input, ctx.constant("pads", [0, 0, t, l, 0, 0, b, r], "int64")]
         if p["mode"] == "constant" and p["value"] != 0:
             ins.append(ctx.constant("value", float(p["value"])))
-        mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge"}[p["mode"]]
+        mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}[p["mode"]]
         return ctx.node("Pad", ins, mode=mode)
+
+    @staticmethod
+    def _rows(ctx, x: str, axis: int, start: int, end: int) -> str:
+        return ctx.node("Slice", [x, ctx.int_constant("start", [start]), ctx.int_constant("end", [end]),
+                                  ctx.int_constant("axis", [axis])])
