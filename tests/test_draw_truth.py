@@ -129,3 +129,92 @@ def test_a_finding_in_a_repeated_block_marks_every_instance(view):
         assert marked == names[1:], (view, expand, marked)
         note = next(t for t in texts(root) if t and t.startswith("[1] A003"))
         assert note.endswith("(also layer3.first.downsample, layer4.first.downsample)")
+
+
+# ---- the graph view: wrapped into columns, nothing drawn over anything else ----
+
+def rect_of(e) -> tuple[float, float, float, float]:
+    x, y = float(e.get("x")), float(e.get("y"))
+    return x, y, x + float(e.get("width")), y + float(e.get("height"))
+
+
+def text_box(t) -> tuple[float, float, float, float]:
+    """A text's extent as the layout estimates it (0.6 em a character, ascent 0.8 em)."""
+    size = float(t.get("font-size"))
+    x, y, width = float(t.get("x")), float(t.get("y")), len(t.text) * size * 0.6
+    x -= {"middle": width / 2, "end": width}.get(t.get("text-anchor"), 0)
+    return x, y - 0.8 * size, x + width, y + 0.2 * size
+
+
+def overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def inside(a, b) -> bool:
+    return b[0] <= a[0] and a[2] <= b[2] and b[1] <= a[1] and a[3] <= b[3]
+
+
+def graph_parts(svg: str):
+    root = ET.fromstring(svg)
+    boxes, own_texts = {}, []
+    for g in root.iter(f"{SVG}g"):
+        if "item" in classes(g):
+            name = g.get("id")[len("item-"):]
+            boxes[name] = rect_of(next(r for r in g.iter(f"{SVG}rect") if "box" in classes(r)))
+            own_texts += [(name, t) for t in g.iter(f"{SVG}text")]
+    frames = {r.get("data-unit"): rect_of(r) for r in root.iter(f"{SVG}rect") if "frame" in classes(r)}
+    owned = {id(t) for _, t in own_texts}
+    loose = [t for t in root.iter(f"{SVG}text") if id(t) not in owned]
+    return root, boxes, own_texts, frames, loose
+
+
+GRAPHS = [("googlenet.yaml", 3688), ("yolov8.yaml", 5314), ("unet.yaml", None), ("efficientnet_b0.yaml", None)]
+
+
+@pytest.mark.parametrize("example, before", GRAPHS)
+def test_graph_view_boxes_frames_and_labels_do_not_overlap(example, before):
+    net = netc.load(EXAMPLES / example)
+    root, boxes, own_texts, frames, loose = graph_parts(draw(net.analysis, "graph"))
+    width, height = float(root.get("width")), float(root.get("height"))
+    if before:                                          # a single column that tall, before
+        assert height < 2000 < before and width < 2400
+    rects = sorted(boxes.items(), key=lambda kv: kv[1][0])
+    for k, (a, ra) in enumerate(rects):                 # no box over another
+        for b, rb in rects[k + 1:]:
+            if rb[0] >= ra[2]:
+                break
+            assert not overlap(ra, rb), (a, b)
+    units = list(frames.items())
+    for k, (a, fa) in enumerate(units):                 # no frame over another, none over a stranger
+        assert not [b for b, fb in units[k + 1:] if overlap(fa, fb)], a
+        for name, r in boxes.items():
+            if overlap(r, fa):
+                assert name.startswith(a + ".") and inside(r, fa), (name, a)
+    for name, t in own_texts:                           # every label, the shape included, in its box
+        assert inside(text_box(t), boxes[name]), (name, t.text)
+    assert sum(t.get("class") == "shape" for _, t in own_texts) == len(boxes)
+    for t in loose:                                     # tags, frame names, legend: over no box
+        tb = text_box(t)
+        assert not [n for n, r in boxes.items() if overlap(tb, r)], t.text
+        if t.get("class") == "frame-label":
+            assert inside(tb, frames[t.text]) and not [u for u, f in frames.items() if u != t.text and overlap(tb, f)]
+    tags = [text_box(g.find(f"{SVG}text")) for g in root.iter(f"{SVG}g") if "continuation" in classes(g)]
+    for k, a in enumerate(tags):
+        assert not [b for b in tags[k + 1:] if overlap(a, b)]
+
+
+@pytest.mark.parametrize("example", ["googlenet.yaml", "yolov8.yaml"])
+def test_every_edge_is_drawn_within_a_column_or_named_at_both_ends(example):
+    net = netc.load(EXAMPLES / example)
+    root = ET.fromstring(draw(net.analysis, "graph"))
+    from netc.draw.model import items
+    its = items(net.analysis, 2)
+    edges = {(s, it.name) for it in its for s in it.inputs}
+    drawn = {(p.get("data-from"), p.get("data-to")) for p in root.iter(f"{SVG}path") if "edge" in classes(p)}
+    outs = {(g.get("data-item"), o) for g in root.iter(f"{SVG}g") if classes(g) == ["continuation", "out"]
+            for o in g.get("data-others").split()}
+    ins = {(o, g.get("data-item")) for g in root.iter(f"{SVG}g") if classes(g) == ["continuation", "in"]
+           for o in g.get("data-others").split()}
+    assert outs == ins and not outs & drawn
+    assert drawn | outs == edges
+    assert len(outs) < len(edges) / 8                   # most edges are drawn whole

@@ -36,7 +36,8 @@ JOINS = {
     "concat": ("#7b5ea7", "6 3", "concat: maps stacked along the channels"),
 }
 PROJECTION_STEPS = 3        # a projection shortcut: conv, batchnorm, a pool (ResNet-D) before the add
-ONWARD_STEPS = 4            # how far an edge is followed to the join it feeds (a U-Net's crop, a resize)
+ONWARD_STEPS = 4            # how far an edge is followed to the join it feeds, through PASS_ON ops
+PASS_ON = frozenset({"crop", "pad", "slice", "upsample", "identity", "dropout", "flatten"})   # move data, compute nothing
 
 
 def category(op: str) -> str:
@@ -219,6 +220,7 @@ def _joins(a: Analysis, its: list[Item]) -> None:
     kinds = join_kinds(a)
     consumers = a.graph.consumers()
     inputs = {r.name: r.node.inputs for r in a.layers}
+    ops = {r.name: r.op for r in a.layers}
     owner = {layer: it.name for it in its for layer in it.layers}
 
     def onward(name: str) -> str | None:
@@ -226,7 +228,7 @@ def _joins(a: Analysis, its: list[Item]) -> None:
             if name in kinds:
                 return kinds[name]
             nxt = consumers.get(name, ())
-            if len(nxt) != 1:
+            if ops.get(name) not in PASS_ON or len(nxt) != 1:
                 return None
             name = nxt[0]
         return kinds.get(name)
