@@ -90,6 +90,9 @@ def analyze(graph: Graph) -> Analysis:
         op = OPS[node.op]
         ins = [shapes[i] for i in node.inputs]
         try:
+            if op.per_channel and ins and not ins[0]:
+                raise ShapeError(f"{op.name} works per channel: it needs a tensor with channels, "
+                                 "not one number per sample ()")
             out = op.infer(node.params, ins)
         except ShapeError as e:
             raise _shape_error(node, e, ins) from None

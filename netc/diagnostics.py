@@ -75,6 +75,8 @@ class Diagnostic:
     severity: Severity = Severity.ERROR
     layer: str | None = None
     notes: list[tuple[Span | None, str]] = field(default_factory=list)
+    instances: list[str] = field(default_factory=list)   # the layers of other block instances
+                                                         # where the same finding holds (merged)
 
     def __post_init__(self):
         self.message = shorten(self.message)

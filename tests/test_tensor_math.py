@@ -523,3 +523,14 @@ def test_yaml_errors():
         netc.loads("netc: 1\ninput: {shape: [4, 5, 6]}\nlayers:\n  - add: {by: 1, by_shape: [5]}\n")
     with pytest.raises(NetcError, match="circular padding 6 must be at most"):
         netc.loads("netc: 1\ninput: {shape: [4, 5, 6]}\nlayers:\n  - pad: {padding: 6, mode: circular}\n")
+
+
+@pytest.mark.parametrize("op", ["batchnorm", "prelu", "layernorm", "scale", "dense: {units: 4}", "lrn: {size: 3}",
+                                "groupnorm: {groups: 1}", "instancenorm", "channel_shuffle: {groups: 1}"])
+def test_a_per_channel_op_on_one_number_per_sample_is_a_shape_error(op):
+    """A reduction over every axis leaves () per sample; an op that works per channel given it
+    is E004 at that layer (the fuzzer found IndexErrors in batchnorm's and prelu's cost rules)."""
+    with pytest.raises(NetcError) as e:
+        netc.loads(f"netc: 1\ninput: {{shape: [16, 8]}}\nlayers:\n  - reduce_sum\n  - {op}\n")
+    [d] = e.value.diagnostics
+    assert d.code == "E004" and "per channel" in d.message and d.span.line == 5, d.format()

@@ -392,7 +392,7 @@ def test_summary_shows_1d_and_3d_maps_in_every_format(name, row, field):
     windows = [layer["windows"] for layer in out["layers"] if layer["windows"]]
     assert windows and all(len(w) == axes for w in windows)
     c, *sizes = row.strip("()").split(", ")
-    for fmt, shown in (("csv", "x".join([c, *sizes])), ("markdown", row), ("html", "×".join([*sizes, c]))):
+    for fmt, shown in (("csv", "x".join([c, *sizes])), ("markdown", row), ("html", "×".join([c, *sizes]))):
         r = run_netc("summary", f"examples/{name}.yaml", "--format", fmt)
         assert r.returncode == 0 and shown in r.stdout, fmt
 

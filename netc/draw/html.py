@@ -15,7 +15,7 @@ from ..render.summary import incomplete, incomplete_text
 from ..rollup import block_name, rollup
 from ..safe_text import safe_text
 from . import draw, lint_findings
-from .model import Footnote, shape_text
+from .model import Footnote, also_text, finding_layers, shape_text, size_text
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
        "img-src data:; connect-src 'none'; form-action 'none'; base-uri 'none'")
@@ -128,7 +128,7 @@ def report(a: Analysis, mem: Memory, device_bytes: int | None = None) -> str:
         '<p class="tools"><button id="expand-all" type="button">Expand all</button>'
         '<button id="collapse-all" type="button">Collapse to stages</button> '
         '<span class="sub">Click ▸ to open a block; click a column head to sort.</span></p>',
-        _table(full, mem, depth, {d.layer for d in findings if d.layer}),
+        _table(full, mem, depth, {layer for d in findings for layer in finding_layers(d)}),
         f"<script>{SCRIPT}</script></body></html>",
     ]
     return "\n".join(parts) + "\n"
@@ -162,7 +162,8 @@ def _table(a: Analysis, mem: Memory, depth: int, flagged: set[str]) -> str:
         for level in range(k, len(trace)):        # a block use starts: its summary row
             bid = trace[level]
             s = sums[bid]
-            out.append(_row(order, bid, f"{s['block']} ×{s['count']}", shape_text(s["shape"]), s["params"],
+            op = f"{s['block']} · {size_text(len(s['children']), s['count'])}"
+            out.append(_row(order, bid, op, shape_text(s["shape"]), s["params"],
                             s["macs"], s["flops"], s["activations"] * size, s["field"], trace[:level],
                             level + 1, bid, bid in flagged_blocks))
             opened.append(bid)
@@ -175,17 +176,19 @@ def _table(a: Analysis, mem: Memory, depth: int, flagged: set[str]) -> str:
 
 
 def _block_sums(a: Analysis) -> dict[str, dict]:
-    """Per block use: its block's name, layer count, sums, and its last layer's output
-    shape and receptive field."""
+    """Per block use: its block's name, the block uses directly inside it, its layer count,
+    sums, and its last layer's output shape and receptive field."""
     text = getattr(a.graph.source, "text", None)
     lines = None if text is None else text.splitlines()
     sums: dict[str, dict] = {}
     for r in a.layers:
-        for name, span in r.node.trace:
+        for level, (name, span) in enumerate(r.node.trace):
             s = sums.get(name)
             if s is None:
                 s = sums[name] = {"block": block_name(span, lines), "count": 0, "params": 0, "macs": 0,
-                                  "flops": 0, "activations": 0, "shape": r.output_shape}
+                                  "flops": 0, "activations": 0, "shape": r.output_shape, "children": set()}
+            if level + 1 < len(r.node.trace):
+                s["children"].add(r.node.trace[level + 1][0])
             s["count"] += 1
             s["params"] += r.params
             s["macs"] += r.macs
@@ -264,7 +267,7 @@ def _findings(notes: list[Footnote]) -> str:
         where = f"{d.span}: " if d.span else ""
         layer = f" ({d.layer})" if d.layer and not d.message.startswith(d.layer) else ""
         out.append(f'<li class="{d.severity}">[{f.number}] <code>{escape(where)}{d.severity}[{d.code}]</code>'
-                   f"{escape(layer)} {escape(d.message)}</li>")
+                   f"{escape(layer)} {escape(d.message)}{escape(also_text(d))}</li>")
     out.append("</ul>")
     return "".join(out)
 

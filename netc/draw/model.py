@@ -1,6 +1,15 @@
 """What a drawing shows: the network input and one item per layer, or per block
 rolled up to a depth (netc/rollup.py), with the edges between items, labels and
-the lint findings that concern each item. Both views draw from this."""
+the lint findings that concern each item. Both views draw from this.
+
+Joins are told apart, so that a picture never calls a gate or a concatenation a
+residual: an ``add`` is a *residual* join when one operand is a shortcut (the
+tensor itself or a projection of it, at most ``PROJECTION_STEPS`` single-input
+layers back) taken from a tensor that also feeds another path, else a *sum*;
+a ``mul`` is a *gate* (squeeze-excitation, attention); a ``concat`` a *concat*.
+Each edge between items carries the kind of the join it leads to, so a U-Net's
+skip reads as one that concatenates. Shapes are written channels first, as every
+other output writes them (docs/conventions.md)."""
 
 from __future__ import annotations
 
@@ -17,6 +26,18 @@ COLOURS = {
     "dense": "#9b7fc6", "merge": "#5fae6e", "shape": "#d6d0c4", "block": "#4fa3a5",
 }
 SEVERITY_COLOURS = {Severity.ERROR: "#d62728", Severity.WARNING: "#e67e00", Severity.INFO: "#1f77b4"}
+
+# The kinds of join, in the order a legend lists them: colour, dash pattern of an edge
+# that leads to one, and the words of the legend.
+JOINS = {
+    "residual": ("#2c7a7b", None, "residual add: a shortcut (identity or projection) summed with its branch"),
+    "sum": ("#2c7a7b", "1 3", "add of two paths that share no shortcut"),
+    "gate": ("#c0392b", "2 2", "gate: a map multiplied by weights computed from it (squeeze-excitation)"),
+    "concat": ("#7b5ea7", "6 3", "concat: maps stacked along the channels"),
+}
+PROJECTION_STEPS = 3        # a projection shortcut: conv, batchnorm, a pool (ResNet-D) before the add
+ONWARD_STEPS = 4            # how far an edge is followed to the join it feeds, through PASS_ON ops
+PASS_ON = frozenset({"crop", "pad", "slice", "upsample", "identity", "dropout", "flatten"})   # move data, compute nothing
 
 
 def category(op: str) -> str:
@@ -49,6 +70,8 @@ class Item:
     report: LayerReport | None = None
     layers: list[str] = field(default_factory=list)   # the layer names it stands for
     marks: list["Footnote"] = field(default_factory=list)
+    joins: list[str] = field(default_factory=list)     # the kinds of join inside it (JOINS), in order
+    edge_kinds: dict[str, str] = field(default_factory=dict)   # input item -> the join that input feeds
 
     @property
     def colour(self) -> str:
@@ -63,10 +86,9 @@ class Item:
         return len(self.layers)
 
     @property
-    def has_merge(self) -> bool:
-        """Whether a block holds an add or concat: a residual or a branching block."""
-        return isinstance(self.report, BlockReport) and any(
-            category(r.op) == "merge" for r in self.report.layers)
+    def has_residual(self) -> bool:
+        """Whether a block holds a residual add (the small arc over it in the volume view)."""
+        return self.kind == "block" and "residual" in self.joins
 
     @property
     def group(self) -> str | None:
@@ -99,7 +121,7 @@ class Item:
     def detail(self) -> str:
         """The second label line: the window, the block and its size, or the op."""
         if self.kind == "block":
-            return f"{self.op} · {self.layer_count} layers"
+            return f"{self.op} · {block_size_text(self.report)}"
         w = self.window_text()
         return f"{self.op} {w}" if w else self.op
 
@@ -114,18 +136,36 @@ def short_name(it: Item) -> str:
 
 
 def shape_text(shape: Shape) -> str:
-    """``56×56×128`` (height × width × channels, as the paper writes maps; a 1-D or 3-D
-    map likewise: length × channels, depth × height × width × channels), or ``4096``."""
-    if 2 <= len(shape) <= 4:
-        return "×".join(map(str, (*shape[1:], shape[0])))
-    return "×".join(map(str, shape)) or "1"      # (): one number per sample
+    """``128×56×56``: channels first, as the text, CSV and JSON outputs write ``(128, 56, 56)``
+    and PyTorch a tensor's size (a 1-D or 3-D map likewise); ``4096`` for a vector; ``1``
+    for one number per sample."""
+    return "×".join(map(str, shape)) or "1"
+
+
+def count_text(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def size_text(blocks: int, layers: int) -> str:
+    """``3 blocks, 32 layers`` (the block uses directly inside, then every layer), or ``8 layers``:
+    a size, never a repeat count."""
+    return f"{count_text(blocks, 'block')}, {count_text(layers, 'layer')}" if blocks else count_text(layers, "layer")
+
+
+def block_size_text(r: LayerReport | None) -> str:
+    """The size of a rolled-up block use: its direct block uses and its layers."""
+    if not isinstance(r, BlockReport):
+        return count_text(1, "layer")
+    level = len(r.node.trace) + 1               # the trace entry of a block use directly inside
+    inner = {m.node.trace[level][0] for m in r.layers if len(m.node.trace) > level}
+    return size_text(len(inner), len(r.layers))
 
 
 def label(item: Item) -> str:
-    """The one-line label: ``conv3 · 3×3/2 · 56×56×128``."""
+    """The one-line label: ``conv3 · 3×3/2 · 128×56×56``."""
     parts = [item.name]
     if item.kind == "block":
-        parts.append(f"{item.op} ×{item.layer_count}")
+        parts.append(f"{item.op} · {block_size_text(item.report)}")
     elif item.window_text():
         parts.append(item.window_text())
     parts.append(shape_text(item.shape))
@@ -143,7 +183,70 @@ def items(a: Analysis, depth: int | None) -> list[Item]:
                             [m.name for m in r.layers]))
         else:
             out.append(Item(r.name, r.op, "layer", r.output_shape, list(r.node.inputs), r, [r.name]))
+    _joins(a, out)
     return out
+
+
+def join_kinds(a: Analysis) -> dict[str, str]:
+    """Layer name -> the kind of join it is (JOINS), for every add, mul and concat."""
+    producers = {r.name: r for r in a.layers}
+    consumers = a.graph.consumers()
+    out = {}
+    for r in a.layers:
+        if r.op == "concat":
+            out[r.name] = "concat"
+        elif r.op == "mul":
+            out[r.name] = "gate"
+        elif r.op == "add":
+            out[r.name] = "residual" if any(_shortcut(i, producers, consumers) for i in r.node.inputs) else "sum"
+    return out
+
+
+def _shortcut(name: str, producers: dict, consumers: dict) -> bool:
+    """Whether ``name`` is a tensor that also feeds another path, or a projection of one
+    (at most PROJECTION_STEPS single-input layers after it)."""
+    for _ in range(PROJECTION_STEPS + 1):
+        if len(consumers.get(name, ())) > 1:
+            return True
+        r = producers.get(name)
+        if r is None or len(r.node.inputs) != 1:
+            return False
+        name = r.node.inputs[0]
+    return False
+
+
+def _joins(a: Analysis, its: list[Item]) -> None:
+    """Set each item's joins and the join kind of each of its inputs: one pass over the
+    layers and their edges, each edge followed at most ONWARD_STEPS layers on."""
+    kinds = join_kinds(a)
+    consumers = a.graph.consumers()
+    inputs = {r.name: r.node.inputs for r in a.layers}
+    ops = {r.name: r.op for r in a.layers}
+    owner = {layer: it.name for it in its for layer in it.layers}
+
+    def onward(name: str) -> str | None:
+        for _ in range(ONWARD_STEPS):
+            if name in kinds:
+                return kinds[name]
+            nxt = consumers.get(name, ())
+            if ops.get(name) not in PASS_ON or len(nxt) != 1:
+                return None
+            name = nxt[0]
+        return kinds.get(name)
+
+    for it in its:
+        seen = []
+        for layer in it.layers:
+            k = kinds.get(layer)
+            if k and k not in seen:
+                seen.append(k)
+            for i in inputs.get(layer, ()):
+                src = owner.get(i, i)
+                if src != it.name and src not in it.edge_kinds:
+                    k = onward(layer)
+                    if k:
+                        it.edge_kinds[src] = k
+        it.joins = [k for k in JOINS if k in seen]
 
 
 def branches_widely(a: Analysis) -> bool:
@@ -160,14 +263,24 @@ class Footnote:
     item: str | None
 
 
+def finding_layers(d: Diagnostic) -> list[str]:
+    """Every layer a finding holds for: its own, and those of the other block instances
+    it was merged with (the same rule at the same place of one block)."""
+    return ([d.layer] if d.layer else []) + d.instances
+
+
 def attach(its: list[Item], findings: list[Diagnostic]) -> list[Footnote]:
-    """Number the findings and mark each on the item holding its layer."""
+    """Number the findings and mark each on every item holding one of its layers."""
     owner = {layer: it for it in its for layer in it.layers}
     notes = []
     for n, d in enumerate(findings, 1):
-        it = owner.get(d.layer) if d.layer else None
-        note = Footnote(n, d, it.name if it else None)
-        if it is not None:
+        marked = []
+        for layer in finding_layers(d):
+            it = owner.get(layer)
+            if it is not None and all(it is not m for m in marked):
+                marked.append(it)
+        note = Footnote(n, d, marked[0].name if marked else None)
+        for it in marked:
             it.marks.append(note)
         notes.append(note)
     return notes
@@ -177,4 +290,12 @@ def footnote_text(f: Footnote) -> str:
     d = f.diagnostic
     where = f"{d.span.line}:{d.span.col} " if d.span else ""
     layer = f"{d.layer}: " if d.layer and not d.message.startswith(d.layer) else ""
-    return f"[{f.number}] {d.code} {d.severity} {where}{layer}{d.message}"
+    return f"[{f.number}] {d.code} {d.severity} {where}{layer}{d.message}{also_text(d)}"
+
+
+def also_text(d: Diagnostic, shown: int = 3) -> str:
+    """`` (also layer3.x, layer4.x)``: the other block instances a merged finding holds for."""
+    if not d.instances:
+        return ""
+    more = len(d.instances) - shown
+    return f" (also {', '.join(d.instances[:shown])}{f' and {more} more' if more > 0 else ''})"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from .model import SEVERITY_COLOURS, Footnote, Item, footnote_text, label, shape_text, short_name
+from .model import JOINS, SEVERITY_COLOURS, Footnote, Item, footnote_text, label, shape_text, short_name
 from .svg import Svg, num, text_width
 
 OBLIQUE = 0.5               # depth drawn at 45°, halved (cabinet projection)
@@ -82,7 +82,8 @@ def render(name: str, subtitle: str, its: list[Item], notes: list[Footnote]) -> 
     has_groups = any(it.kind != "block" and it.group for it in its)
     title_h = 46
     # one row's bands, top to bottom: arcs, boxes, three label lines, group brackets
-    to_axis = arc_band + tallest / 2 + max(b.dy for b in boxes.values()) + 16
+    marks_band = 16 if any(k != "residual" for it in its if it.kind == "block" for k in it.joins) else 0
+    to_axis = arc_band + marks_band + tallest / 2 + max(b.dy for b in boxes.values()) + 16
     row_h = to_axis + tallest / 2 + 18 + 3 * LINE + 6 + (34 if has_groups else 8)
     row_of, x, row = [], MARGIN, 0
     rows_w = [0.0]
@@ -98,7 +99,11 @@ def render(name: str, subtitle: str, its: list[Item], notes: list[Footnote]) -> 
         x += b.slot + GAP
     width = max(max(rows_w), 2 * MARGIN + text_width(subtitle, LABEL_SIZE),
                 2 * MARGIN + max((text_width(footnote_text(n), LABEL_SIZE) for n in notes), default=0))
-    notes_y = title_h + (row + 1) * row_h
+    kinds = legend_kinds(its)
+    width = max(width, 2 * MARGIN + max((LEGEND_INDENT + text_width(JOINS[k][2], LABEL_SIZE) for k in kinds),
+                                        default=0))
+    legend_y = title_h + (row + 1) * row_h
+    notes_y = legend_y + LINE * len(kinds) + (6 if kinds else 0)
     height = notes_y + LINE * len(notes) + MARGIN
     layout = _Layout(title_h, row_h, to_axis, tallest, arc_band, width, row_of)
 
@@ -116,10 +121,57 @@ def render(name: str, subtitle: str, its: list[Item], notes: list[Footnote]) -> 
         for k, text in enumerate(b.lines):
             svg.text(b.x + b.extent / 2, label_y + k * LINE, text, LABEL_SIZE, text_anchor="middle",
                      fill="#222222" if k == 0 else "#555555", font_weight="bold" if k == 0 else None)
+    legend(svg, kinds, MARGIN, legend_y)
     for k, note in enumerate(notes):
         colour = SEVERITY_COLOURS[note.diagnostic.severity]
         svg.text(MARGIN, notes_y + k * LINE, footnote_text(note), LABEL_SIZE, fill=colour, class_="finding")
     return svg.document(width, height, name, "volume")
+
+
+LEGEND_INDENT = 40          # the legend's sample mark and line, before its words
+
+
+def legend_kinds(its: list[Item]) -> list[str]:
+    """The kinds of join the drawing shows, as marks over blocks or as styled edges."""
+    used = {k for it in its for k in it.joins if it.kind == "block"}
+    used.update(k for it in its for k in it.edge_kinds.values())
+    return [k for k in JOINS if k in used]
+
+
+def legend(svg: Svg, kinds: list[str], x: float, y: float) -> None:
+    """One line per kind of join shown: its mark, a sample of its edge, its meaning."""
+    for n, k in enumerate(kinds):
+        colour, dash, words = JOINS[k]
+        cy = y + n * LINE - 4
+        svg.open("g", class_=f"legend join-{k}")
+        join_mark(svg, k, x + 7, cy)
+        svg.line(x + 18, cy, x + LEGEND_INDENT - 6, cy, stroke=colour, stroke_width=1.4, stroke_dasharray=dash)
+        svg.text(x + LEGEND_INDENT, y + n * LINE, words, LABEL_SIZE, fill="#444444")
+        svg.close("g")
+
+
+def join_mark(svg: Svg, kind: str, cx: float, cy: float) -> None:
+    """A join's mark, about 12 px wide, centred on (cx, cy): a residual's arc, a gate's ⊗,
+    a sum's ⊕, a concat's two bars."""
+    colour = JOINS[kind][0]
+    if kind == "residual":
+        svg.path(f"M {num(cx - 7)} {num(cy + 4)} Q {num(cx)} {num(cy - 8)} {num(cx + 7)} {num(cy + 4)}",
+                 fill="none", stroke=colour, stroke_width=1.4, class_="mark residual")
+        return
+    svg.open("g", class_=f"mark {kind}")
+    if kind == "concat":
+        svg.rect(cx - 6, cy - 5, 12, 10, rx=2, fill="#ffffff", stroke=colour, stroke_width=1.2)
+        svg.line(cx - 1.5, cy - 3, cx - 1.5, cy + 3, stroke=colour, stroke_width=1.4)
+        svg.line(cx + 1.5, cy - 3, cx + 1.5, cy + 3, stroke=colour, stroke_width=1.4)
+    else:
+        svg.add("circle", cx=cx, cy=cy, r=5, fill="#ffffff", stroke=colour, stroke_width=1.2)
+        if kind == "gate":
+            svg.line(cx - 3.2, cy - 3.2, cx + 3.2, cy + 3.2, stroke=colour, stroke_width=1.2)
+            svg.line(cx - 3.2, cy + 3.2, cx + 3.2, cy - 3.2, stroke=colour, stroke_width=1.2)
+        else:
+            svg.line(cx - 3.5, cy, cx + 3.5, cy, stroke=colour, stroke_width=1.2)
+            svg.line(cx, cy - 3.5, cx, cy + 3.5, stroke=colour, stroke_width=1.2)
+    svg.close("g")
 
 
 class _Layout:
@@ -150,13 +202,20 @@ def _box(svg: Svg, it: Item, b: _Box) -> None:
         for k in (2, 1):
             _faces(svg, x - 6 * k, y, w, h, dx, dy, _shade(colour, 1.3 - 0.1 * k), "#33415c", 0.6)
     _faces(svg, x, y, w, h, dx, dy, colour, stroke, sw)
-    if it.has_merge:                          # a residual or branching block: a small arc over it
+    above = y - dy - 6                        # the bottom of what is drawn over the box
+    if it.has_residual:                       # a residual block: a small arc over it
         svg.path(f"M {num(x + 2)} {num(y - dy - 4)} Q {num(x + b.extent / 2)} {num(y - dy - 20)} "
-                 f"{num(x + b.extent - 2)} {num(y - dy - 4)}", fill="none", stroke="#2c7a7b",
-                 stroke_width=1.4)
+                 f"{num(x + b.extent - 2)} {num(y - dy - 4)}", fill="none", stroke=JOINS["residual"][0],
+                 stroke_width=1.4, class_="mark residual")
+        above -= 14
+    others = [k for k in it.joins if k != "residual"] if it.kind == "block" else []
+    for n, k in enumerate(others):            # a gate, a concat, a plain sum: its mark, side by side
+        join_mark(svg, k, x + b.extent / 2 + (n - (len(others) - 1) / 2) * 15, above - 6)
+    if others:
+        above -= 16
     if it.marks:
         marks = ",".join(str(m.number) for m in it.marks)
-        svg.text(x + b.extent / 2, y - dy - (24 if it.has_merge else 6), f"[{marks}]", 10,
+        svg.text(x + b.extent / 2, above, f"[{marks}]", 10,
                  text_anchor="middle", fill=SEVERITY_COLOURS[it.severity], font_weight="bold")
     svg.close("g")
 
@@ -214,6 +273,8 @@ def _arcs(svg: Svg, skips: list[tuple[int, int]], its: list[Item], boxes: dict, 
     and comes back at the left edge of the consumer's row."""
     for i, j in skips:
         a, b = boxes[its[i].name], boxes[its[j].name]
+        kind = its[j].edge_kinds.get(its[i].name)
+        colour, dash = JOINS[kind][:2] if kind else ("#8792a2", None)
         x1, y1 = a.x + a.extent / 2, a.top
         x2, y2 = b.x + b.extent / 2, b.top
         lift = layout.arc_band - 9 * math.log2(1 + j - i) + 8
@@ -226,8 +287,9 @@ def _arcs(svg: Svg, skips: list[tuple[int, int]], its: list[Item], boxes: dict, 
             d = (f"M {num(x1)} {num(y1)} Q {num(x1)} {num(peak_a)} {num(min(x1 + 20, edge))} {num(peak_a)} "
                  f"H {num(edge)} M {num(start)} {num(peak_b)} H {num(max(x2 - 20, start))} "
                  f"Q {num(x2)} {num(peak_b)} {num(x2)} {num(y2 - 5)}")
-        svg.path(d, fill="none", stroke="#2c7a7b", stroke_width=1.3, stroke_opacity=0.8, class_="skip")
-        svg.polygon([(x2, y2 - 1), (x2 - 3, y2 - 7), (x2 + 3, y2 - 7)], fill="#2c7a7b")
+        svg.path(d, fill="none", stroke=colour, stroke_width=1.3, stroke_opacity=0.8, stroke_dasharray=dash,
+                 class_=f"skip {kind or 'plain'}", data_from=its[i].name, data_to=its[j].name)
+        svg.polygon([(x2, y2 - 1), (x2 - 3, y2 - 7), (x2 + 3, y2 - 7)], fill=colour)
 
 
 def _brackets(svg: Svg, its: list[Item], boxes: dict, layout: _Layout) -> None:

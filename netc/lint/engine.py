@@ -114,6 +114,7 @@ def _merge_instances(findings: list[Diagnostic]) -> list[Diagnostic]:
             first[key], others[key] = d, []
     for key, names in others.items():
         if names:
+            first[key].instances = [n for n in names if n != "?"]
             shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
             first[key].notes.append((None, f"also in {len(names)} other instance"
                                      f"{'s' if len(names) > 1 else ''}: {shown}"))

@@ -215,6 +215,7 @@ class LeakyReLU(_Elementwise):
 @register
 class PReLU(_Elementwise):
     name = "prelu"
+    per_channel = True
     channels_last = False         # its slope is per channel
     doc = "max(0, x) + a * min(0, x), a learned per channel (He et al. 2015)"
     onnx_types = ("PRelu",)

@@ -161,6 +161,7 @@ def _cut(node, ctx, shape):
 @register
 class ChannelShuffle(Op):
     name = "channel_shuffle"
+    per_channel = True
     doc = "interleave the channels of groups (ShuffleNet)"
     params = {"groups": Param("int", "number of channel groups", min=1, max=MAX_CHANNELS)}
 

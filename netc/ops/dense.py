@@ -19,6 +19,7 @@ from .axes import axis_param, dim
 @register
 class Dense(Op):
     name = "dense"
+    per_channel = True
     doc = "fully connected layer"
     activation_param = True
     onnx_types = ("Gemm", "MatMul")

@@ -65,6 +65,7 @@ class _Norm(Op):
 @register
 class GroupNorm(_Norm):
     name = "groupnorm"
+    per_channel = True
     doc = "group normalization (Wu and He 2018): channel groups normalized over their positions"
     params = {
         "groups": Param("int", "number of channel groups G (must divide the channels)", min=1,
@@ -155,6 +156,7 @@ class GroupNorm(_Norm):
 @register
 class InstanceNorm(_Norm):
     name = "instancenorm"
+    per_channel = True
     doc = "instance normalization: each channel of a map normalized over its positions"
     params = {
         "eps": Param("number", "added to the variance", default=1e-5, min=0, max=1),

@@ -25,6 +25,7 @@ from .registry import MAX_WINDOW, Cost, Inferred, Op, Param, ShapeError, numel, 
 @register
 class LRN(Op):
     name = "lrn"
+    per_channel = True
     doc = "local response normalization across channels (AlexNet, GoogLeNet v1)"
     onnx_types = ("LRN",)
     params = {

@@ -21,6 +21,7 @@ from .registry import CHANNELS_LAST, MAX_CHANNELS, Cost, Op, Param, numel, regis
 @register
 class BatchNorm(Op):
     name = "batchnorm"
+    per_channel = True
     doc = "batch normalization over channels"
     onnx_types = ("BatchNormalization",)
     params = {
@@ -106,6 +107,7 @@ def _axis_one(ctx, node, rank: int) -> bool:
 @register
 class LayerNorm(Op):
     name = "layernorm"
+    per_channel = True
     doc = "layer normalization over channels at each position (ConvNeXt's LayerNorm2d), or over a vector"
     onnx_types = ("LayerNormalization", "Transpose", "ReduceMean")
     onnx_pattern = True
@@ -227,6 +229,7 @@ class LayerNorm(Op):
 @register
 class Scale(Op):
     name = "scale"
+    per_channel = True
     channels_last = True
     doc = "a learned multiplier per channel, optionally with a shift (layer scale, affine)"
     onnx_types = ("Mul",)

@@ -272,6 +272,8 @@ class Op:
                                                        # layer per output (``ctx.output_index``)
     channels_last: ClassVar[bool] = False              # reads per-position nodes on a channels-last
                                                        # tensor too (``ctx.layout``)
+    per_channel: ClassVar[bool] = False                # its first input needs a channel axis: a
+                                                       # tensor of rank 0 (one number) is a ShapeError
     onnx_fallback: ClassVar[tuple[str, ...]] = ()      # ONNX op types this op reads last, after
                                                        # every other reader of the type (generic
                                                        # readers: Slice on any axis after crop's)
