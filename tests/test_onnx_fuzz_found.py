@@ -77,3 +77,26 @@ def test_a_layernorm_without_its_scale_inside_a_channels_last_pattern_is_unread(
     result = everything(path)
     unread = result.graph.unread if not isinstance(result, NetcError) else result.diagnostics[0]
     assert unread.code == "E011", unread
+
+
+def test_a_constant_whose_data_do_not_fill_its_dims_is_no_value(tmp_path):
+    # a Mul by an initializer of dims [16] holding 4 floats: was ValueError in numpy's reshape
+    path = save(tmp_path, [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+                           helper.make_node("Mul", ["c", "k"], ["y"], name="mul")], [("w", W)], shape=(1, 3, 4, 4))
+    model = onnx.load(path)
+    k = model.graph.initializer.add()
+    k.name, k.data_type, k.raw_data = "k", TensorProto.FLOAT, np.ones(4, np.float32).tobytes()
+    k.dims.append(16)
+    path.write_bytes(model.SerializeToString())
+    result = everything(path)
+    assert isinstance(result, NetcError) or result.graph is not None
+
+
+def test_an_opset_past_a_c_int_is_read_as_unknown_not_a_type_error(tmp_path):
+    # opset_import version 2**40: was TypeError in onnx.defs.get_schema
+    path = save(tmp_path, [helper.make_node("Conv", ["x", "w"], ["y"], name="conv")], [("w", W)])
+    model = onnx.load(path)
+    model.opset_import[0].version = 1 << 40
+    path.write_bytes(model.SerializeToString())
+    result = everything(path)
+    assert isinstance(result, NetcError) or result.graph is not None

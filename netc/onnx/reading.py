@@ -94,7 +94,8 @@ def schema(op_type: str, domain: str, opset: int) -> tuple[dict, int] | None:
         try:
             s = onnx.defs.get_schema(op_type, opset, "")
             _SCHEMAS[key] = ({name: int(a.type) for name, a in s.attributes.items()}, s.min_input)
-        except onnx.defs.SchemaError:          # an op of a later opset than the model's
+        except (onnx.defs.SchemaError,         # an op of a later opset than the model's
+                TypeError):                    # an opset past a C int (a hostile model)
             _SCHEMAS[key] = None
     return _SCHEMAS[key]
 
@@ -516,8 +517,11 @@ class ReadingContext:
         if t is not None:
             from onnx import numpy_helper
 
-            arr = numpy_helper.to_array(t).reshape(-1) if (t.raw_data or t.float_data or t.int64_data
-                                                           or t.double_data or t.int32_data) else None
+            try:
+                arr = numpy_helper.to_array(t).reshape(-1) if (t.raw_data or t.float_data or t.int64_data
+                                                               or t.double_data or t.int32_data) else None
+            except (KeyError, ValueError):      # an unknown element type; data that do not fill dims
+                return None
         else:
             v = self.value(tensor)
             arr = v
@@ -900,5 +904,5 @@ def _tensor_values(t):
 
     try:
         return numpy_helper.to_array(t).reshape(-1).tolist()
-    except KeyError:                # an element type ONNX does not define
+    except (KeyError, ValueError):  # an element type ONNX does not define; data that do not fill dims
         return None
