@@ -75,6 +75,8 @@ class Graph:
     unread: object = None           # an ONNX model read in part: the E011 Diagnostic
     unread_ops: dict = field(default_factory=dict)   # op type -> names of its unread nodes, most first
     unread_after: int = 0           # nodes after those, of types netc reads: not reached
+    sides_read: frozenset = frozenset()   # 'height', 'width': sides an expression read (NAME.height)
+    params_given: dict = field(default_factory=dict)   # the params: overrides it was expanded with
 
     def node(self, name: str) -> Node:
         return self._index()[name]

@@ -1,0 +1,292 @@
+"""netc sizes: the derived sizes equal a brute-force sweep of `netc lint --input` (in
+process: netc.load at each size, then A001's test on every window, and each dense layer
+reading the features of the file's size), for the networks of the issue and for small
+networks that exercise each op's closed form."""
+
+import json
+import textwrap
+
+import pytest
+
+import netc
+from conftest import ROOT
+from netc.diagnostics import NetcError
+from netc.fit import dense_features
+from netc.ops.window import Window
+from netc.sizes import Rule, SizesError, axis_sizes, describe, sizes, _Class
+
+
+def _graph(path):
+    """The graph as netc sizes reads it, also when the file's own size does not load."""
+    from netc.expand import expand
+    from netc.schema import validate
+    from netc.source import read_file
+
+    try:
+        return netc.load(path).graph
+    except NetcError:
+        src = read_file(path)
+        validate(src)
+        return expand(src)
+
+
+def fits(path, shape, features) -> bool:
+    """The reference: what `netc lint --input C,H,W` finds (no load error, no A001), and
+    the dense layers' weights as sized at the file's own size."""
+    try:
+        net = netc.load(path, input_shape=shape)
+    except NetcError:
+        return False
+    for r in net.layers:
+        if r.windows and isinstance(r.windows[0], Window):
+            if any(w.dropped > 0 and w.stride <= w.extent for w in r.windows):
+                return False
+    return all(features.get(k) == n for k, n in dense_features(net.analysis).items())
+
+
+def sweep(path, lo, hi):
+    """Per axis, the sizes of [lo, hi] that fit, the other axis at the file's size."""
+    g = _graph(path)
+    try:
+        features = dense_features(netc.load(path).analysis)
+    except NetcError:
+        features = {}
+    c, h, w = g.input_shape
+    return [[n for n in range(lo, hi + 1) if fits(path, (c, n, w) if axis == 0 else (c, h, n), features)]
+            for axis in range(2)]
+
+
+def derived(path, lo, hi):
+    return [a.exact for a in sizes(_graph(path), (lo, hi)).axes]
+
+
+ZOO = {"unet2015": ROOT / "tests/data/unet2015.yaml", "yolov8": ROOT / "examples/yolov8.yaml",
+       "resnet50": ROOT / "examples/resnet50.yaml", "efficientnet_b0": ROOT / "examples/efficientnet_b0.yaml",
+       "vgg16": ROOT / "examples/vgg16.yaml", "alexnet": ROOT / "examples/alexnet.yaml",
+       "lenet5": ROOT / "examples/lenet5.yaml"}
+
+# (lo, hi) each: a few dozen sizes around what matters (the file's size, the smallest)
+FAST = {"unet2015": (180, 210), "yolov8": (20, 70), "resnet50": (1, 24), "efficientnet_b0": (1, 20),
+        "vgg16": (215, 232), "alexnet": (218, 228), "lenet5": (26, 38)}
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_sizes_equal_a_sweep_of_lint_over_a_small_range(name):
+    lo, hi = FAST[name]
+    assert derived(ZOO[name], lo, hi) == sweep(ZOO[name], lo, hi)
+
+
+SLOW = {"unet2015": (1, 700), "yolov8": (1, 330), "resnet50": (1, 260), "efficientnet_b0": (1, 260),
+        "vgg16": (1, 300), "lenet5": (1, 100)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SLOW))
+def test_sizes_equal_a_sweep_of_lint_over_a_wide_range(name):
+    lo, hi = SLOW[name]
+    assert derived(ZOO[name], lo, hi) == sweep(ZOO[name], lo, hi)
+
+
+def test_the_rules_of_the_issue_networks():
+    rules = {name: [a.rule.text() for a in sizes(_graph(path)).axes] for name, path in ZOO.items()}
+    assert rules["unet2015"] == ["16k + 12, k ≥ 11"] * 2
+    assert rules["yolov8"] == ["32k − 7 … 32k, k ≥ 1"] * 2
+    assert rules["resnet50"] == ["every size"] * 2
+    assert rules["vgg16"] == ["224 only"] * 2
+    assert rules["lenet5"] == ["32 only"] * 2
+    assert rules["alexnet"] == ["223, 224 and 225"] * 2      # one flatten size, three inputs
+    unet = sizes(_graph(ZOO["unet2015"])).axes[0]
+    assert (unet.min, unet.stride, unet.stride_layer) == (188, 16, "pool4")
+
+
+# small networks, each exercising closed forms: (file text, range)
+NETS = {
+    "ceil": ("""
+        input: {shape: [3, 65, 49]}
+        layers:
+          - conv: {filters: 8, kernel: 3, stride: 2}
+          - maxpool: {kernel: 3, stride: 2, ceil_mode: true}
+          - maxpool: {kernel: 2, stride: 2, padding: 1, ceil_mode: true}
+          - conv: {filters: 8, kernel: 3, stride: 3, padding: 1}
+        """, (1, 160)),
+    "ceil_padded": ("""
+        input: {shape: [3, 64, 64]}
+        layers:
+          - maxpool: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}
+          - avgpool: {kernel: 5, stride: 3, padding: 2, ceil_mode: true}
+          - maxpool: {kernel: 1, stride: 2, ceil_mode: true}
+          - conv: {filters: 8, kernel: 3, stride: 2}
+        """, (1, 160)),
+    "same": ("""
+        input: {shape: [3, 61, 61]}
+        layers:
+          - conv: {filters: 8, kernel: 5, stride: 3, padding: same}
+          - maxpool: {kernel: 3, stride: 2, padding: same}
+          - conv: {filters: 8, kernel: 2, stride: 2, dilation: 2}
+          - avgpool: {kernel: 2, stride: 3}
+        """, (1, 160)),
+    "up_down_merge": ("""
+        input: {shape: [3, 65, 65]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 3, stride: 2, padding: 1}
+          - conv: {name: b, filters: 8, kernel: 3, stride: 2, padding: 1}
+          - upsample: {name: u, scale: 2}
+          - concat: {from: [a, u]}
+          - conv: {name: c, filters: 8, kernel: 4, stride: 3, padding: 1}
+          - conv_transpose: {name: t, filters: 8, kernel: 4, stride: 3, padding: 1, output_padding: 1}
+          - crop: {from: [a, t]}
+          - add: {from: [crop1, a]}
+        """, (1, 200)),
+    "scales": ("""
+        input: {shape: [3, 65, 65]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 3, stride: 2}
+          - upsample: {name: u, scale: [1.5, 0.5]}
+          - conv: {filters: 8, kernel: 3}
+          - upsample: {size: [20, 30]}
+          - conv: {name: d, filters: 8, kernel: 2, stride: 2}
+          - upsample: {name: r, from: [d, a], mode: bilinear}
+        """, (1, 160)),
+    "scanned_scale": ("""
+        input: {shape: [3, 65, 65]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 3, stride: 2}
+          - upsample: {name: u, scale: 0.3}
+          - conv: {filters: 8, kernel: 3, stride: 2}
+        """, (1, 120)),
+    "adaptive_dense": ("""
+        input: {shape: [3, 65, 65]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 3, stride: 2}
+          - adaptive_avgpool: {size: [5, 7]}
+          - conv: {filters: 8, kernel: 3}
+          - flatten
+          - dense: {units: 10}
+        """, (1, 160)),
+    "pads_crops": ("""
+        input: {shape: [3, 28, 31]}
+        layers:
+          - pad: {padding: [3, 1, 2, 0], mode: reflect}
+          - conv: {filters: 8, kernel: 4, stride: 4}
+          - crop: {size: [5, 6]}
+          - conv: {filters: 8, kernel: 3, stride: 2}
+        """, (1, 120)),
+    "squeeze_excite": ("""
+        input: {shape: [3, 65, 65]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 3, stride: 2}
+          - global_avgpool: {keepdims: true}
+          - conv: {name: gate, filters: 8, kernel: 1}
+          - mul: {from: [a, gate]}
+          - maxpool: {name: m, kernel: 2}
+          - global_avgpool: {name: g}
+          - add: {from: [m, g]}
+        """, (1, 160)),
+    "broadcast_at_one": ("""
+        input: {shape: [3, 1, 1]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 3, stride: 2, padding: 1}
+          - conv: {name: b, filters: 8, kernel: 3, stride: 3, padding: 1}
+          - add: {from: [a, b]}
+        """, (1, 60)),
+    "own_size_fails": ("""
+        input: {shape: [3, 66, 66]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 2, stride: 2}
+          - maxpool: {kernel: 2}
+          - upsample: {scale: 2}
+          - concat: {from: [a, upsample1]}
+        """, (1, 100)),
+}
+
+
+def _write(tmp_path, name, body):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"netc: 1\nname: {name}\n" + textwrap.dedent(body).lstrip())
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_each_closed_form_equals_the_sweep(tmp_path, name):
+    body, (lo, hi) = NETS[name]
+    path = _write(tmp_path, name, body)
+    assert derived(path, lo, hi) == sweep(path, lo, hi)
+
+
+def test_a_scale_with_no_small_fraction_is_scanned_and_said_so(tmp_path):
+    path = _write(tmp_path, "s", NETS["scanned_scale"][0])
+    a = sizes(_graph(path), (1, 120)).axes[0]
+    assert list(a.scanned) == ["u"] and a.within == (1, 120)
+
+
+def test_a_file_whose_own_size_does_not_fit_is_answered(tmp_path):
+    path = _write(tmp_path, "u", NETS["own_size_fails"][0])
+    r = sizes(_graph(path))
+    assert r.own_size and "concat" in r.own_size[0][1]
+    assert [a.rule.text() for a in r.axes] == ["none", "none"]      # 66 wide never fits
+    path = _write(tmp_path, "u", NETS["own_size_fails"][0].replace("[3, 66, 66]", "[3, 66, 100]"))
+    assert [a.rule.text() for a in sizes(_graph(path)).axes] == ["4k, k ≥ 1", "none"]
+
+
+def test_an_error_no_size_escapes_leaves_no_size(tmp_path):
+    path = _write(tmp_path, "g", """
+        input: {shape: [3, 64, 64]}
+        layers:
+          - conv: {filters: 8, kernel: 3, groups: 2}
+        """)
+    r = sizes(_graph(path))
+    assert [a.rule.text() for a in r.axes] == ["none", "none"]
+    assert "groups" in next(iter(r.axes[0].why.values()))
+
+
+def test_the_derivation_is_fast_whatever_the_range():
+    """Each network of the issue in well under a second, for the range 1 to 2^20 as for none
+    (a figure, not a timing test: the work counted is classes x layers)."""
+    counts = {name: len(axis_sizes(_graph(path), 0, (1, 1 << 20)).exact) for name, path in ZOO.items()}
+    assert counts == {"unet2015": ((1 << 20) - 188) // 16 + 1, "yolov8": 8 * (1 << 15), "resnet50": 1 << 20,
+                      "efficientnet_b0": 1 << 20, "vgg16": 1, "alexnet": 3, "lenet5": 1}
+
+
+def test_strides_that_multiply_past_the_limits_need_a_range(tmp_path):
+    path = _write(tmp_path, "deep", """
+        input: {shape: [3, 64, 64]}
+        layers:
+          - conv: {filters: 8, kernel: 3, stride: 2, padding: 1, repeat: 20}
+        """)
+    with pytest.raises(SizesError, match="--range"):
+        sizes(_graph(path))
+    a = axis_sizes(_graph(path), 0, (1000, 1100))
+    assert a.exact == list(range(1000, 1101)) and a.within == (1000, 1100)
+
+
+def test_rules_read_as_progressions():
+    def rule(*classes, hi=1 << 20):
+        return describe([_Class(m, rho, lo, (hi - rho) // m if top is None else top, {})
+                         for m, rho, lo, top in classes], hi).text()
+
+    assert rule((32, 0, 1, None)) == "32k, k ≥ 1"
+    assert rule((16, 12, 11, None)) == "16k + 12, k ≥ 11"
+    assert rule((4, 1, 2, None), (4, 2, 2, None), (4, 3, 2, None), (4, 0, 3, None)) == "every size from 9"
+    assert rule((1, 224, 0, 0)) == "224 only"
+    assert rule((24, 1, 0, None), (24, 7, 0, None)) == "24k + 1 or 24k + 7, from 1"
+    assert rule((8, 3, 1, None), (1, 2, 0, 0)) == "8k + 3, k ≥ 1; also 2"
+    assert rule((8, 0, 1, 7)) == "8k, k ≥ 1, up to 56"
+    assert Rule().text() == "none"
+
+
+def test_cli_text_json_and_range(tmp_path):
+    from typer.testing import CliRunner
+
+    from netc.cli import app
+
+    r = CliRunner().invoke(app, ["sizes", str(ZOO["unet2015"]), "--range", "500:600"])
+    assert r.exit_code == 0, r.output
+    assert "16k + 12, k ≥ 11" in r.output and "508, 524, 540, 556, 572, 588" in r.output
+    r = CliRunner().invoke(app, ["sizes", str(ZOO["yolov8"]), "--range", "600:700", "--format", "json"])
+    doc = json.loads(r.output)
+    assert doc["height"]["exact"] == [601, 602, 603, 604, 605, 606, 607, 608, 633, 634, 635, 636, 637, 638,
+                                      639, 640, 665, 666, 667, 668, 669, 670, 671, 672, 697, 698, 699, 700]
+    assert (doc["width"]["min"], doc["width"]["stride"], doc["width"]["period"]) == (25, 32, 32)
+    for bad in ("5", "9:3", "0:4", "a:b"):
+        r = CliRunner().invoke(app, ["sizes", str(ZOO["yolov8"]), "--range", bad])
+        assert r.exit_code == 2 and "--range" in r.output
