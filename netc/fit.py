@@ -53,12 +53,15 @@ def problems(graph: Graph, shape: tuple, features: dict[str, int] | None = None)
         return [(d.layer, d.message) for d in e.diagnostics]
     out = []
     for r in analysis.layers:
-        for axis, w in enumerate(r.windows or ()):
-            if drops_rows(w):
-                rows = "row" if axis == 0 else "column"
-                out.append((r.name, f"{r.name}: {AXES[axis]} ({w.size} + {w.padding} - {w.extent})/{w.stride} + 1 "
-                                    f"is not whole: the last {w.dropped} {rows}{'s' if w.dropped > 1 else ''} "
-                                    f"of {w.size} {'are' if w.dropped > 1 else 'is'} never read (A001)"))
+        lost = [(axis, w) for axis, w in enumerate(r.windows or ()) if drops_rows(w)]
+        if len(lost) == 2 and lost[0][1] == lost[1][1]:
+            lost = [("height and width", lost[0][1])]
+        for axis, w in lost:
+            where = axis if isinstance(axis, str) else AXES[axis]
+            rows = "rows" if w.dropped > 1 else "row"
+            out.append((r.name, f"{r.name}: {where}: ({w.size} + {w.padding} - {w.extent})/{w.stride} + 1 "
+                                f"is not whole: the last {w.dropped} {rows} of {w.size} "
+                                f"{'are' if w.dropped > 1 else 'is'} never read (A001)"))
     for name, n in dense_features(analysis).items():
         want = (features or {}).get(name)
         if want is not None and n != want:

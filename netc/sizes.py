@@ -529,8 +529,13 @@ class Rule:
         else:
             runs = _runs(self.residues, m)
             k = f"{m}k"
-            parts = [_offset(k, a) if a == b else f"{_offset(k, a)} … {_offset(k, b)}" for a, b in runs]
-            text = " or ".join(parts)
+            if len(runs) <= 2:
+                text = " or ".join(_offset(k, a) if a == b else f"{_offset(k, a)} … {_offset(k, b)}"
+                                   for a, b in runs)
+            else:
+                shown = ", ".join(map(str, self.residues[:LISTED]))
+                more = len(self.residues) - LISTED
+                text = f"N ≡ {shown}{f', … ({len(self.residues)} residues)' if more > 0 else ''} (mod {m})"
             a = runs[0][0]
             if len(runs) == 1 and (first - a) % m == 0:
                 text += f", k ≥ {(first - a) // m}"

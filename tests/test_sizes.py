@@ -290,3 +290,82 @@ def test_cli_text_json_and_range(tmp_path):
     for bad in ("5", "9:3", "0:4", "a:b"):
         r = CliRunner().invoke(app, ["sizes", str(ZOO["yolov8"]), "--range", bad])
         assert r.exit_code == 2 and "--range" in r.output
+
+
+def test_a_file_that_reads_a_side_is_expanded_at_each_size(tmp_path):
+    """A kernel written as in.height changes with the size: each size is expanded anew."""
+    path = _write(tmp_path, "reads", """
+        input: {shape: [3, 33, 33]}
+        layers:
+          - conv: {filters: 8, kernel: 3, stride: 2}
+          - avgpool: {kernel: [in.height, in.width]}
+        """)
+    assert derived(path, 1, 60) == sweep(path, 1, 60)
+    a = sizes(_graph(path), (1, 60)).axes[0]
+    assert a.exact == list(range(3, 61, 2)) and "(expressions)" in a.scanned
+
+
+def test_onnx_models_read_whole(tmp_path):
+    from typer.testing import CliRunner
+
+    from netc.cli import app
+
+    net = tmp_path / "net.yaml"
+    net.write_text(DECLARED.replace(", sizes: [[64, 64], [96, 96], [90, 90], [96, 102], [5]]", ""))
+    model = tmp_path / "net.onnx"
+    r = CliRunner().invoke(app, ["build", str(net), "--onnx", str(model)])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, ["sizes", str(model), "--range", "1:20", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert doc["height"]["rule"] == "4k − 1 … 4k, k ≥ 1" and doc["width"]["exact"] == [3, 4, 7, 8, 11, 12, 15, 16, 19, 20]
+    assert derived(model, 1, 40) == derived(net, 1, 40)
+
+
+DECLARED = """
+netc: 1
+input: {shape: [3, 64, 64], sizes: [[64, 64], [96, 96], [90, 90], [96, 102], [5]]}
+layers:
+  - conv: {name: a, filters: 8, kernel: 3, stride: 2, padding: 1}
+  - conv: {name: b, filters: 8, kernel: 3, stride: 2, padding: 1}
+  - upsample: {name: u, scale: 2}
+  - concat: {from: [a, u]}
+"""
+
+
+def test_lint_checks_each_declared_size(write):
+    from netc.lint import lint_file
+
+    found = [(d.span.line, d.span.col, d.layer, d.message) for d in lint_file(write(DECLARED)) if d.code == "A012"]
+    assert [f[:2] for f in found] == [(3, 57), (3, 67), (3, 78)]
+    assert found[0][3].startswith("declared size 90x90 does not fit: concat1: concat needs inputs with the same "
+                                  "height and width, got (8, 45, 45), (8, 46, 46)")
+    assert found[0][2] == "concat1"
+    assert found[1][3].startswith("declared size 96x102 does not fit: concat1: concat needs inputs with the same "
+                                  "height and width, got (8, 48, 51), (8, 48, 52)")
+    assert found[2][3] == "declared size [5]: a size of this input is [height, width]"
+
+
+def test_lint_checks_declared_sizes_against_the_dense_weights(write):
+    from netc.lint import lint_file
+
+    text = (ROOT / "examples/vgg16.yaml").read_text().replace(
+        "input: {shape: [3, 224, 224]}", "input: {shape: [3, 224, 224], sizes: [[224, 224], [256, 256]]}")
+    [d] = [d for d in lint_file(write(text)) if d.code == "A012"]
+    assert d.message == ("declared size 256x256 does not fit: fc6.fc: reads 32,768 features; its weights take "
+                         "25,088 (the file's size)")
+
+
+def test_sizes_reports_the_declared_sizes(write):
+    from typer.testing import CliRunner
+
+    from netc.cli import app
+
+    path = write(DECLARED.replace(", [5]", ""))
+    r = CliRunner().invoke(app, ["sizes", str(path)])
+    assert r.exit_code == 0, r.output
+    assert "  64x64  fits\n  96x96  fits\n  90x90  does not fit: concat1: concat needs" in r.output
+    doc = json.loads(CliRunner().invoke(app, ["sizes", str(path), "-f", "json"]).output)
+    assert [(d["size"], d["fits"]) for d in doc["declared"]] == [([64, 64], True), ([96, 96], True),
+                                                                  ([90, 90], False), ([96, 102], False)]
+    assert doc["height"]["rule"] == "4k − 1 … 4k, k ≥ 1"
