@@ -579,7 +579,7 @@ def _runs(residues, m: int) -> list[tuple[int, int]]:
 
 
 def _members(classes, lo: int, hi: int, limit: int | None = None) -> list[int]:
-    """The sizes of ``classes`` in [lo, hi], sorted (at most ``limit`` of each class)."""
+    """The sizes of ``classes`` (disjoint) in [lo, hi], sorted (at most ``limit`` of each class)."""
     out = []
     for c in classes:
         t0 = max(c.lo, -((c.rho - lo) // c.m))
@@ -587,7 +587,8 @@ def _members(classes, lo: int, hi: int, limit: int | None = None) -> list[int]:
         if limit is not None:
             t1 = min(t1, t0 + limit - 1)
         out += range(c.size(t0), c.size(t1) + 1, c.m) if t1 >= t0 else ()
-    return sorted(set(out))
+    out.sort()
+    return out
 
 
 def describe(classes: list[_Class], hi: int) -> Rule:
@@ -754,6 +755,8 @@ def _features(graph: Graph) -> dict:
 def sizes(graph: Graph, range_: tuple[int, int] | None = None,
           declared: list[tuple[int, ...]] | None = None) -> SizesReport:
     """Every spatial axis of ``graph``, and each declared size (``input: {sizes: ...}``)."""
+    if len(graph.input_shape) != 3:
+        raise SizesError(f"the input is the vector ({graph.input_shape[0]},): it has no height or width")
     try:
         features = dense_features(analyze(graph))
         own = []

@@ -369,3 +369,37 @@ def test_sizes_reports_the_declared_sizes(write):
     assert [(d["size"], d["fits"]) for d in doc["declared"]] == [([64, 64], True), ([96, 96], True),
                                                                   ([90, 90], False), ([96, 102], False)]
     assert doc["height"]["rule"] == "4k − 1 … 4k, k ≥ 1"
+
+
+def test_rules_with_many_residues_are_listed_modulo_the_period(tmp_path):
+    path = _write(tmp_path, "ceil", NETS["ceil"][0])
+    assert sizes(_graph(path)).axes[0].rule.text() == "N ≡ 1, 3, 5, 7, 9, 11, 13, 15 (mod 24), from 5"
+
+
+def test_cli_errors(tmp_path):
+    from typer.testing import CliRunner
+
+    from netc.cli import app
+
+    def run(*args):
+        r = CliRunner().invoke(app, ["sizes", *map(str, args)])
+        return r.exit_code, r.output
+
+    assert run(tmp_path / "nope.yaml") == (2, f"netc: error: no such file: {tmp_path / 'nope.yaml'}\n")
+    vector = tmp_path / "v.yaml"
+    vector.write_text("netc: 1\ninput: {shape: [16]}\nlayers:\n  - dense: {units: 4}\n")
+    code, out = run(vector)
+    assert code == 2 and "the input is the vector (16,): it has no height or width" in out
+    broken = tmp_path / "b.yaml"
+    broken.write_text("netc: 1\ninput: {shape: [3, 8, 8]}\nlayers:\n  - conv: {filters: 4, kernal: 3}\n")
+    code, out = run(broken)
+    assert code == 1 and "E002" in out and "Traceback" not in out
+    deep = _write(tmp_path, "deep", "input: {shape: [3, 64, 64]}\nlayers:\n"
+                  "  - conv: {filters: 8, kernel: 3, stride: 2, padding: 1, repeat: 20}\n")
+    code, out = run(deep)
+    assert code == 2 and "give a --range" in out
+    own = _write(tmp_path, "own", NETS["own_size_fails"][0].replace("[3, 66, 66]", "[3, 66, 100]"))
+    code, out = run(own, "--range", "90:110")
+    assert code == 0, out
+    assert "height  4k, k ≥ 1; smallest 4; total stride 4 (at maxpool1)\n        in 90:110: 92, 96, 100, 104, 108" in out
+    assert "the file's own size 66x100 does not fit: concat1: concat needs" in out
