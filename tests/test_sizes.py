@@ -403,3 +403,5 @@ def test_cli_errors(tmp_path):
     assert code == 0, out
     assert "height  4k, k ≥ 1; smallest 4; total stride 4 (at maxpool1)\n        in 90:110: 92, 96, 100, 104, 108" in out
     assert "the file's own size 66x100 does not fit: concat1: concat needs" in out
+    code, out = run(own, "--input", "3,66,66")     # width held at 66 too: nothing fits
+    assert code == 0 and "height  none" in out and "width   none" in out

@@ -15,7 +15,7 @@ import typer
 
 from ..diagnostics import SHAPE, NetcError
 from ..render.sizes import FORMATS
-from . import app, fail_usage, overrides_or_exit, report, set_option
+from . import app, fail_usage, input_option, overrides_or_exit, report, set_option
 
 SizesFormat = Enum("SizesFormat", {n: n for n in FORMATS}, type=str)
 MAX_RANGE = 1 << 20
@@ -33,7 +33,7 @@ def parse_range(text: str | None) -> tuple[int, int] | None:
     return lo, hi
 
 
-def graph_or_exit(path: Path, params: dict):
+def graph_or_exit(path: Path, params: dict, input_shape=None):
     """The network's graph, also when the file's own input size does not load (a shape
     error, E004): its layers are what ``netc sizes`` needs."""
     from ..api import is_binary, load
@@ -43,7 +43,7 @@ def graph_or_exit(path: Path, params: dict):
     if path.is_dir():
         fail_usage(f"{path} is a directory; give a .yaml file or an .onnx model")
     try:
-        return load(path, params=params or None).graph
+        return load(path, params=params or None, input_shape=input_shape).graph
     except NetcError as e:
         if is_binary(path) or any(d.code != SHAPE for d in e.diagnostics):
             report(e)
@@ -54,7 +54,7 @@ def graph_or_exit(path: Path, params: dict):
     try:
         src = read_file(path)
         validate(src)
-        return expand(src, params or None)
+        return expand(src, params or None, input_shape)
     except NetcError as e:
         report(e)
 
@@ -65,15 +65,16 @@ def sizes(
     range_: str = typer.Option(None, "--range", metavar="A:B", help="List the sizes from A to B that fit."),
     format: SizesFormat = typer.Option(SizesFormat.text, "--format", "-f", help="Output format."),
     sets: List[str] = set_option(),
+    input_shape: str = input_option(),
 ):
     """Input sizes at which the network loads and every window is exact, per axis."""
     from ..overrides import OverrideError
     from ..sizes import SizesError, declared_sizes, sizes as compute
 
     span = parse_range(range_)
-    params = overrides_or_exit(sets, None)["params"]
+    overrides = overrides_or_exit(sets, input_shape)
     try:
-        graph = graph_or_exit(file, params)
+        graph = graph_or_exit(file, overrides["params"], overrides["input_shape"])
     except OverrideError as e:
         fail_usage(e.cli_message)
     try:
