@@ -12,7 +12,8 @@ import netc
 from conftest import ROOT
 from netc.diagnostics import NetcError
 from netc.fit import dense_features
-from netc.ops.window import Window
+from netc.lint import RULES, Options
+from netc.lint.rule import Context
 from netc.sizes import Rule, SizesError, axis_sizes, describe, sizes, _Class
 
 
@@ -37,10 +38,8 @@ def fits(path, shape, features) -> bool:
         net = netc.load(path, input_shape=shape)
     except NetcError:
         return False
-    for r in net.layers:
-        if r.windows and isinstance(r.windows[0], Window):
-            if any(w.dropped > 0 and w.stride <= w.extent for w in r.windows):
-                return False
+    if any(True for _ in RULES["A001"].check(Context(net, Options()))):
+        return False
     return all(features.get(k) == n for k, n in dense_features(net.analysis).items())
 
 
