@@ -143,6 +143,7 @@ class _Expander:
         self.owners: dict[str, tuple] = {}     # network parameter -> ("params", name)
         self.read: set = set()                 # declarations an expression read
         self.parsed_lists: dict[tuple, tuple] = {}   # path of a list of layers -> parsed()
+        self.sides_read: set[str] = set()      # 'height', 'width': the graph depends on the input's sides
 
     # -- errors --------------------------------------------------------------
     def fail(self, message: str, span: Span, code: str, trace: tuple, layer: str | None = None):
@@ -275,6 +276,7 @@ class _Expander:
             if len(shape) == 1:
                 raise ExprError(f"{base!r} is the vector ({shape[0]},): it has channels, no {attr}")
             raise ExprError(f"{base!r} is the map {fmt_shape(shape)}: it has {', '.join(names)}, no {attr}")
+        self.sides_read.add(attr)
         return shape[names.index(attr)]
 
     # -- scopes --------------------------------------------------------------
@@ -779,9 +781,11 @@ def expand(src: Source, params: dict | None = None, input_shape=None) -> Graph:
     blocks_defined = {k: src.span(("blocks", k), key=True) for k in ex.blocks}
     declared = [("params", k) for k in data.get("params") or {}]
     declared += [("blocks", b, "params", k) for b in ex.blocks_used for k in ex.blocks[b].get("params") or {}]
-    return Graph(data.get("name") or _stem(src.path), input_name, shape,
-                 src.span(("input",)), nodes, outputs, src, blocks_defined, ex.blocks_used,
-                 {d: src.span(d, key=True) for d in declared}, ex.read - {None})
+    graph = Graph(data.get("name") or _stem(src.path), input_name, shape,
+                  src.span(("input",)), nodes, outputs, src, blocks_defined, ex.blocks_used,
+                  {d: src.span(d, key=True) for d in declared}, ex.read - {None})
+    graph.sides_read, graph.params_given = frozenset(ex.sides_read), dict(params or {})
+    return graph
 
 
 def _topological(ex: _Expander, input_name: str) -> list[Node]:

@@ -76,6 +76,8 @@ class Graph:
     unread_ops: dict = field(default_factory=dict)   # op type -> names of its unread nodes, most first
     unread_after: int = 0           # nodes after those, of types netc reads: not reached
     warnings: list = field(default_factory=list)     # Diagnostics of reading (an ONNX model's bad UTF-8)
+    sides_read: frozenset = frozenset()   # 'height', 'width': sides an expression read (NAME.height)
+    params_given: dict = field(default_factory=dict)   # the params: overrides it was expanded with
 
     def node(self, name: str) -> Node:
         return self._index()[name]

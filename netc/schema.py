@@ -22,6 +22,7 @@ MAX_REPEAT = 10_000
 META_KEYS = ("name", "from", "repeat", "if")
 PARAM_OP_PATTERN = r"^\$[A-Za-z_][A-Za-z0-9_]*$"
 MAX_BLOCK_INPUTS = 64     # and outputs
+MAX_DECLARED_SIZES = 64   # input: {sizes: [...]}: each is analyzed by lint (A012)
 COMMA_HINT = ("; a comma inside { } ends the value: quote an expression that has one, "
               "e.g. filters: \"make_divisible(c * width, 8)\"")
 SCHEMA_ID = "urn:netc:format:1"
@@ -115,6 +116,12 @@ def build_schema() -> dict:
                                              "[channels, depth, height, width] or [features]; no batch",
                               "type": "array", "minItems": 1, "maxItems": 4,
                               "items": {"type": "integer", "minimum": 1, "maximum": 1 << 20}},
+                    "sizes": {"description": "the input sizes the network is trained and served at, "
+                                             "[[height, width], ...]: lint checks each (A012), netc sizes "
+                                             "reports them",
+                              "type": "array", "minItems": 1, "maxItems": MAX_DECLARED_SIZES,
+                              "items": {"type": "array", "minItems": 1, "maxItems": 3,
+                                        "items": {"type": "integer", "minimum": 1, "maximum": 1 << 20}}},
                 },
                 "required": ["shape"],
                 "additionalProperties": False,

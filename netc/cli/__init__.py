@@ -20,7 +20,8 @@ from ..safe_text import safe_text
 
 # command -> the module of this package that defines it
 COMMANDS = {"summary": "summary", "schema": "", "bench": "bench", "lint": "lint", "rule": "lint",
-            "build": "build", "draw": "draw", "import": "import_", "diff": "diff"}     # "": defined in this module
+            "build": "build", "draw": "draw", "import": "import_", "diff": "diff",
+            "sizes": "sizes"}     # "": defined in this module
 
 
 class _App(typer.Typer):

@@ -1,3 +1,3 @@
 """Rule families, one module each; importing them registers their rules."""
 
-from . import arithmetic, design, graph, noqa, params, size, spatial  # noqa: F401
+from . import arithmetic, declared, design, graph, noqa, params, size, spatial  # noqa: F401

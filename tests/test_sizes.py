@@ -1,0 +1,419 @@
+"""netc sizes: the derived sizes equal a brute-force sweep of `netc lint --input` (in
+process: netc.load at each size, then A001's test on every window, and each dense layer
+reading the features of the file's size), for the networks of the issue and for small
+networks that exercise each op's closed form."""
+
+import json
+import textwrap
+
+import pytest
+
+import netc
+from conftest import ROOT
+from netc.diagnostics import NetcError
+from netc.fit import dense_features
+from netc.lint import RULES, Options
+from netc.lint.rule import Context
+from netc.sizes import Rule, SizesError, axis_sizes, describe, sizes, _Class
+
+
+def _graph(path):
+    """The graph as netc sizes reads it, also when the file's own size does not load."""
+    from netc.expand import expand
+    from netc.schema import validate
+    from netc.source import read_file
+
+    try:
+        return netc.load(path).graph
+    except NetcError:
+        src = read_file(path)
+        validate(src)
+        return expand(src)
+
+
+def fits(path, shape, features) -> bool:
+    """The reference: what `netc lint --input C,H,W` finds (no load error, no A001), and
+    the dense layers' weights as sized at the file's own size."""
+    try:
+        net = netc.load(path, input_shape=shape)
+    except NetcError:
+        return False
+    if any(True for _ in RULES["A001"].check(Context(net, Options()))):
+        return False
+    return all(features.get(k) == n for k, n in dense_features(net.analysis).items())
+
+
+def sweep(path, lo, hi):
+    """Per axis, the sizes of [lo, hi] that fit, the other axis at the file's size."""
+    g = _graph(path)
+    try:
+        features = dense_features(netc.load(path).analysis)
+    except NetcError:
+        features = {}
+    c, h, w = g.input_shape
+    return [[n for n in range(lo, hi + 1) if fits(path, (c, n, w) if axis == 0 else (c, h, n), features)]
+            for axis in range(2)]
+
+
+def derived(path, lo, hi):
+    return [a.exact for a in sizes(_graph(path), (lo, hi)).axes]
+
+
+ZOO = {"unet2015": ROOT / "tests/data/unet2015.yaml", "yolov8": ROOT / "examples/yolov8.yaml",
+       "resnet50": ROOT / "examples/resnet50.yaml", "efficientnet_b0": ROOT / "examples/efficientnet_b0.yaml",
+       "vgg16": ROOT / "examples/vgg16.yaml", "alexnet": ROOT / "examples/alexnet.yaml",
+       "lenet5": ROOT / "examples/lenet5.yaml"}
+
+# (lo, hi) each: a few dozen sizes around what matters (the file's size, the smallest)
+FAST = {"unet2015": (180, 210), "yolov8": (20, 70), "resnet50": (1, 24), "efficientnet_b0": (1, 20),
+        "vgg16": (215, 232), "alexnet": (218, 228), "lenet5": (26, 38)}
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_sizes_equal_a_sweep_of_lint_over_a_small_range(name):
+    lo, hi = FAST[name]
+    assert derived(ZOO[name], lo, hi) == sweep(ZOO[name], lo, hi)
+
+
+SLOW = {"unet2015": (1, 700), "yolov8": (1, 330), "resnet50": (1, 260), "efficientnet_b0": (1, 260),
+        "vgg16": (1, 300), "lenet5": (1, 100)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SLOW))
+def test_sizes_equal_a_sweep_of_lint_over_a_wide_range(name):
+    lo, hi = SLOW[name]
+    assert derived(ZOO[name], lo, hi) == sweep(ZOO[name], lo, hi)
+
+
+def test_the_rules_of_the_issue_networks():
+    rules = {name: [a.rule.text() for a in sizes(_graph(path)).axes] for name, path in ZOO.items()}
+    assert rules["unet2015"] == ["16k + 12, k ≥ 11"] * 2
+    assert rules["yolov8"] == ["32k − 7 … 32k, k ≥ 1"] * 2
+    assert rules["resnet50"] == ["every size"] * 2
+    assert rules["vgg16"] == ["224 only"] * 2
+    assert rules["lenet5"] == ["32 only"] * 2
+    assert rules["alexnet"] == ["223, 224 and 225"] * 2      # one flatten size, three inputs
+    unet = sizes(_graph(ZOO["unet2015"])).axes[0]
+    assert (unet.min, unet.stride, unet.stride_layer) == (188, 16, "pool4")
+
+
+# small networks, each exercising closed forms: (file text, range)
+NETS = {
+    "ceil": ("""
+        input: {shape: [3, 65, 49]}
+        layers:
+          - conv: {filters: 8, kernel: 3, stride: 2}
+          - maxpool: {kernel: 3, stride: 2, ceil_mode: true}
+          - maxpool: {kernel: 2, stride: 2, padding: 1, ceil_mode: true}
+          - conv: {filters: 8, kernel: 3, stride: 3, padding: 1}
+        """, (1, 160)),
+    "ceil_padded": ("""
+        input: {shape: [3, 64, 64]}
+        layers:
+          - maxpool: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}
+          - avgpool: {kernel: 5, stride: 3, padding: 2, ceil_mode: true}
+          - maxpool: {kernel: 1, stride: 2, ceil_mode: true}
+          - conv: {filters: 8, kernel: 3, stride: 2}
+        """, (1, 160)),
+    "same": ("""
+        input: {shape: [3, 61, 61]}
+        layers:
+          - conv: {filters: 8, kernel: 5, stride: 3, padding: same}
+          - maxpool: {kernel: 3, stride: 2, padding: same}
+          - conv: {filters: 8, kernel: 2, stride: 2, dilation: 2}
+          - avgpool: {kernel: 2, stride: 3}
+        """, (1, 160)),
+    "up_down_merge": ("""
+        input: {shape: [3, 65, 65]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 3, stride: 2, padding: 1}
+          - conv: {name: b, filters: 8, kernel: 3, stride: 2, padding: 1}
+          - upsample: {name: u, scale: 2}
+          - concat: {from: [a, u]}
+          - conv: {name: c, filters: 8, kernel: 4, stride: 3, padding: 1}
+          - conv_transpose: {name: t, filters: 8, kernel: 4, stride: 3, padding: 1, output_padding: 1}
+          - crop: {from: [a, t]}
+          - add: {from: [crop1, a]}
+        """, (1, 200)),
+    "scales": ("""
+        input: {shape: [3, 65, 65]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 3, stride: 2}
+          - upsample: {name: u, scale: [1.5, 0.5]}
+          - conv: {filters: 8, kernel: 3}
+          - upsample: {size: [20, 30]}
+          - conv: {name: d, filters: 8, kernel: 2, stride: 2}
+          - upsample: {name: r, from: [d, a], mode: bilinear}
+        """, (1, 160)),
+    "scanned_scale": ("""
+        input: {shape: [3, 65, 65]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 3, stride: 2}
+          - upsample: {name: u, scale: 0.3}
+          - conv: {filters: 8, kernel: 3, stride: 2}
+        """, (1, 120)),
+    "adaptive_dense": ("""
+        input: {shape: [3, 65, 65]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 3, stride: 2}
+          - adaptive_avgpool: {size: [5, 7]}
+          - conv: {filters: 8, kernel: 3}
+          - flatten
+          - dense: {units: 10}
+        """, (1, 160)),
+    "pads_crops": ("""
+        input: {shape: [3, 28, 31]}
+        layers:
+          - pad: {padding: [3, 1, 2, 0], mode: reflect}
+          - conv: {filters: 8, kernel: 4, stride: 4}
+          - crop: {size: [5, 6]}
+          - conv: {filters: 8, kernel: 3, stride: 2}
+        """, (1, 120)),
+    "squeeze_excite": ("""
+        input: {shape: [3, 65, 65]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 3, stride: 2}
+          - global_avgpool: {keepdims: true}
+          - conv: {name: gate, filters: 8, kernel: 1}
+          - mul: {from: [a, gate]}
+          - maxpool: {name: m, kernel: 2}
+          - global_avgpool: {name: g}
+          - add: {from: [m, g]}
+        """, (1, 160)),
+    "broadcast_at_one": ("""
+        input: {shape: [3, 1, 1]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 3, stride: 2, padding: 1}
+          - conv: {name: b, filters: 8, kernel: 3, stride: 3, padding: 1}
+          - add: {from: [a, b]}
+        """, (1, 60)),
+    "own_size_fails": ("""
+        input: {shape: [3, 66, 66]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 2, stride: 2}
+          - maxpool: {kernel: 2}
+          - upsample: {scale: 2}
+          - concat: {from: [a, upsample1]}
+        """, (1, 100)),
+}
+
+
+def _write(tmp_path, name, body):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"netc: 1\nname: {name}\n" + textwrap.dedent(body).lstrip())
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_each_closed_form_equals_the_sweep(tmp_path, name):
+    body, (lo, hi) = NETS[name]
+    path = _write(tmp_path, name, body)
+    assert derived(path, lo, hi) == sweep(path, lo, hi)
+
+
+def test_a_scale_with_no_small_fraction_is_scanned_and_said_so(tmp_path):
+    path = _write(tmp_path, "s", NETS["scanned_scale"][0])
+    a = sizes(_graph(path), (1, 120)).axes[0]
+    assert list(a.scanned) == ["u"] and a.within == (1, 120)
+
+
+def test_a_file_whose_own_size_does_not_fit_is_answered(tmp_path):
+    path = _write(tmp_path, "u", NETS["own_size_fails"][0])
+    r = sizes(_graph(path))
+    assert r.own_size and "concat" in r.own_size[0][1]
+    assert [a.rule.text() for a in r.axes] == ["none", "none"]      # 66 wide never fits
+    path = _write(tmp_path, "u", NETS["own_size_fails"][0].replace("[3, 66, 66]", "[3, 66, 100]"))
+    assert [a.rule.text() for a in sizes(_graph(path)).axes] == ["4k, k ≥ 1", "none"]
+
+
+def test_an_error_no_size_escapes_leaves_no_size(tmp_path):
+    path = _write(tmp_path, "g", """
+        input: {shape: [3, 64, 64]}
+        layers:
+          - conv: {filters: 8, kernel: 3, groups: 2}
+        """)
+    r = sizes(_graph(path))
+    assert [a.rule.text() for a in r.axes] == ["none", "none"]
+    assert "groups" in next(iter(r.axes[0].why.values()))
+
+
+def test_the_derivation_is_fast_whatever_the_range():
+    """Each network of the issue in well under a second, for the range 1 to 2^20 as for none
+    (a figure, not a timing test: the work counted is classes x layers)."""
+    counts = {name: len(axis_sizes(_graph(path), 0, (1, 1 << 20)).exact) for name, path in ZOO.items()}
+    assert counts == {"unet2015": ((1 << 20) - 188) // 16 + 1, "yolov8": 8 * (1 << 15), "resnet50": 1 << 20,
+                      "efficientnet_b0": 1 << 20, "vgg16": 1, "alexnet": 3, "lenet5": 1}
+
+
+def test_strides_that_multiply_past_the_limits_need_a_range(tmp_path):
+    path = _write(tmp_path, "deep", """
+        input: {shape: [3, 64, 64]}
+        layers:
+          - conv: {filters: 8, kernel: 3, stride: 2, padding: 1, repeat: 20}
+        """)
+    with pytest.raises(SizesError, match="--range"):
+        sizes(_graph(path))
+    a = axis_sizes(_graph(path), 0, (1000, 1100))
+    assert a.exact == list(range(1000, 1101)) and a.within == (1000, 1100)
+
+
+def test_rules_read_as_progressions():
+    def rule(*classes, hi=1 << 20):
+        return describe([_Class(m, rho, lo, (hi - rho) // m if top is None else top, {})
+                         for m, rho, lo, top in classes], hi).text()
+
+    assert rule((32, 0, 1, None)) == "32k, k ≥ 1"
+    assert rule((16, 12, 11, None)) == "16k + 12, k ≥ 11"
+    assert rule((4, 1, 2, None), (4, 2, 2, None), (4, 3, 2, None), (4, 0, 3, None)) == "every size from 9"
+    assert rule((1, 224, 0, 0)) == "224 only"
+    assert rule((24, 1, 0, None), (24, 7, 0, None)) == "24k + 1 or 24k + 7, from 1"
+    assert rule((8, 3, 1, None), (1, 2, 0, 0)) == "8k + 3, k ≥ 1; also 2"
+    assert rule((8, 0, 1, 7)) == "8k, k ≥ 1, up to 56"
+    assert Rule().text() == "none"
+
+
+def test_cli_text_json_and_range(tmp_path):
+    from typer.testing import CliRunner
+
+    from netc.cli import app
+
+    r = CliRunner().invoke(app, ["sizes", str(ZOO["unet2015"]), "--range", "500:600"])
+    assert r.exit_code == 0, r.output
+    assert "16k + 12, k ≥ 11" in r.output and "508, 524, 540, 556, 572, 588" in r.output
+    r = CliRunner().invoke(app, ["sizes", str(ZOO["yolov8"]), "--range", "600:700", "--format", "json"])
+    doc = json.loads(r.output)
+    assert doc["height"]["exact"] == [601, 602, 603, 604, 605, 606, 607, 608, 633, 634, 635, 636, 637, 638,
+                                      639, 640, 665, 666, 667, 668, 669, 670, 671, 672, 697, 698, 699, 700]
+    assert (doc["width"]["min"], doc["width"]["stride"], doc["width"]["period"]) == (25, 32, 32)
+    for bad in ("5", "9:3", "0:4", "a:b"):
+        r = CliRunner().invoke(app, ["sizes", str(ZOO["yolov8"]), "--range", bad])
+        assert r.exit_code == 2 and "--range" in r.output
+
+
+def test_a_file_that_reads_a_side_is_expanded_at_each_size(tmp_path):
+    """A kernel written as in.height changes with the size: each size is expanded anew."""
+    path = _write(tmp_path, "reads", """
+        input: {shape: [3, 33, 33]}
+        layers:
+          - conv: {filters: 8, kernel: 3, stride: 2}
+          - avgpool: {kernel: [in.height, in.width]}
+        """)
+    assert derived(path, 1, 60) == sweep(path, 1, 60)
+    a = sizes(_graph(path), (1, 60)).axes[0]
+    assert a.exact == list(range(3, 61, 2)) and "(expressions)" in a.scanned
+
+
+def test_onnx_models_read_whole(tmp_path):
+    from typer.testing import CliRunner
+
+    from netc.cli import app
+
+    net = tmp_path / "net.yaml"
+    net.write_text(DECLARED.replace(", sizes: [[64, 64], [96, 96], [90, 90], [96, 102], [5]]", ""))
+    model = tmp_path / "net.onnx"
+    r = CliRunner().invoke(app, ["build", str(net), "--onnx", str(model)])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, ["sizes", str(model), "--range", "1:20", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert doc["height"]["rule"] == "4k − 1 … 4k, k ≥ 1" and doc["width"]["exact"] == [3, 4, 7, 8, 11, 12, 15, 16, 19, 20]
+    assert derived(model, 1, 40) == derived(net, 1, 40)
+
+
+DECLARED = """
+netc: 1
+input: {shape: [3, 64, 64], sizes: [[64, 64], [96, 96], [90, 90], [96, 102], [5]]}
+layers:
+  - conv: {name: a, filters: 8, kernel: 3, stride: 2, padding: 1}
+  - conv: {name: b, filters: 8, kernel: 3, stride: 2, padding: 1}
+  - upsample: {name: u, scale: 2}
+  - concat: {from: [a, u]}
+"""
+
+
+def test_lint_checks_each_declared_size(write):
+    from netc.lint import lint_file
+
+    found = [(d.span.line, d.span.col, d.layer, d.message) for d in lint_file(write(DECLARED)) if d.code == "A012"]
+    assert [f[:2] for f in found] == [(3, 57), (3, 67), (3, 78)]
+    assert found[0][3].startswith("declared size 90x90 does not fit: concat1: concat needs inputs with the same "
+                                  "height and width, got (8, 45, 45), (8, 46, 46)")
+    assert found[0][2] == "concat1"
+    assert found[1][3].startswith("declared size 96x102 does not fit: concat1: concat needs inputs with the same "
+                                  "height and width, got (8, 48, 51), (8, 48, 52)")
+    assert found[2][3] == "declared size [5]: a size of this input is [height, width]"
+
+
+def test_lint_checks_declared_sizes_against_the_dense_weights(write):
+    from netc.lint import lint_file
+
+    text = (ROOT / "examples/vgg16.yaml").read_text().replace(
+        "input: {shape: [3, 224, 224]}", "input: {shape: [3, 224, 224], sizes: [[224, 224], [256, 256]]}")
+    [d] = [d for d in lint_file(write(text)) if d.code == "A012"]
+    assert d.message == ("declared size 256x256 does not fit: fc6.fc: reads 32,768 features; its weights take "
+                         "25,088 (the file's size)")
+
+
+def test_sizes_reports_the_declared_sizes(write):
+    from typer.testing import CliRunner
+
+    from netc.cli import app
+
+    path = write(DECLARED.replace(", [5]", ""))
+    r = CliRunner().invoke(app, ["sizes", str(path)])
+    assert r.exit_code == 0, r.output
+    assert "  64x64  fits\n  96x96  fits\n  90x90  does not fit: concat1: concat needs" in r.output
+    doc = json.loads(CliRunner().invoke(app, ["sizes", str(path), "-f", "json"]).output)
+    assert [(d["size"], d["fits"]) for d in doc["declared"]] == [([64, 64], True), ([96, 96], True),
+                                                                  ([90, 90], False), ([96, 102], False)]
+    assert doc["height"]["rule"] == "4k − 1 … 4k, k ≥ 1"
+
+
+def test_rules_with_many_residues_are_listed_modulo_the_period(tmp_path):
+    path = _write(tmp_path, "ceil", NETS["ceil"][0])
+    assert sizes(_graph(path)).axes[0].rule.text() == "N ≡ 1, 3, 5, 7, 9, 11, 13, 15 (mod 24), from 5"
+
+
+def test_cli_errors(tmp_path):
+    from typer.testing import CliRunner
+
+    from netc.cli import app
+
+    def run(*args):
+        r = CliRunner().invoke(app, ["sizes", *map(str, args)])
+        return r.exit_code, r.output
+
+    assert run(tmp_path / "nope.yaml") == (2, f"netc: error: no such file: {tmp_path / 'nope.yaml'}\n")
+    vector = tmp_path / "v.yaml"
+    vector.write_text("netc: 1\ninput: {shape: [16]}\nlayers:\n  - dense: {units: 4}\n")
+    code, out = run(vector)
+    assert code == 2 and "the input is the vector (16,): it has no height or width" in out
+    broken = tmp_path / "b.yaml"
+    broken.write_text("netc: 1\ninput: {shape: [3, 8, 8]}\nlayers:\n  - conv: {filters: 4, kernal: 3}\n")
+    code, out = run(broken)
+    assert code == 1 and "E002" in out and "Traceback" not in out
+    deep = _write(tmp_path, "deep", "input: {shape: [3, 64, 64]}\nlayers:\n"
+                  "  - conv: {filters: 8, kernel: 3, stride: 2, padding: 1, repeat: 20}\n")
+    code, out = run(deep)
+    assert code == 2 and "give a --range" in out
+    own = _write(tmp_path, "own", NETS["own_size_fails"][0].replace("[3, 66, 66]", "[3, 66, 100]"))
+    code, out = run(own, "--range", "90:110")
+    assert code == 0, out
+    assert "height  4k, k ≥ 1; smallest 4; total stride 4 (at maxpool1)\n        in 90:110: 92, 96, 100, 104, 108" in out
+    assert "the file's own size 66x100 does not fit: concat1: concat needs" in out
+    code, out = run(own, "--input", "3,66,66")     # width held at 66 too: nothing fits
+    assert code == 0 and "height  none" in out and "width   none" in out
+
+
+def test_a_1d_or_3d_map_is_refused_in_one_line_and_one_number_is_every_axis():
+    """netc sizes reads 2-D maps so far: a 1-D or 3-D net says so, never a traceback; a
+    window parameter written as one number (kernel: 3) is the same on both axes."""
+    from conftest import run_netc
+
+    for name in ("m5", "unet3d"):
+        r = run_netc("sizes", f"examples/{name}.yaml")
+        assert r.returncode in (1, 2) and "Traceback" not in r.stderr, r.stderr
+        assert "-D map: netc sizes reads 2-D maps" in r.stderr
+    r = run_netc("sizes", "examples/unet.yaml")
+    assert r.returncode == 0 and "16k + 12, k ≥ 11" in r.stdout, r.stderr
