@@ -19,7 +19,6 @@ from .diagnostics import NetcError
 from .graph import Graph
 from .memory import Memory, memory
 from .overrides import OverrideError
-from .schema import validate
 from .source import Source, parse, read_bytes, read_file
 
 
@@ -97,9 +96,8 @@ def loads(text: str | bytes, name: str = "<string>", params: dict | None = None,
 
 
 def _network(src: Source, params: dict | None = None, input_shape=None) -> Network:
-    validate(src)
     try:
-        graph = expand(src, params, input_shape)
+        graph = expand(src, params, input_shape)     # the schema's errors too, with every other one
         return Network(src, graph, analyze(graph))
     except NetcError as e:
         overrides = [f"{k}={v}" for k, v in (params or {}).items()]
