@@ -840,6 +840,87 @@ def expand(src: Source, params: dict | None = None, input_shape=None) -> Graph:
                  {d: src.span(d, key=True) for d in declared}, ex.read - {None})
 
 
+SHAPE_PARAMS = frozenset({"kernel", "stride", "padding", "dilation", "output_padding", "ceil_mode", "scale",
+                          "size", "filters", "units", "groups", "start", "end", "keepdims"})
+NOTED_LAYERS = 3         # layers named in one note about a default they share
+
+
+def note_defaults(e: NetcError, graph: Graph) -> None:
+    """Add to each shape error (E004) of ``e`` a note at every ``defaults:`` entry it may come
+    from: a setting that sizes a layer (kernel, stride, padding, ...) taken from
+    ``defaults:`` by the failing layer, or by a layer on only some of its inputs' paths
+    that changes the shape it is given (a 1x1 conv that inherits ``padding: 1`` grows
+    what it reads by 2, and the add after it fails). Where the error points at the
+    ``defaults:`` line itself, the note points at the layer."""
+    src = graph.source
+    if src is None or not src.text or not isinstance(src.data, dict) or not src.data.get("defaults"):
+        return
+    for d in e.diagnostics:
+        if d.code != SHAPE or not d.layer:
+            continue
+        try:
+            node = graph.node(d.layer)
+        except KeyError:
+            continue
+        by_name = {n.name: n for n in graph.nodes}
+        suspects = [node] + _branch_only(node, by_name)
+        shapes = _shapes_before(graph, node)
+        taken: dict = {}                # defaults path -> names of the layers that take it
+        for n in suspects:
+            if n is not node and shapes.get(n.name) == shapes.get(n.inputs[0] if n.inputs else ""):
+                continue                # keeps the shape it is given: not a cause
+            for param, span in n.param_spans.items():
+                where = ("defaults", n.op, param)
+                if param in SHAPE_PARAMS and span == src.spans.get(where):
+                    taken.setdefault(where, []).append(n.name)
+        for where, names in taken.items():
+            span = src.spans[where]
+            value = _shown(src.data["defaults"][where[1]][where[2]])
+            shown = ", ".join(repr(x) for x in names[:NOTED_LAYERS]) + \
+                (f" and {len(names) - NOTED_LAYERS} more" if len(names) > NOTED_LAYERS else "")
+            layer = "layer" if len(names) == 1 else "layers"
+            if span == d.span:
+                d.notes.insert(0, (node.span, f"{where[2]}: {value} comes from 'defaults:'; layer "
+                                              f"'{node.name}' is here"))
+            else:
+                d.notes.append((span, f"{layer} {shown} take{'s' if len(names) == 1 else ''} "
+                                      f"{where[2]}: {value} from 'defaults:' ({where[1]})"))
+
+
+def _branch_only(node: Node, by_name: dict, limit: int = 10 * MAX_NODES) -> list[Node]:
+    """The layers above ``node`` on the paths to some of its inputs but not all: the
+    branches that meet there (nothing for a layer with one input)."""
+    if len(node.inputs) < 2:
+        return []
+    seen: list[set] = []
+    steps = 0
+    for start in node.inputs:
+        found, stack = set(), [start]
+        while stack and steps < limit:
+            name = stack.pop()
+            steps += 1
+            if name in found or name not in by_name:
+                continue
+            found.add(name)
+            stack.extend(by_name[name].inputs)
+        seen.append(found)
+    common = set.intersection(*seen)
+    return [by_name[n] for n in sorted(set.union(*seen) - common, key=list(by_name).index)]
+
+
+def _shapes_before(graph: Graph, stop: Node) -> dict:
+    """The output shape of each layer before ``stop``, in the graph's order."""
+    shapes = {graph.input_name: graph.input_shape}
+    for n in graph.nodes:
+        if n is stop:
+            break
+        try:
+            shapes[n.name] = OPS[n.op].infer(n.params, [shapes[i] for i in n.inputs]).shape
+        except (ShapeError, KeyError):
+            break
+    return shapes
+
+
 def _without(data: dict, paths: list[tuple]) -> dict:
     """``data`` with the settings at ``paths`` left out: each mapping and list on the way to
     one copied, the rest shared."""
