@@ -2,9 +2,12 @@
 
 ``load`` reads netc files and ONNX models alike, told apart by content: a file
 that starts with a control character (a serialized ModelProto starts with the
-key of ``ir_version``, byte 0x08), holds a NUL, or is not UTF-8 is read as ONNX
+key of ``ir_version``, byte 0x08), holds a NUL, or is not UTF-8 and holds a
+control character (protobuf's lengths and keys) is read as ONNX
 (netc/onnx/reader.py, which alone imports onnx); text with a stray control
-character further on stays a netc file, whose error then points at it.
+character further on stays a netc file, whose error then points at it, and so
+does text that is not UTF-8 (a Latin-1 'é' in a comment): its error names the
+byte's line and column.
 """
 
 from __future__ import annotations
@@ -14,12 +17,11 @@ import re
 from dataclasses import dataclass, field
 
 from .analysis import Analysis, analyze
-from .expand import expand
+from .expand import expand, note_defaults
 from .diagnostics import NetcError
 from .graph import Graph
 from .memory import Memory, memory
 from .overrides import OverrideError
-from .schema import validate
 from .source import Source, parse, read_bytes, read_file
 
 
@@ -75,8 +77,10 @@ def load(path: str | os.PathLike, params: dict | None = None, input_shape=None,
 
 def is_binary(path: str | os.PathLike) -> bool:
     """Whether the file is binary rather than text: its first byte a control character
-    other than tab and line breaks, a NUL in its first 4 KiB, or invalid UTF-8 there.
-    An unreadable file is not binary (``read_file`` reports why it cannot be read)."""
+    other than tab and line breaks, a NUL in its first 4 KiB, or invalid UTF-8 there
+    with a control character. Invalid UTF-8 without one is text in another encoding
+    (Latin-1, Windows-1252), for ``read_file`` to report where. An unreadable file is
+    not binary (``read_file`` reports why it cannot be read)."""
     try:
         with open(path, "rb") as f:
             head = f.read(SNIFF_BYTES)
@@ -87,7 +91,8 @@ def is_binary(path: str | os.PathLike) -> bool:
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as e:
-        return e.start < len(head) - 3       # not a character cut by the sniff's end
+        # not a character cut by the sniff's end, and a control byte as protobuf writes them
+        return e.start < len(head) - 3 and _CONTROL.search(head) is not None
     return False
 
 
@@ -97,10 +102,13 @@ def loads(text: str | bytes, name: str = "<string>", params: dict | None = None,
 
 
 def _network(src: Source, params: dict | None = None, input_shape=None) -> Network:
-    validate(src)
     try:
-        graph = expand(src, params, input_shape)
-        return Network(src, graph, analyze(graph))
+        graph = expand(src, params, input_shape)     # the schema's errors too, with every other one
+        try:
+            return Network(src, graph, analyze(graph))
+        except NetcError as e:
+            note_defaults(e, graph)                   # a shape that 'defaults:' set: say where
+            raise
     except NetcError as e:
         overrides = [f"{k}={v}" for k, v in (params or {}).items()]
         if input_shape is not None:

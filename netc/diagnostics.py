@@ -4,15 +4,23 @@ A diagnostic is printed as ``FILE:LINE:COL: severity[CODE]: message`` (lines and
 columns are 1-based, like every compiler and linter people already use). A place
 in a binary file (a node of an ONNX model) has line 0 and says where in words:
 ``model.onnx: node 'layer1.0.conv1' (Conv #12): error[A001]: ...``.
+
+On a terminal, as ruff and rustc do, the line is followed by the source line it
+points at with a caret under the column (``show_source``), and coloured: never
+when piped, never with ``NO_COLOR`` set, always with ``FORCE_COLOR`` set
+(``color_wanted``). Every name is escaped by ``safe_text`` first; the only escape
+sequences in the output are the colour codes added here.
 """
 
 from __future__ import annotations
 
 import enum
+import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
-from .safe_text import safe_text
+from .safe_text import safe_piece, safe_text
 
 MAX_WORD = 100                  # longer runs of non-space characters in a message are cut
 _LONG_WORD = re.compile(r"\S{%d,}" % (MAX_WORD + 1))
@@ -82,18 +90,140 @@ class Diagnostic:
         self.message = shorten(self.message)
         self.notes = [(span, shorten(note)) for span, note in self.notes]
 
-    def format(self) -> str:
+    def format(self, sources: "SourceLines | None" = None, color: bool = False) -> str:
         """``FILE:LINE:COL: severity[CODE]: message`` and a line per note; every name in it
-        (file, node, the message's) shown through ``safe_text``: one line each, nothing raw."""
-        where = f"{self.span}: " if self.span else ""
-        code = f"[{self.code}]" if self.code else ""
-        lines = [f"{where}{self.severity}{code}: {safe_text(self.message)}"]
-        for span, note in self.notes:
-            lines.append(f"  {span}: note: {safe_text(note)}" if span else f"  note: {safe_text(note)}")
+        (file, node, the message's) shown through ``safe_text``: one line each, nothing raw.
+
+        ``sources``: the source line quoted under the first line with a caret under the
+        span (ruff's ``--show-source``), where that file's text is known; ``color``: ANSI
+        colours, added after the escaping."""
+        paint = _paint if color else _plain
+        where = f"{paint(BOLD, str(self.span))}: " if self.span else ""
+        code = paint(BOLD, f"[{self.code}]") if self.code else ""
+        lines = [f"{where}{paint(SEVERITY_COLOR[self.severity], str(self.severity))}{code}: "
+                 f"{safe_text(self.message)}"]
+        if sources is not None and self.span is not None and self.span.line:
+            lines += excerpt(self.span, sources.line(self.span.file, self.span.line), paint,
+                             SEVERITY_COLOR[self.severity])
+        note = paint(NOTE_COLOR, "note")
+        for span, text in self.notes:
+            lines.append(f"  {span}: {note}: {safe_text(text)}" if span else f"  {note}: {safe_text(text)}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.format()
+
+
+# -- source excerpts and colour ------------------------------------------------------------
+
+BOLD, RED, YELLOW, CYAN, BLUE = "1", "1;31", "1;33", "1;36", "1;34"
+SEVERITY_COLOR = {Severity.ERROR: RED, Severity.WARNING: YELLOW, Severity.INFO: CYAN}
+NOTE_COLOR = CYAN
+GUTTER_COLOR = BLUE
+EXCERPT_WIDTH = 120      # characters of a long source line shown around the column
+
+
+def _paint(code: str, text: str) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m"
+
+
+def _plain(code: str, text: str) -> str:
+    return text
+
+
+def color_wanted(stream) -> bool:
+    """Colour for ``stream``: never with ``NO_COLOR`` set (https://no-color.org), always with
+    ``FORCE_COLOR`` set (not '0'), else when the stream is a terminal (not ``TERM=dumb``)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR", "0") not in ("", "0"):
+        return True
+    return _is_terminal(stream) and os.environ.get("TERM") != "dumb"
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def show_source_wanted(stream, option: bool | None = None) -> bool:
+    """Source excerpts for ``stream``: as ``option`` says (``--show-source`` /
+    ``--no-show-source``), else when the stream is a terminal."""
+    return _is_terminal(stream) if option is None else option
+
+
+class SourceLines:
+    """The lines of the files that excerpts quote: given texts (a file read from stdin, a
+    file already loaded), else each file read once, up to ``limit`` bytes; a file that
+    cannot be read, is binary or larger is quoted from nowhere (no excerpt)."""
+
+    def __init__(self, texts: dict[str, str] | None = None, limit: int = 1 << 20):
+        self.texts = dict(texts or {})
+        self.limit = limit
+        self.lines: dict[str, list[str] | None] = {}
+
+    def line(self, file: str, number: int) -> str | None:
+        if file not in self.lines:
+            text = self.texts.get(file)
+            if text is None:
+                text = self._read(file)
+            self.lines[file] = None if text is None else text.split("\n")
+        lines = self.lines[file]
+        if lines is None or not 1 <= number <= len(lines):
+            return None
+        return lines[number - 1].removesuffix("\r")
+
+    def _read(self, file: str) -> str | None:
+        try:
+            with open(file, "rb") as f:
+                raw = f.read(self.limit + 1)
+        except (OSError, ValueError):
+            return None
+        if len(raw) > self.limit or b"\0" in raw:
+            return None
+        return raw.decode("utf-8", errors="replace")
+
+
+def _width(text: str) -> int:
+    """Terminal columns of text: wide (CJK) characters take two, combining marks none."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 0 if unicodedata.combining(c) else 1
+               for c in text)
+
+
+def excerpt(span: Span, line: str | None, paint=_plain, color: str = RED) -> list[str]:
+    """The source line of ``span`` with carets under it, framed as ruff and rustc frame it::
+
+          |
+        4 |   - conv: {filters: 96, kernel: 11, stride: 4}
+          |     ^^^^
+          |
+
+    The line's characters escaped as ``safe_text`` escapes them (a tab shown as four
+    spaces), the carets counted over what is shown, a long line cut around the column;
+    nothing when the line is not known."""
+    if line is None:
+        return []
+    start = min(max(span.col - 1, 0), len(line))
+    end = span.end_col - 1 if span.end_line == span.line and span.end_col else start + 1
+    end = min(max(end, start + 1), len(line))
+    left = right = ""
+    if len(line) > EXCERPT_WIDTH:
+        lo = max(0, min(start - EXCERPT_WIDTH // 3, len(line) - EXCERPT_WIDTH))
+        left, right = ("…" if lo else ""), ("…" if lo + EXCERPT_WIDTH < len(line) else "")
+        line, start, end = line[lo:lo + EXCERPT_WIDTH], start - lo, min(end - lo, EXCERPT_WIDTH)
+
+    def shown(text: str) -> str:
+        return safe_piece(text.replace("\t", "    "))
+
+    before, marked = left + shown(line[:start]), shown(line[start:end])
+    number = str(span.line)
+    gutter = paint(GUTTER_COLOR, " " * len(number) + " |")
+    return [gutter,
+            f"{paint(GUTTER_COLOR, number + ' |')} {left}{shown(line)}{right}".rstrip(),
+            f"{gutter} {' ' * _width(before)}{paint(color, '^' * max(_width(marked), 1))}",
+            gutter]
 
 
 # Codes of the errors that stop loading. Lint rules use other prefixes.

@@ -10,6 +10,15 @@ Top to bottom, per scope (the file's ``layers:``, or one use of a block):
 Every node keeps the span of the layer that produced it and the chain of block
 uses around it, so an error inside a block names both places.
 
+Every independent error of a file is reported in one run, as ruff and rustc do:
+the schema's, the unknown ops and references found without expanding, and each
+layer's own (a bad value, an argument its block does not declare, a missing block
+parameter, an unknown ``from``). A layer that fails stands for its input, as one
+left out by ``if:`` does, and expansion goes on; a setting the schema refused is
+left out, and its layer is not made. An error that may follow from another (a
+shape read past a layer that failed) waits until that one is fixed, and shapes
+are analyzed only once the file expands.
+
 Names an expression sees: the network's ``params:`` (after ``--set``), then the
 block's parameters; ``NAME.channels|height|width`` reads the shape of a layer
 written above (``in`` is the layer's own input). Shapes are computed on demand
@@ -24,7 +33,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .diagnostics import LIMIT, REFERENCE, SCHEMA, Diagnostic, NetcError, Span
+from .diagnostics import LIMIT, REFERENCE, SCHEMA, SHAPE, Diagnostic, NetcError, Span
 from .expr import NAME, ExprError, check_syntax, evaluate
 from .expr import show as _shown
 from .graph import Graph, Node
@@ -33,7 +42,7 @@ from .ops.aliases import suggest, unknown_op_message
 from .ops.registry import fmt_shape
 from .ops.window import axis_names
 from .overrides import OverrideError, check_input
-from .schema import MAX_REPEAT, META_KEYS, PARAM_OP_PATTERN
+from .schema import MAX_REPEAT, META_KEYS, PARAM_OP_PATTERN, problems
 from .source import Source
 
 MAX_NODES = 20_000
@@ -144,11 +153,33 @@ class _Expander:
         self.read: set = set()                 # declarations an expression read
         self.parsed_lists: dict[tuple, tuple] = {}   # path of a list of layers -> parsed()
         self.sides_read: set[str] = set()      # 'height', 'width': the graph depends on the input's sides
+        self.errors: list[Diagnostic] = []     # independent errors so far, reported together
+        self.refused: set[tuple] = set()        # paths of layers with a setting the schema refused
 
     # -- errors --------------------------------------------------------------
     def fail(self, message: str, span: Span, code: str, trace: tuple, layer: str | None = None):
         notes = [(use, f"in block instance '{inst}'") for inst, use in reversed(trace)]
         raise NetcError(Diagnostic(message, span, code, layer=layer, notes=notes))
+
+    def note_error(self, e: NetcError) -> None:
+        """Keep a layer's error to report with the others; a limit stops expansion at once,
+        and a shape error after another error may follow from it (a layer that failed
+        stands for its input, with that input's shape): it waits until that one is fixed."""
+        if any(d.code == LIMIT for d in e.diagnostics):
+            raise NetcError(self.errors + e.diagnostics) from None
+        if self.errors and all(d.code == SHAPE for d in e.diagnostics):
+            return
+        self.errors.extend(e.diagnostics)
+
+    def stand_in(self, key: str, by_param: bool, args: dict, sources: list | None, prev, local: str):
+        """What a layer that failed stands for, so that the layers after it are still checked:
+        its input, as a layer left out by ``if:``; a block use with several outputs, its
+        input in place of each of them."""
+        first = sources[0] if sources else prev
+        outputs = self._outputs_of(key) if not by_param and key in self.blocks else None
+        if outputs and len(outputs) > 1:
+            return _Outs(local, key, dict.fromkeys(outputs, first))
+        return prev if "from" not in args or not sources else first
 
     def not_visible(self, table: dict, name: str) -> str | None:
         """Why ``name`` is missing from a block's table when an enclosing scope has it."""
@@ -291,54 +322,62 @@ class _Expander:
         parsed, taken, locals_ = self.parsed(items, path)
         prev = next(iter(inputs.values()))
         for (key, item_path, args, key_span, by_param), local in zip(parsed, locals_):
-            if local in table:
-                self.fail(f"layer name {local!r} is already used in this scope",
-                          self.src.span(item_path + (key, "name")), REFERENCE, trace)
-            sources = self.sources(args, item_path + (key,), table, prev, trace)
-            names = _Names(self, params, table, sources, taken, owners)
-            if "if" in args and not self.condition(args["if"], item_path + (key, "if"), names, trace):
-                if not by_param and key in self.blocks:     # misspelt arguments, whatever the condition
-                    self.block_args(key, args, item_path + (key,), trace, prefix + local)
-                self.steps += 1
-                out = table[local] = self.passed(key if not by_param else None, args, sources, prev,
-                                                 item_path + (key, "if"), trace, "if", local)
+            sources = None
+            try:
+                if local in table:
+                    self.fail(f"layer name {local!r} is already used in this scope",
+                              self.src.span(item_path + (key, "name")), REFERENCE, trace)
+                if item_path in self.refused:   # its error is the schema's: this layer is not made
+                    raise NetcError([])
+                sources = self.sources(args, item_path + (key,), table, prev, trace)
+                names = _Names(self, params, table, sources, taken, owners)
+                if "if" in args and not self.condition(args["if"], item_path + (key, "if"), names, trace):
+                    if not by_param and key in self.blocks:     # misspelt arguments, whatever the condition
+                        self.block_args(key, args, item_path + (key,), trace, prefix + local)
+                    self.steps += 1
+                    out = table[local] = self.passed(key if not by_param else None, args, sources, prev,
+                                                     item_path + (key, "if"), trace, "if", local)
+                    prev = out
+                    continue
+                op = names.chosen(key, key_span, trace) if by_param else key
+                repeat = self.repeat(args, item_path + (key,), names, trace)
+                self.steps += max(repeat, 1)
+                if self.steps > MAX_STEPS:
+                    self.fail(f"the network expands to more than {MAX_STEPS:,} layers and block uses "
+                              f"(repeat counts multiply through nested blocks)", key_span, LIMIT, trace)
+                if repeat == 0 or op == "none":   # no layer: the name stands for the layer's input
+                    where = item_path + ((key, "repeat") if repeat == 0 else (key,))
+                    out = self.passed(op if op in self.blocks else None, args, sources, prev, where, trace,
+                                      "repeat: 0" if repeat == 0 else "no op (none)", local)
+                    repeat = 0
+                elif "from" not in args and isinstance(prev, _Outs):
+                    self.check_implicit(op, prev, key_span, trace)
+                for r in range(repeat):
+                    full = prefix + (f"{local}.{r}" if "repeat" in args else local)
+                    if r:       # each copy after the first reads the one before it as 'in'
+                        names = _Names(self, params, table, sources, taken, owners)
+                    if op in OPS:
+                        out = self.op_node(op, args, item_path + (key,), key_span, names, full,
+                                           sources, trace, block)
+                    elif op in self.blocks:
+                        out = self.block_use(op, args, item_path + (key,), key_span, names, full,
+                                             sources, trace, stack, table, local)
+                    else:
+                        self.fail(unknown_op_message(op, OPS, self.blocks), key_span, REFERENCE, trace)
+                    sources = list(out.refs.values()) if isinstance(out, _Outs) else [out]
+                    if r + 1 < repeat and op in self.blocks and len(sources) != len(self._inputs_of(op)):
+                        n_in, n_out = len(self._inputs_of(op)), len(sources)
+                        self.fail(f"block {op!r} takes {n_in} input{'s' if n_in > 1 else ''} and gives {n_out} "
+                                  f"output{'s' if n_out > 1 else ''}, so it cannot be repeated (each copy after the "
+                                  f"first takes the outputs of the one before it: a repeated block gives as many "
+                                  f"outputs as it takes inputs)",
+                                  self.src.span(item_path + (key, "repeat")), REFERENCE, trace)
+                table[local] = out
                 prev = out
-                continue
-            op = names.chosen(key, key_span, trace) if by_param else key
-            repeat = self.repeat(args, item_path + (key,), names, trace)
-            self.steps += max(repeat, 1)
-            if self.steps > MAX_STEPS:
-                self.fail(f"the network expands to more than {MAX_STEPS:,} layers and block uses "
-                          f"(repeat counts multiply through nested blocks)", key_span, LIMIT, trace)
-            if repeat == 0 or op == "none":   # no layer: the name stands for the layer's input
-                where = item_path + ((key, "repeat") if repeat == 0 else (key,))
-                out = self.passed(op if op in self.blocks else None, args, sources, prev, where, trace,
-                                  "repeat: 0" if repeat == 0 else "no op (none)", local)
-                repeat = 0
-            elif "from" not in args and isinstance(prev, _Outs):
-                self.check_implicit(op, prev, key_span, trace)
-            for r in range(repeat):
-                full = prefix + (f"{local}.{r}" if "repeat" in args else local)
-                if r:       # each copy after the first reads the one before it as 'in'
-                    names = _Names(self, params, table, sources, taken, owners)
-                if op in OPS:
-                    out = self.op_node(op, args, item_path + (key,), key_span, names, full,
-                                       sources, trace, block)
-                elif op in self.blocks:
-                    out = self.block_use(op, args, item_path + (key,), key_span, names, full,
-                                         sources, trace, stack, table, local)
-                else:
-                    self.fail(unknown_op_message(op, OPS, self.blocks), key_span, REFERENCE, trace)
-                sources = list(out.refs.values()) if isinstance(out, _Outs) else [out]
-                if r + 1 < repeat and op in self.blocks and len(sources) != len(self._inputs_of(op)):
-                    n_in, n_out = len(self._inputs_of(op)), len(sources)
-                    self.fail(f"block {op!r} takes {n_in} input{'s' if n_in > 1 else ''} and gives {n_out} "
-                              f"output{'s' if n_out > 1 else ''}, so it cannot be repeated (each copy after the "
-                              f"first takes the outputs of the one before it: a repeated block gives as many "
-                              f"outputs as it takes inputs)",
-                              self.src.span(item_path + (key, "repeat")), REFERENCE, trace)
-            table[local] = out
-            prev = out
+            except NetcError as e:
+                self.note_error(e)
+                out = table[local] = self.stand_in(key, by_param, args, sources, prev, local)
+                prev = out
         return prev, table
 
     def condition(self, raw, path: tuple, names: _Names, trace: tuple) -> bool:
@@ -547,15 +586,19 @@ class _Expander:
                 + (f"; did you mean {close[0]!r}?" if close else ""))
 
     def block_args(self, name: str, args: dict, path: tuple, trace: tuple, full: str) -> dict:
-        """The block's declared parameters; an argument it does not declare is an error."""
+        """The block's declared parameters; an argument it does not declare is an error,
+        kept with the others while the block expands without it."""
         declared = self.blocks[name].get("params") or {}
         for key in args:
             if key not in declared and key not in META_KEYS:
                 close = difflib.get_close_matches(str(key), list(declared), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else \
                     f" (it declares: {', '.join(declared) or 'none'})"
-                self.fail(f"block {name!r} has no parameter {key!r}{hint}",
-                          self.src.span(path + (key,), key=True), REFERENCE, trace, full)
+                try:
+                    self.fail(f"block {name!r} has no parameter {key!r}{hint}",
+                              self.src.span(path + (key,), key=True), REFERENCE, trace, full)
+                except NetcError as e:
+                    self.note_error(e)
         return declared
 
     # -- network parameters ------------------------------------------------------
@@ -642,6 +685,13 @@ def check_ops(src: Source) -> None:
     and every block): unknown ops; references to outputs a block does not declare, or
     to a block use with several outputs without naming one; a block's ``outputs:``
     naming no layer of it; an ``if:`` that is not an expression."""
+    diags = static_problems(src)
+    if diags:
+        raise NetcError(diags)
+
+
+def static_problems(src: Source) -> list[Diagnostic]:
+    """The errors ``check_ops`` raises, in file order."""
     data = src.data
     blocks = data.get("blocks") or {}
     lists = [(("layers",), data["layers"], None)]
@@ -698,8 +748,7 @@ def check_ops(src: Source) -> None:
             d = _static_ref(src, top, entry, ("outputs", i), "outputs")
             if d:
                 diags.append(d)
-    if diags:
-        raise NetcError(sorted(diags, key=lambda d: (d.span.line, d.span.col)))
+    return sorted(diags, key=lambda d: (d.span.line, d.span.col))
 
 
 def _static_ref(src: Source, table: dict, ref, path: tuple, what: str = "from") -> Diagnostic | None:
@@ -715,17 +764,24 @@ def _static_ref(src: Source, table: dict, ref, path: tuple, what: str = "from") 
 
 
 def expand(src: Source, params: dict | None = None, input_shape=None) -> Graph:
-    """Expand a schema-valid source into a Graph in topological order.
+    """Check a source against the schema and expand it into a Graph in topological order;
+    raise NetcError with every independent error of the file (the module's docstring).
 
     ``params`` overrides values of the file's ``params:`` (``--set``), and
     ``input_shape`` its input shape (``--input``); a name the file does not
     declare raises OverrideError."""
+    schema_errors, refused = problems(src)
+    if refused is None:         # the file's structure: nothing to expand
+        raise NetcError(schema_errors)
+    if refused:
+        src = dataclasses.replace(src, data=_without(src.data, refused))
     data = src.data
     inp = data["input"]
     shape = check_input(input_shape) if input_shape is not None else tuple(inp["shape"])
     ex = _Expander(src, shape)
+    ex.errors = schema_errors + static_problems(src)
+    ex.refused = {p[:p.index("layers", len(p) - 4) + 2] for p in refused}
     input_name = ex.input_name
-    check_ops(src)
     net_params = ex.network_params(dict(params or {}))
     inputs = {"input": input_name, input_name: input_name}
     out, table = ex.scope(data["layers"], ("layers",), net_params, "", inputs, (), None, ())
@@ -757,21 +813,31 @@ def expand(src: Source, params: dict | None = None, input_shape=None) -> Graph:
         assert ref in known
         return ref
 
+    def resolved(ref, key: str = "from") -> str:
+        """``resolve``, an error kept with the others (the graph's input in its place)."""
+        try:
+            return resolve(ref, key)
+        except NetcError as e:
+            ex.note_error(e)
+            return input_name
+
     for node in ex.nodes:
-        node.inputs = [resolve(r) for r in node.inputs]
+        node.inputs = [resolved(r) for r in node.inputs]
     outputs = []
     if "outputs" in data:
         for i, name in enumerate(data["outputs"]):
             span = src.span(("outputs", i))
             value = table.get(name)
             if isinstance(value, _Outs):       # a block use with several outputs: all of them
-                outputs += [resolve(_Ref(value.refs, o, span, ())) for o in value.refs]
+                outputs += [resolved(_Ref(value.refs, o, span, ())) for o in value.refs]
             else:
-                outputs.append(resolve(_Ref(table, name, span, ()), "outputs"))
+                outputs.append(resolved(_Ref(table, name, span, ()), "outputs"))
     elif isinstance(out, _Outs):
-        outputs += [resolve(r) for r in out.refs.values()]
+        outputs += [resolved(r) for r in out.refs.values()]
     else:
-        outputs.append(resolve(out))
+        outputs.append(resolved(out))
+    if ex.errors:
+        raise NetcError(_in_file_order(ex.errors))
     outputs = list(dict.fromkeys(outputs))
     if input_name in outputs:
         where = ("outputs",) if "outputs" in data else ("layers", len(data["layers"]) - 1)
@@ -786,6 +852,112 @@ def expand(src: Source, params: dict | None = None, input_shape=None) -> Graph:
                   {d: src.span(d, key=True) for d in declared}, ex.read - {None})
     graph.sides_read, graph.params_given = frozenset(ex.sides_read), dict(params or {})
     return graph
+
+
+SHAPE_PARAMS = frozenset({"kernel", "stride", "padding", "dilation", "output_padding", "ceil_mode", "scale",
+                          "size", "filters", "units", "groups", "start", "end", "keepdims"})
+NOTED_LAYERS = 3         # layers named in one note about a default they share
+
+
+def note_defaults(e: NetcError, graph: Graph) -> None:
+    """Add to each shape error (E004) of ``e`` a note at every ``defaults:`` entry it may come
+    from: a setting that sizes a layer (kernel, stride, padding, ...) taken from
+    ``defaults:`` by the failing layer, or by a layer on only some of its inputs' paths
+    that changes the shape it is given (a 1x1 conv that inherits ``padding: 1`` grows
+    what it reads by 2, and the add after it fails). Where the error points at the
+    ``defaults:`` line itself, the note points at the layer."""
+    src = graph.source
+    if src is None or not src.text or not isinstance(src.data, dict) or not src.data.get("defaults"):
+        return
+    for d in e.diagnostics:
+        if d.code != SHAPE or not d.layer:
+            continue
+        try:
+            node = graph.node(d.layer)
+        except KeyError:
+            continue
+        by_name = {n.name: n for n in graph.nodes}
+        suspects = [node] + _branch_only(node, by_name)
+        shapes = _shapes_before(graph, node)
+        taken: dict = {}                # defaults path -> names of the layers that take it
+        for n in suspects:
+            if n is not node and shapes.get(n.name) == shapes.get(n.inputs[0] if n.inputs else ""):
+                continue                # keeps the shape it is given: not a cause
+            for param, span in n.param_spans.items():
+                where = ("defaults", n.op, param)
+                if param in SHAPE_PARAMS and span == src.spans.get(where):
+                    taken.setdefault(where, []).append(n.name)
+        for where, names in taken.items():
+            span = src.spans[where]
+            value = _shown(src.data["defaults"][where[1]][where[2]])
+            shown = ", ".join(repr(x) for x in names[:NOTED_LAYERS]) + \
+                (f" and {len(names) - NOTED_LAYERS} more" if len(names) > NOTED_LAYERS else "")
+            layer = "layer" if len(names) == 1 else "layers"
+            if span == d.span:
+                d.notes.insert(0, (node.span, f"{where[2]}: {value} comes from 'defaults:'; layer "
+                                              f"'{node.name}' is here"))
+            else:
+                d.notes.append((span, f"{layer} {shown} take{'s' if len(names) == 1 else ''} "
+                                      f"{where[2]}: {value} from 'defaults:' ({where[1]})"))
+
+
+def _branch_only(node: Node, by_name: dict, limit: int = 10 * MAX_NODES) -> list[Node]:
+    """The layers above ``node`` on the paths to some of its inputs but not all: the
+    branches that meet there (nothing for a layer with one input)."""
+    if len(node.inputs) < 2:
+        return []
+    seen: list[set] = []
+    steps = 0
+    for start in node.inputs:
+        found, stack = set(), [start]
+        while stack and steps < limit:
+            name = stack.pop()
+            steps += 1
+            if name in found or name not in by_name:
+                continue
+            found.add(name)
+            stack.extend(by_name[name].inputs)
+        seen.append(found)
+    common = set.intersection(*seen)
+    return [by_name[n] for n in sorted(set.union(*seen) - common, key=list(by_name).index)]
+
+
+def _shapes_before(graph: Graph, stop: Node) -> dict:
+    """The output shape of each layer before ``stop``, in the graph's order."""
+    shapes = {graph.input_name: graph.input_shape}
+    for n in graph.nodes:
+        if n is stop:
+            break
+        try:
+            shapes[n.name] = OPS[n.op].infer(n.params, [shapes[i] for i in n.inputs]).shape
+        except (ShapeError, KeyError):
+            break
+    return shapes
+
+
+def _without(data: dict, paths: list[tuple]) -> dict:
+    """``data`` with the settings at ``paths`` left out: each mapping and list on the way to
+    one copied, the rest shared."""
+    data = dict(data)
+    for path in paths:
+        node = data
+        for key in path[:-1]:
+            child = node[key]
+            child = list(child) if isinstance(child, list) else dict(child or {})
+            node[key] = child
+            node = child
+        node.pop(path[-1], None)
+    return data
+
+
+def _in_file_order(diags: list[Diagnostic]) -> list[Diagnostic]:
+    """Errors sorted by place, one per place (the first found: a block's error is reported
+    once, at its first instance; one found without expanding, not again by expansion)."""
+    seen: dict = {}
+    for d in diags:
+        s = d.span
+        seen.setdefault((s.file, s.line, s.col, s.where) if s else (d.code, d.message), d)
+    return sorted(seen.values(), key=lambda d: (d.span.line, d.span.col) if d.span else (0, 0))
 
 
 def _topological(ex: _Expander, input_name: str) -> list[Node]:

@@ -53,6 +53,13 @@ def safe_text(text) -> str:
     return text
 
 
+def safe_piece(text: str) -> str:
+    """A piece of a line that netc frames itself (a source line after its line number in an
+    excerpt): its characters escaped as ``safe_text`` escapes them, and ``##[``; the line
+    around it never starts with ':'."""
+    return _UNSAFE.sub(_escape, text).replace("##[", "##\\x5b")
+
+
 def safe_json(document: str) -> str:
     """A JSON document (``json.dumps`` with its default ``ensure_ascii``) safe to print in a
     CI log, decoding to the same values: DEL, the one control character JSON leaves raw,

@@ -181,6 +181,17 @@ def conforms(data) -> bool:
 
 def validate(src: Source) -> None:
     """Raise NetcError with one diagnostic per schema violation, in file order."""
+    diags, _ = problems(src)
+    if diags:
+        raise NetcError(diags)
+
+
+def problems(src: Source) -> tuple[list[Diagnostic], list[tuple] | None]:
+    """Every schema violation, in file order, and the settings to leave out so that the rest
+    of the file can still be expanded and checked: when each violation lies in the settings
+    of one op layer (an unknown key, a value out of range), the path of each such setting;
+    None when one lies elsewhere (the file's structure), where expansion cannot go on.
+    A file that is not a mapping, or of another format version, raises at once."""
     data = src.data
     if not isinstance(data, dict):
         raise NetcError(Diagnostic("a netc file is a mapping that starts with 'netc: 1'",
@@ -192,11 +203,12 @@ def validate(src: Source) -> None:
         raise NetcError(Diagnostic(f"format version 'netc' {what}; this netc reads format "
                                    f"version {FORMAT_VERSION} (write 'netc: 1')", where, SCHEMA))
     if conforms(data):          # the common case, without jsonschema
-        return
+        return [], []
     diags: dict[tuple, Diagnostic] = {}
     errors = list(validator().iter_errors(data))
     # a layer that is not one key (an under-indented setting): one error for it, none inside it
     bad_layers = [tuple(e.absolute_path) for e in errors if _is_layer_shape(e)]
+    settings: list[tuple] | None = []
     for err in errors:
         path = tuple(err.absolute_path)
         if any(len(path) > len(b) and path[:len(b)] == b for b in bad_layers):
@@ -204,8 +216,25 @@ def validate(src: Source) -> None:
         for d in _explain(err, src):
             key = (d.span.line, d.span.col, d.message) if d.span else (0, 0, d.message)
             diags.setdefault(key, d)
-    if diags:
-        raise NetcError([diags[k] for k in sorted(diags, key=lambda k: (k[0], k[1]))])
+        if settings is not None:
+            found = _settings_of(err, path)
+            settings = None if found is None else settings + found
+    return [diags[k] for k in sorted(diags, key=lambda k: (k[0], k[1]))], settings
+
+
+def _settings_of(err, path: tuple) -> list[tuple] | None:
+    """The op settings a violation lies in (``('layers', 3, 'conv', 'kernal')``), or None
+    when it lies elsewhere: a layer's name, ``from``, ``repeat`` or ``if`` (other layers
+    depend on them), a block use's arguments, or the file's structure."""
+    if err.validator == "additionalProperties" and len(path) >= 3 and path[-3] == "layers" \
+            and isinstance(path[-2], int) and path[-1] in OPS:
+        unknown = [k for k in err.instance if k not in err.schema.get("properties", {})]
+        return [path + (k,) for k in unknown]
+    for i in range(len(path) - 3, -1, -1):
+        if path[i] == "layers" and isinstance(path[i + 1], int) and path[i + 2] in OPS \
+                and i + 3 < len(path) and path[i + 3] not in META_KEYS and not _is_layer_shape(err):
+            return [path[:i + 4]]
+    return None
 
 
 def _is_layer_shape(err) -> bool:

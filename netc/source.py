@@ -146,10 +146,26 @@ def read_bytes(raw: bytes, name: str) -> Source:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        raise error("file is not UTF-8 text", Span(name, line, col), SYNTAX) from None
+        raise error(not_utf8(raw, e), _byte_span(raw, e.start, name), SYNTAX) from None
     return parse(text, name)
+
+
+def _byte_span(raw: bytes, index: int, name: str) -> Span:
+    """The place of byte ``index`` as an editor shows it: its line, and its column counted in
+    the characters before it (UTF-8 up to there)."""
+    start = raw.rfind(b"\n", 0, index) + 1
+    col = len(raw[start:index].decode("utf-8", errors="replace")) + 1
+    line = raw.count(b"\n", 0, index) + 1
+    return Span(name, line, col, line, col + 1)
+
+
+def not_utf8(raw: bytes, e: UnicodeDecodeError) -> str:
+    """What is wrong with a text file that is not UTF-8, naming the byte and what it most
+    likely is: a Latin-1 (Windows-1252) character such as the 'é' of a comment."""
+    byte = raw[e.start]
+    guess = bytes([byte]).decode("cp1252", errors="replace")
+    likely = f" ({guess!r} in Latin-1 or Windows-1252)" if guess != "\ufffd" else ""
+    return f"a text file that is not UTF-8: byte 0x{byte:02x}{likely} is not valid UTF-8; save the file as UTF-8"
 
 
 def parse(text: str, name: str = "<string>") -> Source:
@@ -178,6 +194,9 @@ def parse(text: str, name: str = "<string>") -> Source:
             src.data = _build(events, src, span_of)
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
+            msg = _cause(text, mark) if mark else None
+            if msg:
+                raise error(f"invalid YAML: {msg}", span_of(mark), SYNTAX) from None
             msg = " ".join(p for p in (e.context, e.problem) if p) or "invalid YAML"
             if "nesting depth" in msg:   # libyaml 0.2.5+ counts levels before netc's limit does
                 raise error(f"nesting deeper than {MAX_DEPTH} levels",
@@ -186,11 +205,33 @@ def parse(text: str, name: str = "<string>") -> Source:
                 msg += ("; a [ inside { } or [ ] starts a list: quote an expression that indexes one, "
                         "e.g. dilation: \"rates[0]\"")
             raise error(f"invalid YAML: {msg}", span_of(mark) if mark else Span(name, 1, 1), SYNTAX) from None
+        except yaml.reader.ReaderError as e:    # a character YAML does not allow, at its place
+            where = Span(name, *lines.position(e.position)) if 0 <= e.position < len(text) else Span(name, 1, 1)
+            what = f"U+{e.character:04X}" if isinstance(e.character, int) else repr(e.character)
+            raise error(f"invalid YAML: the control character {what} is not allowed in a YAML file "
+                        "(in a double-quoted string, write it as an escape such as \\x1b)", where, SYNTAX) from None
         except yaml.YAMLError as e:
             raise error(f"invalid YAML: {e}", Span(name, 1, 1), SYNTAX) from None
     finally:
         loader.dispose()
     return src
+
+
+def _cause(text: str, mark) -> str | None:
+    """What a YAML error at ``mark`` comes from, in words, where the character there tells:
+    a tab (YAML indents with spaces only), a reserved '@' or '`'; None for the rest."""
+    index = mark.index
+    if not 0 <= index < len(text):
+        return None
+    c = text[index]
+    if c == "\t":
+        start = text.rfind("\n", 0, index) + 1
+        if not text[start:index].strip(" \t"):
+            return "tabs are not allowed for indentation: indent with spaces"
+        return "a tab is not allowed here: YAML separates with spaces"
+    if c in "@`":
+        return f"'{c}' is reserved in YAML and cannot start a plain value: quote the value"
+    return None
 
 
 def _events(loader):

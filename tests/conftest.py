@@ -24,3 +24,10 @@ def run_netc(*args: str, cwd: Path = ROOT, input: str | None = None) -> subproce
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-m", "netc", *args], cwd=cwd, env=env, input=input,
                           capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(autouse=True)
+def _no_forced_colour(monkeypatch):
+    """Outputs as a pipe gets them: no colour forced by the environment the tests run in
+    (tests/test_diagnostics_output.py sets NO_COLOR and FORCE_COLOR itself)."""
+    monkeypatch.delenv("FORCE_COLOR", raising=False)

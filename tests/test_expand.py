@@ -159,3 +159,58 @@ def test_the_first_version_key_is_required():
         netc.loads("input: {shape: [3, 8, 8]}\nlayers: [relu]\n", "v.yaml")
     with pytest.raises(d, match="'netc' is 2"):
         netc.loads("netc: 2\ninput: {shape: [3, 8, 8]}\nlayers: [relu]\n", "v.yaml")
+
+
+# --------------------------------------------------------------------------- every error in one run
+
+def test_six_independent_mistakes_are_reported_in_one_run():
+    from conftest import ROOT
+
+    path = ROOT / "tests" / "data" / "six_mistakes.yaml"
+    with pytest.raises(NetcError) as e:
+        netc.load(path)
+    found = [(d.span.line, d.code, d.message) for d in e.value.diagnostics]
+    assert [(line, code) for line, code, _ in found] == [
+        (12, "E002"), (13, "E003"), (14, "E003"), (15, "E002"), (16, "E002"), (17, "E003")]
+    words = ["activation: unknown value 'rleu'; did you mean 'relu'?",
+             "block 'unit' has no parameter 'strides'; did you mean 'stride'?",
+             "block 'unit' needs parameter 'width'",
+             "mode: unknown value 'bilinar'; did you mean 'bilinear'?",
+             "unknown key 'kernal' for conv; did you mean 'kernel'?",
+             "unknown layer 'stme' in 'from'; did you mean 'stem'?"]
+    for (_, _, message), w in zip(found, words):
+        assert w in message
+
+
+def test_an_unknown_op_does_not_hide_bad_values_elsewhere():
+    e = error("blocks:\n  b:\n    layers:\n      - conv: {filters: 4, kernel: 3, init: he_nromal}\n"
+              "layers:\n  - frobnicate\n  - conv: {filters: 8, kernel: 3, stride: two}\n  - b\n"
+              "  - maxpool: {kernel: 2, ceil_mode: maybe}\n")
+    assert [(d.span.line, d.code) for d in e.diagnostics] == [(6, "E002"), (8, "E003"), (9, "E002"),
+                                                              (11, "E002")]
+    assert "unknown op or block 'frobnicate'" in e.diagnostics[1].message
+    assert "in block instance 'b1'" in e.diagnostics[0].notes[0][1]
+
+
+def test_a_dependent_error_waits_for_its_cause():
+    # the misspelt kernel is the error; 'conv needs kernel' follows from it and is not reported,
+    # nor is the add's shape mismatch that the layer standing in for the broken conv causes
+    e = error("layers:\n  - conv: {name: a, filters: 8, kernel: 3, padding: 1}\n"
+              "  - conv: {filters: 16, kernal: 3}\n  - add: {from: [a, conv1]}\n")
+    assert [(d.span.line, d.code) for d in e.diagnostics] == [(5, "E002")]
+    e = error("layers:\n  - conv: {name: a, filters: 8, kernel: 3, activation: rleu}\n"
+              "  - conv: {filters: \"a.channels * 2\", kernel: 1}\n  - add: {from: [a, conv1]}\n")
+    assert [(d.span.line, d.code) for d in e.diagnostics] == [(4, "E002")]
+
+
+def test_a_block_error_is_reported_once_for_all_its_instances():
+    e = error("blocks:\n  b:\n    layers:\n      - conv: {filters: 4, kernel: 3, activation: rleu}\n"
+              "layers:\n  - b: {repeat: 3}\n  - b\n")
+    assert [(d.span.line, d.code) for d in e.diagnostics] == [(6, "E002")]
+    assert e.diagnostics[0].notes[0][1] == "in block instance 'b1.0'"
+
+
+def test_the_structure_of_the_file_stops_before_expansion():
+    e = error("layers:\n  - conv: {filters: 8, kernel: 3, activation: rleu}\noutputz: [conv1]\n")
+    assert [(d.span.line, d.code) for d in e.diagnostics] == [(5, "E002")]
+    assert "unknown key 'outputz'" in e.diagnostics[0].message

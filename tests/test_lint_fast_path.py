@@ -21,7 +21,7 @@ def test_the_fast_parser_knows_every_typer_option_of_lint_and_how_it_takes_value
 
     params = get_command(app).commands["lint"].params
     options = [p for p in params if p.param_type_name == "option"]
-    flags = {name for p in options if p.is_flag for name in p.opts}
+    flags = {name for p in options if p.is_flag for name in p.opts + p.secondary_opts}
     repeatable = {name for p in options if p.multiple for name in p.opts}
     single = {name for p in options if not p.is_flag and not p.multiple for name in p.opts}
     assert flags == set(command.FLAGS)

@@ -386,3 +386,21 @@ def test_over_2gb_of_weights_builds_with_one_copy_in_memory(tmp_path):
     x = np.ones((1, 7000), np.float32)
     y = session(str(out)).run(None, {"input": x})[0]
     assert y.shape == (1, 7000) and np.isfinite(y).all() and (y >= 0).all()
+
+
+def test_the_opset_range_is_stated_once():
+    """README, --help and the error give the range of netc/onnx/__init__.py; its newest opset
+    builds a model onnxruntime runs, and the next is refused."""
+    from netc.onnx import MAX_OPSET, MIN_OPSET, OPSET_RANGE
+
+    assert (MIN_OPSET, onnx_build.max_opset()) == (13, MAX_OPSET) and OPSET_RANGE == f"{MIN_OPSET} to {MAX_OPSET}"
+    readme = (ROOT / "README.md").read_text()
+    assert f"| `--opset N` | ONNX opset, {OPSET_RANGE} (default 17)" in readme
+    assert f"`--opset` {OPSET_RANGE} (" in (ROOT / "docs" / "onnx.md").read_text()
+    r = run_netc("build", "--help")
+    assert f"ONNX opset, {OPSET_RANGE}." in " ".join(r.stdout.split())
+    r = run_netc("build", str(FIG7), "--opset", str(MAX_OPSET + 1), "-o", os.devnull)
+    assert r.returncode == 2 and r.stderr == f"netc: error: --opset {MAX_OPSET + 1}: netc builds opsets {OPSET_RANGE}\n"
+    with pytest.raises(BuildError, match=f"netc builds opsets {OPSET_RANGE}$"):
+        build_model(small_net(), opset=MAX_OPSET + 1)
+    session(build_model(small_net(), opset=MAX_OPSET)).run(None, {"input": np.zeros((1, 3, 16, 16), np.float32)})

@@ -84,9 +84,13 @@ def import_extra(module: str, extra: str, command: str):
 
 
 def report(err: NetcError) -> None:
-    """Print load errors as FILE:LINE:COL lines and exit 1."""
-    for d in err.diagnostics:
-        typer.echo(d.format(), err=True)
+    """Print load errors as FILE:LINE:COL lines and exit 1; on a terminal each with its
+    source line and a caret, in colour (NO_COLOR, FORCE_COLOR: netc/diagnostics.py)."""
+    from ..diagnostics import SourceLines, color_wanted, show_source_wanted
+
+    sources = SourceLines() if show_source_wanted(sys.stderr) else None
+    color = color_wanted(sys.stderr)
+    sys.stderr.write("".join(d.format(sources, color) + "\n" for d in err.diagnostics))
     raise typer.Exit(1)
 
 

@@ -10,6 +10,7 @@ from typing import List
 import typer
 
 from ..diagnostics import Diagnostic, NetcError, Severity
+from ..onnx import DEFAULT_OPSET, OPSET_RANGE
 from ..overrides import OverrideError
 from . import app, fail_usage, import_extra, input_option, load_or_exit, overrides_or_exit, report, set_option
 
@@ -45,7 +46,7 @@ def build(
     onnx_out: Path = typer.Option(None, "--onnx", "-o", metavar="OUT.onnx", help="Write the ONNX model "
                                   "to this path (default: FILE with the suffix .onnx, as draw writes FILE.svg)."),
     seed: int = typer.Option(0, "--seed", callback=_seed, help="Seed of the weight initializers (0 to 2**64 - 1)."),
-    opset: int = typer.Option(17, "--opset", help="ONNX opset (13 or later)."),
+    opset: int = typer.Option(DEFAULT_OPSET, "--opset", help=f"ONNX opset, {OPSET_RANGE}."),
     dtype: BuildDType = typer.Option(BuildDType.float32, "--dtype", help="Element type of the graph."),
     fold_batchnorm: bool = typer.Option(False, "--fold-batchnorm",
                                         help="Fold inference batchnorm into the convolution before it."),
@@ -57,6 +58,8 @@ def build(
 ):
     """Compile a network to ONNX, with initialized weights, checked and written atomically."""
     onnx_build = import_extra("netc.onnx.build", "onnx", "build")    # onnx and numpy load only here
+    if not onnx_build.MIN_OPSET <= opset <= onnx_build.max_opset():
+        fail_usage(f"--opset {opset}: netc builds opsets {onnx_build.MIN_OPSET} to {onnx_build.max_opset()}")
     from ..api import is_binary
 
     if file.is_file() and is_binary(file):
@@ -81,8 +84,6 @@ def build(
         typer.echo(f"netc: not building: lint found {errors} error(s) (--force builds anyway)", err=True)
         raise typer.Exit(1)
 
-    if not onnx_build.MIN_OPSET <= opset <= onnx_build.max_opset():
-        fail_usage(f"--opset {opset}: netc emits opsets {onnx_build.MIN_OPSET} to {onnx_build.max_opset()}")
     start = time.perf_counter()
     progress = _Progress(start)
     try:

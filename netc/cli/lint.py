@@ -61,6 +61,9 @@ def lint(
     statistics: bool = typer.Option(False, "--statistics", help="Count the findings per code instead "
                                     "of listing them."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print the findings only: no closing line."),
+    show_source: Optional[bool] = typer.Option(None, "--show-source/--no-show-source", help="Show each "
+                                               "finding's source line with a caret under its column "
+                                               "(default: on a terminal)."),
 ):
     """Check netc files and ONNX models for arithmetic and design mistakes (rules: netc rule --all)."""
     from ..lint.command import LintOptions, run
@@ -70,7 +73,8 @@ def lint(
         ignore=tuple(ignore or ()), output_format=output_format.value if output_format else None,
         fail_on=fail_on.value if fail_on else None, exit_zero=exit_zero, config=config, isolated=isolated,
         device_memory=device_memory, batch=batch, netc_files_only=netc_files_only, sets=tuple(sets or ()),
-        input_shape=input_shape, stdin_filename=stdin_filename, statistics=statistics, quiet=quiet)))
+        input_shape=input_shape, stdin_filename=stdin_filename, statistics=statistics, quiet=quiet,
+        show_source=show_source)))
 
 
 @app.command()

@@ -51,6 +51,7 @@ class LintOptions:
     stdin_filename: str | None = None       # the name of the file ``-`` reads from stdin
     statistics: bool = False
     quiet: bool = False
+    show_source: bool | None = None         # None: on a terminal
 
 
 class UsageError(Exception):
@@ -138,7 +139,11 @@ def _run(o: LintOptions) -> int:
     elif o.statistics:
         sys.stdout.write(statistics(results))
     else:
-        sys.stdout.write(text(results, closing=not o.quiet and any(not r.skipped for r in results)))
+        from ..diagnostics import color_wanted, show_source_wanted
+
+        sys.stdout.write(text(results, closing=not o.quiet and any(not r.skipped for r in results),
+                              show_source=show_source_wanted(sys.stdout, o.show_source),
+                              color=color_wanted(sys.stdout)))
     failing = any(d.severity >= cfg.fail_on for r, cfg in zip(results, used) for d in r.findings)
     return 1 if failing and not o.exit_zero else 0
 
@@ -153,7 +158,8 @@ def _read_stdin() -> bytes:
 # --------------------------------------------------------------------------- the fast parser
 
 FLAGS = {"--exit-zero": "exit_zero", "--isolated": "isolated", "--netc-files-only": "netc_files_only",
-         "--statistics": "statistics", "--quiet": "quiet", "-q": "quiet"}
+         "--statistics": "statistics", "--quiet": "quiet", "-q": "quiet", "--show-source": "show_source",
+         "--no-show-source": "no_show_source"}
 REPEATABLE = {"--select": "select", "--extend-select": "extend_select", "--ignore": "ignore",
               "--set": "sets"}
 SINGLE = {"--output-format": "output_format", "--fail-on": "fail_on", "--config": "config",
@@ -179,6 +185,8 @@ def parse(argv: list[str]) -> LintOptions | None:
             continue
         name, eq, value = arg.partition("=")
         if name in FLAGS and not eq:
+            if FLAGS[name] in ("show_source", "no_show_source"):    # the last one given wins, as in typer
+                flags.pop("show_source", None), flags.pop("no_show_source", None)
             flags[FLAGS[name]] = True
             continue
         key = REPEATABLE.get(name) or SINGLE.get(name)
@@ -217,4 +225,5 @@ def parse(argv: list[str]) -> LintOptions | None:
         batch=int(batch) if batch is not None else None,
         netc_files_only=flags.get("netc_files_only", False), sets=tuple(lists["sets"]),
         input_shape=single.get("input_shape"), stdin_filename=single.get("stdin_filename"),
-        statistics=flags.get("statistics", False), quiet=flags.get("quiet", False))
+        statistics=flags.get("statistics", False), quiet=flags.get("quiet", False),
+        show_source=True if "show_source" in flags else False if "no_show_source" in flags else None)

@@ -38,6 +38,7 @@ class FileResult:
     findings: list[Diagnostic]
     loaded: bool
     skipped: str = ""       # why the file was not linted (an ONNX model without the onnx extra)
+    text: str | None = None     # the netc file's text, for source excerpts (None: read it from its path)
 
 
 def lint_source(path: str, config: Config, load_options: dict | None = None,
@@ -54,7 +55,8 @@ def lint_source(path: str, config: Config, load_options: dict | None = None,
         else:
             network = loads(data, path, **(load_options or {}))
     except NetcError as e:
-        return FileResult(path, [_as_error(d) for d in e.diagnostics], False)
+        text = data.decode("utf-8", errors="replace") if data is not None else None
+        return FileResult(path, [_as_error(d) for d in e.diagnostics], False, text=text)
     src = network.source
     ctx = Context(network, config.options)
     unread = network.graph.unread
@@ -82,7 +84,7 @@ def lint_source(path: str, config: Config, load_options: dict | None = None,
         kept.append(_as_error(unread))
     kept += network.graph.warnings          # E012: names of an ONNX model that are not UTF-8
     kept.sort(key=lambda d: (d.span.line, d.span.col, d.code) if d.span else (0, 0, d.code))
-    return FileResult(path, kept, unread is None)
+    return FileResult(path, kept, unread is None, text=src.text or None)
 
 
 def _node_ignored(d: Diagnostic, graph, config: Config) -> bool:

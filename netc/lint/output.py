@@ -3,7 +3,7 @@ commands). They only format; the engine decides what was found."""
 
 from __future__ import annotations
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import BOLD, Diagnostic, Severity, SourceLines, _paint, _plain
 from ..safe_text import safe_json, safe_text
 from .engine import FileResult
 from .rule import RULES
@@ -19,12 +19,16 @@ def findings(results: list[FileResult]):
             yield r.path, d
 
 
-def text(results: list[FileResult], closing: bool = True) -> str:
+def text(results: list[FileResult], closing: bool = True, show_source: bool = False,
+         color: bool = False) -> str:
     """``FILE:LINE:COL: severity[CODE]: message`` with notes, then a closing count (``closing``:
-    the count, or "All checks passed!" when clean)."""
-    lines = [d.format() for _, d in findings(results)]
+    the count, or "All checks passed!" when clean). ``show_source``: each finding's source
+    line with a caret under its column; ``color``: ANSI colours (diagnostics.py)."""
+    sources = SourceLines({r.path: r.text for r in results if r.text is not None}) if show_source else None
+    lines = [d.format(sources, color) for _, d in findings(results)]
+    paint = _paint if color else _plain
     if not lines:
-        return "All checks passed!\n" if closing else ""
+        return paint("1;32", "All checks passed!") + "\n" if closing else ""
     if not closing:
         return "\n".join(lines) + "\n"
     counts = {s: 0 for s in Severity}
@@ -33,7 +37,7 @@ def text(results: list[FileResult], closing: bool = True) -> str:
     parts = [f"{n} {s}{'s' if n != 1 and s != Severity.INFO else ''}" for s, n in
              sorted(counts.items(), reverse=True) if n]
     files = len({p for p, _ in findings(results)})
-    lines.append(f"Found {', '.join(parts)} in {files} file{'s' if files != 1 else ''}.")
+    lines.append(paint(BOLD, f"Found {', '.join(parts)} in {files} file{'s' if files != 1 else ''}."))
     return "\n".join(lines) + "\n"
 
 

@@ -38,8 +38,7 @@ from ..initializers import sample
 from ..ops import OPS
 from .lowering import LoweringContext
 
-MIN_OPSET = 13                      # Softmax over one axis, Clip with inputs, Gemm/Flatten forms
-DEFAULT_OPSET = 17
+from . import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, OPSET_RANGE   # noqa: F401 - the one statement of the range
 BATCH = "batch"                     # the symbolic batch dimension
 DTYPES = {"float32": (TensorProto.FLOAT, np.float32), "float16": (TensorProto.FLOAT16, np.float16)}
 EXTERNAL_THRESHOLD = 1 << 30        # weights past 1 GiB go to an external data file by default
@@ -56,8 +55,9 @@ class RuntimeUnsupported(BuildError):
 
 
 def max_opset() -> int:
-    """The newest opset of the installed onnx package."""
-    return onnx.defs.onnx_opset_version()
+    """The newest opset netc builds (``MAX_OPSET``), or the installed onnx package's newest
+    where that is older."""
+    return min(MAX_OPSET, onnx.defs.onnx_opset_version())
 
 
 def seeded_weights(seed: int) -> WeightSource:
@@ -116,8 +116,8 @@ def build_model(network, *, opset: int = DEFAULT_OPSET, seed: int = 0, dtype: st
     ``Deferred``: each is drawn when it is written, into one reused buffer.
     Raises ``BuildError`` (a ``NetcError``) when the build is refused."""
     if not MIN_OPSET <= opset <= max_opset():
-        raise BuildError(f"opset {opset} is not supported: netc emits opsets {MIN_OPSET} to "
-                         f"{max_opset()} (onnx {onnx.__version__})")
+        raise BuildError(f"opset {opset} is not supported: netc builds opsets {MIN_OPSET} to {max_opset()}"
+                         + ("" if max_opset() == MAX_OPSET else f" (onnx {onnx.__version__})"))
     if dtype not in DTYPES:
         raise BuildError(f"dtype {dtype!r} is not supported: expected one of {', '.join(DTYPES)}")
     if not 0 <= seed < 1 << 64:

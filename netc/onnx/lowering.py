@@ -33,7 +33,7 @@ class LoweringContext:
     in_shapes  netc shapes of the inputs, without the batch dimension
     out_shape  netc shape of the result, without the batch dimension
     windows    one ``Window`` per spatial axis of sliding-window ops, else None
-    opset      the ONNX opset being built (13 to the installed onnx's newest):
+    opset      the ONNX opset being built (netc.onnx.MIN_OPSET to MAX_OPSET):
                an op picks the single node where the opset has it, an exact
                decomposition below (e.g. HardSwish from opset 14)
     activation the activation the layer's result meets (``netc.graph.activation_after``)
