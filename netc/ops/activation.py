@@ -113,6 +113,24 @@ def lower_activation(ctx, x: str, name: str, slope: float = 0.01, prelu_init: fl
     return ctx.node({"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh"}[name], [x])
 
 
+# activation -> its torch.nn.functional call on ``{x}`` (prelu: a module, see torch_activation)
+TORCH_ACTIVATIONS = {
+    "relu": "F.relu({x})", "relu6": "F.relu6({x})", "leaky_relu": "F.leaky_relu({x}, {slope})",
+    "sigmoid": "torch.sigmoid({x})", "tanh": "torch.tanh({x})", "hardsigmoid": "F.hardsigmoid({x})",
+    "hardswish": "F.hardswish({x})", "silu": "F.silu({x})", "gelu": "F.gelu({x})",
+    "gelu_tanh": 'F.gelu({x}, approximate="tanh")', "mish": "F.mish({x})",
+}
+
+
+def torch_activation(ctx, x: str, name: str, slope: float = 0.01) -> str:
+    """The PyTorch expression of activation ``name`` on expression ``x`` (none: ``x``);
+    the fused prelu is the layer module's own (``Conv2dPReLU``, ...), not written here.
+    hardsigmoid is PyTorch's relu6(x + 3) / 6, the ONNX lowering's alpha 1/6."""
+    if name in ("none", "prelu"):
+        return x
+    return TORCH_ACTIVATIONS[name].format(x=x, slope=repr(float(slope)))
+
+
 class _Elementwise(Op):
     channels_last = True          # one value at a time: any layout
     def kind(self, p) -> str:
@@ -124,6 +142,10 @@ class _Elementwise(Op):
 
     def lower(self, p, ctx):
         return lower_activation(ctx, ctx.input, self.kind(p), p.get("slope", 0.01))
+
+    def torch(self, p, ctx):
+        """The activation's torch.nn.functional call (``torch_activation``)."""
+        return torch_activation(ctx, ctx.input, self.kind(p), p.get("slope", 0.01))
 
     def fused(self, p):
         """Every activation but leaky_relu with another slope than 0.01 (the fused one's)."""
@@ -230,6 +252,13 @@ class PReLU(_Elementwise):
 
     def lower(self, p, ctx):
         return lower_activation(ctx, ctx.input, "prelu", prelu_init=p["slope"], prelu_shared=p["shared"])
+
+    def torch(self, p, ctx):
+        """nn.PReLU(C or 1, init=slope); its ``weight`` is the ONNX ``slope``."""
+        c = 1 if p["shared"] else ctx.out_shape[0]
+        m = ctx.module("nn.PReLU", c, init=float(p["slope"]))
+        ctx.weight("weight", (c,), {"constant": float(p["slope"])}, onnx="slope", torch_default=True)
+        return f"{m}({ctx.input})"
 
     def read(self, node, ctx):
         """PRelu(x, slope): slope (C, 1, 1) or (C,) per channel, (1,) or a scalar shared;
@@ -354,6 +383,10 @@ class Softmax(Op):
 
     def cost(self, p, ins, out):
         return Cost(flops=5 * numel(out.shape))
+
+    def torch(self, p, ctx):
+        """F.softmax over dim 1, the channels."""
+        return f"F.softmax({ctx.input}, dim=1)"
 
     def lower(self, p, ctx):
         """Softmax over axis 1, the channels of (N, C) and (N, C, H, W) alike (opset >= 13)."""

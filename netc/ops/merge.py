@@ -72,11 +72,22 @@ class _Broadcasting(Op):
                 if len(s) < rank else x for x, s in zip(ctx.inputs, ctx.in_shapes)]
 
 
+    def torch_operands(self, ctx) -> list[str]:
+        """The inputs, each vector beside a map indexed to (N, C, 1, 1)."""
+        rank = len(ctx.out_shape)
+        return [f"{x}[:, :{', None' * (rank - len(s))}]" if len(s) < rank else x
+                for x, s in zip(ctx.inputs, ctx.in_shapes)]
+
+
 @register
 class Add(_Broadcasting):
     name = "add"
     doc = "elementwise sum of two or more inputs that broadcast (residual connections)"
     onnx_types = ("Add", "Sum")
+
+    def torch(self, p, ctx):
+        """x + y (+ ...), broadcasting like numpy."""
+        return " + ".join(self.torch_operands(ctx))
 
     def lower(self, p, ctx):
         """Add for two inputs, Sum for more (both broadcast like numpy)."""
@@ -89,6 +100,10 @@ class Mul(_Broadcasting):
     name = "mul"
     doc = "elementwise product of two or more inputs that broadcast (squeeze-and-excitation)"
     onnx_types = ("Mul",)
+
+    def torch(self, p, ctx):
+        """x * y (* ...), in the inputs' order."""
+        return " * ".join(self.torch_operands(ctx))
 
     def lower(self, p, ctx):
         """A chain of Mul nodes (ONNX has no n-ary product), in the inputs' order."""
@@ -119,6 +134,10 @@ class Concat(Op):
             raise ShapeError("concat needs inputs with the same height and width, got "
                              + ", ".join(fmt_shape(s) for s in ins))
         return Inferred((sum(s[0] for s in ins), *ins[0][1:]))
+
+    def torch(self, p, ctx):
+        """torch.cat along dim 1, the channels."""
+        return f"torch.cat([{', '.join(ctx.inputs)}], dim=1)"
 
     def lower(self, p, ctx):
         """Concat(axis=1): the channels."""
