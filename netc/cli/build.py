@@ -65,6 +65,8 @@ def build(
     if file.is_file() and is_binary(file):
         fail_usage(f"{file} is not a netc file: netc build compiles netc files "
                    "(netc summary and netc lint read ONNX models)")
+    if weights_file is not None:
+        _weights_extra(weights_file)
     if onnx_out is None:
         onnx_out = file.with_suffix(".onnx")
     if onnx_out.exists() and onnx_out.is_dir():
@@ -115,9 +117,8 @@ def build(
     typer.echo(onnx_build.describe(model, onnx_out, time.perf_counter() - start))
 
 
-def _weights(path: Path, net):
-    """The ONNX weight source of ``--weights``: the file read and checked against the
-    state_dict ``netc.to_torch`` gives the network (exit 1 naming each bad key)."""
+def _weights_extra(path: Path) -> None:
+    """``--weights``' file exists, and its reader is installed (else one line, exit 2)."""
     if not path.is_file():
         fail_usage(f"no such file: {path}" if not path.exists() else f"{path} is not a file")
     suffix = path.suffix.lower()
@@ -127,6 +128,11 @@ def _weights(path: Path, net):
         import_extra("torch", "torch", "build --weights FILE.pt")
     else:
         fail_usage(f"--weights {path}: expected a .safetensors file or a PyTorch state_dict (.pt, .pth, .bin)")
+
+
+def _weights(path: Path, net):
+    """The ONNX weight source of ``--weights``: the file read and checked against the
+    state_dict ``netc.to_torch`` gives the network (exit 1 naming each bad key)."""
     from ..torch.source import generate
     from ..torch.weights import check_weights, read_weights, weight_source
 
