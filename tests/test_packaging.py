@@ -70,3 +70,14 @@ def test_the_pre_commit_hook_installs_the_plain_set():
     assert hooks["netc-lint-onnx"]["files"] == r"\.onnx$"
     added = {d.split(">")[0] for d in hooks["netc-lint-onnx"]["additional_dependencies"]}
     assert added == {"onnx", "numpy"}
+
+
+def test_the_torch_extras_and_ci_install_torch():
+    """netc[weights] reads .safetensors without torch; netc[torch] adds torch; the test
+    extra has safetensors, and CI installs torch 2.13.0 (the local CPU wheel) beside it,
+    so that tests/test_torch.py runs there rather than being skipped."""
+    assert names(EXTRAS["weights"]) == {"safetensors", "numpy"}
+    assert names(EXTRAS["torch"]) == {"torch", "safetensors", "numpy"}
+    assert "safetensors" in names(EXTRAS["test"])
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert '"$venv/bin/python" -m pip install --quiet --disable-pip-version-check torch==2.13.0' in ci

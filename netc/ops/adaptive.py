@@ -50,6 +50,10 @@ class GlobalMaxPool(Op):
     def field(self, p, ins, fields, out):
         return fields[0].whole(ins[0][1:]) if fields[0] else None
 
+    def torch(self, p, ctx):
+        """The maximum over dims 2 and 3."""
+        return f"{ctx.input}.amax((2, 3){', keepdim=True' if p['keepdims'] else ''})"
+
     def lower(self, p, ctx):
         """GlobalMaxPool gives (N, C, 1, 1); a Flatten follows unless keepdims."""
         y = ctx.node("GlobalMaxPool", [ctx.input])
@@ -99,6 +103,11 @@ class _Adaptive(Op):
         largest = [_largest(ws) for ws in self.windows(p, ins)]
         return Field(tuple(s + (k - 1) * j for s, j, (k, _) in zip(f.size, f.jump, largest)),
                      tuple(j * step for j, (_, step) in zip(f.jump, largest)))
+
+    def torch(self, p, ctx):
+        """nn.AdaptiveAvgPool2d / nn.AdaptiveMaxPool2d: PyTorch's windows, netc's."""
+        cls = "nn.AdaptiveAvgPool2d" if self.kind == "avg" else "nn.AdaptiveMaxPool2d"
+        return f"{ctx.module(cls, p['size'])}({ctx.input})"
 
     def lower(self, p, ctx):
         """Exact at every size. Out 1x1: GlobalAveragePool / GlobalMaxPool. Out dividing the

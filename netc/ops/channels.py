@@ -106,6 +106,11 @@ class Slice(Op):
             out["axis"] = axis
         return out
 
+    def torch(self, p, ctx):
+        """Indexing dim 1: x[:, start:end]."""
+        end = "" if p["end"] is None else p["end"]
+        return f"{ctx.input}[:, {p['start'] or ''}:{end}]"
+
     def lower(self, p, ctx):
         """Slice of the axis (positive), with steps only when not 1."""
         shape = ctx.in_shapes[0]
@@ -193,6 +198,10 @@ class ChannelShuffle(Op):
         ctx.take(swap, back)
         return {"groups": g}
 
+    def torch(self, p, ctx):
+        """The ``channel_shuffle`` helper: reshape, transpose, reshape back."""
+        return f"{ctx.helper('channel_shuffle')}({ctx.input}, {p['groups']})"
+
     def lower(self, p, ctx):
         """Reshape to (N, groups, C/groups, ...), Transpose the two, Reshape back; the
         batch dimension is copied (a 0 in Reshape's shape), so it stays symbolic."""
@@ -207,6 +216,10 @@ class ChannelShuffle(Op):
 class Identity(Op):
     name = "identity"
     doc = "the input unchanged"
+
+    def torch(self, p, ctx):
+        """The input itself."""
+        return ctx.input
 
     def lower(self, p, ctx):
         """Nothing: the input passes through (an Identity node only if it is an output)."""

@@ -12,7 +12,8 @@ C_in/groups channels, on a (C, L), (C, H, W) or (C, D, H, W) map.
 from __future__ import annotations
 
 from ..initializers import resolve
-from .activation import activation_flops, activation_params, fused_param, lower_activation
+from .activation import (PRELU_INIT, activation_flops, activation_params, fused_param, lower_activation,
+                         torch_activation)
 from .registry import (CHANNELS_LAST, MAX_CHANNELS, MAX_WINDOW, Cost, Inferred, Op, Param,
                        ShapeError, feature_map, numel, register)
 from .window import slide_nd
@@ -92,6 +93,37 @@ class Conv(Op):
         y = ctx.node("Conv", ins, kernel_shape=kernel, strides=[w.stride for w in ctx.windows],
                      pads=ctx.pads(), dilations=[w.dilation for w in ctx.windows], group=g)
         return lower_activation(ctx, y, p["activation"])
+
+    def torch(self, p, ctx):
+        """nn.Conv2d (Conv2dPReLU with a fused prelu) with the windows' padding, the weight
+        drawn as ``lower`` draws it; padding that differs between sides (``same`` at an even
+        kernel or a stride) is an F.pad before a conv of padding 0; then the activation."""
+        kh, kw = p["kernel"]
+        k, g = p["filters"], p["groups"]
+        c_in = ctx.in_shapes[0][0]
+        h, w = ctx.windows
+        x, kwargs = ctx.input, {"kernel_size": (kh, kw)}
+        if p["stride"] != (1, 1):
+            kwargs["stride"] = p["stride"]
+        if not ctx.symmetric():
+            x = f"F.pad({x}, {ctx.pads()})"
+        elif h.pad_begin or w.pad_begin:
+            kwargs["padding"] = (h.pad_begin, w.pad_begin)
+        if p["dilation"] != (1, 1):
+            kwargs["dilation"] = p["dilation"]
+        if g != 1:
+            kwargs["groups"] = g
+        if not p["bias"]:
+            kwargs["bias"] = False
+        prelu = p["activation"] == "prelu"
+        m = ctx.module("Conv2dPReLU" if prelu else "nn.Conv2d", c_in, k, **kwargs)
+        c = c_in // g
+        ctx.weight("weight", (k, c, kh, kw), resolve(p["init"], ctx.activation), c * kh * kw, k * kh * kw)
+        if p["bias"]:
+            ctx.weight("bias", (k,), "zeros")
+        if prelu:
+            ctx.weight("slope", (k,), {"constant": PRELU_INIT}, torch_default=True)
+        return torch_activation(ctx, f"{m}({x})", p["activation"])
 
     def read(self, node, ctx):
         """Conv(X, W (K, C/group, kh, kw), B?) with pads or auto_pad, strides, dilations, group,

@@ -66,11 +66,22 @@ class _Broadcasting(Operands):
         return self.lower_operands(p or {}, ctx)
 
 
+    def torch_operands(self, ctx) -> list[str]:
+        """The inputs, each vector beside a map indexed to (N, C, 1, 1)."""
+        rank = len(ctx.out_shape)
+        return [f"{x}[:, :{', None' * (rank - len(s))}]" if len(s) < rank else x
+                for x, s in zip(ctx.inputs, ctx.in_shapes)]
+
+
 @register
 class Add(_Broadcasting):
     name = "add"
     doc = "elementwise sum of two or more inputs that broadcast (residual connections)"
     onnx_types = ("Add", "Sum")
+
+    def torch(self, p, ctx):
+        """x + y (+ ...), broadcasting like numpy."""
+        return " + ".join(self.torch_operands(ctx))
 
     def lower(self, p, ctx):
         """Add for two operands, Sum for more (both broadcast like numpy)."""
@@ -83,6 +94,10 @@ class Mul(_Broadcasting):
     name = "mul"
     doc = "elementwise product of two or more inputs that broadcast (squeeze-and-excitation)"
     onnx_types = ("Mul",)
+
+    def torch(self, p, ctx):
+        """x * y (* ...), in the inputs' order."""
+        return " * ".join(self.torch_operands(ctx))
 
     def lower(self, p, ctx):
         """A chain of Mul nodes (ONNX has no n-ary product), in the operands' order."""
@@ -125,6 +140,10 @@ class Concat(Op):
         if dim(p["axis"], ins[0]) != 0:
             return None
         return super().field(p, ins, fields, out)
+
+    def torch(self, p, ctx):
+        """torch.cat along dim 1, the channels."""
+        return f"torch.cat([{', '.join(ctx.inputs)}], dim=1)"
 
     def lower(self, p, ctx):
         """Concat along the axis (positive; 1: the channels)."""

@@ -43,6 +43,24 @@ class BatchNorm(Op):
         momentum = {} if p["momentum"] == 0.9 else {"momentum": float(p["momentum"])}
         return ctx.node("BatchNormalization", ins, epsilon=float(p["eps"]), **momentum)
 
+    def torch(self, p, ctx):
+        """nn.BatchNorm2d (nn.BatchNorm1d for a vector), momentum 1 - netc's (PyTorch weighs
+        the new batch by its momentum, ONNX the running value); running statistics and
+        ``num_batches_tracked`` as buffers."""
+        c = ctx.in_shapes[0][0]
+        kwargs = {} if p["eps"] == 1e-5 else {"eps": float(p["eps"])}
+        momentum = round(1 - p["momentum"], 12)
+        if momentum != 0.1:
+            kwargs["momentum"] = momentum
+        cls = "nn.BatchNorm2d" if len(ctx.in_shapes[0]) == 3 else "nn.BatchNorm1d"
+        m = ctx.module(cls, c, **kwargs)
+        ctx.weight("weight", (c,), "ones", torch_default=True)
+        ctx.weight("bias", (c,), "zeros", torch_default=True)
+        ctx.buffer("running_mean", (c,), "zeros")
+        ctx.buffer("running_var", (c,), "ones")
+        ctx.buffer("num_batches_tracked", (), None, onnx=None, optional=True)
+        return f"{m}({ctx.input})"
+
     def read(self, node, ctx):
         """BatchNormalization(X, scale, B, mean, var): epsilon and momentum (float32s,
         read as the shortest decimals); a following Relu stays a layer of its own."""
@@ -61,6 +79,10 @@ class Dropout(Op):
     onnx_types = ("Dropout",)
     params = {"rate": Param("number", "probability p of dropping a unit", default=0.5,
                             min=0, max=1, exclusive_max=True)}
+
+    def torch(self, p, ctx):
+        """nn.Dropout(rate): active in training, the identity in eval mode."""
+        return f"{ctx.module('nn.Dropout', float(p['rate']))}({ctx.input})"
 
     def lower(self, p, ctx):
         """Nothing: the inference graph has no dropout (the input passes through)."""
@@ -146,6 +168,19 @@ class LayerNorm(Op):
             y = ctx.node("Add", [ctx.node("Mul", [y, per_channel(ctx, "weight", "ones")]),
                                  per_channel(ctx, "bias", "zeros")])
         return y
+
+    def torch(self, p, ctx):
+        """nn.LayerNorm over a vector's features; over a map's channels at each position,
+        the ``LayerNorm2d`` helper (permute to channels-last and back, as torchvision's)."""
+        c, is_map = ctx.in_shapes[0][0], len(ctx.in_shapes[0]) == 3
+        kwargs = {} if p["eps"] == 1e-5 else {"eps": float(p["eps"])}
+        if not p["affine"]:
+            kwargs["elementwise_affine"] = False
+        m = ctx.module("LayerNorm2d" if is_map else "nn.LayerNorm", c, **kwargs)
+        if p["affine"]:
+            ctx.weight("weight", (c,), "ones", torch_default=True)
+            ctx.weight("bias", (c,), "zeros", torch_default=True)
+        return f"{m}({ctx.input})"
 
     def read(self, node, ctx):
         """LayerNormalization over the last axis of a vector; Transpose (0, 2, 3, 1) ->
@@ -268,6 +303,20 @@ class Scale(Op):
         if not per_channel_weight(ctx, ctx.other(node, x[0]), shape[0], len(shape)):
             return None
         return {**p, "bias": True}
+
+    def torch(self, p, ctx):
+        """The ``Scale`` helper: ``weight`` (and ``bias``) of shape (C, 1, 1) for a map,
+        (C,) for a vector, as ``lower`` stores them (torchvision's layer_scale)."""
+        c = ctx.in_shapes[0][0]
+        shape = (c, 1, 1) if len(ctx.in_shapes[0]) == 3 else (c,)
+        kwargs = {"value": float(p["value"])} if p["value"] != 1 else {}
+        if p["bias"]:
+            kwargs["bias"] = True
+        m = ctx.module("Scale", shape, **kwargs)
+        ctx.weight("weight", shape, {"constant": float(p["value"])}, torch_default=True)
+        if p["bias"]:
+            ctx.weight("bias", shape, "zeros", torch_default=True)
+        return f"{m}({ctx.input})"
 
     def lower(self, p, ctx):
         """Mul by ``LAYER.weight`` (then Add ``LAYER.bias``), (C, 1, 1) for a map, (C,) for a vector."""

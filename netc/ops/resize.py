@@ -106,6 +106,17 @@ class Upsample(Op):
         return Field(tuple(s + extra * j for s, j in zip(f.size, f.jump)),
                      tuple(j * n // o for j, n, o in zip(f.jump, ins[0][1:], out.shape[1:])))
 
+    def torch(self, p, ctx):
+        """F.interpolate: by ``scale_factor`` (PyTorch's mapping by 1/s, netc's), else to the
+        output's height and width (a second input's, known here); bilinear with its
+        align_corners."""
+        kwargs = f', mode="bilinear", align_corners={p["align_corners"]}' if p["mode"] == "bilinear" else ""
+        if len(ctx.inputs) == 1 and p["size"] is None:
+            sh, sw = (float(s) for s in p["scale"])
+            scale = repr(sh) if sh == sw else f"({sh!r}, {sw!r})"
+            return f"F.interpolate({ctx.input}, scale_factor={scale}{kwargs})"
+        return f"F.interpolate({ctx.input}, size={tuple(ctx.out_shape[1:])}{kwargs})"
+
     def lower(self, p, ctx):
         """Resize (rank-generic). nearest: coordinate_transformation_mode asymmetric,
         nearest_mode floor; (bi/tri)linear: mode linear, half_pixel (align_corners false)
@@ -228,6 +239,12 @@ class Crop(Op):
             size.append(end - start)
         return {"size": tuple(size)}
 
+    def torch(self, p, ctx):
+        """Indexing dims 2 and 3 at torchvision's offsets."""
+        (_, h, w), (_, oh, ow) = ctx.in_shapes[0], ctx.out_shape
+        top, left = crop_offset(h, oh), crop_offset(w, ow)
+        return f"{ctx.input}[:, :, {top}:{top + oh}, {left}:{left + ow}]"
+
     def lower(self, p, ctx):
         """Slice on the spatial axes (2 and 3 of a 2-D map) from torchvision's offsets."""
         sizes, outs = ctx.in_shapes[0][1:], ctx.out_shape[1:]
@@ -304,6 +321,14 @@ class Pad(Op):
         t, l, b, r = pads[2], pads[3], pads[6], pads[7]
         return {"padding": [t, b, l, r], "mode": mode,
                 "value": ctx.float32(value) if mode == "constant" else 0}
+
+    def torch(self, p, ctx):
+        """F.pad with (left, right, top, bottom), its mode and value."""
+        (t, b), (l, r) = p["padding"]
+        extra = f', mode="{p["mode"]}"' if p["mode"] != "constant" else ""
+        if p["value"] != 0:
+            extra += f", value={float(p['value'])!r}"
+        return f"F.pad({ctx.input}, {(l, r, t, b)}{extra})"
 
     def lower(self, p, ctx):
         """Pad with pads [0, 0, top, left, 0, 0, bottom, right]; mode constant (with

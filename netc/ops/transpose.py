@@ -23,7 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..initializers import resolve
-from .activation import activation_flops, activation_params, fused_param, lower_activation
+from .activation import (PRELU_INIT, activation_flops, activation_params, fused_param, lower_activation,
+                         torch_activation)
 from .registry import (MAX_CHANNELS, MAX_WINDOW, Cost, Field, Inferred, Op, Param, ShapeError,
                        feature_map, numel, register)
 from .window import axis_names, per_axis
@@ -174,6 +175,32 @@ class ConvTranspose(Op):
                 raise ctx.unsupported(f"{attr} {list(more[key])} of the wrong length")
         return {"filters": per_group * groups, "kernel": kernel, "padding": tuple(pads[:n]), **more,
                 "groups": groups, "bias": ctx.has_input(node, 2)}
+
+    def torch(self, p, ctx):
+        """nn.ConvTranspose2d (ConvTranspose2dPReLU with a fused prelu), which takes every
+        output_padding netc does; weight (C_in, K/groups, kh, kw) drawn as ``lower`` draws it."""
+        kh, kw = p["kernel"]
+        k, g = p["filters"], p["groups"]
+        c = ctx.in_shapes[0][0]
+        kwargs = {"kernel_size": (kh, kw)}
+        for key, default in (("stride", (1, 1)), ("padding", (0, 0)), ("output_padding", (0, 0))):
+            if p[key] != default:
+                kwargs[key] = p[key]
+        if g != 1:
+            kwargs["groups"] = g
+        if not p["bias"]:
+            kwargs["bias"] = False
+        if p["dilation"] != (1, 1):
+            kwargs["dilation"] = p["dilation"]
+        prelu = p["activation"] == "prelu"
+        m = ctx.module("ConvTranspose2dPReLU" if prelu else "nn.ConvTranspose2d", c, k, **kwargs)
+        ctx.weight("weight", (c, k // g, kh, kw), resolve(p["init"], p["activation"]),
+                   k // g * kh * kw, c * kh * kw)
+        if p["bias"]:
+            ctx.weight("bias", (k,), "zeros")
+        if prelu:
+            ctx.weight("slope", (k,), {"constant": PRELU_INIT}, torch_default=True)
+        return torch_activation(ctx, f"{m}({ctx.input})", p["activation"])
 
     def lower(self, p, ctx):
         """ConvTranspose with explicit pads and output_padding; weight (C_in, K/groups, kh, kw)
