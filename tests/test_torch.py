@@ -428,6 +428,7 @@ ZOO = {   # small inputs where the file allows them, to keep CPU time low
     "efficientnet_b0": (3, 64, 64), "convnext_tiny": (3, 64, 64), "mobilenet_v3_large": (3, 64, 64),
     "unet": (1, 188, 188), "yolov8": (3, 64, 64), "deeplabv3_resnet50": (3, 64, 64),
     "murphy-fig7": None, "murphy-deep-stride1": (3, 96, 96), "lenet5": None,
+    "m5": None, "unet3d": (3, 92, 92, 92),   # the smallest volume the 3-D U-Net's valid convs take
 }
 
 

@@ -51,8 +51,9 @@ class GlobalMaxPool(Op):
         return fields[0].whole(ins[0][1:]) if fields[0] else None
 
     def torch(self, p, ctx):
-        """The maximum over dims 2 and 3."""
-        return f"{ctx.input}.amax((2, 3){', keepdim=True' if p['keepdims'] else ''})"
+        """The maximum over every spatial dim (2, 3 of a 2-D map)."""
+        dims = tuple(range(2, len(ctx.in_shapes[0]) + 1))
+        return f"{ctx.input}.amax({dims}{', keepdim=True' if p['keepdims'] else ''})"
 
     def lower(self, p, ctx):
         """GlobalMaxPool gives (N, C, 1, 1); a Flatten follows unless keepdims."""
@@ -105,9 +106,11 @@ class _Adaptive(Op):
                      tuple(j * step for j, (_, step) in zip(f.jump, largest)))
 
     def torch(self, p, ctx):
-        """nn.AdaptiveAvgPool2d / nn.AdaptiveMaxPool2d: PyTorch's windows, netc's."""
-        cls = "nn.AdaptiveAvgPool2d" if self.kind == "avg" else "nn.AdaptiveMaxPool2d"
-        return f"{ctx.module(cls, p['size'])}({ctx.input})"
+        """nn.AdaptiveAvgPool1d/2d/3d, nn.AdaptiveMaxPool1d/2d/3d: PyTorch's windows, netc's."""
+        n = len(ctx.in_shapes[0]) - 1
+        cls = f"nn.Adaptive{'Avg' if self.kind == 'avg' else 'Max'}Pool{n}d"
+        size = ctx.out_shape[1:]
+        return f"{ctx.module(cls, size[0] if len(set(size)) == 1 else size)}({ctx.input})"
 
     def lower(self, p, ctx):
         """Exact at every size. Out 1x1: GlobalAveragePool / GlobalMaxPool. Out dividing the

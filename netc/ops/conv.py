@@ -95,30 +95,30 @@ class Conv(Op):
         return lower_activation(ctx, y, p["activation"])
 
     def torch(self, p, ctx):
-        """nn.Conv2d (Conv2dPReLU with a fused prelu) with the windows' padding, the weight
-        drawn as ``lower`` draws it; padding that differs between sides (``same`` at an even
-        kernel or a stride) is an F.pad before a conv of padding 0; then the activation."""
-        kh, kw = p["kernel"]
+        """nn.Conv1d/2d/3d as the map's rank says (Conv{n}dPReLU with a fused prelu) with the
+        windows' padding, the weight drawn as ``lower`` draws it; padding that differs
+        between sides (``same`` at an even kernel or a stride) is an F.pad before a conv of
+        padding 0; then the activation."""
+        kernel = ctx.per_axis("kernel")
         k, g = p["filters"], p["groups"]
         c_in = ctx.in_shapes[0][0]
-        h, w = ctx.windows
-        x, kwargs = ctx.input, {"kernel_size": (kh, kw)}
-        if p["stride"] != (1, 1):
-            kwargs["stride"] = p["stride"]
+        x, kwargs = ctx.input, {"kernel_size": ctx.arg("kernel")}
+        if set(ctx.per_axis("stride")) != {1}:
+            kwargs["stride"] = ctx.arg("stride")
         if not ctx.symmetric():
             x = f"F.pad({x}, {ctx.pads()})"
-        elif h.pad_begin or w.pad_begin:
-            kwargs["padding"] = (h.pad_begin, w.pad_begin)
-        if p["dilation"] != (1, 1):
-            kwargs["dilation"] = p["dilation"]
+        elif any(ctx.per_axis("pad_begin")):
+            kwargs["padding"] = ctx.arg("pad_begin")
+        if set(ctx.per_axis("dilation")) != {1}:
+            kwargs["dilation"] = ctx.arg("dilation")
         if g != 1:
             kwargs["groups"] = g
         if not p["bias"]:
             kwargs["bias"] = False
         prelu = p["activation"] == "prelu"
-        m = ctx.module("Conv2dPReLU" if prelu else "nn.Conv2d", c_in, k, **kwargs)
-        c = c_in // g
-        ctx.weight("weight", (k, c, kh, kw), resolve(p["init"], ctx.activation), c * kh * kw, k * kh * kw)
+        m = ctx.module(f"Conv{ctx.dims}dPReLU" if prelu else f"nn.Conv{ctx.dims}d", c_in, k, **kwargs)
+        c, taps = c_in // g, numel(kernel)
+        ctx.weight("weight", (k, c, *kernel), resolve(p["init"], ctx.activation), c * taps, k * taps)
         if p["bias"]:
             ctx.weight("bias", (k,), "zeros")
         if prelu:

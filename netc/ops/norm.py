@@ -44,7 +44,7 @@ class BatchNorm(Op):
         return ctx.node("BatchNormalization", ins, epsilon=float(p["eps"]), **momentum)
 
     def torch(self, p, ctx):
-        """nn.BatchNorm2d (nn.BatchNorm1d for a vector), momentum 1 - netc's (PyTorch weighs
+        """nn.BatchNorm1d/2d/3d as the input's rank says (1d: a vector or a 1-D map), momentum 1 - netc's (PyTorch weighs
         the new batch by its momentum, ONNX the running value); running statistics and
         ``num_batches_tracked`` as buffers."""
         c = ctx.in_shapes[0][0]
@@ -52,7 +52,7 @@ class BatchNorm(Op):
         momentum = round(1 - p["momentum"], 12)
         if momentum != 0.1:
             kwargs["momentum"] = momentum
-        cls = "nn.BatchNorm2d" if len(ctx.in_shapes[0]) == 3 else "nn.BatchNorm1d"
+        cls = f"nn.BatchNorm{max(len(ctx.in_shapes[0]) - 1, 1)}d"
         m = ctx.module(cls, c, **kwargs)
         ctx.weight("weight", (c,), "ones", torch_default=True)
         ctx.weight("bias", (c,), "zeros", torch_default=True)
@@ -306,13 +306,14 @@ class Scale(Op):
 
     def torch(self, p, ctx):
         """The ``Scale`` helper: ``weight`` (and ``bias``) of shape (C, 1, 1) for a map,
-        (C,) for a vector, as ``lower`` stores them (torchvision's layer_scale)."""
+        (C,) for a vector (one 1 per spatial axis), as ``lower`` stores them (torchvision's
+        layer_scale)."""
         c = ctx.in_shapes[0][0]
-        shape = (c, 1, 1) if len(ctx.in_shapes[0]) == 3 else (c,)
+        shape = (c, *(1,) * (len(ctx.in_shapes[0]) - 1))
         kwargs = {"value": float(p["value"])} if p["value"] != 1 else {}
         if p["bias"]:
             kwargs["bias"] = True
-        m = ctx.module("Scale", shape, **kwargs)
+        m = ctx.module("Scale", list(shape), **kwargs)
         ctx.weight("weight", shape, {"constant": float(p["value"])}, torch_default=True)
         if p["bias"]:
             ctx.weight("bias", shape, "zeros", torch_default=True)

@@ -108,12 +108,12 @@ class Upsample(Op):
 
     def torch(self, p, ctx):
         """F.interpolate: by ``scale_factor`` (PyTorch's mapping by 1/s, netc's), else to the
-        output's height and width (a second input's, known here); bilinear with its
-        align_corners."""
-        kwargs = f', mode="bilinear", align_corners={p["align_corners"]}' if p["mode"] == "bilinear" else ""
+        output's spatial sizes (a second input's, known here); linear, bilinear or
+        trilinear with its align_corners."""
+        kwargs = "" if p["mode"] == "nearest" else f', mode="{p["mode"]}", align_corners={p["align_corners"]}'
         if len(ctx.inputs) == 1 and p["size"] is None:
-            sh, sw = (float(s) for s in p["scale"])
-            scale = repr(sh) if sh == sw else f"({sh!r}, {sw!r})"
+            scales = [float(s) for s in per_axis(p["scale"], len(ctx.in_shapes[0]) - 1, "scale")]
+            scale = repr(scales[0]) if len(set(scales)) == 1 else f"({', '.join(map(repr, scales))})"
             return f"F.interpolate({ctx.input}, scale_factor={scale}{kwargs})"
         return f"F.interpolate({ctx.input}, size={tuple(ctx.out_shape[1:])}{kwargs})"
 
@@ -240,10 +240,10 @@ class Crop(Op):
         return {"size": tuple(size)}
 
     def torch(self, p, ctx):
-        """Indexing dims 2 and 3 at torchvision's offsets."""
-        (_, h, w), (_, oh, ow) = ctx.in_shapes[0], ctx.out_shape
-        top, left = crop_offset(h, oh), crop_offset(w, ow)
-        return f"{ctx.input}[:, :, {top}:{top + oh}, {left}:{left + ow}]"
+        """Indexing every spatial dim (2 and 3 of a 2-D map) at torchvision's offsets."""
+        cuts = [f"{crop_offset(n, o)}:{crop_offset(n, o) + o}"
+                for n, o in zip(ctx.in_shapes[0][1:], ctx.out_shape[1:])]
+        return f"{ctx.input}[:, :, {', '.join(cuts)}]"
 
     def lower(self, p, ctx):
         """Slice on the spatial axes (2 and 3 of a 2-D map) from torchvision's offsets."""
@@ -324,7 +324,7 @@ class Pad(Op):
 
     def torch(self, p, ctx):
         """F.pad with (left, right, top, bottom), its mode and value."""
-        (t, b), (l, r) = p["padding"]
+        (t, b), (l, r) = sides_per_axis(p["padding"], 2)
         extra = f', mode="{p["mode"]}"' if p["mode"] != "constant" else ""
         if p["value"] != 0:
             extra += f", value={float(p['value'])!r}"

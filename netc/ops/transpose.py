@@ -177,25 +177,28 @@ class ConvTranspose(Op):
                 "groups": groups, "bias": ctx.has_input(node, 2)}
 
     def torch(self, p, ctx):
-        """nn.ConvTranspose2d (ConvTranspose2dPReLU with a fused prelu), which takes every
-        output_padding netc does; weight (C_in, K/groups, kh, kw) drawn as ``lower`` draws it."""
-        kh, kw = p["kernel"]
+        """nn.ConvTranspose1d/2d/3d as the map's rank says (ConvTranspose{n}dPReLU with a
+        fused prelu), which takes every output_padding netc does; weight
+        (C_in, K/groups, *kernel) drawn as ``lower`` draws it."""
+        kernel = ctx.per_axis("kernel")
         k, g = p["filters"], p["groups"]
         c = ctx.in_shapes[0][0]
-        kwargs = {"kernel_size": (kh, kw)}
-        for key, default in (("stride", (1, 1)), ("padding", (0, 0)), ("output_padding", (0, 0))):
-            if p[key] != default:
-                kwargs[key] = p[key]
+        kwargs = {"kernel_size": ctx.arg("kernel")}
+        for key, field, default in (("stride", "stride", 1), ("padding", "pad_begin", 0),
+                                    ("output_padding", "output_padding", 0)):
+            if set(ctx.per_axis(field)) != {default}:
+                kwargs[key] = ctx.arg(field)
         if g != 1:
             kwargs["groups"] = g
         if not p["bias"]:
             kwargs["bias"] = False
-        if p["dilation"] != (1, 1):
-            kwargs["dilation"] = p["dilation"]
+        if set(ctx.per_axis("dilation")) != {1}:
+            kwargs["dilation"] = ctx.arg("dilation")
         prelu = p["activation"] == "prelu"
-        m = ctx.module("ConvTranspose2dPReLU" if prelu else "nn.ConvTranspose2d", c, k, **kwargs)
-        ctx.weight("weight", (c, k // g, kh, kw), resolve(p["init"], p["activation"]),
-                   k // g * kh * kw, c * kh * kw)
+        cls = f"ConvTranspose{ctx.dims}dPReLU" if prelu else f"nn.ConvTranspose{ctx.dims}d"
+        m = ctx.module(cls, c, k, **kwargs)
+        taps = numel(kernel)
+        ctx.weight("weight", (c, k // g, *kernel), resolve(p["init"], p["activation"]), k // g * taps, c * taps)
         if p["bias"]:
             ctx.weight("bias", (k,), "zeros")
         if prelu:

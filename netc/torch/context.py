@@ -81,9 +81,17 @@ def code(value) -> str:
     raise TypeError(f"no literal for {value!r}")  # pragma: no cover - a rule's bug
 
 
+def axes(values) -> object:
+    """One value per spatial axis as a PyTorch argument: the value when every axis has it
+    (``kernel_size=3``), else the tuple (``(1, 3)``)."""
+    values = tuple(values)
+    return values[0] if len(set(values)) == 1 else values
+
+
 def pair(value) -> object:
-    """(a, a) as a; (a, b) as it is: ``kernel_size=3`` rather than ``(3, 3)``."""
-    if isinstance(value, (tuple, list)) and len(value) == 2 and value[0] == value[1]:
+    """(a, a) as a; (a, b) as it is: ``kernel_size=3`` rather than ``(3, 3)``. A list is
+    written as the tuple it holds, never collapsed (a shape: ``Scale((1, 1))``)."""
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == value[1]:
         return value[0]
     return tuple(value) if isinstance(value, list) else value
 
@@ -95,7 +103,8 @@ class TorchContext:
     inputs     Python expressions of the layer's inputs, in the YAML order
     in_shapes  netc shapes of the inputs, without the batch dimension
     out_shape  netc shape of the result, without the batch dimension
-    windows    [height, width] ``Window`` of sliding-window ops, else None
+    windows    a ``Window`` per spatial axis of sliding-window ops (length; height, width;
+               depth, height, width), else None
     activation the activation the layer's result meets (``netc.graph.activation_after``),
                what ``init: auto`` pairs with, as for the ONNX build
     """
@@ -153,10 +162,25 @@ class TorchContext:
         self._helpers.add(name)
         return name
 
-    def pads(self) -> tuple[int, int, int, int]:
-        """F.pad's (left, right, top, bottom) from the layer's windows."""
-        h, w = self.windows
-        return (w.pad_begin, w.pad_end, h.pad_begin, h.pad_end)
+    @property
+    def dims(self) -> int:
+        """The spatial axes of the layer's input map (1, 2 or 3): ``nn.Conv{dims}d``."""
+        return len(self.in_shapes[0]) - 1
+
+    def per_axis(self, field: str) -> tuple:
+        """One value of the windows' ``field`` per axis (``kernel``, ``stride``, ``pad_begin``...)."""
+        return tuple(getattr(w, field) for w in self.windows)
+
+    def arg(self, field: str) -> object:
+        """The windows' ``field`` as a PyTorch argument: one number when every axis has it
+        (``kernel_size=3``), else one per axis (``(1, 3)``)."""
+        return axes(self.per_axis(field))
+
+    def pads(self, overhang: bool = False) -> tuple[int, ...]:
+        """F.pad's pairs from the layer's windows, last axis first ((left, right, top, bottom)
+        of a 2-D map); with ``overhang``, each end grown by the ceil-mode window's overhang."""
+        return tuple(v for w in reversed(self.windows)
+                     for v in (w.pad_begin, w.pad_end + (w.overhang if overhang else 0)))
 
     def symmetric(self) -> bool:
         """Each window pads the same on both sides (a PyTorch ``padding=``)."""
@@ -185,5 +209,6 @@ def init_line(target: str, init, fan_in: int, fan_out: int) -> str:
 
 
 # helpers a rule may ask for by name (their source is in netc/torch/source.py)
-HELPER_NAMES = ("LayerNorm2d", "Scale", "Conv2dPReLU", "ConvTranspose2dPReLU", "LinearPReLU",
+HELPER_NAMES = ("LayerNorm2d", "Scale", *(f"{c}{n}dPReLU" for c in ("Conv", "ConvTranspose") for n in (1, 2, 3)),
+                "LinearPReLU",
                 "avg_pool_padded", "channel_shuffle", "as_map")

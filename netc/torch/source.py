@@ -45,10 +45,11 @@ RESERVED = frozenset({"self", "torch", "nn", "F", "x", "math"})
 HELPERS = {
     "LayerNorm2d": '''
 class LayerNorm2d(nn.LayerNorm):
-    """LayerNorm over the channels of an (N, C, H, W) map at each position (ConvNeXt's)."""
+    """LayerNorm over the channels of an (N, C, H, W) map at each position (ConvNeXt's);
+    of an (N, C, L) or (N, C, D, H, W) map alike."""
 
     def forward(self, x):
-        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
 ''',
     "Scale": '''
 class Scale(nn.Module):
@@ -63,28 +64,6 @@ class Scale(nn.Module):
         x = x * self.weight
         return x if self.bias is None else x + self.bias
 ''',
-    "Conv2dPReLU": '''
-class Conv2dPReLU(nn.Conv2d):
-    """nn.Conv2d, then PReLU with one learned slope per filter (``slope``)."""
-
-    def __init__(self, *args, slope=0.25, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.slope = nn.Parameter(torch.full((self.out_channels,), float(slope)))
-
-    def forward(self, x):
-        return F.prelu(super().forward(x), self.slope)
-''',
-    "ConvTranspose2dPReLU": '''
-class ConvTranspose2dPReLU(nn.ConvTranspose2d):
-    """nn.ConvTranspose2d, then PReLU with one learned slope per filter (``slope``)."""
-
-    def __init__(self, *args, slope=0.25, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.slope = nn.Parameter(torch.full((self.out_channels,), float(slope)))
-
-    def forward(self, x):
-        return F.prelu(super().forward(x), self.slope)
-''',
     "LinearPReLU": '''
 class LinearPReLU(nn.Linear):
     """nn.Linear, then PReLU with one learned slope per unit (``slope``)."""
@@ -96,16 +75,28 @@ class LinearPReLU(nn.Linear):
     def forward(self, x):
         return F.prelu(super().forward(x), self.slope)
 ''',
+    **{f"{base}{n}dPReLU": f'''
+class {base}{n}dPReLU(nn.{base}{n}d):
+    """nn.{base}{n}d, then PReLU with one learned slope per filter (``slope``)."""
+
+    def __init__(self, *args, slope=0.25, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.slope = nn.Parameter(torch.full((self.out_channels,), float(slope)))
+
+    def forward(self, x):
+        return F.prelu(super().forward(x), self.slope)
+''' for base in ("Conv", "ConvTranspose") for n in (1, 2, 3)},
     "avg_pool_padded": '''
 def avg_pool_padded(x, kernel, stride, pads, counted):
-    """Average pooling of ``x`` zero-padded by ``pads`` (left, right, top, bottom), each mean
-    divided by the pixels of its window that are real or in the ``counted`` padding (the
-    rest of ``pads`` is not counted): padding that differs between sides, which
-    nn.AvgPool2d cannot take."""
+    """Average pooling of ``x`` zero-padded by ``pads`` (F.pad's: (left, right, top, bottom)
+    of a 2-D map), each mean divided by the pixels of its window that are real or in the
+    ``counted`` padding (the rest of ``pads`` is not counted): padding that differs between
+    sides, which nn.AvgPool1d/2d/3d cannot take."""
+    pool = (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[x.dim() - 3]
     ones = F.pad(x.new_ones(1, 1, *x.shape[2:]), counted, value=1.0)
     rest = [p - c for p, c in zip(pads, counted)]
-    total = F.avg_pool2d(F.pad(x, pads), kernel, stride)
-    return total / F.avg_pool2d(F.pad(ones, rest), kernel, stride)
+    total = pool(F.pad(x, pads), kernel, stride)
+    return total / pool(F.pad(ones, rest), kernel, stride)
 ''',
     "channel_shuffle": '''
 def channel_shuffle(x, groups):
