@@ -160,6 +160,53 @@ EDGES = {
 }
 
 
+# 1-D and 3-D maps: the torch rules read the windows per axis (nn.Conv1d, nn.MaxPool3d, ...)
+EDGES.update({
+    "one_d": (["conv: {filters: 4, kernel: 5, stride: 2, padding: same, activation: prelu}", "batchnorm",
+               "maxpool: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}",
+               "avgpool: {kernel: 2, padding: same, count_include_pad: true}",
+               "conv_transpose: {name: t, filters: 3, kernel: 3, stride: 2, padding: 1, output_padding: 1}",
+               "upsample: {name: u, from: input, scale: 1.5, mode: linear}",
+               "adaptive_avgpool: {name: a, from: t, size: 5}", "crop: {name: k, from: [u, t]}",
+               "scale: {name: s, from: k, bias: true}", "layernorm: {name: n, from: s}",
+               "global_maxpool: {name: g, from: t}", "global_avgpool: {name: v, from: a, keepdims: true}"],
+              (3, 19), "[n, g, v]"),
+    "three_d": (["conv: {filters: 4, kernel: [3, 1, 2], stride: [1, 2, 1], padding: [1, 0, 1], "
+                 "dilation: [2, 1, 1], groups: 2, activation: prelu}", "batchnorm",
+                 "maxpool: {kernel: 2, padding: same}",
+                 "avgpool: {kernel: [1, 2, 2], stride: 1, padding: [0, 1, 1]}",
+                 "conv_transpose: {name: t, filters: 2, kernel: [2, 3, 3], stride: 2, padding: [0, 1, 1], "
+                 "activation: prelu}",
+                 "upsample: {name: u, from: input, scale: [1, 2, 1.5], mode: trilinear, align_corners: true}",
+                 "adaptive_maxpool: {name: a, from: t, size: [2, 3, 4]}", "crop: {name: k, from: [u, t]}",
+                 "instancenorm: {name: i, from: k, affine: true}", "global_avgpool: {name: v, from: a}"],
+                (2, 5, 6, 7), "[i, v]"),
+})
+
+# the tensor ops of any rank
+EDGES.update({
+    "tensor_ops": (["conv: {name: c, filters: 8, kernel: 3, padding: 1}", "groupnorm: {groups: 4, eps: 1.0e-3}",
+                    "reshape: {shape: [2, 4, 36]}", "permute: {name: p, dims: [0, 1, 3, 2]}",
+                    "matmul: {name: m, from: [p, reshape1]}", "reduce_mean: {axes: [-1], keepdims: true}",
+                    "sub: {by: 0.5, by_index: 0}", "sub: {from: [m, sub1]}", "div: {by_shape: [36, 1], by: 3}",
+                    "pow: {by: 2}", "sqrt", "exp", "log", "neg", "abs", "erf", "clip: {min: -0.5, max: 0.9}",
+                    "minimum: {from: [clip1, m], by: 0.7}", "maximum: {from: [minimum1, m]}",
+                    "where: {from: [maximum1, m], by: -1}", "add: {from: [where1, m], by: 1.5}",
+                    "mul: {by_shape: [2], by: 2}", "squeeze: {name: q, from: reduce_mean1}",
+                    "unsqueeze: {name: z, from: q, axes: [2]}", "expand: {from: z, shape: [2, 5, 36]}",
+                    "reduce_sum: {name: r1, from: mul1, axes: [1, 3]}", "reduce_max: {name: r2, from: mul1}",
+                    "reduce_min: {name: r3, from: mul1, axes: [2], keepdims: true}",
+                    "reduce_l2: {name: r4, from: mul1, axes: [-2]}",
+                    "log_softmax: {name: ls, from: mul1, axis: 2}", "softmax: {name: sm, from: mul1, axis: -1}",
+                    "gather: {name: ga, from: mul1, indices: [3, -1, 0], axis: 3}",
+                    "gather: {name: gb, from: mul1, indices: 1, axis: 1}",
+                    "slice: {name: sl, from: c, axis: 2, start: 1, end: 6, step: 2}",
+                    "flatten: {name: fl, from: c, start: 2, end: 3}",
+                    "concat: {name: ct, from: [c, c], axis: -1}"],
+                   (3, 6, 6), "[expand1, r1, r2, r3, r4, ls, sm, ga, gb, sl, fl, ct]"),
+})
+
+
 @pytest.mark.parametrize("name", sorted(EDGES))
 def test_the_module_computes_what_netc_and_onnx_compute(name, tmp_path):
     layers, shape, *outputs = EDGES[name]

@@ -107,9 +107,11 @@ class Slice(Op):
         return out
 
     def torch(self, p, ctx):
-        """Indexing dim 1: x[:, start:end]."""
+        """Indexing the axis (dim 1 by default): x[:, start:end(:step)]."""
+        i = dim(p["axis"], ctx.in_shapes[0])
         end = "" if p["end"] is None else p["end"]
-        return f"{ctx.input}[:, {p['start'] or ''}:{end}]"
+        step = f":{p['step']}" if p["step"] != 1 else ""
+        return f"{ctx.input}[{':, ' * (i + 1)}{p['start'] or ''}:{end}{step}]"
 
     def lower(self, p, ctx):
         """Slice of the axis (positive), with steps only when not 1."""

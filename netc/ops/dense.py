@@ -145,8 +145,11 @@ class Flatten(Op):
         return ctx.node("Reshape", [ctx.input, ctx.int_constant("shape", [0, *ctx.out_shape])])
 
     def torch(self, p, ctx):
-        """torch.flatten from dim 1."""
-        return f"torch.flatten({ctx.input}, 1)"
+        """torch.flatten from dim 1; some axes only: torch.flatten(x, start, end)."""
+        if self.whole(p):
+            return f"torch.flatten({ctx.input}, 1)"
+        s, e = self.span(p, ctx.in_shapes[0])
+        return f"torch.flatten({ctx.input}, {s + 1}, {e + 1})"
 
     def read(self, node, ctx):
         """Flatten(axis=1), or a Reshape to (N, C*H*W) however the exporter spelled it."""

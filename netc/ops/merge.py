@@ -66,13 +66,6 @@ class _Broadcasting(Operands):
         return self.lower_operands(p or {}, ctx)
 
 
-    def torch_operands(self, ctx) -> list[str]:
-        """The inputs, each vector beside a map indexed to (N, C, 1, 1)."""
-        rank = len(ctx.out_shape)
-        return [f"{x}[:, :{', None' * (rank - len(s))}]" if len(s) < rank else x
-                for x, s in zip(ctx.inputs, ctx.in_shapes)]
-
-
 @register
 class Add(_Broadcasting):
     name = "add"
@@ -80,8 +73,8 @@ class Add(_Broadcasting):
     onnx_types = ("Add", "Sum")
 
     def torch(self, p, ctx):
-        """x + y (+ ...), broadcasting like numpy."""
-        return " + ".join(self.torch_operands(ctx))
+        """x + y (+ ...), broadcasting as netc does (``torch_operands``), a constant too."""
+        return " + ".join(self.torch_operands(p, ctx))
 
     def lower(self, p, ctx):
         """Add for two operands, Sum for more (both broadcast like numpy)."""
@@ -96,8 +89,8 @@ class Mul(_Broadcasting):
     onnx_types = ("Mul",)
 
     def torch(self, p, ctx):
-        """x * y (* ...), in the inputs' order."""
-        return " * ".join(self.torch_operands(ctx))
+        """x * y (* ...), in the operands' order, a constant too."""
+        return " * ".join(self.torch_operands(p, ctx))
 
     def lower(self, p, ctx):
         """A chain of Mul nodes (ONNX has no n-ary product), in the operands' order."""
@@ -142,8 +135,8 @@ class Concat(Op):
         return super().field(p, ins, fields, out)
 
     def torch(self, p, ctx):
-        """torch.cat along dim 1, the channels."""
-        return f"torch.cat([{', '.join(ctx.inputs)}], dim=1)"
+        """torch.cat along the axis (dim 1, the channels, by default)."""
+        return f"torch.cat([{', '.join(ctx.inputs)}], dim={dim(p['axis'], ctx.in_shapes[0]) + 1})"
 
     def lower(self, p, ctx):
         """Concat along the axis (positive; 1: the channels)."""

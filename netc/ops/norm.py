@@ -154,13 +154,14 @@ class LayerNorm(Op):
         Transposes (N, C, H, W) -> (N, H, W, C) and back for a map. Below 17, the
         definition over axis 1: d = x - ReduceMean(x); y = d / Sqrt(ReduceMean(d*d) + eps),
         then * weight + bias, weights (C, 1, 1) for a map."""
-        c, eps, is_map = ctx.in_shapes[0][0], float(p["eps"]), len(ctx.in_shapes[0]) == 3
+        c, eps, r = ctx.in_shapes[0][0], float(p["eps"]), len(ctx.in_shapes[0])
+        is_map = r >= 2      # channels at each position of a 1-, 2- or 3-D map
         if ctx.opset >= 17:
-            x = ctx.node("Transpose", [ctx.input], perm=[0, 2, 3, 1]) if is_map else ctx.input
+            x = ctx.node("Transpose", [ctx.input], perm=[0, *range(2, r + 1), 1]) if is_map else ctx.input
             scale = ctx.weight("weight", (c,), "ones") if p["affine"] else ctx.constant("ones", [1.0] * c)
             ins = [x, scale] + ([ctx.weight("bias", (c,), "zeros")] if p["affine"] else [])
             y = ctx.node("LayerNormalization", ins, axis=-1, epsilon=eps)
-            return ctx.node("Transpose", [y], perm=[0, 3, 1, 2]) if is_map else y
+            return ctx.node("Transpose", [y], perm=[0, r, *range(1, r)]) if is_map else y
         d = ctx.node("Sub", [ctx.input, ctx.node("ReduceMean", [ctx.input], axes=[1], keepdims=1)])
         var = ctx.node("ReduceMean", [ctx.node("Mul", [d, d])], axes=[1], keepdims=1)
         y = ctx.node("Div", [d, ctx.node("Sqrt", [ctx.node("Add", [var, ctx.constant("eps", eps)])])])
@@ -171,8 +172,9 @@ class LayerNorm(Op):
 
     def torch(self, p, ctx):
         """nn.LayerNorm over a vector's features; over a map's channels at each position,
-        the ``LayerNorm2d`` helper (permute to channels-last and back, as torchvision's)."""
-        c, is_map = ctx.in_shapes[0][0], len(ctx.in_shapes[0]) == 3
+        the ``LayerNorm2d`` helper (permute to channels-last and back, as torchvision's), a
+        1-D or 3-D map's too."""
+        c, is_map = ctx.in_shapes[0][0], len(ctx.in_shapes[0]) >= 2
         kwargs = {} if p["eps"] == 1e-5 else {"eps": float(p["eps"])}
         if not p["affine"]:
             kwargs["elementwise_affine"] = False
