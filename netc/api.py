@@ -117,3 +117,38 @@ def _network(src: Source, params: dict | None = None, input_shape=None) -> Netwo
             for d in e.diagnostics:
                 d.notes.append((None, "with the overrides " + ", ".join(overrides)))
         raise
+
+
+def to_torch(network: "Network | str | os.PathLike", params: dict | None = None, input_shape=None,
+             seed: int = 0):
+    """The network as a ``torch.nn.Module`` (netc/torch/): module names follow the layer
+    names (block instances as nested modules), weights drawn from the file's init schemes
+    with ``seed`` (the values ``netc build --seed`` writes), the forward following the
+    graph (several outputs as a tuple), batchnorm running statistics as buffers.
+    ``network`` is a loaded ``Network`` or the path of a netc file (then ``params`` and
+    ``input_shape`` as for ``load``). Raises ``MissingExtra`` without torch, ``BuildError``
+    for an op with no PyTorch rule."""
+    from .diagnostics import MissingExtra
+
+    if not isinstance(network, Network):
+        network = load(network, params, input_shape)
+    elif params or input_shape is not None:
+        raise OverrideError("params and input_shape apply to a path; load the network with them instead")
+    if is_onnx_network(network):
+        raise OverrideError("netc.to_torch writes netc files as PyTorch modules, not ONNX models "
+                            "(netc import writes an ONNX model as a netc file first)")
+    try:
+        from .torch.module import to_torch as _to_torch
+    except ImportError as e:
+        if (e.name or "").split(".")[0] not in ("torch", "numpy"):
+            raise
+        raise MissingExtra(f"netc.to_torch needs the 'torch' extra ({e.name} is not installed): "
+                           "pip install 'netc[torch]'") from None
+    if not 0 <= seed < 1 << 64:
+        raise OverrideError(f"seed {seed} is out of range: expected 0 to 2**64 - 1")
+    return _to_torch(network, seed)
+
+
+def is_onnx_network(network: Network) -> bool:
+    """A network read from an ONNX model: its places are nodes, not lines (``Span.line`` 0)."""
+    return network.graph.input_span is not None and network.graph.input_span.line == 0

@@ -108,3 +108,17 @@ def sample(init, shape: tuple[int, ...], fan_in: int, fan_out: int, rng, out=Non
     out *= np.float32(2 * bound)
     out -= np.float32(bound)
     return out
+
+
+def seeded_draw(seed: int, name: str, init, shape: tuple[int, ...], fan_in: int, fan_out: int):
+    """The float32 array ``netc build`` draws for the weight called ``name`` (``LAYER.SUFFIX``):
+    ``sample`` from a numpy Generator seeded by (seed, sha256 of the name), so that every
+    tensor's values depend on its name and the seed alone (netc/onnx/build.py's
+    ``seeded_weights``; ``netc.to_torch`` draws the same)."""
+    import hashlib
+
+    import numpy as np
+
+    digest = hashlib.sha256(name.encode()).digest()
+    rng = np.random.default_rng([seed, int.from_bytes(digest[:16], "little")])
+    return sample(init, tuple(shape), fan_in, fan_out, rng)

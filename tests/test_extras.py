@@ -99,3 +99,35 @@ def test_a_plain_install_lints_a_folder_s_netc_files_and_names_the_models_it_ski
     assert r.returncode == 0 and r.stdout == "" and "skipped" in r.stderr
     r = run_without(tmp_path, "onnx,numpy", "lint", str(nets / "model.onnx"))
     assert r.returncode == 2 and "needs the 'onnx' extra" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("blocked, suffix, extra", [("torch", ".pt", "torch"),
+                                                     ("safetensors", ".safetensors", "weights")])
+def test_build_weights_without_its_extra_says_what_to_install(tmp_path, blocked, suffix, extra):
+    weights = tmp_path / f"w{suffix}"
+    weights.write_bytes(b"\0")
+    out = tmp_path / "m.onnx"
+    r = run_without(tmp_path, blocked, "build", str(EXAMPLES / "lenet5.yaml"), "--weights", str(weights),
+                    "--onnx", str(out))
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr
+    assert f"needs the '{extra}' extra ({blocked} is not installed)" in lines[0]
+    assert f"pip install 'netc[{extra}]'" in lines[0]
+    assert not out.exists()
+
+
+def test_to_torch_without_torch_says_what_to_install(tmp_path):
+    (tmp_path / "sitecustomize.py").write_text(BLOCKER)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]), NETC_TEST_BLOCK="torch")
+    code = ("import netc\ntry:\n    netc.to_torch('examples/lenet5.yaml')\n"
+            "except Exception as e:\n    print(type(e).__name__, e)\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert r.stdout.strip() == ("MissingExtra netc.to_torch needs the 'torch' extra (torch is not installed): "
+                                "pip install 'netc[torch]'")
+
+
+def test_netc_torch_writes_source_without_torch(tmp_path):
+    r = run_without(tmp_path, "torch,numpy,onnx", "torch", str(EXAMPLES / "lenet5.yaml"))
+    assert r.returncode == 0, r.stderr
+    assert "class Lenet5(nn.Module)" in r.stdout

@@ -81,3 +81,14 @@ def test_every_install_of_onnx_caps_ml_dtypes():
     hooks = (ROOT / ".pre-commit-hooks.yaml").read_text()
     assert '"onnx>=1.16", "numpy>=1.24", "ml_dtypes<0.7"' in hooks
     assert "0.7.0 takes 0.8 to 1.2 s" in (ROOT / "pyproject.toml").read_text()
+
+
+def test_the_torch_extras_and_ci_install_torch():
+    """netc[weights] reads .safetensors without torch; netc[torch] adds torch; the test
+    extra has safetensors, and CI installs torch 2.13.0 (the local CPU wheel) beside it,
+    so that tests/test_torch.py runs there rather than being skipped."""
+    assert names(EXTRAS["weights"]) == {"safetensors", "numpy"}
+    assert names(EXTRAS["torch"]) == {"torch", "safetensors", "numpy"}
+    assert "safetensors" in names(EXTRAS["test"])
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert '"$venv/bin/python" -m pip install --quiet --disable-pip-version-check torch==2.13.0' in ci

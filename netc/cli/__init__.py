@@ -21,7 +21,7 @@ from ..safe_text import safe_text
 # command -> the module of this package that defines it
 COMMANDS = {"summary": "summary", "schema": "", "bench": "bench", "lint": "lint", "rule": "lint",
             "build": "build", "draw": "draw", "import": "import_", "diff": "diff",
-            "sizes": "sizes"}     # "": defined in this module
+            "sizes": "sizes", "torch": "torch_"}     # "": defined in this module
 
 
 class _App(typer.Typer):
@@ -65,7 +65,8 @@ def fail_usage(message: str) -> None:
 
 
 # extra -> the top-level modules it installs
-EXTRAS = {"onnx": ("onnx", "numpy", "google"), "bench": ("onnxruntime", "onnx", "numpy", "google")}
+EXTRAS = {"onnx": ("onnx", "numpy", "google"), "bench": ("onnxruntime", "onnx", "numpy", "google"),
+          "torch": ("torch", "safetensors", "numpy"), "weights": ("safetensors", "numpy")}
 
 
 def import_extra(module: str, extra: str, command: str):

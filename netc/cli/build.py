@@ -53,6 +53,9 @@ def build(
     external_data: bool = typer.Option(None, "--external-data/--no-external-data", show_default=False,
                                        help="Weights in OUT.data beside the model (default: past 1 GiB)."),
     force: bool = typer.Option(False, "--force", help="Build even when lint reports errors."),
+    weights_file: Path = typer.Option(None, "--weights", metavar="W", help="Take the weights from a "
+                                 ".safetensors file or a PyTorch state_dict .pt, keyed by netc.to_torch's "
+                                 "module names (default: drawn from the init schemes with --seed)."),
     sets: List[str] = set_option(),
     input_shape: str = input_option(),
 ):
@@ -65,6 +68,8 @@ def build(
     if file.is_file() and is_binary(file):
         fail_usage(f"{file} is not a netc file: netc build compiles netc files "
                    "(netc summary and netc lint read ONNX models)")
+    if weights_file is not None:
+        _weights_extra(weights_file)
     if onnx_out is None:
         onnx_out = file.with_suffix(".onnx")
     if onnx_out.exists() and onnx_out.is_dir():
@@ -84,13 +89,19 @@ def build(
         typer.echo(f"netc: not building: lint found {errors} error(s) (--force builds anyway)", err=True)
         raise typer.Exit(1)
 
+    source = None
+    if weights_file is not None:
+        source = _weights(weights_file, net)
     start = time.perf_counter()
     progress = _Progress(start)
     try:
         onnx_build.check_memory(net, dtype.value, external_data, streamed=not fold_batchnorm)
         model, weights = onnx_build.build_model(net, opset=opset, seed=seed, dtype=dtype.value,
                                                 fold_batchnorm=fold_batchnorm, progress=progress,
-                                                weights_apart=True)
+                                                weights_apart=True, weights=source)
+        if weights_file is not None:
+            prop = model.metadata_props.add()
+            prop.key, prop.value = "io.netc.weights", f"{weights_file.name} sha256:{_sha256(weights_file)}"
         progress.phase("checking and writing")
         onnx_build.write_model(model, onnx_out, external_data=external_data, weights=weights)
     except onnx_build.RuntimeUnsupported as e:
@@ -105,6 +116,44 @@ def build(
         raise typer.Exit(1)
     progress.stop()
     typer.echo(onnx_build.describe(model, onnx_out, time.perf_counter() - start))
+
+
+def _weights_extra(path: Path) -> None:
+    """``--weights``' file exists, and its reader is installed (else one line, exit 2)."""
+    if not path.is_file():
+        fail_usage(f"no such file: {path}" if not path.exists() else f"{path} is not a file")
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        import_extra("safetensors", "weights", "build --weights")
+    elif suffix in (".pt", ".pth", ".bin"):
+        import_extra("torch", "torch", "build --weights FILE.pt")
+    else:
+        fail_usage(f"--weights {path}: expected a .safetensors file or a PyTorch state_dict (.pt, .pth, .bin)")
+
+
+def _weights(path: Path, net):
+    """The ONNX weight source of ``--weights``: the file read and checked against the
+    state_dict ``netc.to_torch`` gives the network (exit 1 naming each bad key)."""
+    from ..torch.source import generate
+    from ..torch.weights import check_weights, read_weights, weight_source
+
+    try:
+        entries = generate(net).entries
+        state = read_weights(path)
+        check_weights(state, entries, path)
+    except NetcError as e:
+        report(e)
+    return weight_source(state, entries)
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 class _Progress:

@@ -113,6 +113,24 @@ def lower_activation(ctx, x: str, name: str, slope: float = 0.01, prelu_init: fl
     return ctx.node({"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh"}[name], [x])
 
 
+# activation -> its torch.nn.functional call on ``{x}`` (prelu: a module, see torch_activation)
+TORCH_ACTIVATIONS = {
+    "relu": "F.relu({x})", "relu6": "F.relu6({x})", "leaky_relu": "F.leaky_relu({x}, {slope})",
+    "sigmoid": "torch.sigmoid({x})", "tanh": "torch.tanh({x})", "hardsigmoid": "F.hardsigmoid({x})",
+    "hardswish": "F.hardswish({x})", "silu": "F.silu({x})", "gelu": "F.gelu({x})",
+    "gelu_tanh": 'F.gelu({x}, approximate="tanh")', "mish": "F.mish({x})",
+}
+
+
+def torch_activation(ctx, x: str, name: str, slope: float = 0.01) -> str:
+    """The PyTorch expression of activation ``name`` on expression ``x`` (none: ``x``);
+    the fused prelu is the layer module's own (``Conv2dPReLU``, ...), not written here.
+    hardsigmoid is PyTorch's relu6(x + 3) / 6, the ONNX lowering's alpha 1/6."""
+    if name in ("none", "prelu"):
+        return x
+    return TORCH_ACTIVATIONS[name].format(x=x, slope=repr(float(slope)))
+
+
 class _Elementwise(Op):
     channels_last = True          # one value at a time: any layout
     def kind(self, p) -> str:
@@ -124,6 +142,10 @@ class _Elementwise(Op):
 
     def lower(self, p, ctx):
         return lower_activation(ctx, ctx.input, self.kind(p), p.get("slope", 0.01))
+
+    def torch(self, p, ctx):
+        """The activation's torch.nn.functional call (``torch_activation``)."""
+        return torch_activation(ctx, ctx.input, self.kind(p), p.get("slope", 0.01))
 
     def fused(self, p):
         """Every activation but leaky_relu with another slope than 0.01 (the fused one's)."""
@@ -231,6 +253,13 @@ class PReLU(_Elementwise):
 
     def lower(self, p, ctx):
         return lower_activation(ctx, ctx.input, "prelu", prelu_init=p["slope"], prelu_shared=p["shared"])
+
+    def torch(self, p, ctx):
+        """nn.PReLU(C or 1, init=slope); its ``weight`` is the ONNX ``slope``."""
+        c = 1 if p["shared"] else ctx.out_shape[0]
+        m = ctx.module("nn.PReLU", c, init=float(p["slope"]))
+        ctx.weight("weight", (c,), {"constant": float(p["slope"])}, onnx="slope", torch_default=True)
+        return f"{m}({ctx.input})"
 
     def read(self, node, ctx):
         """PRelu(x, slope): slope (C, 1, 1) or (C,) per channel, (1,) or a scalar shared;
@@ -365,6 +394,10 @@ class Softmax(Op):
         from .axes import axis_index, field_over
 
         return field_over(fields[0], ins[0], (axis_index(p["axis"], len(ins[0]), self.name),), out.shape)
+
+    def torch(self, p, ctx):
+        """F.softmax over ``axis`` (counted with the batch, as torch's dim)."""
+        return f"F.softmax({ctx.input}, dim={p['axis']})"
 
     def lower(self, p, ctx):
         """Softmax over the axis: axis 1, the channels of (N, C) and (N, C, H, W) alike by

@@ -50,6 +50,11 @@ class GlobalMaxPool(Op):
     def field(self, p, ins, fields, out):
         return fields[0].whole(ins[0][1:]) if fields[0] else None
 
+    def torch(self, p, ctx):
+        """The maximum over every spatial dim (2, 3 of a 2-D map)."""
+        dims = tuple(range(2, len(ctx.in_shapes[0]) + 1))
+        return f"{ctx.input}.amax({dims}{', keepdim=True' if p['keepdims'] else ''})"
+
     def lower(self, p, ctx):
         """GlobalMaxPool gives (N, C, 1, 1); a Flatten follows unless keepdims."""
         y = ctx.node("GlobalMaxPool", [ctx.input])
@@ -99,6 +104,13 @@ class _Adaptive(Op):
         largest = [_largest(ws) for ws in self.windows(p, ins)]
         return Field(tuple(s + (k - 1) * j for s, j, (k, _) in zip(f.size, f.jump, largest)),
                      tuple(j * step for j, (_, step) in zip(f.jump, largest)))
+
+    def torch(self, p, ctx):
+        """nn.AdaptiveAvgPool1d/2d/3d, nn.AdaptiveMaxPool1d/2d/3d: PyTorch's windows, netc's."""
+        n = len(ctx.in_shapes[0]) - 1
+        cls = f"nn.Adaptive{'Avg' if self.kind == 'avg' else 'Max'}Pool{n}d"
+        size = ctx.out_shape[1:]
+        return f"{ctx.module(cls, size[0] if len(set(size)) == 1 else size)}({ctx.input})"
 
     def lower(self, p, ctx):
         """Exact at every size. Out 1x1: GlobalAveragePool / GlobalMaxPool. Out dividing the

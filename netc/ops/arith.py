@@ -114,6 +114,24 @@ class Operands(Op):
     def read(self, node, ctx):
         return read_operands(self, node, ctx)
 
+    def torch_operands(self, p: dict, ctx, tensors: bool = False) -> list[str]:
+        """The operands as PyTorch expressions, aligned as ``lower_operands`` aligns them
+        (``torch_aligned``); the constant a float literal (``tensors``: a 0-d tensor), or a
+        tensor of (1, *by_shape) aligned alike, filled with ``by`` (else 1)."""
+        rank = len(ctx.out_shape)
+        xs = [torch_aligned(x, s, rank) for x, s in zip(ctx.inputs, ctx.in_shapes)]
+        if not has_constant(p):
+            return xs
+        value = float(p["by"]) if p.get("by") is not None else 1.0
+        if p.get("by_shape") is None and not tensors:
+            c = repr(value) if value >= 0 else f"({value!r})"
+        else:
+            shape = (1, *aligned(p["by_shape"], rank)) if p.get("by_shape") is not None else ()
+            c = f"{ctx.input}.new_full(({''.join(f'{d}, ' for d in shape)}), {value!r})"
+        i = p.get("by_index")
+        i = len(xs) if i is None else i
+        return [*xs[:i], c, *xs[i:]]
+
 
 def _filled(shape: Shape, value: float):
     """A nested list of ``shape`` holding ``value`` (rows shared: only read)."""
@@ -132,6 +150,16 @@ def unsqueeze_to(ctx, x: str, shape: Shape, rank: int) -> str:
     else:
         axes = range(1, rank - len(shape) + 1)
     return ctx.node("Unsqueeze", [x, ctx.int_constant("axes", axes)])
+
+
+def torch_aligned(x: str, shape: Shape, rank: int) -> str:
+    """``x`` (netc shape ``shape``) indexed to ``rank`` as ``broadcast`` aligns it: a vector
+    beside a map per channel (x[:, :, None, None]), others with new axes after the batch."""
+    if len(shape) >= rank:
+        return x
+    if len(shape) == 1 and is_map((0,) * rank):
+        return f"{x}[:, :{', None' * (rank - 1)}]"
+    return f"{x}[:{', None' * (rank - len(shape))}]"
 
 
 def read_operands(op: Operands, node, ctx) -> dict:
@@ -200,6 +228,12 @@ def read_operands(op: Operands, node, ctx) -> dict:
 class _Binary(Operands):
     arity = (2, 2)
     onnx_op = ""
+    torch_op = ""
+
+    def torch(self, p, ctx):
+        """a - b, a / b, a ** b: Python's operator on the aligned operands."""
+        a, b = self.torch_operands(p, ctx)
+        return f"{a} {self.torch_op} {b}"
 
     def lower(self, p, ctx):
         a, b = self.lower_operands(p, ctx)
@@ -213,6 +247,7 @@ class Sub(_Binary):
     commutes = False
     onnx_types = ("Sub",)
     onnx_op = "Sub"
+    torch_op = "-"
     params = constant_params(True)
 
 
@@ -223,6 +258,7 @@ class Div(_Binary):
     commutes = False
     onnx_types = ("Div",)
     onnx_op = "Div"
+    torch_op = "/"
     params = constant_params(True)
 
 
@@ -233,6 +269,7 @@ class Pow(_Binary):
     commutes = False
     onnx_types = ("Pow",)
     onnx_op = "Pow"
+    torch_op = "**"
     params = constant_params(True)
 
 
@@ -244,6 +281,14 @@ class _Extremum(Operands):
     def lower(self, p, ctx):
         """Min or Max, as many operands as the layer has (both broadcast like numpy)."""
         return ctx.node(self.onnx_op, self.lower_operands(p, ctx))
+
+    def torch(self, p, ctx):
+        """torch.minimum / torch.maximum, nested for more than two operands."""
+        xs = self.torch_operands(p, ctx, tensors=True)
+        y = xs[0]
+        for x in xs[1:]:
+            y = f"torch.{self.name}({y}, {x})"
+        return y
 
 
 @register
@@ -280,6 +325,11 @@ class Where(Operands):
         cond, a, b = self.lower_operands(p, ctx)
         return ctx.node("Where", [ctx.node("Cast", [cond], to=9), a, b])
 
+    def torch(self, p, ctx):
+        """torch.where(cond != 0, a, b)."""
+        cond, a, b = self.torch_operands(p, ctx, tensors=True)
+        return f"torch.where({cond} != 0, {a}, {b})"
+
 
 class _Unary(Op):
     """One value at a time, in any layout; 1 flop per element."""
@@ -292,6 +342,10 @@ class _Unary(Op):
 
     def lower(self, p, ctx):
         return ctx.node(self.onnx_op, [ctx.input])
+
+    def torch(self, p, ctx):
+        """torch.sqrt, torch.exp, ... of the input."""
+        return f"torch.{self.name}({ctx.input})"
 
 
 def _unary(name: str, onnx_op: str, doc: str) -> type:
@@ -341,6 +395,11 @@ class Clip(_Unary):
                 raise ctx.unsupported(f"Clip {key} {v}")
             out[key] = ctx.float32(v) if isinstance(v, float) else v
         return out
+
+    def torch(self, p, ctx):
+        """torch.clamp with the bounds given (neither: the input itself)."""
+        bounds = [f"{k}={float(p[k])!r}" for k in ("min", "max") if p[k] is not None]
+        return f"torch.clamp({ctx.input}, {', '.join(bounds)})" if bounds else ctx.input
 
     def lower(self, p, ctx):
         """Clip(x, min, max), a missing bound as an empty input."""

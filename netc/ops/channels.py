@@ -106,6 +106,13 @@ class Slice(Op):
             out["axis"] = axis
         return out
 
+    def torch(self, p, ctx):
+        """Indexing the axis (dim 1 by default): x[:, start:end(:step)]."""
+        i = dim(p["axis"], ctx.in_shapes[0])
+        end = "" if p["end"] is None else p["end"]
+        step = f":{p['step']}" if p["step"] != 1 else ""
+        return f"{ctx.input}[{':, ' * (i + 1)}{p['start'] or ''}:{end}{step}]"
+
     def lower(self, p, ctx):
         """Slice of the axis (positive), with steps only when not 1."""
         shape = ctx.in_shapes[0]
@@ -193,6 +200,10 @@ class ChannelShuffle(Op):
         ctx.take(swap, back)
         return {"groups": g}
 
+    def torch(self, p, ctx):
+        """The ``channel_shuffle`` helper: reshape, transpose, reshape back."""
+        return f"{ctx.helper('channel_shuffle')}({ctx.input}, {p['groups']})"
+
     def lower(self, p, ctx):
         """Reshape to (N, groups, C/groups, ...), Transpose the two, Reshape back; the
         batch dimension is copied (a 0 in Reshape's shape), so it stays symbolic."""
@@ -207,6 +218,10 @@ class ChannelShuffle(Op):
 class Identity(Op):
     name = "identity"
     doc = "the input unchanged"
+
+    def torch(self, p, ctx):
+        """The input itself."""
+        return ctx.input
 
     def lower(self, p, ctx):
         """Nothing: the input passes through (an Identity node only if it is an output)."""

@@ -12,7 +12,8 @@ C_in/groups channels, on a (C, L), (C, H, W) or (C, D, H, W) map.
 from __future__ import annotations
 
 from ..initializers import resolve
-from .activation import activation_flops, activation_params, fused_param, lower_activation
+from .activation import (PRELU_INIT, activation_flops, activation_params, fused_param, lower_activation,
+                         torch_activation)
 from .registry import (CHANNELS_LAST, MAX_CHANNELS, MAX_WINDOW, Cost, Inferred, Op, Param,
                        ShapeError, feature_map, numel, register)
 from .window import slide_nd
@@ -92,6 +93,37 @@ class Conv(Op):
         y = ctx.node("Conv", ins, kernel_shape=kernel, strides=[w.stride for w in ctx.windows],
                      pads=ctx.pads(), dilations=[w.dilation for w in ctx.windows], group=g)
         return lower_activation(ctx, y, p["activation"])
+
+    def torch(self, p, ctx):
+        """nn.Conv1d/2d/3d as the map's rank says (Conv{n}dPReLU with a fused prelu) with the
+        windows' padding, the weight drawn as ``lower`` draws it; padding that differs
+        between sides (``same`` at an even kernel or a stride) is an F.pad before a conv of
+        padding 0; then the activation."""
+        kernel = ctx.per_axis("kernel")
+        k, g = p["filters"], p["groups"]
+        c_in = ctx.in_shapes[0][0]
+        x, kwargs = ctx.input, {"kernel_size": ctx.arg("kernel")}
+        if set(ctx.per_axis("stride")) != {1}:
+            kwargs["stride"] = ctx.arg("stride")
+        if not ctx.symmetric():
+            x = f"F.pad({x}, {ctx.pads()})"
+        elif any(ctx.per_axis("pad_begin")):
+            kwargs["padding"] = ctx.arg("pad_begin")
+        if set(ctx.per_axis("dilation")) != {1}:
+            kwargs["dilation"] = ctx.arg("dilation")
+        if g != 1:
+            kwargs["groups"] = g
+        if not p["bias"]:
+            kwargs["bias"] = False
+        prelu = p["activation"] == "prelu"
+        m = ctx.module(f"Conv{ctx.dims}dPReLU" if prelu else f"nn.Conv{ctx.dims}d", c_in, k, **kwargs)
+        c, taps = c_in // g, numel(kernel)
+        ctx.weight("weight", (k, c, *kernel), resolve(p["init"], ctx.activation), c * taps, k * taps)
+        if p["bias"]:
+            ctx.weight("bias", (k,), "zeros")
+        if prelu:
+            ctx.weight("slope", (k,), {"constant": PRELU_INIT}, torch_default=True)
+        return torch_activation(ctx, f"{m}({x})", p["activation"])
 
     def read(self, node, ctx):
         """Conv(X, W (K, C/group, kh, kw), B?) with pads or auto_pad, strides, dilations, group,

@@ -10,7 +10,8 @@
 from __future__ import annotations
 
 from ..initializers import resolve
-from .activation import activation_flops, activation_params, fused_param, lower_activation
+from .activation import (PRELU_INIT, activation_flops, activation_params, fused_param, lower_activation,
+                         torch_activation)
 from .registry import (MAX_CHANNELS, Cost, Inferred, Op, Param, ShapeError, fmt_shape,
                        numel, register)
 from .axes import axis_param, dim
@@ -54,6 +55,20 @@ class Dense(Op):
         ins = [ctx.input, w] + ([ctx.weight("bias", (units,), "zeros")] if p["bias"] else [])
         y = ctx.node("Gemm", ins, transB=1)
         return lower_activation(ctx, y, p["activation"])
+
+    def torch(self, p, ctx):
+        """nn.Linear (LinearPReLU with a fused prelu), weight (units, C) drawn as ``lower``
+        draws it; then the activation."""
+        c, units = ctx.in_shapes[0][0], p["units"]
+        prelu = p["activation"] == "prelu"
+        m = ctx.module("LinearPReLU" if prelu else "nn.Linear", c, units,
+                       **({} if p["bias"] else {"bias": False}))
+        ctx.weight("weight", (units, c), resolve(p["init"], ctx.activation), c, units)
+        if p["bias"]:
+            ctx.weight("bias", (units,), "zeros")
+        if prelu:
+            ctx.weight("slope", (units,), {"constant": PRELU_INIT}, torch_default=True)
+        return torch_activation(ctx, f"{m}({ctx.input})", p["activation"])
 
     def read(self, node, ctx):
         """Gemm(x, W, b?) with W (C, units), or (units, C) with transB; MatMul(x, W (C, units))
@@ -128,6 +143,13 @@ class Flatten(Op):
         if self.whole(p):
             return ctx.node("Flatten", [ctx.input], axis=1)
         return ctx.node("Reshape", [ctx.input, ctx.int_constant("shape", [0, *ctx.out_shape])])
+
+    def torch(self, p, ctx):
+        """torch.flatten from dim 1; some axes only: torch.flatten(x, start, end)."""
+        if self.whole(p):
+            return f"torch.flatten({ctx.input}, 1)"
+        s, e = self.span(p, ctx.in_shapes[0])
+        return f"torch.flatten({ctx.input}, {s + 1}, {e + 1})"
 
     def read(self, node, ctx):
         """Flatten(axis=1), or a Reshape to (N, C*H*W) however the exporter spelled it."""

@@ -103,6 +103,10 @@ class GroupNorm(_Norm):
             y = ctx.node("Add", [y, ctx.weight("bias", w, "zeros")])
         return y
 
+    def torch(self, p, ctx):
+        """nn.GroupNorm(groups, C, eps, affine): weight and bias (C,), stored (C, 1, ...) in ONNX."""
+        return _torch_norm(p, ctx, "nn.GroupNorm", p["groups"])
+
     def read(self, node, ctx):
         """GroupNormalization with scale and bias of C (opset 21); or Reshape -> Instance
         Normalization -> Reshape -> (Mul -> Add), PyTorch's export."""
@@ -183,6 +187,14 @@ class InstanceNorm(_Norm):
             scale, bias = ctx.constant("ones", [1.0] * c), ctx.constant("zeros", [0.0] * c)
         return ctx.node("InstanceNormalization", [ctx.input, scale, bias], epsilon=float(p["eps"]))
 
+    def torch(self, p, ctx):
+        """nn.InstanceNorm1d/2d/3d as the map's rank says (no running statistics, as netc's),
+        affine as netc's; a map of more axes: nn.GroupNorm with a group per channel, the same."""
+        n = len(ctx.in_shapes[0]) - 1
+        if n <= 3:
+            return _torch_norm(p, ctx, f"nn.InstanceNorm{n}d")
+        return _torch_norm(p, ctx, "nn.GroupNorm", ctx.in_shapes[0][0])
+
     def read(self, node, ctx):
         """InstanceNormalization(x, scale (C,), B (C,)) of a map; affine when the scale is
         learned (an initializer; PyTorch's affine=False exports Constant ones)."""
@@ -194,3 +206,16 @@ class InstanceNorm(_Norm):
             raise ctx.unsupported(f"InstanceNormalization with a scale or bias that is not one per channel "
                                   f"({c})")
         return {"eps": ctx.float32(ctx.attr(node, "epsilon", 1e-5)), "affine": ctx.learned(node.input[1])}
+
+
+def _torch_norm(p, ctx, cls: str, *groups) -> str:
+    """``cls(*groups, C, eps=, affine=)`` with its (C,) weight and bias (affine)."""
+    c = ctx.in_shapes[0][0]
+    kwargs = {} if p["eps"] == 1e-5 else {"eps": float(p["eps"])}
+    if p["affine"] != (cls == "nn.GroupNorm"):
+        kwargs["affine"] = p["affine"]
+    m = ctx.module(cls, *groups, c, **kwargs)
+    if p["affine"]:
+        ctx.weight("weight", (c,), "ones", torch_default=True)
+        ctx.weight("bias", (c,), "zeros", torch_default=True)
+    return f"{m}({ctx.input})"

@@ -52,6 +52,12 @@ class LRN(Op):
         return ctx.node("LRN", [ctx.input], size=p["size"], alpha=float(p["alpha"]),
                         beta=float(p["beta"]), bias=float(p["k"]))
 
+    def torch(self, p, ctx):
+        """nn.LocalResponseNorm(size, alpha, beta, k): the same definition."""
+        m = ctx.module("nn.LocalResponseNorm", p["size"], alpha=float(p["alpha"]), beta=float(p["beta"]),
+                       k=float(p["k"]))
+        return f"{m}({ctx.input})"
+
     def read(self, node, ctx):
         """LRN over the channels of a map: size (required), alpha, beta and bias (k), float32s
         read as the shortest decimals; an even size is not read (see above)."""

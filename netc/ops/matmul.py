@@ -12,7 +12,7 @@ A MatMul by a weight (an initializer) is a layer with parameters, read by ``dens
 
 from __future__ import annotations
 
-from .arith import unsqueeze_to
+from .arith import torch_aligned, unsqueeze_to
 from .axes import broadcast
 from .registry import Cost, Inferred, Op, ShapeError, fmt_shape, numel, register
 
@@ -59,3 +59,9 @@ class MatMul(Op):
         """MatMul, an input of lower rank Unsqueezed after the batch."""
         rank = len(ctx.out_shape)
         return ctx.node("MatMul", [unsqueeze_to(ctx, x, s, rank) for x, s in zip(ctx.inputs, ctx.in_shapes)])
+
+    def torch(self, p, ctx):
+        """torch.matmul, an input of lower rank indexed with new axes after the batch."""
+        rank = len(ctx.out_shape)
+        a, b = (torch_aligned(x, s, rank) for x, s in zip(ctx.inputs, ctx.in_shapes))
+        return f"torch.matmul({a}, {b})"

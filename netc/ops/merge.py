@@ -72,6 +72,10 @@ class Add(_Broadcasting):
     doc = "elementwise sum of two or more inputs that broadcast (residual connections)"
     onnx_types = ("Add", "Sum")
 
+    def torch(self, p, ctx):
+        """x + y (+ ...), broadcasting as netc does (``torch_operands``), a constant too."""
+        return " + ".join(self.torch_operands(p, ctx))
+
     def lower(self, p, ctx):
         """Add for two operands, Sum for more (both broadcast like numpy)."""
         xs = self.operands(ctx, p)
@@ -83,6 +87,10 @@ class Mul(_Broadcasting):
     name = "mul"
     doc = "elementwise product of two or more inputs that broadcast (squeeze-and-excitation)"
     onnx_types = ("Mul",)
+
+    def torch(self, p, ctx):
+        """x * y (* ...), in the operands' order, a constant too."""
+        return " * ".join(self.torch_operands(p, ctx))
 
     def lower(self, p, ctx):
         """A chain of Mul nodes (ONNX has no n-ary product), in the operands' order."""
@@ -125,6 +133,10 @@ class Concat(Op):
         if dim(p["axis"], ins[0]) != 0:
             return None
         return super().field(p, ins, fields, out)
+
+    def torch(self, p, ctx):
+        """torch.cat along the axis (dim 1, the channels, by default)."""
+        return f"torch.cat([{', '.join(ctx.inputs)}], dim={dim(p['axis'], ctx.in_shapes[0]) + 1})"
 
     def lower(self, p, ctx):
         """Concat along the axis (positive; 1: the channels)."""

@@ -43,6 +43,24 @@ class BatchNorm(Op):
         momentum = {} if p["momentum"] == 0.9 else {"momentum": float(p["momentum"])}
         return ctx.node("BatchNormalization", ins, epsilon=float(p["eps"]), **momentum)
 
+    def torch(self, p, ctx):
+        """nn.BatchNorm1d/2d/3d as the input's rank says (1d: a vector or a 1-D map), momentum 1 - netc's (PyTorch weighs
+        the new batch by its momentum, ONNX the running value); running statistics and
+        ``num_batches_tracked`` as buffers."""
+        c = ctx.in_shapes[0][0]
+        kwargs = {} if p["eps"] == 1e-5 else {"eps": float(p["eps"])}
+        momentum = round(1 - p["momentum"], 12)
+        if momentum != 0.1:
+            kwargs["momentum"] = momentum
+        cls = f"nn.BatchNorm{max(len(ctx.in_shapes[0]) - 1, 1)}d"
+        m = ctx.module(cls, c, **kwargs)
+        ctx.weight("weight", (c,), "ones", torch_default=True)
+        ctx.weight("bias", (c,), "zeros", torch_default=True)
+        ctx.buffer("running_mean", (c,), "zeros")
+        ctx.buffer("running_var", (c,), "ones")
+        ctx.buffer("num_batches_tracked", (), None, onnx=None, optional=True)
+        return f"{m}({ctx.input})"
+
     def read(self, node, ctx):
         """BatchNormalization(X, scale, B, mean, var): epsilon and momentum (float32s,
         read as the shortest decimals); a following Relu stays a layer of its own."""
@@ -61,6 +79,10 @@ class Dropout(Op):
     onnx_types = ("Dropout",)
     params = {"rate": Param("number", "probability p of dropping a unit", default=0.5,
                             min=0, max=1, exclusive_max=True)}
+
+    def torch(self, p, ctx):
+        """nn.Dropout(rate): active in training, the identity in eval mode."""
+        return f"{ctx.module('nn.Dropout', float(p['rate']))}({ctx.input})"
 
     def lower(self, p, ctx):
         """Nothing: the inference graph has no dropout (the input passes through)."""
@@ -132,13 +154,14 @@ class LayerNorm(Op):
         Transposes (N, C, H, W) -> (N, H, W, C) and back for a map. Below 17, the
         definition over axis 1: d = x - ReduceMean(x); y = d / Sqrt(ReduceMean(d*d) + eps),
         then * weight + bias, weights (C, 1, 1) for a map."""
-        c, eps, is_map = ctx.in_shapes[0][0], float(p["eps"]), len(ctx.in_shapes[0]) == 3
+        c, eps, r = ctx.in_shapes[0][0], float(p["eps"]), len(ctx.in_shapes[0])
+        is_map = r >= 2      # channels at each position of a 1-, 2- or 3-D map
         if ctx.opset >= 17:
-            x = ctx.node("Transpose", [ctx.input], perm=[0, 2, 3, 1]) if is_map else ctx.input
+            x = ctx.node("Transpose", [ctx.input], perm=[0, *range(2, r + 1), 1]) if is_map else ctx.input
             scale = ctx.weight("weight", (c,), "ones") if p["affine"] else ctx.constant("ones", [1.0] * c)
             ins = [x, scale] + ([ctx.weight("bias", (c,), "zeros")] if p["affine"] else [])
             y = ctx.node("LayerNormalization", ins, axis=-1, epsilon=eps)
-            return ctx.node("Transpose", [y], perm=[0, 3, 1, 2]) if is_map else y
+            return ctx.node("Transpose", [y], perm=[0, r, *range(1, r)]) if is_map else y
         d = ctx.node("Sub", [ctx.input, ctx.node("ReduceMean", [ctx.input], axes=[1], keepdims=1)])
         var = ctx.node("ReduceMean", [ctx.node("Mul", [d, d])], axes=[1], keepdims=1)
         y = ctx.node("Div", [d, ctx.node("Sqrt", [ctx.node("Add", [var, ctx.constant("eps", eps)])])])
@@ -146,6 +169,20 @@ class LayerNorm(Op):
             y = ctx.node("Add", [ctx.node("Mul", [y, per_channel(ctx, "weight", "ones")]),
                                  per_channel(ctx, "bias", "zeros")])
         return y
+
+    def torch(self, p, ctx):
+        """nn.LayerNorm over a vector's features; over a map's channels at each position,
+        the ``LayerNorm2d`` helper (permute to channels-last and back, as torchvision's), a
+        1-D or 3-D map's too."""
+        c, is_map = ctx.in_shapes[0][0], len(ctx.in_shapes[0]) >= 2
+        kwargs = {} if p["eps"] == 1e-5 else {"eps": float(p["eps"])}
+        if not p["affine"]:
+            kwargs["elementwise_affine"] = False
+        m = ctx.module("LayerNorm2d" if is_map else "nn.LayerNorm", c, **kwargs)
+        if p["affine"]:
+            ctx.weight("weight", (c,), "ones", torch_default=True)
+            ctx.weight("bias", (c,), "zeros", torch_default=True)
+        return f"{m}({ctx.input})"
 
     def read(self, node, ctx):
         """LayerNormalization over the last axis of a vector; Transpose (0, 2, 3, 1) ->
@@ -268,6 +305,21 @@ class Scale(Op):
         if not per_channel_weight(ctx, ctx.other(node, x[0]), shape[0], len(shape)):
             return None
         return {**p, "bias": True}
+
+    def torch(self, p, ctx):
+        """The ``Scale`` helper: ``weight`` (and ``bias``) of shape (C, 1, 1) for a map,
+        (C,) for a vector (one 1 per spatial axis), as ``lower`` stores them (torchvision's
+        layer_scale)."""
+        c = ctx.in_shapes[0][0]
+        shape = (c, *(1,) * (len(ctx.in_shapes[0]) - 1))
+        kwargs = {"value": float(p["value"])} if p["value"] != 1 else {}
+        if p["bias"]:
+            kwargs["bias"] = True
+        m = ctx.module("Scale", list(shape), **kwargs)
+        ctx.weight("weight", shape, {"constant": float(p["value"])}, torch_default=True)
+        if p["bias"]:
+            ctx.weight("bias", shape, "zeros", torch_default=True)
+        return f"{m}({ctx.input})"
 
     def lower(self, p, ctx):
         """Mul by ``LAYER.weight`` (then Add ``LAYER.bias``), (C, 1, 1) for a map, (C,) for a vector."""

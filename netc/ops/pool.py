@@ -51,6 +51,19 @@ class _Pool(Op):
                         strides=[w.stride for w in ctx.windows], pads=floor_pads(ctx.windows), **extra)
 
 
+    def _torch(self, p, ctx, cls: str, **extra) -> str:
+        """``cls`` (nn.MaxPool2d, nn.AvgPool2d, of the map's rank) with the windows' padding and
+        ceil_mode: PyTorch's own rule, which netc's shapes follow, when each window pads both
+        sides alike."""
+        kwargs = {"stride": ctx.arg("stride")}
+        if any(ctx.per_axis("pad_begin")):
+            kwargs["padding"] = ctx.arg("pad_begin")
+        if p["ceil_mode"]:
+            kwargs["ceil_mode"] = True
+        m = ctx.module(f"{cls}{ctx.dims}d", ctx.arg("kernel"), **kwargs, **extra)
+        return f"{m}({ctx.input})"
+
+
 def check_padding(kernel, padding) -> None:
     """Pool padding P per side must satisfy P <= F // 2 (PyTorch; onnxruntime: P < F)."""
     if padding == "same":   # TensorFlow's SAME never pads more than F // 2 on a side
@@ -99,6 +112,15 @@ class MaxPool(_Pool):
     def cost(self, p, ins, out):
         return Cost(flops=(numel([w.kernel for w in out.windows]) - 1) * numel(out.shape))
 
+    def torch(self, p, ctx):
+        """nn.MaxPool1d/2d/3d; padding that differs between sides ('same') is an F.pad of
+        -inf (never the max) with each end grown by the ceil-mode overhang, as ``lower``'s
+        pads, then a floor-mode pool of padding 0."""
+        if ctx.symmetric():
+            return self._torch(p, ctx, "nn.MaxPool")
+        m = ctx.module(f"nn.MaxPool{ctx.dims}d", ctx.arg("kernel"), stride=ctx.arg("stride"))
+        return f'{m}(F.pad({ctx.input}, {ctx.pads(overhang=True)}, value=float("-inf")))'
+
     def lower(self, p, ctx):
         """MaxPool with explicit pads (padding never wins the max)."""
         return self._lower(ctx, "MaxPool", p)
@@ -131,6 +153,19 @@ class AvgPool(_Pool):
                         strides=[w.stride for w in ws],
                         pads=[0] * len(ws) + [w.overhang for w in ws], count_include_pad=0)
 
+    def torch(self, p, ctx):
+        """nn.AvgPool1d/2d/3d with netc's count_include_pad (default false; PyTorch's default is
+        true: lint rule A008). Padding that differs between sides ('same'): the
+        ``avg_pool_padded`` helper, zero padding with each end grown by the ceil-mode
+        overhang, every mean divided by its window's real pixels (and the padding with
+        count_include_pad, never the overhang)."""
+        if ctx.symmetric():
+            return self._torch(p, ctx, "nn.AvgPool", count_include_pad=p["count_include_pad"])
+        counted = ctx.pads() if p["count_include_pad"] else (0,) * (2 * ctx.dims)
+        f = ctx.helper("avg_pool_padded")
+        return (f"{f}({ctx.input}, {ctx.per_axis('kernel')}, {ctx.per_axis('stride')}, "
+                f"{ctx.pads(overhang=True)}, {counted})")
+
     def read(self, node, ctx):
         """AveragePool: as MaxPool, with count_include_pad (ONNX default 0)."""
         return {**super().read(node, ctx),
@@ -155,6 +190,11 @@ class GlobalAvgPool(Op):
 
     def field(self, p, ins, fields, out):
         return fields[0].whole(ins[0][1:]) if fields[0] else None
+
+    def torch(self, p, ctx):
+        """The mean over every spatial dim (2, 3 of a 2-D map)."""
+        dims = tuple(range(2, len(ctx.in_shapes[0]) + 1))
+        return f"{ctx.input}.mean({dims}{', keepdim=True' if p['keepdims'] else ''})"
 
     def lower(self, p, ctx):
         """GlobalAveragePool gives (N, C, 1, 1); a Flatten follows unless keepdims."""

@@ -60,6 +60,15 @@ class _Reduce(Op):
             return ctx.node(self.onnx_op, [ctx.input, ctx.int_constant("axes", axes)], keepdims=keep)
         return ctx.node(self.onnx_op, [ctx.input], axes=axes, keepdims=keep)
 
+    def torch(self, p, ctx):
+        """torch.mean, sum, amax, amin or linalg.vector_norm over the axes (with the batch)."""
+        dims = tuple(d + 1 for d in axis_set(p["axes"], len(ctx.in_shapes[0]), self.name))
+        keep = ", keepdim=True" if p["keepdims"] else ""
+        if self.kind == "l2":
+            return f"torch.linalg.vector_norm({ctx.input}, 2, {dims}{keep})"
+        fn = {"mean": "mean", "sum": "sum", "max": "amax", "min": "amin"}[self.kind]
+        return f"torch.{fn}({ctx.input}, {dims}{keep})"
+
     def read(self, node, ctx):
         """ReduceX over constant axes (an attribute, or an input since opset 18; 13 for
         ReduceSum) that leave the batch alone; keepdims (ONNX's default 1)."""
@@ -120,6 +129,10 @@ class LogSoftmax(Op):
         """LogSoftmax over one axis (not the batch): any axis from opset 13, before it the
         last, or one after which every size is 1."""
         return {"axis": softmax_axis(self.name, node, ctx)}
+
+    def torch(self, p, ctx):
+        """F.log_softmax over ``axis`` (counted with the batch, as torch's dim)."""
+        return f"F.log_softmax({ctx.input}, dim={p['axis']})"
 
     def lower(self, p, ctx):
         return ctx.node("LogSoftmax", [ctx.input], axis=axis_index(p["axis"], len(ctx.in_shapes[0]),

@@ -297,6 +297,11 @@ class Op:
     def lower(self, p: dict, ctx) -> None:  # pragma: no cover - each op overrides
         raise NotImplementedError(f"op {self.name!r} has no ONNX lowering")
 
+    def torch(self, p: dict, ctx) -> str:  # pragma: no cover - each op overrides
+        """PyTorch source for one layer: make its module through ``ctx`` (the ``TorchContext``
+        of netc/torch/context.py) and return the Python expression of its result."""
+        raise NotImplementedError(f"op {self.name!r} has no PyTorch rule")
+
     def read(self, node, ctx) -> dict:
         """The op's parameters for the ONNX ``node`` (an ``onnx.NodeProto`` of one of
         ``onnx_types``), in normal form; missing ones take their defaults. Raise

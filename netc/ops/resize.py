@@ -106,6 +106,17 @@ class Upsample(Op):
         return Field(tuple(s + extra * j for s, j in zip(f.size, f.jump)),
                      tuple(j * n // o for j, n, o in zip(f.jump, ins[0][1:], out.shape[1:])))
 
+    def torch(self, p, ctx):
+        """F.interpolate: by ``scale_factor`` (PyTorch's mapping by 1/s, netc's), else to the
+        output's spatial sizes (a second input's, known here); linear, bilinear or
+        trilinear with its align_corners."""
+        kwargs = "" if p["mode"] == "nearest" else f', mode="{p["mode"]}", align_corners={p["align_corners"]}'
+        if len(ctx.inputs) == 1 and p["size"] is None:
+            scales = [float(s) for s in per_axis(p["scale"], len(ctx.in_shapes[0]) - 1, "scale")]
+            scale = repr(scales[0]) if len(set(scales)) == 1 else f"({', '.join(map(repr, scales))})"
+            return f"F.interpolate({ctx.input}, scale_factor={scale}{kwargs})"
+        return f"F.interpolate({ctx.input}, size={tuple(ctx.out_shape[1:])}{kwargs})"
+
     def lower(self, p, ctx):
         """Resize (rank-generic). nearest: coordinate_transformation_mode asymmetric,
         nearest_mode floor; (bi/tri)linear: mode linear, half_pixel (align_corners false)
@@ -228,6 +239,12 @@ class Crop(Op):
             size.append(end - start)
         return {"size": tuple(size)}
 
+    def torch(self, p, ctx):
+        """Indexing every spatial dim (2 and 3 of a 2-D map) at torchvision's offsets."""
+        cuts = [f"{crop_offset(n, o)}:{crop_offset(n, o) + o}"
+                for n, o in zip(ctx.in_shapes[0][1:], ctx.out_shape[1:])]
+        return f"{ctx.input}[:, :, {', '.join(cuts)}]"
+
     def lower(self, p, ctx):
         """Slice on the spatial axes (2 and 3 of a 2-D map) from torchvision's offsets."""
         sizes, outs = ctx.in_shapes[0][1:], ctx.out_shape[1:]
@@ -304,6 +321,14 @@ class Pad(Op):
         t, l, b, r = pads[2], pads[3], pads[6], pads[7]
         return {"padding": [t, b, l, r], "mode": mode,
                 "value": ctx.float32(value) if mode == "constant" else 0}
+
+    def torch(self, p, ctx):
+        """F.pad with (left, right, top, bottom), its mode and value."""
+        (t, b), (l, r) = sides_per_axis(p["padding"], 2)
+        extra = f', mode="{p["mode"]}"' if p["mode"] != "constant" else ""
+        if p["value"] != 0:
+            extra += f", value={float(p['value'])!r}"
+        return f"F.pad({ctx.input}, {(l, r, t, b)}{extra})"
 
     def lower(self, p, ctx):
         """Pad with pads [0, 0, top, left, 0, 0, bottom, right]; mode constant (with

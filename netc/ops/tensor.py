@@ -112,6 +112,10 @@ class Reshape(Op):
         as the analysis found it."""
         return ctx.node("Reshape", [ctx.input, ctx.int_constant("shape", [0, *ctx.out_shape])])
 
+    def torch(self, p, ctx):
+        """x.reshape(batch, *shape), the sizes the analysis found."""
+        return torch_reshape(ctx)
+
 
 def _permutation(dims, shape: Shape) -> list[int]:
     """``dims`` (with the batch) as netc indices: a permutation of the axes after the batch."""
@@ -165,6 +169,11 @@ class Permute(Op):
         """Transpose with perm [0, ...] (axes made positive)."""
         perm = _permutation(p["dims"], ctx.in_shapes[0])
         return ctx.node("Transpose", [ctx.input], perm=[0, *(i + 1 for i in perm)])
+
+    def torch(self, p, ctx):
+        """x.permute(0, *dims) (axes made positive)."""
+        perm = _permutation(p["dims"], ctx.in_shapes[0])
+        return f"{ctx.input}.permute(0, {', '.join(str(i + 1) for i in perm)})"
 
 
 def _axes(axes, shape: Shape, op: str, extra: int = 0) -> list[int]:
@@ -228,6 +237,10 @@ class Squeeze(Op):
             return ctx.input
         return ctx.node("Squeeze", [ctx.input, ctx.int_constant("axes", sorted(i + 1 for i in drop))])
 
+    def torch(self, p, ctx):
+        """A reshape to the output's shape (none to drop: the input itself)."""
+        return torch_reshape(ctx) if self.drop(p, ctx.in_shapes[0]) else ctx.input
+
 
 @register
 class Unsqueeze(Op):
@@ -270,6 +283,10 @@ class Unsqueeze(Op):
         """Unsqueeze with the axes as an input (positive)."""
         new = self.insert(p, ctx.in_shapes[0])
         return ctx.node("Unsqueeze", [ctx.input, ctx.int_constant("axes", sorted(i + 1 for i in new))])
+
+    def torch(self, p, ctx):
+        """A reshape to the output's shape."""
+        return torch_reshape(ctx)
 
 
 def broadcast_to(shape: Shape, target) -> Shape:
@@ -369,6 +386,12 @@ class Expand(Op):
             x = ctx.node("Unsqueeze", [x, ctx.int_constant("axes", range(1, new + 1))])
         return ctx.node("Expand", [x, ctx.int_constant("shape", [1, *ctx.out_shape])])
 
+    def torch(self, p, ctx):
+        """x.expand(-1, *shape), after new axes past the batch when the output has more."""
+        new = len(ctx.out_shape) - len(ctx.in_shapes[0])
+        x = f"{ctx.input}[:{', None' * new}]" if new else ctx.input
+        return f"{x}.expand(-1, {', '.join(map(str, ctx.out_shape))})"
+
 
 @register
 class Gather(Op):
@@ -423,3 +446,13 @@ class Gather(Op):
         idx = p["indices"]
         return ctx.node("Gather", [ctx.input, ctx.constant("indices", idx if isinstance(idx, int)
                                                             else list(idx), "int64")], axis=i + 1)
+
+    def torch(self, p, ctx):
+        """Indexing the axis with the indices (one integer drops it): x[:, :, [2, 0]]."""
+        i, idx = dim(p["axis"], ctx.in_shapes[0]), p["indices"]
+        return f"{ctx.input}[{':, ' * (i + 1)}{idx if isinstance(idx, int) else list(idx)}]"
+
+
+def torch_reshape(ctx) -> str:
+    """PyTorch's reshape of the layer's input to its output's shape, the batch kept."""
+    return f"{ctx.input}.reshape({', '.join([f'{ctx.input}.shape[0]', *map(str, ctx.out_shape)])})"

@@ -23,7 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..initializers import resolve
-from .activation import activation_flops, activation_params, fused_param, lower_activation
+from .activation import (PRELU_INIT, activation_flops, activation_params, fused_param, lower_activation,
+                         torch_activation)
 from .registry import (MAX_CHANNELS, MAX_WINDOW, Cost, Field, Inferred, Op, Param, ShapeError,
                        feature_map, numel, register)
 from .window import axis_names, per_axis
@@ -174,6 +175,35 @@ class ConvTranspose(Op):
                 raise ctx.unsupported(f"{attr} {list(more[key])} of the wrong length")
         return {"filters": per_group * groups, "kernel": kernel, "padding": tuple(pads[:n]), **more,
                 "groups": groups, "bias": ctx.has_input(node, 2)}
+
+    def torch(self, p, ctx):
+        """nn.ConvTranspose1d/2d/3d as the map's rank says (ConvTranspose{n}dPReLU with a
+        fused prelu), which takes every output_padding netc does; weight
+        (C_in, K/groups, *kernel) drawn as ``lower`` draws it."""
+        kernel = ctx.per_axis("kernel")
+        k, g = p["filters"], p["groups"]
+        c = ctx.in_shapes[0][0]
+        kwargs = {"kernel_size": ctx.arg("kernel")}
+        for key, field, default in (("stride", "stride", 1), ("padding", "pad_begin", 0),
+                                    ("output_padding", "output_padding", 0)):
+            if set(ctx.per_axis(field)) != {default}:
+                kwargs[key] = ctx.arg(field)
+        if g != 1:
+            kwargs["groups"] = g
+        if not p["bias"]:
+            kwargs["bias"] = False
+        if set(ctx.per_axis("dilation")) != {1}:
+            kwargs["dilation"] = ctx.arg("dilation")
+        prelu = p["activation"] == "prelu"
+        cls = f"ConvTranspose{ctx.dims}dPReLU" if prelu else f"nn.ConvTranspose{ctx.dims}d"
+        m = ctx.module(cls, c, k, **kwargs)
+        taps = numel(kernel)
+        ctx.weight("weight", (c, k // g, *kernel), resolve(p["init"], p["activation"]), k // g * taps, c * taps)
+        if p["bias"]:
+            ctx.weight("bias", (k,), "zeros")
+        if prelu:
+            ctx.weight("slope", (k,), {"constant": PRELU_INIT}, torch_default=True)
+        return torch_activation(ctx, f"{m}({ctx.input})", p["activation"])
 
     def lower(self, p, ctx):
         """ConvTranspose with explicit pads and output_padding; weight (C_in, K/groups, kh, kw)
