@@ -272,37 +272,61 @@ def _netc(args, timeout=600):
     return p, time.time() - t0
 
 
+ARITH = {"Add", "Sub", "Mul", "Div", "Pow", "Min", "Max", "Where"}
+
+
+def _per_channel(d):
+    """(C,), (.., C, 1, 1) or (1, 1, 1, C): a per-channel weight that netc's scale,
+    layernorm or groupnorm reads; scalars and other shapes are constants."""
+    size = 1
+    for x in d:
+        size *= x
+    if size == 1:
+        return False
+    return (len(d) == 1 or (len(d) >= 3 and d[-1] == d[-2] == 1 and sum(x != 1 for x in d) == 1)
+            or (len(d) == 4 and d[:3] == [1, 1, 1]))
+
+
 def _initializer_floats(path):
-    """Elements of the float initializers as the nodes use them: each tensor a node
-    reads that is an initializer, or an ``Identity`` of one (the TorchScript exporter
-    shares identical initializers, such as the all-zero convs a zero-initialised
-    residual branch folds into, through ``Identity`` nodes), counted once per name."""
+    """Elements of the float initializers as the nodes use them: each node input that
+    is an initializer, or an ``Identity`` of one (the TorchScript exporter shares
+    identical initializers, such as the all-zero convs a zero-initialised residual
+    branch folds into, through ``Identity`` nodes), counted once per use (onnxslim,
+    in Ultralytics' exporter, shares identical biases between convs the same way).
+    Returns (weights, constants): constants are the tensors an elementwise
+    arithmetic node reads that are not shaped as one value per channel (YOLO's
+    anchors and strides, scalars) and Resize's scales, which netc reads as constants,
+    never as parameters."""
     import onnx
     m = onnx.load(str(path), load_external_data=False)
     floats = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE,
               onnx.TensorProto.BFLOAT16}
-    size = {}
-    for t in m.graph.initializer:
-        if t.data_type in floats:
-            n = 1
-            for d in t.dims:
-                n *= d
-            size[t.name] = n
-    used = set()
+    dims = {t.name: list(t.dims) for t in m.graph.initializer if t.data_type in floats}
+    weights = consts = 0
 
     def walk(g):
+        nonlocal weights, consts
         for n in g.node:
-            if n.op_type == "Identity" and n.input and n.input[0] in size:
-                size[n.output[0]] = size[n.input[0]]
+            if n.op_type == "Identity" and n.input and n.input[0] in dims:
+                dims[n.output[0]] = dims[n.input[0]]
                 continue
-            used.update(n.input)
+            for i in n.input:
+                if i in dims:
+                    d = dims[i]
+                    size = 1
+                    for x in d:
+                        size *= x
+                    if n.op_type == "Resize" or n.op_type in ARITH and not _per_channel(d):
+                        consts += size
+                    else:
+                        weights += size
             for a in n.attribute:
                 if a.type == onnx.AttributeProto.GRAPH:
                     walk(a.g)
                 for sg in a.graphs:
                     walk(sg)
     walk(m.graph)
-    return sum(size[n] for n in used if n in size)
+    return weights, consts
 
 
 def _blocker(stderr):
@@ -350,7 +374,7 @@ def check(out: Path, markdown: Path | None, roundtrip: bool, only: str | None):
             row["status"] = "whole"
             row["netc_params"] = js["totals"]["params"]
             row["netc_macs"] = js["totals"]["macs"]
-            row["file_floats"] = _initializer_floats(onnx_path)
+            row["file_floats"], row["file_consts"] = _initializer_floats(onnx_path)
         else:
             b = _blocker(p.stderr)
             row["status"] = "E011" if b and b["code"] == "E011" else f"exit {p.returncode}"
@@ -397,6 +421,8 @@ def _verdict(row):
     bits = []
     fp = row["file_floats"]
     bits.append("params = file" if row["netc_params"] == fp else f"params {row['netc_params'] - fp:+,} vs file")
+    if row.get("file_consts"):
+        bits.append(f"{row['file_consts']:,} constant elements")
     want = (row.get("hook_macs") or 0) + (row.get("matmul_macs") or 0)
     bits.append("MACs = hooks" if row["netc_macs"] == want else f"MACs {row['netc_macs'] - want:+,} vs hooks")
     if "roundtrip" in row:
