@@ -270,7 +270,7 @@ class ReadingContext:
         self._value_shapes[t] = None                 # a cycle has no shape
         self._shape_depth += 1
         try:
-            shape = self._node_shape(self.producer.get(t))
+            shape = self._node_shape(self.producer.get(t), t)
         except (Unsupported, ValueError, TypeError, IndexError):
             shape = None
         finally:
@@ -278,11 +278,18 @@ class ReadingContext:
         self._value_shapes[t] = shape
         return shape
 
-    def _node_shape(self, node) -> tuple[int, ...] | None:
-        if node is None or node.domain not in ("", "ai.onnx") or len(node.output) != 1:
+    def _node_shape(self, node, t: str = "") -> tuple[int, ...] | None:
+        if node is None or node.domain not in ("", "ai.onnx"):
             return None
         op, ins = node.op_type, list(node.input)
         if not ins or any(self.is_feature(i) for i in ins if i):
+            return None
+        if op in NORMALIZE and t == node.output[0]:
+            # timm's ScaledStdConv2d (NF-nets) standardizes its weight with F.batch_norm
+            # in training mode: a BatchNormalization of three outputs, the first the
+            # weight's shape
+            return self.static_shape(ins[0])
+        if len(node.output) != 1:
             return None
         if op == "ConstantOfShape":
             dims = self.value(ins[0])
@@ -826,6 +833,8 @@ PROBES = (-5.5, -3.1, -2.4, -1.7, -0.9, -0.3, 0.0, 0.4, 1.2, 1.9, 2.6, 3.4, 6.2)
 SAME_SHAPE = {"Sqrt", "Neg", "Abs", "Exp", "Log", "Reciprocal", "Relu", "Sigmoid", "Tanh", "Clip",
               "Identity", "Cast", "DequantizeLinear", "QuantizeLinear"}
 BROADCAST = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean"}
+NORMALIZE = {"BatchNormalization", "InstanceNormalization", "LayerNormalization",
+             "GroupNormalization", "MeanVarianceNormalization", "LpNormalization"}
 REDUCE = {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL2", "ReduceSumSquare"}
 
 
