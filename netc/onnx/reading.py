@@ -40,6 +40,8 @@ MAX_VALUE = 64            # elements of a value tensor worth evaluating (shapes,
 MAX_CHAIN = 64            # nodes in a chain of values evaluated for one tensor
 MAX_PATTERN = 24          # nodes of one elementwise pattern (GELU's tanh form has 10)
 BATCH = "N"               # the symbolic batch size inside evaluated shapes
+INT_TYPES = {2, 3, 4, 5, 6, 7, 12, 13}     # TensorProto's (u)int8..64
+FLOAT_TYPES = {1, 10, 11, 16}             # float, float16, double, bfloat16
 
 
 def _readers() -> dict[str, list[Op]]:
@@ -395,12 +397,50 @@ class ReadingContext:
             else:
                 shape = self.static_shape(ins[0])
                 if shape is None:
-                    return None
+                    # the pads F.pad computes: Shape of a Concat of values (rank 1 always)
+                    v = self.value(ins[0])
+                    src = self.producer.get(ins[0])
+                    if v is None or src is None or src.op_type != "Concat" or ins[0] in self._dims:
+                        return None
+                    shape = (len(v),)
                 dims = list(shape)
             start, end = self.attr(node, "start", 0), self.attr(node, "end", None)
             return dims[start:end]
-        if op in ("Identity", "Cast"):
+        if op == "Identity":
             return self.value(ins[0])
+        if op == "Cast":
+            # timm's 'same' padding as TorchScript exports it computes the pads in float
+            # (Cast to float, Div, Ceil, Clip, Cast back to int64): ints stay exact,
+            # a float becomes an int by truncation, as onnxruntime casts
+            v, to = self.value(ins[0]), self.attr(node, "to", 0)
+            if v is None or BATCH in v:
+                return v
+            if to in INT_TYPES:
+                return [int(x) if math.isfinite(x) else None for x in v] if all(
+                    isinstance(x, (int, float)) and math.isfinite(x) for x in v) else None
+            if to in FLOAT_TYPES:
+                return [float(x) for x in v]
+            return v
+        if op in ("Ceil", "Floor"):
+            v = self.value(ins[0])
+            if v is None or not all(isinstance(x, (int, float)) and math.isfinite(x) for x in v):
+                return None
+            f = math.ceil if op == "Ceil" else math.floor
+            return [float(f(x)) if isinstance(x, float) else x for x in v]
+        if op == "Clip":
+            v = self.value(ins[0])
+            if v is None or BATCH in v:
+                return None
+            if self.opset < 11:
+                lo, hi = self.attr(node, "min", None), self.attr(node, "max", None)
+            else:
+                lo = self.value(ins[1]) if self.has_input(node, 1) else None
+                hi = self.value(ins[2]) if self.has_input(node, 2) else None
+                if (self.has_input(node, 1) and lo is None) or (self.has_input(node, 2) and hi is None):
+                    return None
+                lo, hi = (lo[0] if lo else None), (hi[0] if hi else None)
+            return [min(max(x, lo) if lo is not None else x, hi) if hi is not None else
+                    (max(x, lo) if lo is not None else x) for x in v]
         if op == "Gather":
             data, idx = self.value(ins[0]), self.value(ins[1])
             if data is None or idx is None or self.attr(node, "axis", 0) != 0:
@@ -440,6 +480,8 @@ class ReadingContext:
                  "Div": lambda x, y: x // y if isinstance(x, int) and isinstance(y, int) else x / y}[op]
             out = [f(x, y) for x, y in zip(a, b, strict=True)]
             for x, y, z in zip(a, b, out):
+                if isinstance(z, float) and not math.isfinite(z):
+                    return None
                 if isinstance(z, int) and abs(z) > max(MAX_MAGNITUDE, abs(x), abs(y)):
                     raise ValueLimit(node, f"{op} computes a value beyond ±10^18 ({_digits(z)}) for a "
                                            "shape or bound: past netc's limits")
