@@ -3,7 +3,10 @@
 export that did not read."""
 
 import numpy as np
+import pytest
 from onnx import helper
+
+from netc.diagnostics import NetcError
 
 from test_onnx_reader import M, read, rows
 
@@ -65,3 +68,19 @@ def test_same_pads_computed_in_float_from_the_input_shape_are_read():
     layers = {r.name: r for r in read(m.model([y])).layers}
     assert layers["pad"].node.params["padding"] == ((0, 1), (1, 1))        # (top, bottom), (left, right)
     assert layers["conv"].output_shape == (8, 4, 5)
+
+
+def test_a_cast_of_a_feature_to_its_own_type_passes_it_through():
+    """timm's efficientvit_b0 (TorchScript): its linear attention casts q, k and v to float
+    (``.float()``) on a float model. A Cast to the input's own element type changes
+    nothing: the tensor passes through, no layer. A cast to another type stays E011."""
+    m = M((1, 4, 6, 6))
+    y = m.op("Conv", ["x", m.w(8, 4, 1, 1)], name="conv")
+    y = m.op("Relu", [m.op("Cast", [y], to=1, name="cast")], name="relu")
+    a = read(m.model([y]))
+    assert [(r.name, r.op, r.output_shape) for r in a.layers] == [
+        ("conv", "conv", (8, 6, 6)), ("relu", "relu", (8, 6, 6))]
+    m = M((1, 4, 6, 6))
+    y = m.op("Cast", [m.op("Conv", ["x", m.w(8, 4, 1, 1)], name="conv")], to=10, name="half")
+    with pytest.raises(NetcError, match="node 'half' \\(Cast #"):
+        read(m.model([y]), check_ort=False)
