@@ -276,6 +276,7 @@ class _Reader:
                 raise error(f"input '{v.name}': dimension {d:,} is beyond netc's limit {most:,}",
                             where, LIMIT)
         batch = dims[0] if isinstance(dims[0], int) and dims[0] > 0 else BATCH
+        self.elem_type = tt.elem_type
         return v, tuple(dims[1:]), batch
 
     # -- one node -------------------------------------------------------------------
@@ -299,7 +300,7 @@ class _Reader:
             return                                      # a value, evaluated on demand
         if op_type == "Identity" or (op_type == "Concat" and len(ins) == 1) \
                 or (op_type in ("Unsqueeze", "Reshape") and self._vector_as_map(node)) \
-                or (op_type == "Cast" and self._condition(node)):
+                or (op_type == "Cast" and (self._condition(node) or self._same_type(node))):
             self.tensor_of[node.output[0]] = self.tensor_of[features[0]]
             ctx.shapes[node.output[0]] = ctx.shapes[features[0]]
             if features[0] in ctx.channels_last:
@@ -463,6 +464,11 @@ class _Reader:
         users = [c for c in ctx.consumers.get(node.output[0], ()) if c.op_type != "Shape"]
         return bool(users) and node.output[0] not in ctx.graph_outputs and all(
             any(op.vector_as_map for op in READERS.get(c.op_type, ())) for c in users)
+
+    def _same_type(self, node) -> bool:
+        """True when Cast ``node`` casts a feature to the element type it has already (every
+        feature has the input's): efficientvit's attention, ``.float()`` under autocast."""
+        return self.ctx.attr(node, "to", 0) == getattr(self, "elem_type", None)
 
     def _condition(self, node) -> bool:
         """True when Cast ``node`` gives a boolean read only as the condition of Where nodes

@@ -40,6 +40,8 @@ MAX_VALUE = 64            # elements of a value tensor worth evaluating (shapes,
 MAX_CHAIN = 64            # nodes in a chain of values evaluated for one tensor
 MAX_PATTERN = 24          # nodes of one elementwise pattern (GELU's tanh form has 10)
 BATCH = "N"               # the symbolic batch size inside evaluated shapes
+INT_TYPES = {2, 3, 4, 5, 6, 7, 12, 13}     # TensorProto's (u)int8..64
+FLOAT_TYPES = {1, 10, 11, 16}             # float, float16, double, bfloat16
 
 
 def _readers() -> dict[str, list[Op]]:
@@ -271,7 +273,7 @@ class ReadingContext:
         self._value_shapes[t] = None                 # a cycle has no shape
         self._shape_depth += 1
         try:
-            shape = self._node_shape(self.producer.get(t))
+            shape = self._node_shape(self.producer.get(t), t)
         except (Unsupported, ValueError, TypeError, IndexError):
             shape = None
         finally:
@@ -279,11 +281,18 @@ class ReadingContext:
         self._value_shapes[t] = shape
         return shape
 
-    def _node_shape(self, node) -> tuple[int, ...] | None:
-        if node is None or node.domain not in ("", "ai.onnx") or len(node.output) != 1:
+    def _node_shape(self, node, t: str = "") -> tuple[int, ...] | None:
+        if node is None or node.domain not in ("", "ai.onnx"):
             return None
         op, ins = node.op_type, list(node.input)
         if not ins or any(self.is_feature(i) for i in ins if i):
+            return None
+        if op in NORMALIZE and t == node.output[0]:
+            # timm's ScaledStdConv2d (NF-nets) standardizes its weight with F.batch_norm
+            # in training mode: a BatchNormalization of three outputs, the first the
+            # weight's shape
+            return self.static_shape(ins[0])
+        if len(node.output) != 1:
             return None
         if op == "ConstantOfShape":
             dims = self.value(ins[0])
@@ -389,12 +398,50 @@ class ReadingContext:
             else:
                 shape = self.static_shape(ins[0])
                 if shape is None:
-                    return None
+                    # the pads F.pad computes: Shape of a Concat of values (rank 1 always)
+                    v = self.value(ins[0])
+                    src = self.producer.get(ins[0])
+                    if v is None or src is None or src.op_type != "Concat" or ins[0] in self._dims:
+                        return None
+                    shape = (len(v),)
                 dims = list(shape)
             start, end = self.attr(node, "start", 0), self.attr(node, "end", None)
             return dims[start:end]
-        if op in ("Identity", "Cast"):
+        if op == "Identity":
             return self.value(ins[0])
+        if op == "Cast":
+            # timm's 'same' padding as TorchScript exports it computes the pads in float
+            # (Cast to float, Div, Ceil, Clip, Cast back to int64): ints stay exact,
+            # a float becomes an int by truncation, as onnxruntime casts
+            v, to = self.value(ins[0]), self.attr(node, "to", 0)
+            if v is None or BATCH in v:
+                return v
+            if to in INT_TYPES:
+                return [int(x) if math.isfinite(x) else None for x in v] if all(
+                    isinstance(x, (int, float)) and math.isfinite(x) for x in v) else None
+            if to in FLOAT_TYPES:
+                return [float(x) for x in v]
+            return v
+        if op in ("Ceil", "Floor"):
+            v = self.value(ins[0])
+            if v is None or not all(isinstance(x, (int, float)) and math.isfinite(x) for x in v):
+                return None
+            f = math.ceil if op == "Ceil" else math.floor
+            return [float(f(x)) if isinstance(x, float) else x for x in v]
+        if op == "Clip":
+            v = self.value(ins[0])
+            if v is None or BATCH in v:
+                return None
+            if self.opset < 11:
+                lo, hi = self.attr(node, "min", None), self.attr(node, "max", None)
+            else:
+                lo = self.value(ins[1]) if self.has_input(node, 1) else None
+                hi = self.value(ins[2]) if self.has_input(node, 2) else None
+                if (self.has_input(node, 1) and lo is None) or (self.has_input(node, 2) and hi is None):
+                    return None
+                lo, hi = (lo[0] if lo else None), (hi[0] if hi else None)
+            return [min(max(x, lo) if lo is not None else x, hi) if hi is not None else
+                    (max(x, lo) if lo is not None else x) for x in v]
         if op == "Gather":
             data, idx = self.value(ins[0]), self.value(ins[1])
             if data is None or idx is None or self.attr(node, "axis", 0) != 0:
@@ -434,6 +481,8 @@ class ReadingContext:
                  "Div": lambda x, y: x // y if isinstance(x, int) and isinstance(y, int) else x / y}[op]
             out = [f(x, y) for x, y in zip(a, b, strict=True)]
             for x, y, z in zip(a, b, out):
+                if isinstance(z, float) and not math.isfinite(z):
+                    return None
                 if isinstance(z, int) and abs(z) > max(MAX_MAGNITUDE, abs(x), abs(y)):
                     raise ValueLimit(node, f"{op} computes a value beyond ±10^18 ({_digits(z)}) for a "
                                            "shape or bound: past netc's limits")
@@ -830,6 +879,8 @@ PROBES = (-5.5, -3.1, -2.4, -1.7, -0.9, -0.3, 0.0, 0.4, 1.2, 1.9, 2.6, 3.4, 6.2)
 SAME_SHAPE = {"Sqrt", "Neg", "Abs", "Exp", "Log", "Reciprocal", "Relu", "Sigmoid", "Tanh", "Clip",
               "Identity", "Cast", "DequantizeLinear", "QuantizeLinear"}
 BROADCAST = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean"}
+NORMALIZE = {"BatchNormalization", "InstanceNormalization", "LayerNormalization",
+             "GroupNormalization", "MeanVarianceNormalization", "LpNormalization"}
 REDUCE = {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL2", "ReduceSumSquare"}
 
 

@@ -1,0 +1,86 @@
+"""Regressions from the corpus of real exports (benchmarks/real_exports.py, docs/onnx.md
+*Real exports*): each model built by hand with onnx.helper to the structure of the
+export that did not read."""
+
+import numpy as np
+import pytest
+from onnx import helper
+
+from netc.diagnostics import NetcError
+
+from test_onnx_reader import M, read, rows
+
+
+def test_weight_standardized_by_a_training_mode_batchnorm_reads_as_the_conv():
+    """timm's nf_resnet26 and eca_nfnet_l0 (ScaledStdConv2d, TorchScript): the weight
+    viewed as (1, K, -1) goes through F.batch_norm in training mode — a
+    BatchNormalization of three outputs, its mean and variance computed from the weight,
+    its scale the gain — then back to the weight's shape. The conv of that weight,
+    counted once; the first node used to be E011 ("the shape of input 1 is not known")."""
+    m = M((1, 4, 10, 10), opset=17)
+    w, wt = m.w(1, 6, 36), m.w(1, 36, 6)      # the export stores the weight transposed too
+    mean = m.op("ReduceMean", [wt], axes=[0, 1], keepdims=0)
+    d = m.op("Sub", [wt, m.op("ReduceMean", [wt], axes=[0, 1], keepdims=1)])
+    var = m.op("ReduceMean", [m.op("Mul", [d, d])], axes=[0, 1], keepdims=0)
+    m.nodes.append(helper.make_node(
+        "BatchNormalization", [w, m.w(6), m.const([0.0] * 6, np.float32), mean, var],
+        ["bn_y", "bn_mean", "bn_var"], name="bn", training_mode=1, momentum=1.0))
+    back = m.op("Reshape", ["bn_y", m.const([6, 4, 3, 3])])
+    z = m.op("Conv", ["x", back, m.w(6)], pads=[1, 1, 1, 1])
+    assert rows(read(m.model([z]))) == [("conv", (6, 10, 10), 6 * 36 + 6, 6 * 36 * 100)]
+
+
+def _f(m, v):
+    return m.const([v], np.float32, scalar=True)
+
+
+def _same_pads(m, axis, k, s):
+    """timm's pad_same as TorchScript exports it, in float: pad = max((ceil(i / s) - 1) * s
+    + (k - 1) + 1 - i, 0); left = int(pad / 2), right = pad - left."""
+    i = m.op("Cast", [m.op("Gather", [m.op("Shape", ["x"]), m.const([axis], scalar=True)], axis=0)], to=1)
+    o = m.op("Ceil", [m.op("Div", [i, _f(m, s)])])
+    full = m.op("Add", [m.op("Add", [m.op("Mul", [m.op("Sub", [o, _f(m, 1.0)]), _f(m, s)]), _f(m, k - 1.0)]),
+                        _f(m, 1.0)])
+    pad = m.op("Clip", [m.op("Sub", [full, i]), _f(m, 0.0), ""])
+    left = m.op("Cast", [m.op("Cast", [m.op("Div", [pad, _f(m, 2.0)])], to=7)], to=1)
+    right = m.op("Sub", [pad, left])
+    return [m.op("Unsqueeze", [t, m.const([0])]) for t in (left, right)]
+
+
+def test_same_pads_computed_in_float_from_the_input_shape_are_read():
+    """tf_efficientnetv2_b0 (TorchScript): the stem's F.pad takes pads computed from
+    Shape(x) in float (Cast, Div, Ceil, Clip with no upper bound, Cast to int64), then
+    TorchScript's pads chain, whose ConstantOfShape is sized by the Shape of that Concat.
+    Used to be E011 at the Pad ("pads None")."""
+    m = M((1, 4, 8, 9))
+    cat = m.op("Concat", [*_same_pads(m, 3, 3, 2), *_same_pads(m, 2, 3, 2)], axis=0)
+    p = m.op("Cast", [cat], to=7)
+    n = m.op("Gather", [m.op("Shape", [cat]), m.const([0])], axis=0)
+    m.n += 1
+    zeros = f"zeros{m.n}"
+    m.nodes.append(helper.make_node("ConstantOfShape", [m.op("Sub", [m.const([8], scalar=True), n])], [zeros],
+                                    value=helper.make_tensor("v", 7, [1], [0])))
+    y = m.op("Reshape", [m.op("Concat", [p, zeros], axis=0), m.const([-1, 2])])
+    y = m.op("Slice", [y, m.const([-1]), m.const([-(2 ** 63)]), m.const([0]), m.const([-1])])
+    y = m.op("Cast", [m.op("Reshape", [m.op("Transpose", [y], perm=[1, 0]), m.const([-1])])], to=7)
+    y = m.op("Pad", ["x", y, _f(m, 0.0)], mode="constant", name="pad")
+    y = m.op("Conv", [y, m.w(8, 4, 3, 3)], strides=[2, 2], name="conv")
+    layers = {r.name: r for r in read(m.model([y])).layers}
+    assert layers["pad"].node.params["padding"] == ((0, 1), (1, 1))        # (top, bottom), (left, right)
+    assert layers["conv"].output_shape == (8, 4, 5)
+
+
+def test_a_cast_of_a_feature_to_its_own_type_passes_it_through():
+    """timm's efficientvit_b0 (TorchScript): its linear attention casts q, k and v to float
+    (``.float()``) on a float model. A Cast to the input's own element type changes
+    nothing: the tensor passes through, no layer. A cast to another type stays E011."""
+    m = M((1, 4, 6, 6))
+    y = m.op("Conv", ["x", m.w(8, 4, 1, 1)], name="conv")
+    y = m.op("Relu", [m.op("Cast", [y], to=1, name="cast")], name="relu")
+    a = read(m.model([y]))
+    assert [(r.name, r.op, r.output_shape) for r in a.layers] == [
+        ("conv", "conv", (8, 6, 6)), ("relu", "relu", (8, 6, 6))]
+    m = M((1, 4, 6, 6))
+    y = m.op("Cast", [m.op("Conv", ["x", m.w(8, 4, 1, 1)], name="conv")], to=10, name="half")
+    with pytest.raises(NetcError, match="node 'half' \\(Cast #"):
+        read(m.model([y]), check_ort=False)
