@@ -100,3 +100,33 @@ def test_an_opset_past_a_c_int_is_read_as_unknown_not_a_type_error(tmp_path):
     path.write_bytes(model.SerializeToString())
     result = everything(path)
     assert isinstance(result, NetcError) or result.graph is not None
+
+
+def test_a_cast_that_lost_its_input_has_no_weight_shape(tmp_path):
+    # BatchNormalization whose scale is a Cast of nothing: was IndexError in static_shape
+    path = save(tmp_path, [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+                           helper.make_node("Cast", [], ["s"], name="cast", to=TensorProto.FLOAT),
+                           helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["y"], name="bn")],
+                [("w", W), ("b", np.zeros(4, np.float32)), ("m", np.zeros(4, np.float32)),
+                 ("v", np.ones(4, np.float32))])
+    result = everything(path)
+    assert isinstance(result, NetcError) or result.graph.unread is not None
+
+
+def test_squeeze_axes_that_are_a_float_are_unread(tmp_path):
+    # Squeeze whose axes are a Constant float scalar 1.0: was TypeError indexing a shape with 1.0
+    one = helper.make_tensor("one", TensorProto.FLOAT, [], [1.0])
+    path = save(tmp_path, [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+                           helper.make_node("Constant", [], ["axes"], name="axes", value=one),
+                           helper.make_node("Squeeze", ["c", "axes"], ["y"], name="squeeze")], [("w", W)])
+    result = everything(path)
+    assert isinstance(result, NetcError) or result.graph.unread is not None
+
+
+def test_a_slice_without_starts_after_a_conv_is_no_activation(tmp_path):
+    # Conv -> Slice(c): offered to the conv's activation fold, crop's read indexed its missing
+    # starts (was IndexError in ReadingContext.slices)
+    path = save(tmp_path, [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+                           helper.make_node("Slice", ["c"], ["y"], name="slice")], [("w", W)])
+    result = everything(path)
+    assert isinstance(result, NetcError) or result.graph.unread is not None

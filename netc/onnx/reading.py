@@ -251,7 +251,8 @@ class ReadingContext:
             for a in node.attribute:
                 if a.name == "value":
                     return tuple(a.t.dims)
-        if node is not None and node.op_type in ("Identity", "Cast", "DequantizeLinear") and depth < 16:
+        if node is not None and node.op_type in ("Identity", "Cast", "DequantizeLinear") and depth < 16 \
+                and node.input:
             return self.static_shape(node.input[0], depth + 1)
         v = self.value_info.get(t)
         if v is not None and v.type.tensor_type.HasField("shape"):
@@ -588,6 +589,8 @@ class ReadingContext:
             starts, ends, axes = self.attr(node, "starts"), self.attr(node, "ends"), self.attr(node, "axes")
             steps = None
         else:
+            if not (self.has_input(node, 1) and self.has_input(node, 2)):
+                raise self.unsupported("a Slice without its starts and ends")
             starts, ends = self.value(node.input[1]), self.value(node.input[2])
             axes = self.value(node.input[3]) if self.has_input(node, 3) else None
             steps = self.value(node.input[4]) if self.has_input(node, 4) else None

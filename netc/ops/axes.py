@@ -75,6 +75,8 @@ def dim(axis: int, shape: Shape, param: str = "axis", op: str = "", extra: int =
     negative from the end of a tensor of ``len(shape) + 1 + extra`` axes; ShapeError for
     the batch or an axis out of range."""
     rank = len(shape) + 1 + extra
+    if isinstance(axis, bool) or not isinstance(axis, int):     # a float from a hostile model's constant
+        raise ShapeError(f"{op + ' ' if op else ''}{param} {axis!r} is not an integer", param)
     if not -rank <= axis < rank:
         raise ShapeError(f"{op + ' ' if op else ''}{param} {axis} is out of range for "
                          f"{'a tensor' if extra else fmt_shape(shape)} of {rank} axes with the batch "
@@ -148,6 +150,8 @@ def axis_index(axis: int, rank: int, op: str, param: str | None = "axis") -> int
     """The netc dimension that ``axis`` (counted with the batch) names in a rank-``rank``
     netc shape; ShapeError for the batch or an axis past the rank."""
     full = rank + 1
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise ShapeError(f"{op}: axis {axis!r} is not an integer", param)
     if not -full <= axis < full:
         raise ShapeError(f"{op}: axis {axis} is out of range for a tensor of rank {full} (the batch "
                          f"and {rank} more: axes {-full} to {rank})", param)
