@@ -499,3 +499,15 @@ def test_every_zoo_file_writes_source_that_compiles():
         compile(gen.text, str(path), "exec")
         params = sum(int(np.prod(e.shape)) for e in gen.entries if not e.buffer)
         assert params == net.totals.trainable_params, path.name
+
+
+@pytest.mark.parametrize("name", ["lenet5", "resnet50", "efficientnet_b0", "m5", "yolov8"])
+def test_the_written_source_passes_ruff(tmp_path, name):
+    """netc torch's model.py passes ruff's default rules (pyflakes and pycodestyle's errors):
+    no unused import, no undefined name (it is written without torch installed)."""
+    out = tmp_path / f"{name}.py"
+    r = run_netc("torch", f"examples/{name}.yaml", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", str(out)],
+                          capture_output=True, text=True, timeout=60)
+    assert lint.returncode == 0, lint.stdout

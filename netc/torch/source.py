@@ -186,9 +186,12 @@ class _Writer:
         source = self.net.source.path if self.net.source is not None else "<string>"
         head = (f'"""{self.graph.name}, written by netc from {_doc(str(source))}: a PyTorch module with '
                 f'no netc import.\n\n    model = {top}()\n    y = model(torch.randn(1, '
-                f'{", ".join(map(str, self.graph.input_shape))}))\n"""\n\n'
-                "import torch\nfrom torch import nn\nimport torch.nn.functional as F\n\n\n")
-        return Generated(head + helpers + ("\n" if helpers else "") + classes + "\n", top, self.entries)
+                f'{", ".join(map(str, self.graph.input_shape))}))\n"""\n\n')
+        body = helpers + ("\n" if helpers else "") + classes + "\n"
+        # the imports the body uses, in isort's order (the file passes ruff's default rules)
+        imports = ["import torch"] * bool(re.search(r"\btorch\.", body)) + \
+            ["import torch.nn.functional as F"] * bool(re.search(r"\bF\.", body)) + ["from torch import nn"]
+        return Generated(head + "\n".join(imports) + "\n\n\n" + body, top, self.entries)
 
     def _check_name(self, node, part: str) -> None:
         if part.isdigit():
