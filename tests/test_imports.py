@@ -21,8 +21,9 @@ def test_summary_imports_no_heavy_modules():
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
 
 
-def _imported_modules(path) -> set[str]:
-    """Every module a file imports, at any depth of its code, with relative names resolved."""
+def _imported_modules(path, names_too: bool = False) -> set[str]:
+    """Every module a file imports, at any depth of its code, with relative names resolved;
+    ``names_too``: ``from X import y`` also gives ``X.y`` (a submodule, when there is one)."""
     import ast
 
     package = "netc." + ".".join(path.relative_to(ROOT / "netc").with_suffix("").parts[:-1])
@@ -33,7 +34,10 @@ def _imported_modules(path) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = package.rstrip(".").split(".")
             base = base[:len(base) - node.level + 1] if node.level else []
-            names.add(".".join(base + ([node.module] if node.module else [])))
+            module = ".".join(base + ([node.module] if node.module else []))
+            names.add(module)
+            if names_too:
+                names |= {f"{module}.{a.name}" for a in node.names}
     return names
 
 
@@ -98,24 +102,6 @@ def test_an_invalid_file_still_gets_jsonschema_errors(tmp_path):
     assert "jsonschema" in mods
 
 
-def _imports_with_names(path) -> set[str]:
-    """Like ``_imported_modules``, with ``from X import y`` also giving ``X.y`` (a submodule,
-    when there is one)."""
-    import ast
-
-    package = "netc." + ".".join(path.relative_to(ROOT / "netc").with_suffix("").parts[:-1])
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = package.rstrip(".").split(".")
-            base = base[:len(base) - node.level + 1] if node.level else []
-            module = ".".join(base + ([node.module] if node.module else []))
-            names |= {module} | {f"{module}.{a.name}" for a in node.names}
-    return names
-
-
 def test_the_package_s_imports_go_one_way():
     """No import circle between netc's modules, counting imports inside functions too (the
     floors of design/house-sketch.md: an error type lives below what raises it, a renderer
@@ -126,7 +112,7 @@ def test_the_package_s_imports_go_one_way():
     edges = {}
     for name, path in modules.items():
         used = set()
-        for m in _imports_with_names(path):
+        for m in _imported_modules(path, names_too=True):
             while m and m not in modules:               # 'netc.ops.registry.Op' -> the module
                 m = m.rpartition(".")[0]
             if m and m != name and not name.startswith(m + "."):
