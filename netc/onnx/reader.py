@@ -429,6 +429,8 @@ class _Reader:
                 raise Unsupported(f"node '{_node_name(n)}' of the pattern is read already")
         members = [*members, *more]
         last = max(members, key=lambda n: self.index[id(n)])
+        if not last.output or not last.output[0]:
+            raise Unsupported(f"node '{_node_name(last)}' of the pattern has no output")
         out = last.output[0]
         ids = {id(n) for n in members}
         for n in members:

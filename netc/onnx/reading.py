@@ -76,6 +76,13 @@ _ATTR_KINDS = {1: "FLOAT", 2: "INT", 3: "STRING", 4: "TENSOR", 5: "GRAPH", 6: "F
 _SCHEMAS: dict = {}     # (op type, opset) -> ({attribute: AttributeProto.type}, inputs required)
 
 
+def _kind_of(default) -> int | None:
+    """The AttributeProto type a reader's default stands for (a list of floats: FLOATS)."""
+    if isinstance(default, (list, tuple)):
+        return 6 if any(isinstance(v, float) for v in default) else 7
+    return {float: 1, int: 2, str: 3}.get(type(default))
+
+
 @functools.lru_cache(maxsize=1)
 def _onnx_ops() -> frozenset:
     """The op types of ONNX's default domain (unknown ones are never looked up one by one)."""
@@ -160,6 +167,8 @@ class ReadingContext:
                 kind = a.type            # AttributeProto: FLOAT 1, INT 2, STRING 3, FLOATS 6, INTS 7
                 known = schema(node.op_type, node.domain, self.opset)
                 want = known[0].get(name) if known else None
+                if want is None and default is not None:    # no schema (a made-up opset): the
+                    want = _kind_of(default)                # reader's default says the type
                 if want is not None and kind != want:
                     raise Unsupported(f"attribute {name!r} is {_ATTR_KINDS.get(kind, f'of type {kind}')}, "
                                       f"not {_ATTR_KINDS.get(want, want)} as ONNX's {node.op_type} gives it")
