@@ -579,7 +579,7 @@ class ReadingContext:
             try:
                 arr = numpy_helper.to_array(t).reshape(-1) if (t.raw_data or t.float_data or t.int64_data
                                                                or t.double_data or t.int32_data) else None
-            except (KeyError, ValueError):      # an unknown element type; data that do not fill dims
+            except (KeyError, ValueError, TypeError):  # an unknown element type; data that do not fill dims
                 return None
         else:
             v = self.value(tensor)
@@ -967,5 +967,5 @@ def _tensor_values(t):
 
     try:
         return numpy_helper.to_array(t).reshape(-1).tolist()
-    except (KeyError, ValueError):  # an element type ONNX does not define; data that do not fill dims
+    except (KeyError, ValueError, TypeError):  # an element type ONNX does not define; bad data
         return None
