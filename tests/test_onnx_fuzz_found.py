@@ -145,3 +145,7 @@ def test_minimized_models_of_the_fuzz_runs_end_in_a_result_or_a_clear_error(path
     constant onnx cannot decode (a TypeError in numpy_helper)."""
     result = everything(path)
     assert isinstance(result, NetcError) or result.graph is not None
+
+
+def test_the_minimized_models_are_in_the_checkout():
+    assert len(FOUND) >= 4, FOUND         # an ignore rule once kept them out of git
