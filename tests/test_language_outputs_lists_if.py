@@ -2,34 +2,10 @@
 and a condition on a layer (``if:``)."""
 
 import pytest
-from typer.testing import CliRunner
 
-import netc
 from netc.cli import app
-from netc.diagnostics import NetcError
 
-HEAD = "netc: 1\ninput: {shape: [3, 32, 32]}\n"
-runner = CliRunner()
-
-
-def load(body: str, **kw):
-    return netc.loads(HEAD + body, "n.yaml", **kw)
-
-
-def errors(body: str, **kw) -> list:
-    with pytest.raises(NetcError) as e:
-        load(body, **kw)
-    return e.value.diagnostics
-
-
-def at(d, body: str, line: int, marker: str):
-    """The diagnostic points at ``marker`` on ``line`` of HEAD + body."""
-    text = (HEAD + body).splitlines()[line - 1]
-    assert (d.span.line, d.span.col) == (line, text.index(marker) + 1), d.format()
-
-
-def conv_params(c_in, k, f, bias=True):
-    return k * c_in * f * f + (k if bias else 0)
+from test_language import HEAD, at, conv_params, errors, load, runner  # noqa: F401  (shared helpers)
 
 
 # -- list-valued parameters -------------------------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..diagnostics import show_value as _show
-from .registry import MAX_CHANNELS, Field, Param, Shape, ShapeError, fmt_shape
+from .registry import MAX_CHANNELS, Field, Param, Shape, ShapeError
 
 MAX_RANK = 16             # axes of a tensor (batch excluded) netc takes: far beyond any real one
 MAX_DIM = 1 << 40         # one written size (a reshape's target, an expand's)
@@ -72,20 +72,8 @@ def axis_param(doc: str, default=1) -> Param:
 
 def dim(axis: int, shape: Shape, param: str = "axis", op: str = "", extra: int = 0) -> int:
     """The index in the netc ``shape`` (no batch) of ``axis`` counted with the batch (0),
-    negative from the end of a tensor of ``len(shape) + 1 + extra`` axes; ShapeError for
-    the batch or an axis out of range."""
-    rank = len(shape) + 1 + extra
-    if isinstance(axis, bool) or not isinstance(axis, int):     # a float from a hostile model's constant
-        raise ShapeError(f"{op + ' ' if op else ''}{param} {axis!r} is not an integer", param)
-    if not -rank <= axis < rank:
-        raise ShapeError(f"{op + ' ' if op else ''}{param} {axis} is out of range for "
-                         f"{'a tensor' if extra else fmt_shape(shape)} of {rank} axes with the batch "
-                         f"(-{rank} to {rank - 1})", param)
-    a = axis % rank
-    if a == 0:
-        raise ShapeError(f"{op + ' ' if op else ''}{param} {axis} is the batch: netc keeps the batch "
-                         "apart (axis 1 is the first dimension after it)", param)
-    return a - 1
+    negative from the end of a tensor of ``len(shape) + 1 + extra`` axes (``axis_index``)."""
+    return axis_index(axis, len(shape) + extra, op or param, param)
 
 
 def axis_name(shape: Shape, i: int) -> str:
@@ -148,16 +136,17 @@ class Dims(Param):
 
 def axis_index(axis: int, rank: int, op: str, param: str | None = "axis") -> int:
     """The netc dimension that ``axis`` (counted with the batch) names in a rank-``rank``
-    netc shape; ShapeError for the batch or an axis past the rank."""
-    full = rank + 1
+    netc shape; ShapeError for the batch, an axis past the rank, or one that is no integer
+    (a float from a hostile model's constant). The one axis rule of every op."""
+    full, what = rank + 1, param or "axis"
     if isinstance(axis, bool) or not isinstance(axis, int):
-        raise ShapeError(f"{op}: axis {axis!r} is not an integer", param)
+        raise ShapeError(f"{op}: {what} {axis!r} is not an integer", param)
     if not -full <= axis < full:
-        raise ShapeError(f"{op}: axis {axis} is out of range for a tensor of rank {full} (the batch "
+        raise ShapeError(f"{op}: {what} {axis} is out of range for a tensor of rank {full} (the batch "
                          f"and {rank} more: axes {-full} to {rank})", param)
     if axis % full == 0:
-        raise ShapeError(f"{op} cannot act on the batch (axis {axis}); axis 1 is the first "
-                         "dimension after it", param)
+        raise ShapeError(f"{op} cannot act on the batch: {what} {axis} is the batch, which netc keeps "
+                         "apart (axis 1 is the first dimension after it)", param)
     return axis % full - 1
 
 
