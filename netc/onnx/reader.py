@@ -158,10 +158,8 @@ def decode_texts(model, path: str) -> Diagnostic | None:
         _text(p, ("key", "value") if hasattr(p, "key") else ("domain",), found)
     note(Span(path, 0, 0, where=f"graph '{g.name}'"), found)
     for i, n in enumerate(g.node):
-        if (str is type(n.name) is type(n.op_type) is type(n.domain) is type(n.doc_string)
-                and bytes not in map(type, n.input) and bytes not in map(type, n.output)
-                and not n.attribute and not n.metadata_props):
-            continue                                  # the common case, checked at C speed
+        if n.SerializeToString().isascii():
+            continue                  # the common case, checked at C speed: ASCII is UTF-8
         found = []
         _text(n, ("name", "op_type", "domain", "doc_string"), found)
         _texts(n.input, found)
@@ -175,6 +173,8 @@ def decode_texts(model, path: str) -> Diagnostic | None:
     for kind, items in (("initializer", g.initializer), ("input", g.input), ("output", g.output),
                         ("value_info", g.value_info)):
         for v in items:
+            if v.SerializeToString().isascii():
+                continue
             found = []
             _text(v, ("name", "doc_string"), found)
             if kind != "initializer":
@@ -205,6 +205,7 @@ class _Reader:
         self.unknown: set[str] = set()          # tensors downstream of an unsupported node
         self.absorbed: set[int] = set()
         self.skipped = 0                        # nodes after an unsupported one, of types netc reads
+        self._kinds = None                      # _unread_kinds, once the reading is done
 
     def span(self, node) -> Span:
         i = self.index[id(node)]
@@ -288,16 +289,21 @@ class _Reader:
         ops = READERS.get(op_type, [])
         if op_type == "Shape":
             return                                      # a value, evaluated on demand
-        if any(t in self.unknown for t in ins):         # after an unsupported node
+        if not self.unknown.isdisjoint(ins):            # after an unsupported node
             self.unknown.update(node.output)
             if op_type in KNOWN_TYPES:
                 self.skipped += 1                       # not reached: read with its inputs known
             else:
                 self._unread(node, op_type, "")         # a blocker wherever it stood
             return
-        features = [t for t in ins if ctx.is_feature(t)]
+        shapes = ctx.shapes
+        features = [t for t in ins if t in shapes]      # ctx.is_feature, inline: once a node
         if not features:
             return                                      # a value, evaluated on demand
+        if not ops and op_type not in KNOWN_TYPES:      # no reader takes it: a blocker, at once
+            self._unread(node, op_type, "")
+            self.unknown.update(node.output)
+            return
         if op_type == "Identity" or (op_type == "Concat" and len(ins) == 1) \
                 or (op_type in ("Unsqueeze", "Reshape") and self._vector_as_map(node)) \
                 or (op_type == "Cast" and (self._condition(node) or self._same_type(node))):
@@ -582,11 +588,14 @@ class _Reader:
         return [(where["origin"], where["origin_note"] or "the node was built from this line")]
 
     def _unread(self, node, op_type: str, reason: str) -> None:
-        self.unsupported.setdefault(op_type, []).append((_node_name(node), reason, self.index[id(node)]))
+        self.unsupported.setdefault(op_type, []).append((_node_name(node), reason, self.ctx.current))
 
     def _unread_kinds(self) -> list:
-        """The unread op types with their nodes, the most nodes first, then in graph order."""
-        return sorted(self.unsupported.items(), key=lambda kv: (-len(kv[1]), kv[1][0][2]))
+        """The unread op types with their nodes, the most nodes first, then in graph order
+        (sorted once: the error and the graph's ``unread_ops`` both take it)."""
+        if self._kinds is None:
+            self._kinds = sorted(self.unsupported.items(), key=lambda kv: (-len(kv[1]), kv[1][0][2]))
+        return self._kinds
 
     def _unsupported_error(self) -> NetcError | None:
         """The one E011 error, at the first unread node in graph order: the blockers' op
