@@ -36,10 +36,12 @@ from fractions import Fraction
 
 from .analysis import analyze
 from .diagnostics import NetcError
-from .fit import AXES, at_size, dense_features, drops_rows, problems
+from .fit import at_size, dense_features, drops_rows, problems
 from .graph import Graph
 from .ops import OPS, ShapeError
+from .ops.axes import dim
 from .ops.transpose import MAX_SIDE
+from .ops.window import axis_names
 
 MAX_CLASSES = 4096          # live classes at one layer before the derivation narrows to the window
 MAX_STEPS = 4_000_000       # class-by-layer steps, in all
@@ -47,6 +49,16 @@ SCAN_LIMIT = 1 << 16        # sizes a scan may visit
 EXACT_FLOAT = 1 << 32       # an upsample scale p/q (its float) with p below this is floor(p N / q)
 LISTED = 12                 # sizes a rule names besides its progression
 ONE = (0, 1)                # the side 1, constant
+
+
+def _rank(shape) -> int:
+    """The spatial axes of a map (channels, 1 to 3 sides); 0 for any other tensor."""
+    return len(shape) - 1 if 2 <= len(shape) <= 4 else 0
+
+
+def _name(shape, k: int) -> str:
+    """How messages name spatial axis ``k`` of a map (length; height, width; depth, ...)."""
+    return axis_names(_rank(shape))[k]
 
 # ops that keep every spatial side and whose shape rule does not read it
 KEEP = {"batchnorm", "dropout", "layernorm", "scale", "lrn", "channel_shuffle", "identity"}
@@ -231,7 +243,11 @@ class _Run:
                 rule = self.keep
             else:
                 return self.scan(node, c, ins, f"{node.op} has no closed form here")
-        return rule(node, c, ins, _per_axis_2d(node.op, node.params))
+        try:
+            p = _per_axis_nd(node.op, node.params, _rank(ins[0]) if ins else 0)
+        except ShapeError:      # a per-axis parameter of another rank: the op's own rule says so
+            return self.concrete(node, c, ins)
+        return rule(node, c, ins, p)
 
     def scan(self, node, c: _Class, ins, why: str) -> list:
         """Each size of the window in ``c``: a class of its own, answered by the op's rule."""
@@ -256,9 +272,10 @@ class _Run:
             inferred = OPS[node.op].infer(node.params, shapes)
         except ShapeError as e:
             return self.drop(node, f"{node.name}: {e}")
+        names = axis_names(len(inferred.windows)) if 1 <= len(inferred.windows or ()) <= 3 else ()
         for k, w in enumerate(inferred.windows or ()):
             if self.exact and drops_rows(w):
-                return self.drop(node, f"{node.name}: {AXES[k]} ({w.size} + {w.padding} - {w.extent})/"
+                return self.drop(node, f"{node.name}: {names[k] if names else k} ({w.size} + {w.padding} - {w.extent})/"
                                  f"{w.stride} + 1 is not whole (A001)")
         if node.op == "dense":
             rest = self.dense_check(node, c, (0, shapes[0][0]))
@@ -271,27 +288,40 @@ class _Run:
         return [(c, ins[0])]
 
     def op_slice(self, node, c, ins, p):
-        n = _at(ins[0][0], c)
-        end = n if p["end"] is None else p["end"]
-        if end > n or p["start"] >= end:
+        """[start, end) of one axis, every step-th: ceil((end - start) / step) entries."""
+        try:
+            i = dim(p["axis"], ins[0], op="slice")
+        except ShapeError:
             return self.concrete(node, c, ins)
-        return [(c, ((0, end - p["start"]), *ins[0][1:]))]
+        x, start, step = ins[0][i], p["start"], p.get("step") or 1
+        if p["end"] is not None and p["end"] <= start:
+            return self.concrete(node, c, ins)
+        sub = _at_least(c, x, start + 1 if p["end"] is None else p["end"])
+        if sub is None:
+            return self.drop(node, f"{node.name}: the slice reaches past its input's side")
+        span = (x[0], x[1] - start) if p["end"] is None else (0, p["end"] - start)
+        out = []
+        for cl, _, q, _r in _split(sub, (span[0], span[1] + step - 1), step):
+            shape = list(_carry(sub, cl, ins[0]))
+            shape[i] = q
+            out.append((cl, tuple(shape)))
+        return out
 
     def _windows(self, node, c, ins, p, out_channels, stride, dilation, ceil):
-        if len(ins[0]) != 3:
+        if not _rank(ins[0]):
             return self.concrete(node, c, ins)
         kernel, padding = p["kernel"], p["padding"]
         done = _per_axis(c, ins[0], lambda cl, x, k: self.slide(
-            node, cl, x, k, kernel[k], stride[k], "same" if padding == "same" else padding[k], dilation[k], ceil))
+            node, cl, x, _name(ins[0], k), kernel[k], stride[k], "same" if padding == "same" else padding[k], dilation[k], ceil))
         return [(cl, ((0, out_channels), *shape[1:])) for cl, shape in done]
 
-    def slide(self, node, c, x, k, kernel, stride, pads, dilation, ceil):
+    def slide(self, node, c, x, axis, kernel, stride, pads, dilation, ceil):
         """Equation 2 along one axis: yields (sub-class, output side)."""
         extent = dilation * (kernel - 1) + 1
         if pads == "same":
             for sub, x2, q, r in _split(c, x, stride):
                 total = max(stride * (r > 0) - stride + extent - r, 0)
-                yield from self.slide(node, sub, x2, k, kernel, stride,
+                yield from self.slide(node, sub, x2, axis, kernel, stride,
                                        (total // 2, total - total // 2), dilation, False)
             return
         pb, pe = pads
@@ -299,7 +329,7 @@ class _Run:
         if not ceil:
             c = _at_least(c, span, 0)
             if c is None:
-                self.drop(node, f"{node.name}: {AXES[k]}: kernel {extent} is larger than the padded input")
+                self.drop(node, f"{node.name}: {axis}: kernel {extent} is larger than the padded input")
                 return
         for sub, _, q, r in _split(c, span, stride):
             if ceil:
@@ -309,12 +339,12 @@ class _Run:
                 gap = pe - r + stride * up - stride * reduce
                 sub = _at_least(sub, out, 1)
                 if sub is None:
-                    self.drop(node, f"{node.name}: {AXES[k]}: no window fits")
+                    self.drop(node, f"{node.name}: {axis}: no window fits")
                     continue
             else:
                 out, gap = (q[0], q[1] + 1), pe - r
             if self.exact and gap < 0 and stride <= extent:
-                self.drop(node, f"{node.name}: {AXES[k]}: its input side n gives (n + {pb + pe} - {extent}) "
+                self.drop(node, f"{node.name}: {axis}: its input side n gives (n + {pb + pe} - {extent}) "
                           f"mod {stride} = {r}: {-gap} row{'s' if -gap > 1 else ''} never read (A001)")
                 continue
             yield sub, out
@@ -323,29 +353,32 @@ class _Run:
         return self._windows(node, c, ins, p, p["filters"], p["stride"], p["dilation"], False)
 
     def _pool(self, node, c, ins, p):
-        return self._windows(node, c, ins, p, _at(ins[0][0], c), p["stride"] or p["kernel"], (1, 1),
-                             p["ceil_mode"])
+        if not _rank(ins[0]):
+            return self.concrete(node, c, ins)
+        return self._windows(node, c, ins, p, _at(ins[0][0], c), p["stride"] or p["kernel"],
+                             (1,) * _rank(ins[0]), p["ceil_mode"])
 
     op_maxpool = op_avgpool = _pool
 
     def op_conv_transpose(self, node, c, ins, p):
-        if len(ins[0]) != 3 or any(o >= max(s, d) for o, s, d in zip(p["output_padding"], p["stride"], p["dilation"])):
+        n = _rank(ins[0])
+        if not n or any(o >= max(s, d) for o, s, d in zip(p["output_padding"], p["stride"], p["dilation"])):
             return self.concrete(node, c, ins)
         shape = [(0, p["filters"])]
-        for k in range(2):
+        for k in range(n):
             (a, b), s = ins[0][1 + k], p["stride"][k]
             o = (a * s, (b - 1) * s - 2 * p["padding"][k] + p["dilation"][k] * (p["kernel"][k] - 1)
                  + p["output_padding"][k] + 1)
             c = _at_most(_at_least(c, o, 1), o, MAX_SIDE)
             if c is None:
-                return self.drop(node, f"{node.name}: {AXES[k]}: the output side leaves 1 to {MAX_SIDE:,}")
+                return self.drop(node, f"{node.name}: {_name(ins[0], k)}: the output side leaves 1 to {MAX_SIDE:,}")
             shape.append(o)
         return [(c, tuple(shape))]
 
     def op_upsample(self, node, c, ins, p):
         asked = (p["scale"] is not None) + (p["size"] is not None) + (len(ins) > 1)
-        if len(ins[0]) != 3 or asked != 1 or (p["align_corners"] and p["mode"] != "bilinear") or \
-                (len(ins) > 1 and len(ins[1]) != 3):
+        if not _rank(ins[0]) or asked != 1 or (p["align_corners"] and p["mode"] != "bilinear") or \
+                (len(ins) > 1 and len(ins[1]) != len(ins[0])):
             return self.concrete(node, c, ins)
         if p["scale"] is None:
             target = ins[1][1:] if len(ins) > 1 else tuple((0, v) for v in p["size"])
@@ -359,50 +392,50 @@ class _Run:
             for sub, _, q, _r in _split(cl, (x[0] * num, x[1] * num), den):
                 sub = _at_most(_at_least(sub, q, 1), q, MAX_SIDE)
                 if sub is None:
-                    self.drop(node, f"{node.name}: {AXES[k]}: scale {s} gives a side outside 1 to {MAX_SIDE:,}")
+                    self.drop(node, f"{node.name}: {_name(ins[0], k)}: scale {s} gives a side outside 1 to {MAX_SIDE:,}")
                     continue
                 yield sub, q
 
         return _per_axis(c, ins[0], scaled)
 
     def op_crop(self, node, c, ins, p):
-        if len(ins[0]) != 3 or (p["size"] is not None) + (len(ins) > 1) != 1 or \
-                (len(ins) > 1 and len(ins[1]) != 3):
+        if not _rank(ins[0]) or (p["size"] is not None) + (len(ins) > 1) != 1 or \
+                (len(ins) > 1 and len(ins[1]) != len(ins[0])):
             return self.concrete(node, c, ins)
         target = ins[1][1:] if len(ins) > 1 else tuple((0, v) for v in p["size"])
-        for k in range(2):
+        for k in range(_rank(ins[0])):
             x, y = ins[0][1 + k], target[k]
             c = _at_least(c, (x[0] - y[0], x[1] - y[1]), 0)
             if c is None:
-                return self.drop(node, f"{node.name}: {AXES[k]}: the crop is larger than its input")
+                return self.drop(node, f"{node.name}: {_name(ins[0], k)}: the crop is larger than its input")
         return [(c, (ins[0][0], *target))]
 
     def op_pad(self, node, c, ins, p):
-        if len(ins[0]) != 3:
+        if len(ins[0]) != 3 or (p.get("value", 0) != 0 and p["mode"] != "constant"):    # pad is 2-D: its rule says
             return self.concrete(node, c, ins)
         shape = [ins[0][0]]
         for k, (t, b) in enumerate(p["padding"]):
             x = ins[0][1 + k]
-            if p["mode"] == "reflect":
-                c = _at_least(c, x, max(t, b) + 1)
+            if p["mode"] in ("reflect", "circular"):    # PyTorch: reflect below the side, circular up to it
+                c = _at_least(c, x, max(t, b) + (p["mode"] == "reflect"))
             o = (x[0], x[1] + t + b)
             c = _at_most(c, o, MAX_SIDE)
             if c is None:
-                return self.drop(node, f"{node.name}: {AXES[k]}: the padding does not fit")
+                return self.drop(node, f"{node.name}: {_name(ins[0], k)}: the padding does not fit")
             shape.append(o)
         return [(c, tuple(shape))]
 
     def _fixed(self, node, c, ins, p):
-        if len(ins[0]) != 3:
+        if not _rank(ins[0]):
             return self.concrete(node, c, ins)
         return [(c, (ins[0][0], *((0, v) for v in p["size"])))]
 
     op_adaptive_avgpool = op_adaptive_maxpool = _fixed
 
     def _global(self, node, c, ins, p):
-        if len(ins[0]) != 3:
+        if not _rank(ins[0]):
             return self.concrete(node, c, ins)
-        return [(c, (ins[0][0], ONE, ONE) if p["keepdims"] else (ins[0][0],))]
+        return [(c, (ins[0][0], *(ONE,) * _rank(ins[0])) if p["keepdims"] else (ins[0][0],))]
 
     op_global_avgpool = op_global_maxpool = _global
 
@@ -435,14 +468,20 @@ class _Run:
     def op_concat(self, node, c, ins, p):
         if any(len(s) != len(ins[0]) for s in ins):
             return self.concrete(node, c, ins)
+        try:
+            i = dim(p["axis"], ins[0], op="concat")
+        except ShapeError:
+            return self.concrete(node, c, ins)
         for s in ins[1:]:
-            for x, y in zip(ins[0][1:], s[1:]):
-                c = _equal(c, x, y)
+            for k, (x, y) in enumerate(zip(ins[0], s)):
+                if k != i:
+                    c = _equal(c, x, y)
         if c is None:
             return self.drop(node, f"{node.name}: its inputs' sides differ")
         if c.single:
             return self.concrete(node, c, [tuple((0, _at(d, c)) for d in s) for s in ins])
-        return [(c, ((0, sum(_at(s[0], c) for s in ins)), *ins[0][1:]))]
+        joined = (sum(s[i][0] for s in ins), sum(s[i][1] for s in ins))
+        return [(c, (*ins[0][:i], joined, *ins[0][i + 1:]))]
 
     def _broadcast(self, node, c, ins, p):
         rank = max(len(s) for s in ins)
@@ -475,11 +514,18 @@ def _stride(graph: Graph, axis: int) -> tuple[Fraction | None, str | None]:
     and the layer where it is reached."""
     slope = {graph.input_name: Fraction(1)}
     best, where = None, None
+    rank = {graph.input_name: _rank(graph.input_shape)}
     for node in graph.nodes:
-        p = _per_axis_2d(node.op, node.params)
+        n = rank.get(node.inputs[0], 0) if node.inputs else 0
+        rank[node.name] = 0 if node.op in ("flatten", "dense") or \
+            (node.op in ("global_avgpool", "global_maxpool") and not node.params.get("keepdims")) else n
         s = [slope.get(i) for i in node.inputs]
         k = axis - 1
-        if not s or s[0] is None:
+        try:
+            p = _per_axis_nd(node.op, node.params, n)
+        except ShapeError:
+            p = None
+        if not s or s[0] is None or p is None:
             out = None
         elif node.op in ("conv", "maxpool", "avgpool"):
             out = s[0] / (p.get("stride") or p["kernel"])[k]
@@ -682,8 +728,8 @@ def axis_sizes(graph: Graph, axis: int, range_: tuple[int, int] | None = None,
     if features is None:
         features = _features(graph)
     shape = graph.input_shape
-    if len(shape) != 3:
-        raise SizesError(_not_2d(shape))
+    if not _rank(shape):
+        raise SizesError(_not_a_map(shape))
     own = shape[1 + axis]
     window = range_ or (1, min(MAX_SIDE, max(4 * own, 256)))
     if graph.sides_read:
@@ -698,7 +744,7 @@ def axis_sizes(graph: Graph, axis: int, range_: tuple[int, int] | None = None,
             break
         except _Overflow:
             if attempt or range_ is None:
-                raise SizesError(f"the {AXES[axis]}'s residue classes pass {MAX_CLASSES:,} (strides that "
+                raise SizesError(f"the {_name(shape, axis)}'s residue classes pass {MAX_CLASSES:,} (strides that "
                                  "multiply past netc's limits): give a --range to look within") from None
             lo, hi = range_
     within = window if run.scanned or (lo, hi) != (1, MAX_SIDE) else None
@@ -709,7 +755,7 @@ def axis_sizes(graph: Graph, axis: int, range_: tuple[int, int] | None = None,
     stride, where = _stride(graph, 1 + axis)
     found = _members(classes, 1, MAX_SIDE, 1)
     started = _members(loading, 1, MAX_SIDE, 1)
-    out = AxisSizes(AXES[axis], own, rule, found[0] if found else None, started[0] if started else None,
+    out = AxisSizes(_name(shape, axis), own, rule, found[0] if found else None, started[0] if started else None,
                     stride, where, range_, None, run.scanned, within, run.why)
     if range_:
         out.exact = _members(classes, *range_)
@@ -739,7 +785,7 @@ def _by_expansion(graph: Graph, axis: int, window, range_, features) -> AxisSize
     rule = describe(classes, hi)
     stride, where = None, None
     why = "the file reads the input's " + " and ".join(sorted(graph.sides_read)) + " (expanded at each size)"
-    return AxisSizes(AXES[axis], graph.input_shape[1 + axis], rule, fits[0] if fits else None,
+    return AxisSizes(_name(graph.input_shape, axis), graph.input_shape[1 + axis], rule, fits[0] if fits else None,
                      loads[0] if loads else None, stride, where, range_,
                      [n for n in fits if range_ and range_[0] <= n <= range_[1]] if range_ else None,
                      {"(expressions)": why}, window, {})
@@ -755,8 +801,8 @@ def _features(graph: Graph) -> dict:
 def sizes(graph: Graph, range_: tuple[int, int] | None = None,
           declared: list[tuple[int, ...]] | None = None) -> SizesReport:
     """Every spatial axis of ``graph``, and each declared size (``input: {sizes: ...}``)."""
-    if len(graph.input_shape) != 3:
-        raise SizesError(_not_2d(graph.input_shape))
+    if not _rank(graph.input_shape):
+        raise SizesError(_not_a_map(graph.input_shape))
     try:
         features = dense_features(analyze(graph))
         own = []
@@ -795,24 +841,26 @@ __all__ = ["AxisSizes", "Declared", "Rule", "SizesError", "SizesReport", "axis_s
 _PER_AXIS = ("kernel", "stride", "dilation", "output_padding", "scale", "size")
 
 
-def _per_axis_2d(op: str, p: dict) -> dict:
-    """A layer's per-axis parameters as pairs (one number is the same on both axes) and its
-    padding per side, as the rules above read them on a 2-D map: ((top, bottom), (left,
-    right)) for windows and pad, (rows, columns) cropped for conv_transpose."""
+def _per_axis_nd(op: str, p: dict, n: int) -> dict:
+    """A layer's per-axis parameters as n-tuples (one number is the same on every axis) and
+    its padding per side, as the rules above read them on an n-D map (n: the spatial axes
+    of its input; 0, not a map: as written): ((begin, end), ...) per axis for windows and
+    pad, the rows cropped per axis for conv_transpose. A ShapeError: a tuple of another rank."""
     from .ops.window import pads_per_axis, per_axis, sides_per_axis
 
+    if not n:
+        return p
     out = dict(p)
     for key in _PER_AXIS:
         if out.get(key) is not None and not isinstance(out[key], str):
-            out[key] = per_axis(out[key], 2, key)
+            out[key] = per_axis(out[key], n, key)
     if out.get("padding") is not None:
         resolve = per_axis if op == "conv_transpose" else sides_per_axis if op == "pad" else pads_per_axis
-        out["padding"] = resolve(out["padding"], 2, "padding")
+        out["padding"] = resolve(out["padding"], n, "padding")
     return out
 
 
-def _not_2d(shape) -> str:
+def _not_a_map(shape) -> str:
     if len(shape) == 1:
-        return f"the input is the vector ({shape[0]},): it has no height or width"
-    return (f"the input {tuple(shape)} is a {len(shape) - 1}-D map: netc sizes reads 2-D maps "
-            "(channels, height, width) so far")
+        return f"the input is the vector ({shape[0]},): it has no length, height or width"
+    return f"the input {tuple(shape)} is not a map of 1, 2 or 3 spatial axes (channels first)"

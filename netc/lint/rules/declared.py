@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ...diagnostics import Diagnostic, Severity
 from ...fit import dense_features, problems
+from ...ops.window import axis_names
 from ..rule import rule
 
 
@@ -60,7 +61,8 @@ def declared_size(ctx):
         span = src.span(("input", "sizes", i))
         text = "x".join(map(str, size))
         if len(size) != len(shape) - 1:
-            want = "[height, width]" if len(shape) == 3 else "nothing: the input is a vector, with no sides"
+            want = (f"[{', '.join(axis_names(len(shape) - 1))}]" if 2 <= len(shape) <= 4
+                    else "nothing: the input is a vector, with no sides")
             yield Diagnostic(f"declared size {list(size)}: a size of this input is {want}", span)
             continue
         found = problems(ctx.graph, (shape[0], *size), features)
