@@ -536,6 +536,9 @@ def _stride(graph: Graph, axis: int) -> tuple[Fraction | None, str | None]:
                 s[0] * Fraction(p["scale"][k]).limit_denominator(1 << 16)
         elif node.op == "crop":
             out = s[1] if len(s) > 1 else 0
+        elif node.op in ("slice", "concat") and n and _joins(node.params, n) == axis:
+            out = (None if node.params["end"] is not None else s[0] / (node.params.get("step") or 1)) \
+                if node.op == "slice" else sum((v for v in s if v), Fraction(0)) or None
         elif node.op in ("adaptive_avgpool", "adaptive_maxpool", "global_avgpool", "global_maxpool",
                          "flatten", "dense"):
             out = None
@@ -545,6 +548,14 @@ def _stride(graph: Graph, axis: int) -> tuple[Fraction | None, str | None]:
         if out and (best is None or out < best):
             best, where = out, node.name
     return (1 / best if best else None), where
+
+
+def _joins(p: dict, n: int) -> int | None:
+    """The shape index a slice cuts or a concat joins on a map of n spatial axes."""
+    try:
+        return dim(p["axis"], (0,) * (n + 1))
+    except ShapeError:
+        return None
 
 
 @dataclass

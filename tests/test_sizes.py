@@ -193,6 +193,17 @@ NETS = {
           - conv: {name: b, filters: 8, kernel: 3, stride: 3, padding: 1}
           - add: {from: [a, b]}
         """, (1, 60)),
+    "tensor_axes": ("""
+        input: {shape: [3, 32, 32]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 3, stride: 2, padding: 1}
+          - slice: {name: s, axis: 2, start: 1, step: 2}
+          - concat: {name: j, from: [s, s], axis: 3}
+          - slice: {axis: 3, start: 2, end: 30}
+          - conv: {filters: 8, kernel: 2, stride: 2}
+          - pad: {padding: 4, mode: circular}
+          - maxpool: {kernel: 2}
+        """, (1, 100)),
     "own_size_fails": ("""
         input: {shape: [3, 66, 66]}
         layers:
@@ -215,6 +226,22 @@ def test_each_closed_form_equals_the_sweep(tmp_path, name):
     body, (lo, hi) = NETS[name]
     path = _write(tmp_path, name, body)
     assert derived(path, lo, hi) == sweep(path, lo, hi)
+
+
+def test_slices_and_concats_on_a_spatial_axis_and_circular_pads(tmp_path):
+    """A slice or concat of a side (not the channels) is that side's closed form, with its
+    step; a circular pad needs the side at least as large as the padding (PyTorch's rule)."""
+    path = _write(tmp_path, "axes", NETS["tensor_axes"][0])
+    height, width = sizes(_graph(path)).axes
+    assert (height.rule.text(), height.stride) == ("16k − 1 … 16k + 2, k ≥ 2", 16)
+    assert (width.rule.text(), width.min) == ("every size from 29", 29)
+    path = _write(tmp_path, "circular", """
+        input: {shape: [3, 32, 32]}
+        layers:
+          - conv: {filters: 8, kernel: 4, stride: 4}
+          - pad: {padding: 3, mode: circular}
+        """)
+    assert sizes(_graph(path)).axes[0].rule.text() == "4k, k ≥ 3"
 
 
 def test_a_scale_with_no_small_fraction_is_scanned_and_said_so(tmp_path):
