@@ -46,12 +46,15 @@ def at_size(graph: Graph, shape: tuple) -> Graph:
     return g
 
 
-def problems(graph: Graph, shape: tuple, features: dict[str, int] | None = None) -> list[tuple[str | None, str]]:
+def problems(graph: Graph, shape: tuple, features: dict[str, int] | None = None,
+             graph_at=None) -> list[tuple[str | None, str]]:
     """What keeps ``graph`` from fitting the input ``shape``, as (layer, message) pairs,
     in layer order; [] when it fits. ``features``: each dense layer's input features
-    at the file's size (``dense_features``); None: not checked."""
+    at the file's size (``dense_features``); None: not checked. ``graph_at(shape)``: the
+    graph at another size where it is not ``at_size``'s (an ONNX model with a dynamic
+    input, read anew at each size); a NetcError it raises is a size that does not load."""
     try:
-        analysis = analyze(at_size(graph, shape))
+        analysis = analyze((graph_at or (lambda s: at_size(graph, s)))(shape))
     except NetcError as e:
         return [(d.layer, d.message) for d in e.diagnostics]
     out = []

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from .analysis import analyze
-from .diagnostics import NetcError
+from .diagnostics import SHAPE, NetcError
 from .fit import at_size, dense_features, drops_rows, problems
 from .graph import Graph
 from .ops import OPS, ShapeError
@@ -46,6 +46,7 @@ from .ops.window import axis_names
 MAX_CLASSES = 4096          # live classes at one layer before the derivation narrows to the window
 MAX_STEPS = 4_000_000       # class-by-layer steps, in all
 SCAN_LIMIT = 1 << 16        # sizes a scan may visit
+READ_LIMIT = 2048           # sizes an ONNX model whose layers change with the size is read at, per axis
 EXACT_FLOAT = 1 << 32       # an upsample scale p/q (its float) with p below this is floor(p N / q)
 LISTED = 12                 # sizes a rule names besides its progression
 ONE = (0, 1)                # the side 1, constant
@@ -732,10 +733,12 @@ class SizesReport:
 
 
 def axis_sizes(graph: Graph, axis: int, range_: tuple[int, int] | None = None,
-               features: dict | None = None) -> AxisSizes:
-    """The sizes of spatial axis ``axis`` (0 height, 1 width) at which ``graph`` fits, the
-    other axes held at the file's size. ``features``: each dense layer's features at the
-    file's size (default: ``fit.dense_features`` there; {} where it does not load)."""
+               features: dict | None = None, graph_at=None) -> AxisSizes:
+    """The sizes of spatial axis ``axis`` (0 the first: length, height or depth) at which
+    ``graph`` fits, the other axes held at the file's size. ``features``: each dense
+    layer's features at the file's size (default: ``fit.dense_features`` there; {} where
+    it does not load). ``graph_at(shape)``: the graph read anew at each size (an ONNX
+    model whose layers change with its dynamic input's size), checked size by size."""
     if features is None:
         features = _features(graph)
     shape = graph.input_shape
@@ -743,6 +746,9 @@ def axis_sizes(graph: Graph, axis: int, range_: tuple[int, int] | None = None,
         raise SizesError(_not_a_map(shape))
     own = shape[1 + axis]
     window = range_ or (1, min(MAX_SIDE, max(4 * own, 256)))
+    if graph_at is not None:
+        return _by_expansion(graph, axis, range_ or (1, min(MAX_SIDE, max(2 * own, 64))), range_, features,
+                             graph_at)
     if graph.sides_read:
         return _by_expansion(graph, axis, window, range_, features)
     lo, hi = 1, MAX_SIDE
@@ -777,9 +783,13 @@ def _clip(c: _Class, lo: int, hi: int) -> _Class | None:
     return c.narrowed(-((c.rho - lo) // c.m), (hi - c.rho) // c.m)
 
 
-def _by_expansion(graph: Graph, axis: int, window, range_, features) -> AxisSizes:
-    """A netc file whose expressions read a side: expanded and checked at each size of the window."""
+def _by_expansion(graph: Graph, axis: int, window, range_, features, graph_at=None) -> AxisSizes:
+    """A netc file whose expressions read a side, or an ONNX model whose layers change with
+    its dynamic input's size: expanded (read) and checked at each size of the window."""
     lo, hi = window
+    if graph_at is not None and hi - lo + 1 > READ_LIMIT:
+        raise SizesError(f"the model's layers change with its input's size (its shape computations read it), "
+                         f"so it is read anew at each size: give a --range of at most {READ_LIMIT:,} sizes")
     if hi - lo + 1 > SCAN_LIMIT // 16:
         raise SizesError(f"the file reads the input's {'/'.join(sorted(graph.sides_read))} in an expression, "
                          f"so each size is expanded anew: give a --range of at most {SCAN_LIMIT // 16:,} sizes")
@@ -787,19 +797,70 @@ def _by_expansion(graph: Graph, axis: int, window, range_, features) -> AxisSize
     shape = list(graph.input_shape)
     for n in range(lo, hi + 1):
         shape[1 + axis] = n
-        found = problems(graph, tuple(shape), features)
+        found = problems(graph, tuple(shape), features, graph_at)
         if not found:
             fits.append(n)
         if not any("(A001)" not in m for _, m in found):
             loads.append(n)
-    classes = [_Class(1, n, 0, 0, {}) for n in fits]
+    classes = _progressions(fits, hi)
     rule = describe(classes, hi)
     stride, where = None, None
-    why = "the file reads the input's " + " and ".join(sorted(graph.sides_read)) + " (expanded at each size)"
+    if graph_at is not None:
+        scanned = {"(dynamic input)": "the model's shape computations read its input's size (read anew at "
+                                      "each size)"}
+    else:
+        scanned = {"(expressions)": "the file reads the input's " + " and ".join(sorted(graph.sides_read))
+                                    + " (expanded at each size)"}
     return AxisSizes(_name(graph.input_shape, axis), graph.input_shape[1 + axis], rule, fits[0] if fits else None,
                      loads[0] if loads else None, stride, where, range_,
                      [n for n in fits if range_ and range_[0] <= n <= range_[1]] if range_ else None,
-                     {"(expressions)": why}, window, {})
+                     scanned, window, {})
+
+
+def _progressions(fits: list[int], hi: int, longest: int = 64) -> list[_Class]:
+    """The sizes found one by one up to ``hi``, as classes: the tail from where they repeat
+    with the shortest period (up to ``longest``, at least twice over), the rest one by one."""
+    found, best = set(fits), None
+    for m in range(1, longest + 1):
+        start = hi - m + 1
+        while start - 1 >= 1 and (start - 1 in found) == (start - 1 + m in found):
+            start -= 1
+        if hi - start + 1 >= 2 * m and (best is None or start < best[1]):
+            best = (m, start)
+    if best is None or not found:
+        return [_Class(1, n, 0, 0, {}) for n in fits]
+    m, start = best
+    tail = [_Class(m, r, -((r - start) // m), (hi - r) // m, {}) for r in range(m)
+            if any(n % m == r for n in range(start, start + m) if n in found)]
+    return [_Class(1, n, 0, 0, {}) for n in fits if n < start] + tail
+
+
+def _layers(graph: Graph) -> list:
+    return [(n.name, n.op, n.params, n.inputs) for n in graph.nodes]
+
+
+def depends_on_size(graph: Graph, graph_at) -> bool:
+    """Whether ``graph_at(shape)`` (an ONNX model read at another input size) gives other
+    layers than ``graph``: read at every side + 1 and at every side doubled plus one. A
+    model whose shape computations read its input (a resize to a skip's size, a crop
+    computed from a Shape) is folded to that size's constants, so its sizes are its
+    reads' (``axis_sizes``'s ``graph_at``); the others have one graph for every size."""
+    own, read = graph.input_shape, 0
+    for base in (1, 2):
+        for j in range(1, 9):       # the first size near own + 1, then near 2 own, that reads
+            shape = (own[0], *(min(MAX_SIDE, base * n + j) for n in own[1:]))
+            try:
+                if _layers(graph_at(shape)) != _layers(graph):
+                    return True
+                read += 1
+                break
+            except NetcError as e:
+                if any(d.code != SHAPE for d in e.diagnostics):
+                    return True
+                continue            # a size where the same graph would not load either: try the next
+            except (ValueError, TypeError):     # params that do not compare
+                return True
+    return read < 2
 
 
 def _features(graph: Graph) -> dict:
@@ -810,10 +871,13 @@ def _features(graph: Graph) -> dict:
 
 
 def sizes(graph: Graph, range_: tuple[int, int] | None = None,
-          declared: list[tuple[int, ...]] | None = None) -> SizesReport:
-    """Every spatial axis of ``graph``, and each declared size (``input: {sizes: ...}``)."""
+          declared: list[tuple[int, ...]] | None = None, reread=None) -> SizesReport:
+    """Every spatial axis of ``graph``, and each declared size (``input: {sizes: ...}``).
+    ``reread(shape)``: the graph of an ONNX model with a dynamic input, read at another
+    size; where its layers change with the size, each size is read anew."""
     if not _rank(graph.input_shape):
         raise SizesError(_not_a_map(graph.input_shape))
+    graph_at = reread if reread is not None and depends_on_size(graph, reread) else None
     try:
         features = dense_features(analyze(graph))
         own = []
@@ -822,16 +886,16 @@ def sizes(graph: Graph, range_: tuple[int, int] | None = None,
         own = [(d.layer, d.message) for d in e.diagnostics]
     if not own:
         own = problems(graph, graph.input_shape, features)
-    axes = [axis_sizes(graph, k, range_, features) for k in range(len(graph.input_shape) - 1)]
+    axes = [axis_sizes(graph, k, range_, features, graph_at) for k in range(len(graph.input_shape) - 1)]
     for k, a in enumerate(axes):
         if own and a.min is not None:   # an error no size escapes (channels, groups) shows here
             shape = list(graph.input_shape)
             shape[1 + k] = a.min
-            bad = problems(graph, tuple(shape), features)
+            bad = problems(graph, tuple(shape), features, graph_at)
             if bad:
                 axes[k] = AxisSizes(a.axis, a.size, Rule(), None, None, a.stride, a.stride_layer, a.range,
                                     [] if a.range else None, a.scanned, a.within, {bad[0][0]: bad[0][1]})
-    checked = [Declared(tuple(s), problems(graph, (graph.input_shape[0], *s), features))
+    checked = [Declared(tuple(s), problems(graph, (graph.input_shape[0], *s), features, graph_at))
                for s in declared or ()]
     return SizesReport(graph.name, graph.input_shape, axes, checked, own)
 
@@ -846,7 +910,7 @@ def declared_sizes(graph: Graph) -> list[tuple[int, ...]]:
 
 
 __all__ = ["AxisSizes", "Declared", "Rule", "SizesError", "SizesReport", "axis_sizes", "declared_sizes",
-           "describe", "sizes"]
+           "depends_on_size", "describe", "sizes"]
 
 
 _PER_AXIS = ("kernel", "stride", "dilation", "output_padding", "scale", "size")

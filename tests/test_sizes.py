@@ -610,3 +610,88 @@ def test_sizes_reports_declared_1d_and_3d_sizes(write):
     r = CliRunner().invoke(app, ["sizes", str(path)])
     assert r.exit_code == 0, r.output
     assert "declared sizes:\n  92x100x108  fits\n  93x100x108  does not fit: " in r.output
+
+
+def _dynamic_model(path, to_shape: bool):
+    """A model exported with dynamic height and width: two stride-2 convs, the coarser map
+    resized back and concatenated with the finer, the resize either to the finer map's
+    size computed in the graph (Shape, Slice, Concat: F.interpolate(size=skip.shape[-2:]))
+    or by a constant scale of 2."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto as T, helper as h, numpy_helper as nh
+
+    rng = np.random.default_rng(0)
+    inits = [nh.from_array(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), "wa"),
+             nh.from_array(rng.standard_normal((4, 4, 3, 3)).astype(np.float32), "wb"),
+             nh.from_array(np.array([0], np.int64), "i0"), nh.from_array(np.array([2], np.int64), "i2"),
+             nh.from_array(np.array([4], np.int64), "i4"),
+             nh.from_array(np.array([1, 1, 2, 2], np.float32), "scales")]
+    conv = {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]}
+    nodes = [h.make_node("Conv", ["x", "wa"], ["a"], name="a", **conv),
+             h.make_node("Conv", ["a", "wb"], ["b"], name="b", **conv)]
+    if to_shape:
+        nodes += [h.make_node("Shape", ["a"], ["sa"]), h.make_node("Shape", ["b"], ["sb"]),
+                  h.make_node("Slice", ["sa", "i2", "i4"], ["hw"]), h.make_node("Slice", ["sb", "i0", "i2"], ["nc"]),
+                  h.make_node("Concat", ["nc", "hw"], ["size"], axis=0)]
+    nodes += [h.make_node("Resize", ["b", "", "scales"] + (["size"] if to_shape else []), ["up"], name="up",
+                          mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+              h.make_node("Concat", ["a", "up"], ["y"], name="cat", axis=1)]
+    if to_shape:
+        nodes[-2].input[2] = ""
+    g = h.make_graph(nodes, "dyn", [h.make_tensor_value_info("x", T.FLOAT, ["N", 3, "H", "W"])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
+    onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)], ir_version=8), path)
+    return path
+
+
+@pytest.mark.parametrize("to_shape", [True, False])
+def test_a_dynamic_onnx_input_gets_the_true_rule(tmp_path, to_shape):
+    """An ONNX input of symbolic height and width is read at --input's size; where the
+    graph's shape computations read the size (a resize to the skip's size), each size is
+    read anew, else the closed form holds. The truth: where onnxruntime runs the model."""
+    import numpy as np
+    import onnxruntime as ort
+    from typer.testing import CliRunner
+
+    from netc.cli import app
+
+    model = _dynamic_model(tmp_path / "dyn.onnx", to_shape)
+    r = CliRunner().invoke(app, ["sizes", str(model), "--input", "3,64,64", "--range", "1:40", "-f", "json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    session = ort.InferenceSession(str(model))
+
+    def runs(n):
+        try:
+            session.run(None, {"x": np.zeros((1, 3, n, 64), np.float32)})
+            return True
+        except Exception:       # onnxruntime's shape error at a concat of unequal sides
+            return False
+
+    assert doc["height"]["exact"] == [n for n in range(1, 41) if runs(n)]
+    if to_shape:
+        assert doc["height"]["rule"] == "every size" and "(dynamic input)" in doc["height"]["scanned"]
+        # read once at 64, the resize's target is the constant 32: a rule of that graph, not the model's
+        from netc.onnx.reader import load_model, read_graph
+
+        m = load_model(str(model))
+        for d in m.graph.input[0].type.tensor_type.shape.dim[2:]:
+            d.dim_value = 64
+        assert [a.rule.text() for a in sizes(read_graph(m, str(model))).axes] == ["63 and 64"] * 2
+    else:
+        assert doc["height"]["rule"] == "4k − 1 … 4k, k ≥ 1" and doc["height"]["scanned"] == {}
+
+
+def test_a_dynamic_onnx_input_needs_the_size_to_hold(tmp_path):
+    from typer.testing import CliRunner
+
+    from netc.cli import app
+
+    model = _dynamic_model(tmp_path / "dyn.onnx", True)
+    r = CliRunner().invoke(app, ["sizes", str(model)])
+    assert r.exit_code == 2 and "has shape [N, 3, H, W]: give the size each axis is held at, --input 3,N,N" in r.output
+    r = CliRunner().invoke(app, ["sizes", str(model), "--input", "4,64,64"])
+    assert r.exit_code == 2 and "--input 4,64,64: input 'x'" in r.output
+    r = CliRunner().invoke(app, ["sizes", str(model), "--input", "3,64,64"])
+    assert r.exit_code == 0 and "within 1:128 only: (dynamic input) scanned" in r.output   # 1 to 2 x 64
