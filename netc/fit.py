@@ -15,15 +15,18 @@ import dataclasses
 from .analysis import Analysis, analyze
 from .diagnostics import NetcError
 from .graph import Graph
-from .ops.window import Window
-
-AXES = ("height", "width")
+from .ops.window import Window, axis_names
 
 
 def drops_rows(w) -> bool:
     """A001's test: a sliding window (not a transposed one) whose last windows leave
     real input rows unread, with a stride no larger than its kernel extent."""
     return isinstance(w, Window) and w.dropped > 0 and w.stride <= w.extent
+
+
+def _all_of(names) -> str:
+    """'height and width', 'depth, height and width'."""
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def dense_features(analysis: Analysis) -> dict[str, int]:
@@ -43,21 +46,25 @@ def at_size(graph: Graph, shape: tuple) -> Graph:
     return g
 
 
-def problems(graph: Graph, shape: tuple, features: dict[str, int] | None = None) -> list[tuple[str | None, str]]:
+def problems(graph: Graph, shape: tuple, features: dict[str, int] | None = None,
+             graph_at=None) -> list[tuple[str | None, str]]:
     """What keeps ``graph`` from fitting the input ``shape``, as (layer, message) pairs,
     in layer order; [] when it fits. ``features``: each dense layer's input features
-    at the file's size (``dense_features``); None: not checked."""
+    at the file's size (``dense_features``); None: not checked. ``graph_at(shape)``: the
+    graph at another size where it is not ``at_size``'s (an ONNX model with a dynamic
+    input, read anew at each size); a NetcError it raises is a size that does not load."""
     try:
-        analysis = analyze(at_size(graph, shape))
+        analysis = analyze((graph_at or (lambda s: at_size(graph, s)))(shape))
     except NetcError as e:
         return [(d.layer, d.message) for d in e.diagnostics]
     out = []
     for r in analysis.layers:
-        lost = [(axis, w) for axis, w in enumerate(r.windows or ()) if drops_rows(w)]
-        if len(lost) == 2 and lost[0][1] == lost[1][1]:
-            lost = [("height and width", lost[0][1])]
-        for axis, w in lost:
-            where = axis if isinstance(axis, str) else AXES[axis]
+        names = axis_names(len(r.windows)) if 1 <= len(r.windows or ()) <= 3 else ()
+        lost = [(names[axis] if names else f"axis {axis + 1}", w)
+                for axis, w in enumerate(r.windows or ()) if drops_rows(w)]
+        if len(lost) == len(names) > 1 and all(w == lost[0][1] for _, w in lost):
+            lost = [(_all_of(names), lost[0][1])]
+        for where, w in lost:
             rows = "rows" if w.dropped > 1 else "row"
             out.append((r.name, f"{r.name}: {where}: ({w.size} + {w.padding} - {w.extent})/{w.stride} + 1 "
                                 f"is not whole: the last {w.dropped} {rows} of {w.size} "

@@ -117,8 +117,9 @@ def build_schema() -> dict:
                               "type": "array", "minItems": 1, "maxItems": 4,
                               "items": {"type": "integer", "minimum": 1, "maximum": 1 << 20}},
                     "sizes": {"description": "the input sizes the network is trained and served at, "
-                                             "[[height, width], ...]: lint checks each (A012), netc sizes "
-                                             "reports them",
+                                             "[[height, width], ...] ([[length], ...] for a 1-D map, "
+                                             "[[depth, height, width], ...] for a 3-D one): lint checks each "
+                                             "(A012), netc sizes reports them",
                               "type": "array", "minItems": 1, "maxItems": MAX_DECLARED_SIZES,
                               "items": {"type": "array", "minItems": 1, "maxItems": 3,
                                         "items": {"type": "integer", "minimum": 1, "maximum": 1 << 20}}},

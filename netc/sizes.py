@@ -35,18 +35,31 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from .analysis import analyze
-from .diagnostics import NetcError
-from .fit import AXES, at_size, dense_features, drops_rows, problems
+from .diagnostics import SHAPE, NetcError
+from .fit import at_size, dense_features, drops_rows, problems
 from .graph import Graph
 from .ops import OPS, ShapeError
+from .ops.axes import dim
 from .ops.transpose import MAX_SIDE
+from .ops.window import axis_names
 
 MAX_CLASSES = 4096          # live classes at one layer before the derivation narrows to the window
 MAX_STEPS = 4_000_000       # class-by-layer steps, in all
 SCAN_LIMIT = 1 << 16        # sizes a scan may visit
+READ_LIMIT = 2048           # sizes an ONNX model whose layers change with the size is read at, per axis
 EXACT_FLOAT = 1 << 32       # an upsample scale p/q (its float) with p below this is floor(p N / q)
 LISTED = 12                 # sizes a rule names besides its progression
 ONE = (0, 1)                # the side 1, constant
+
+
+def _rank(shape) -> int:
+    """The spatial axes of a map (channels, 1 to 3 sides); 0 for any other tensor."""
+    return len(shape) - 1 if 2 <= len(shape) <= 4 else 0
+
+
+def _name(shape, k: int) -> str:
+    """How messages name spatial axis ``k`` of a map (length; height, width; depth, ...)."""
+    return axis_names(_rank(shape))[k]
 
 # ops that keep every spatial side and whose shape rule does not read it
 KEEP = {"batchnorm", "dropout", "layernorm", "scale", "lrn", "channel_shuffle", "identity"}
@@ -231,7 +244,11 @@ class _Run:
                 rule = self.keep
             else:
                 return self.scan(node, c, ins, f"{node.op} has no closed form here")
-        return rule(node, c, ins, _per_axis_2d(node.op, node.params))
+        try:
+            p = _per_axis_nd(node.op, node.params, _rank(ins[0]) if ins else 0)
+        except ShapeError:      # a per-axis parameter of another rank: the op's own rule says so
+            return self.concrete(node, c, ins)
+        return rule(node, c, ins, p)
 
     def scan(self, node, c: _Class, ins, why: str) -> list:
         """Each size of the window in ``c``: a class of its own, answered by the op's rule."""
@@ -256,9 +273,10 @@ class _Run:
             inferred = OPS[node.op].infer(node.params, shapes)
         except ShapeError as e:
             return self.drop(node, f"{node.name}: {e}")
+        names = axis_names(len(inferred.windows)) if 1 <= len(inferred.windows or ()) <= 3 else ()
         for k, w in enumerate(inferred.windows or ()):
             if self.exact and drops_rows(w):
-                return self.drop(node, f"{node.name}: {AXES[k]} ({w.size} + {w.padding} - {w.extent})/"
+                return self.drop(node, f"{node.name}: {names[k] if names else k} ({w.size} + {w.padding} - {w.extent})/"
                                  f"{w.stride} + 1 is not whole (A001)")
         if node.op == "dense":
             rest = self.dense_check(node, c, (0, shapes[0][0]))
@@ -271,27 +289,40 @@ class _Run:
         return [(c, ins[0])]
 
     def op_slice(self, node, c, ins, p):
-        n = _at(ins[0][0], c)
-        end = n if p["end"] is None else p["end"]
-        if end > n or p["start"] >= end:
+        """[start, end) of one axis, every step-th: ceil((end - start) / step) entries."""
+        try:
+            i = dim(p["axis"], ins[0], op="slice")
+        except ShapeError:
             return self.concrete(node, c, ins)
-        return [(c, ((0, end - p["start"]), *ins[0][1:]))]
+        x, start, step = ins[0][i], p["start"], p.get("step") or 1
+        if p["end"] is not None and p["end"] <= start:
+            return self.concrete(node, c, ins)
+        sub = _at_least(c, x, start + 1 if p["end"] is None else p["end"])
+        if sub is None:
+            return self.drop(node, f"{node.name}: the slice reaches past its input's side")
+        span = (x[0], x[1] - start) if p["end"] is None else (0, p["end"] - start)
+        out = []
+        for cl, _, q, _r in _split(sub, (span[0], span[1] + step - 1), step):
+            shape = list(_carry(sub, cl, ins[0]))
+            shape[i] = q
+            out.append((cl, tuple(shape)))
+        return out
 
     def _windows(self, node, c, ins, p, out_channels, stride, dilation, ceil):
-        if len(ins[0]) != 3:
+        if not _rank(ins[0]):
             return self.concrete(node, c, ins)
         kernel, padding = p["kernel"], p["padding"]
         done = _per_axis(c, ins[0], lambda cl, x, k: self.slide(
-            node, cl, x, k, kernel[k], stride[k], "same" if padding == "same" else padding[k], dilation[k], ceil))
+            node, cl, x, _name(ins[0], k), kernel[k], stride[k], "same" if padding == "same" else padding[k], dilation[k], ceil))
         return [(cl, ((0, out_channels), *shape[1:])) for cl, shape in done]
 
-    def slide(self, node, c, x, k, kernel, stride, pads, dilation, ceil):
+    def slide(self, node, c, x, axis, kernel, stride, pads, dilation, ceil):
         """Equation 2 along one axis: yields (sub-class, output side)."""
         extent = dilation * (kernel - 1) + 1
         if pads == "same":
             for sub, x2, q, r in _split(c, x, stride):
                 total = max(stride * (r > 0) - stride + extent - r, 0)
-                yield from self.slide(node, sub, x2, k, kernel, stride,
+                yield from self.slide(node, sub, x2, axis, kernel, stride,
                                        (total // 2, total - total // 2), dilation, False)
             return
         pb, pe = pads
@@ -299,7 +330,7 @@ class _Run:
         if not ceil:
             c = _at_least(c, span, 0)
             if c is None:
-                self.drop(node, f"{node.name}: {AXES[k]}: kernel {extent} is larger than the padded input")
+                self.drop(node, f"{node.name}: {axis}: kernel {extent} is larger than the padded input")
                 return
         for sub, _, q, r in _split(c, span, stride):
             if ceil:
@@ -309,12 +340,12 @@ class _Run:
                 gap = pe - r + stride * up - stride * reduce
                 sub = _at_least(sub, out, 1)
                 if sub is None:
-                    self.drop(node, f"{node.name}: {AXES[k]}: no window fits")
+                    self.drop(node, f"{node.name}: {axis}: no window fits")
                     continue
             else:
                 out, gap = (q[0], q[1] + 1), pe - r
             if self.exact and gap < 0 and stride <= extent:
-                self.drop(node, f"{node.name}: {AXES[k]}: its input side n gives (n + {pb + pe} - {extent}) "
+                self.drop(node, f"{node.name}: {axis}: its input side n gives (n + {pb + pe} - {extent}) "
                           f"mod {stride} = {r}: {-gap} row{'s' if -gap > 1 else ''} never read (A001)")
                 continue
             yield sub, out
@@ -323,29 +354,32 @@ class _Run:
         return self._windows(node, c, ins, p, p["filters"], p["stride"], p["dilation"], False)
 
     def _pool(self, node, c, ins, p):
-        return self._windows(node, c, ins, p, _at(ins[0][0], c), p["stride"] or p["kernel"], (1, 1),
-                             p["ceil_mode"])
+        if not _rank(ins[0]):
+            return self.concrete(node, c, ins)
+        return self._windows(node, c, ins, p, _at(ins[0][0], c), p["stride"] or p["kernel"],
+                             (1,) * _rank(ins[0]), p["ceil_mode"])
 
     op_maxpool = op_avgpool = _pool
 
     def op_conv_transpose(self, node, c, ins, p):
-        if len(ins[0]) != 3 or any(o >= max(s, d) for o, s, d in zip(p["output_padding"], p["stride"], p["dilation"])):
+        n = _rank(ins[0])
+        if not n or any(o >= max(s, d) for o, s, d in zip(p["output_padding"], p["stride"], p["dilation"])):
             return self.concrete(node, c, ins)
         shape = [(0, p["filters"])]
-        for k in range(2):
+        for k in range(n):
             (a, b), s = ins[0][1 + k], p["stride"][k]
             o = (a * s, (b - 1) * s - 2 * p["padding"][k] + p["dilation"][k] * (p["kernel"][k] - 1)
                  + p["output_padding"][k] + 1)
             c = _at_most(_at_least(c, o, 1), o, MAX_SIDE)
             if c is None:
-                return self.drop(node, f"{node.name}: {AXES[k]}: the output side leaves 1 to {MAX_SIDE:,}")
+                return self.drop(node, f"{node.name}: {_name(ins[0], k)}: the output side leaves 1 to {MAX_SIDE:,}")
             shape.append(o)
         return [(c, tuple(shape))]
 
     def op_upsample(self, node, c, ins, p):
         asked = (p["scale"] is not None) + (p["size"] is not None) + (len(ins) > 1)
-        if len(ins[0]) != 3 or asked != 1 or (p["align_corners"] and p["mode"] != "bilinear") or \
-                (len(ins) > 1 and len(ins[1]) != 3):
+        if not _rank(ins[0]) or asked != 1 or (p["align_corners"] and p["mode"] != "bilinear") or \
+                (len(ins) > 1 and len(ins[1]) != len(ins[0])):
             return self.concrete(node, c, ins)
         if p["scale"] is None:
             target = ins[1][1:] if len(ins) > 1 else tuple((0, v) for v in p["size"])
@@ -359,50 +393,50 @@ class _Run:
             for sub, _, q, _r in _split(cl, (x[0] * num, x[1] * num), den):
                 sub = _at_most(_at_least(sub, q, 1), q, MAX_SIDE)
                 if sub is None:
-                    self.drop(node, f"{node.name}: {AXES[k]}: scale {s} gives a side outside 1 to {MAX_SIDE:,}")
+                    self.drop(node, f"{node.name}: {_name(ins[0], k)}: scale {s} gives a side outside 1 to {MAX_SIDE:,}")
                     continue
                 yield sub, q
 
         return _per_axis(c, ins[0], scaled)
 
     def op_crop(self, node, c, ins, p):
-        if len(ins[0]) != 3 or (p["size"] is not None) + (len(ins) > 1) != 1 or \
-                (len(ins) > 1 and len(ins[1]) != 3):
+        if not _rank(ins[0]) or (p["size"] is not None) + (len(ins) > 1) != 1 or \
+                (len(ins) > 1 and len(ins[1]) != len(ins[0])):
             return self.concrete(node, c, ins)
         target = ins[1][1:] if len(ins) > 1 else tuple((0, v) for v in p["size"])
-        for k in range(2):
+        for k in range(_rank(ins[0])):
             x, y = ins[0][1 + k], target[k]
             c = _at_least(c, (x[0] - y[0], x[1] - y[1]), 0)
             if c is None:
-                return self.drop(node, f"{node.name}: {AXES[k]}: the crop is larger than its input")
+                return self.drop(node, f"{node.name}: {_name(ins[0], k)}: the crop is larger than its input")
         return [(c, (ins[0][0], *target))]
 
     def op_pad(self, node, c, ins, p):
-        if len(ins[0]) != 3:
+        if len(ins[0]) != 3 or (p.get("value", 0) != 0 and p["mode"] != "constant"):    # pad is 2-D: its rule says
             return self.concrete(node, c, ins)
         shape = [ins[0][0]]
         for k, (t, b) in enumerate(p["padding"]):
             x = ins[0][1 + k]
-            if p["mode"] == "reflect":
-                c = _at_least(c, x, max(t, b) + 1)
+            if p["mode"] in ("reflect", "circular"):    # PyTorch: reflect below the side, circular up to it
+                c = _at_least(c, x, max(t, b) + (p["mode"] == "reflect"))
             o = (x[0], x[1] + t + b)
             c = _at_most(c, o, MAX_SIDE)
             if c is None:
-                return self.drop(node, f"{node.name}: {AXES[k]}: the padding does not fit")
+                return self.drop(node, f"{node.name}: {_name(ins[0], k)}: the padding does not fit")
             shape.append(o)
         return [(c, tuple(shape))]
 
     def _fixed(self, node, c, ins, p):
-        if len(ins[0]) != 3:
+        if not _rank(ins[0]):
             return self.concrete(node, c, ins)
         return [(c, (ins[0][0], *((0, v) for v in p["size"])))]
 
     op_adaptive_avgpool = op_adaptive_maxpool = _fixed
 
     def _global(self, node, c, ins, p):
-        if len(ins[0]) != 3:
+        if not _rank(ins[0]):
             return self.concrete(node, c, ins)
-        return [(c, (ins[0][0], ONE, ONE) if p["keepdims"] else (ins[0][0],))]
+        return [(c, (ins[0][0], *(ONE,) * _rank(ins[0])) if p["keepdims"] else (ins[0][0],))]
 
     op_global_avgpool = op_global_maxpool = _global
 
@@ -435,14 +469,20 @@ class _Run:
     def op_concat(self, node, c, ins, p):
         if any(len(s) != len(ins[0]) for s in ins):
             return self.concrete(node, c, ins)
+        try:
+            i = dim(p["axis"], ins[0], op="concat")
+        except ShapeError:
+            return self.concrete(node, c, ins)
         for s in ins[1:]:
-            for x, y in zip(ins[0][1:], s[1:]):
-                c = _equal(c, x, y)
+            for k, (x, y) in enumerate(zip(ins[0], s)):
+                if k != i:
+                    c = _equal(c, x, y)
         if c is None:
             return self.drop(node, f"{node.name}: its inputs' sides differ")
         if c.single:
             return self.concrete(node, c, [tuple((0, _at(d, c)) for d in s) for s in ins])
-        return [(c, ((0, sum(_at(s[0], c) for s in ins)), *ins[0][1:]))]
+        joined = (sum(s[i][0] for s in ins), sum(s[i][1] for s in ins))
+        return [(c, (*ins[0][:i], joined, *ins[0][i + 1:]))]
 
     def _broadcast(self, node, c, ins, p):
         rank = max(len(s) for s in ins)
@@ -475,11 +515,18 @@ def _stride(graph: Graph, axis: int) -> tuple[Fraction | None, str | None]:
     and the layer where it is reached."""
     slope = {graph.input_name: Fraction(1)}
     best, where = None, None
+    rank = {graph.input_name: _rank(graph.input_shape)}
     for node in graph.nodes:
-        p = _per_axis_2d(node.op, node.params)
+        n = rank.get(node.inputs[0], 0) if node.inputs else 0
+        rank[node.name] = 0 if node.op in ("flatten", "dense") or \
+            (node.op in ("global_avgpool", "global_maxpool") and not node.params.get("keepdims")) else n
         s = [slope.get(i) for i in node.inputs]
         k = axis - 1
-        if not s or s[0] is None:
+        try:
+            p = _per_axis_nd(node.op, node.params, n)
+        except ShapeError:
+            p = None
+        if not s or s[0] is None or p is None:
             out = None
         elif node.op in ("conv", "maxpool", "avgpool"):
             out = s[0] / (p.get("stride") or p["kernel"])[k]
@@ -490,6 +537,9 @@ def _stride(graph: Graph, axis: int) -> tuple[Fraction | None, str | None]:
                 s[0] * Fraction(p["scale"][k]).limit_denominator(1 << 16)
         elif node.op == "crop":
             out = s[1] if len(s) > 1 else 0
+        elif node.op in ("slice", "concat") and n and _joins(node.params, n) == axis:
+            out = (None if node.params["end"] is not None else s[0] / (node.params.get("step") or 1)) \
+                if node.op == "slice" else sum((v for v in s if v), Fraction(0)) or None
         elif node.op in ("adaptive_avgpool", "adaptive_maxpool", "global_avgpool", "global_maxpool",
                          "flatten", "dense"):
             out = None
@@ -499,6 +549,14 @@ def _stride(graph: Graph, axis: int) -> tuple[Fraction | None, str | None]:
         if out and (best is None or out < best):
             best, where = out, node.name
     return (1 / best if best else None), where
+
+
+def _joins(p: dict, n: int) -> int | None:
+    """The shape index a slice cuts or a concat joins on a map of n spatial axes."""
+    try:
+        return dim(p["axis"], (0,) * (n + 1))
+    except ShapeError:
+        return None
 
 
 @dataclass
@@ -675,17 +733,22 @@ class SizesReport:
 
 
 def axis_sizes(graph: Graph, axis: int, range_: tuple[int, int] | None = None,
-               features: dict | None = None) -> AxisSizes:
-    """The sizes of spatial axis ``axis`` (0 height, 1 width) at which ``graph`` fits, the
-    other axes held at the file's size. ``features``: each dense layer's features at the
-    file's size (default: ``fit.dense_features`` there; {} where it does not load)."""
+               features: dict | None = None, graph_at=None) -> AxisSizes:
+    """The sizes of spatial axis ``axis`` (0 the first: length, height or depth) at which
+    ``graph`` fits, the other axes held at the file's size. ``features``: each dense
+    layer's features at the file's size (default: ``fit.dense_features`` there; {} where
+    it does not load). ``graph_at(shape)``: the graph read anew at each size (an ONNX
+    model whose layers change with its dynamic input's size), checked size by size."""
     if features is None:
         features = _features(graph)
     shape = graph.input_shape
-    if len(shape) != 3:
-        raise SizesError(_not_2d(shape))
+    if not _rank(shape):
+        raise SizesError(_not_a_map(shape))
     own = shape[1 + axis]
     window = range_ or (1, min(MAX_SIDE, max(4 * own, 256)))
+    if graph_at is not None:
+        return _by_expansion(graph, axis, range_ or (1, min(MAX_SIDE, max(2 * own, 64))), range_, features,
+                             graph_at)
     if graph.sides_read:
         return _by_expansion(graph, axis, window, range_, features)
     lo, hi = 1, MAX_SIDE
@@ -698,7 +761,7 @@ def axis_sizes(graph: Graph, axis: int, range_: tuple[int, int] | None = None,
             break
         except _Overflow:
             if attempt or range_ is None:
-                raise SizesError(f"the {AXES[axis]}'s residue classes pass {MAX_CLASSES:,} (strides that "
+                raise SizesError(f"the {_name(shape, axis)}'s residue classes pass {MAX_CLASSES:,} (strides that "
                                  "multiply past netc's limits): give a --range to look within") from None
             lo, hi = range_
     within = window if run.scanned or (lo, hi) != (1, MAX_SIDE) else None
@@ -709,7 +772,7 @@ def axis_sizes(graph: Graph, axis: int, range_: tuple[int, int] | None = None,
     stride, where = _stride(graph, 1 + axis)
     found = _members(classes, 1, MAX_SIDE, 1)
     started = _members(loading, 1, MAX_SIDE, 1)
-    out = AxisSizes(AXES[axis], own, rule, found[0] if found else None, started[0] if started else None,
+    out = AxisSizes(_name(shape, axis), own, rule, found[0] if found else None, started[0] if started else None,
                     stride, where, range_, None, run.scanned, within, run.why)
     if range_:
         out.exact = _members(classes, *range_)
@@ -720,9 +783,13 @@ def _clip(c: _Class, lo: int, hi: int) -> _Class | None:
     return c.narrowed(-((c.rho - lo) // c.m), (hi - c.rho) // c.m)
 
 
-def _by_expansion(graph: Graph, axis: int, window, range_, features) -> AxisSizes:
-    """A netc file whose expressions read a side: expanded and checked at each size of the window."""
+def _by_expansion(graph: Graph, axis: int, window, range_, features, graph_at=None) -> AxisSizes:
+    """A netc file whose expressions read a side, or an ONNX model whose layers change with
+    its dynamic input's size: expanded (read) and checked at each size of the window."""
     lo, hi = window
+    if graph_at is not None and hi - lo + 1 > READ_LIMIT:
+        raise SizesError(f"the model's layers change with its input's size (its shape computations read it), "
+                         f"so it is read anew at each size: give a --range of at most {READ_LIMIT:,} sizes")
     if hi - lo + 1 > SCAN_LIMIT // 16:
         raise SizesError(f"the file reads the input's {'/'.join(sorted(graph.sides_read))} in an expression, "
                          f"so each size is expanded anew: give a --range of at most {SCAN_LIMIT // 16:,} sizes")
@@ -730,19 +797,70 @@ def _by_expansion(graph: Graph, axis: int, window, range_, features) -> AxisSize
     shape = list(graph.input_shape)
     for n in range(lo, hi + 1):
         shape[1 + axis] = n
-        found = problems(graph, tuple(shape), features)
+        found = problems(graph, tuple(shape), features, graph_at)
         if not found:
             fits.append(n)
         if not any("(A001)" not in m for _, m in found):
             loads.append(n)
-    classes = [_Class(1, n, 0, 0, {}) for n in fits]
+    classes = _progressions(fits, hi)
     rule = describe(classes, hi)
     stride, where = None, None
-    why = "the file reads the input's " + " and ".join(sorted(graph.sides_read)) + " (expanded at each size)"
-    return AxisSizes(AXES[axis], graph.input_shape[1 + axis], rule, fits[0] if fits else None,
+    if graph_at is not None:
+        scanned = {"(dynamic input)": "the model's shape computations read its input's size (read anew at "
+                                      "each size)"}
+    else:
+        scanned = {"(expressions)": "the file reads the input's " + " and ".join(sorted(graph.sides_read))
+                                    + " (expanded at each size)"}
+    return AxisSizes(_name(graph.input_shape, axis), graph.input_shape[1 + axis], rule, fits[0] if fits else None,
                      loads[0] if loads else None, stride, where, range_,
                      [n for n in fits if range_ and range_[0] <= n <= range_[1]] if range_ else None,
-                     {"(expressions)": why}, window, {})
+                     scanned, window, {})
+
+
+def _progressions(fits: list[int], hi: int, longest: int = 64) -> list[_Class]:
+    """The sizes found one by one up to ``hi``, as classes: the tail from where they repeat
+    with the shortest period (up to ``longest``, at least twice over), the rest one by one."""
+    found, best = set(fits), None
+    for m in range(1, longest + 1):
+        start = hi - m + 1
+        while start - 1 >= 1 and (start - 1 in found) == (start - 1 + m in found):
+            start -= 1
+        if hi - start + 1 >= 2 * m and (best is None or start < best[1]):
+            best = (m, start)
+    if best is None or not found:
+        return [_Class(1, n, 0, 0, {}) for n in fits]
+    m, start = best
+    tail = [_Class(m, r, -((r - start) // m), (hi - r) // m, {}) for r in range(m)
+            if any(n % m == r for n in range(start, start + m) if n in found)]
+    return [_Class(1, n, 0, 0, {}) for n in fits if n < start] + tail
+
+
+def _layers(graph: Graph) -> list:
+    return [(n.name, n.op, n.params, n.inputs) for n in graph.nodes]
+
+
+def depends_on_size(graph: Graph, graph_at) -> bool:
+    """Whether ``graph_at(shape)`` (an ONNX model read at another input size) gives other
+    layers than ``graph``: read at every side + 1 and at every side doubled plus one. A
+    model whose shape computations read its input (a resize to a skip's size, a crop
+    computed from a Shape) is folded to that size's constants, so its sizes are its
+    reads' (``axis_sizes``'s ``graph_at``); the others have one graph for every size."""
+    own, read = graph.input_shape, 0
+    for base in (1, 2):
+        for j in range(1, 9):       # the first size near own + 1, then near 2 own, that reads
+            shape = (own[0], *(min(MAX_SIDE, base * n + j) for n in own[1:]))
+            try:
+                if _layers(graph_at(shape)) != _layers(graph):
+                    return True
+                read += 1
+                break
+            except NetcError as e:
+                if any(d.code != SHAPE for d in e.diagnostics):
+                    return True
+                continue            # a size where the same graph would not load either: try the next
+            except (ValueError, TypeError):     # params that do not compare
+                return True
+    return read < 2
 
 
 def _features(graph: Graph) -> dict:
@@ -753,10 +871,13 @@ def _features(graph: Graph) -> dict:
 
 
 def sizes(graph: Graph, range_: tuple[int, int] | None = None,
-          declared: list[tuple[int, ...]] | None = None) -> SizesReport:
-    """Every spatial axis of ``graph``, and each declared size (``input: {sizes: ...}``)."""
-    if len(graph.input_shape) != 3:
-        raise SizesError(_not_2d(graph.input_shape))
+          declared: list[tuple[int, ...]] | None = None, reread=None) -> SizesReport:
+    """Every spatial axis of ``graph``, and each declared size (``input: {sizes: ...}``).
+    ``reread(shape)``: the graph of an ONNX model with a dynamic input, read at another
+    size; where its layers change with the size, each size is read anew."""
+    if not _rank(graph.input_shape):
+        raise SizesError(_not_a_map(graph.input_shape))
+    graph_at = reread if reread is not None and depends_on_size(graph, reread) else None
     try:
         features = dense_features(analyze(graph))
         own = []
@@ -765,16 +886,16 @@ def sizes(graph: Graph, range_: tuple[int, int] | None = None,
         own = [(d.layer, d.message) for d in e.diagnostics]
     if not own:
         own = problems(graph, graph.input_shape, features)
-    axes = [axis_sizes(graph, k, range_, features) for k in range(len(graph.input_shape) - 1)]
+    axes = [axis_sizes(graph, k, range_, features, graph_at) for k in range(len(graph.input_shape) - 1)]
     for k, a in enumerate(axes):
         if own and a.min is not None:   # an error no size escapes (channels, groups) shows here
             shape = list(graph.input_shape)
             shape[1 + k] = a.min
-            bad = problems(graph, tuple(shape), features)
+            bad = problems(graph, tuple(shape), features, graph_at)
             if bad:
                 axes[k] = AxisSizes(a.axis, a.size, Rule(), None, None, a.stride, a.stride_layer, a.range,
                                     [] if a.range else None, a.scanned, a.within, {bad[0][0]: bad[0][1]})
-    checked = [Declared(tuple(s), problems(graph, (graph.input_shape[0], *s), features))
+    checked = [Declared(tuple(s), problems(graph, (graph.input_shape[0], *s), features, graph_at))
                for s in declared or ()]
     return SizesReport(graph.name, graph.input_shape, axes, checked, own)
 
@@ -789,30 +910,32 @@ def declared_sizes(graph: Graph) -> list[tuple[int, ...]]:
 
 
 __all__ = ["AxisSizes", "Declared", "Rule", "SizesError", "SizesReport", "axis_sizes", "declared_sizes",
-           "describe", "sizes"]
+           "depends_on_size", "describe", "sizes"]
 
 
 _PER_AXIS = ("kernel", "stride", "dilation", "output_padding", "scale", "size")
 
 
-def _per_axis_2d(op: str, p: dict) -> dict:
-    """A layer's per-axis parameters as pairs (one number is the same on both axes) and its
-    padding per side, as the rules above read them on a 2-D map: ((top, bottom), (left,
-    right)) for windows and pad, (rows, columns) cropped for conv_transpose."""
+def _per_axis_nd(op: str, p: dict, n: int) -> dict:
+    """A layer's per-axis parameters as n-tuples (one number is the same on every axis) and
+    its padding per side, as the rules above read them on an n-D map (n: the spatial axes
+    of its input; 0, not a map: as written): ((begin, end), ...) per axis for windows and
+    pad, the rows cropped per axis for conv_transpose. A ShapeError: a tuple of another rank."""
     from .ops.window import pads_per_axis, per_axis, sides_per_axis
 
+    if not n:
+        return p
     out = dict(p)
     for key in _PER_AXIS:
         if out.get(key) is not None and not isinstance(out[key], str):
-            out[key] = per_axis(out[key], 2, key)
+            out[key] = per_axis(out[key], n, key)
     if out.get("padding") is not None:
         resolve = per_axis if op == "conv_transpose" else sides_per_axis if op == "pad" else pads_per_axis
-        out["padding"] = resolve(out["padding"], 2, "padding")
+        out["padding"] = resolve(out["padding"], n, "padding")
     return out
 
 
-def _not_2d(shape) -> str:
+def _not_a_map(shape) -> str:
     if len(shape) == 1:
-        return f"the input is the vector ({shape[0]},): it has no height or width"
-    return (f"the input {tuple(shape)} is a {len(shape) - 1}-D map: netc sizes reads 2-D maps "
-            "(channels, height, width) so far")
+        return f"the input is the vector ({shape[0]},): it has no length, height or width"
+    return f"the input {tuple(shape)} is not a map of 1, 2 or 3 spatial axes (channels first)"

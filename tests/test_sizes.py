@@ -44,15 +44,20 @@ def fits(path, shape, features) -> bool:
 
 
 def sweep(path, lo, hi):
-    """Per axis, the sizes of [lo, hi] that fit, the other axis at the file's size."""
+    """Per spatial axis (1, 2 or 3 of them), the sizes of [lo, hi] that fit, the other axes
+    at the file's size."""
     g = _graph(path)
     try:
         features = dense_features(netc.load(path).analysis)
     except NetcError:
         features = {}
-    c, h, w = g.input_shape
-    return [[n for n in range(lo, hi + 1) if fits(path, (c, n, w) if axis == 0 else (c, h, n), features)]
-            for axis in range(2)]
+    shape = g.input_shape
+
+    def at(axis, n):
+        return (*shape[:1 + axis], n, *shape[2 + axis:])
+
+    return [[n for n in range(lo, hi + 1) if fits(path, at(axis, n), features)]
+            for axis in range(len(shape) - 1)]
 
 
 def derived(path, lo, hi):
@@ -188,6 +193,17 @@ NETS = {
           - conv: {name: b, filters: 8, kernel: 3, stride: 3, padding: 1}
           - add: {from: [a, b]}
         """, (1, 60)),
+    "tensor_axes": ("""
+        input: {shape: [3, 32, 32]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 3, stride: 2, padding: 1}
+          - slice: {name: s, axis: 2, start: 1, step: 2}
+          - concat: {name: j, from: [s, s], axis: 3}
+          - slice: {axis: 3, start: 2, end: 30}
+          - conv: {filters: 8, kernel: 2, stride: 2}
+          - pad: {padding: 4, mode: circular}
+          - maxpool: {kernel: 2}
+        """, (1, 100)),
     "own_size_fails": ("""
         input: {shape: [3, 66, 66]}
         layers:
@@ -210,6 +226,22 @@ def test_each_closed_form_equals_the_sweep(tmp_path, name):
     body, (lo, hi) = NETS[name]
     path = _write(tmp_path, name, body)
     assert derived(path, lo, hi) == sweep(path, lo, hi)
+
+
+def test_slices_and_concats_on_a_spatial_axis_and_circular_pads(tmp_path):
+    """A slice or concat of a side (not the channels) is that side's closed form, with its
+    step; a circular pad needs the side at least as large as the padding (PyTorch's rule)."""
+    path = _write(tmp_path, "axes", NETS["tensor_axes"][0])
+    height, width = sizes(_graph(path)).axes
+    assert (height.rule.text(), height.stride) == ("16k − 1 … 16k + 2, k ≥ 2", 16)
+    assert (width.rule.text(), width.min) == ("every size from 29", 29)
+    path = _write(tmp_path, "circular", """
+        input: {shape: [3, 32, 32]}
+        layers:
+          - conv: {filters: 8, kernel: 4, stride: 4}
+          - pad: {padding: 3, mode: circular}
+        """)
+    assert sizes(_graph(path)).axes[0].rule.text() == "4k, k ≥ 3"
 
 
 def test_a_scale_with_no_small_fraction_is_scanned_and_said_so(tmp_path):
@@ -388,7 +420,7 @@ def test_cli_errors(tmp_path):
     vector = tmp_path / "v.yaml"
     vector.write_text("netc: 1\ninput: {shape: [16]}\nlayers:\n  - dense: {units: 4}\n")
     code, out = run(vector)
-    assert code == 2 and "the input is the vector (16,): it has no height or width" in out
+    assert code == 2 and "the input is the vector (16,): it has no length, height or width" in out
     broken = tmp_path / "b.yaml"
     broken.write_text("netc: 1\ninput: {shape: [3, 8, 8]}\nlayers:\n  - conv: {filters: 4, kernal: 3}\n")
     code, out = run(broken)
@@ -406,14 +438,260 @@ def test_cli_errors(tmp_path):
     assert code == 0 and "height  none" in out and "width   none" in out
 
 
-def test_a_1d_or_3d_map_is_refused_in_one_line_and_one_number_is_every_axis():
-    """netc sizes reads 2-D maps so far: a 1-D or 3-D net says so, never a traceback; a
-    window parameter written as one number (kernel: 3) is the same on both axes."""
+# 1-D and 3-D: the zoo's audio net and volumetric U-Net, then small nets per op, each
+# axis against the sweep (the other axes at the file's size)
+ND = {"m5": ROOT / "examples/m5.yaml", "unet3d": ROOT / "examples/unet3d.yaml"}
+ND_FAST = {"m5": (6830, 6870), "unet3d": (84, 110)}
+ND_SLOW = {"m5": (1, 11000), "unet3d": (1, 300)}
+
+
+@pytest.mark.parametrize("name", sorted(ND_FAST))
+def test_1d_and_3d_zoo_nets_equal_a_sweep_over_a_small_range(name):
+    lo, hi = ND_FAST[name]
+    found = derived(ND[name], lo, hi)
+    assert found == sweep(ND[name], lo, hi) and any(found)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(ND_SLOW))
+def test_1d_and_3d_zoo_nets_equal_a_sweep_over_a_wide_range(name):
+    lo, hi = ND_SLOW[name]
+    assert derived(ND[name], lo, hi) == sweep(ND[name], lo, hi)
+
+
+def test_the_rules_of_m5_and_the_3d_unet():
+    m5 = sizes(_graph(ND["m5"]))
+    [length] = m5.axes
+    assert (length.axis, length.rule.text(), length.min, length.stride, length.stride_layer) == \
+        ("length", "4096k + 2752, k ≥ 1", 6848, 4096, "unit4.pool")
+    assert m5.own_size and "unit2.pool: length:" in m5.own_size[0][1]       # 8000: MaxPool1d drops 2 of 122
+    unet = sizes(_graph(ND["unet3d"]))
+    assert [(a.axis, a.rule.text(), a.min, a.stride) for a in unet.axes] == \
+        [(axis, "8k + 4, k ≥ 11", 92, 8) for axis in ("depth", "height", "width")]
+    assert not unet.own_size
+
+
+NETS_ND = {
+    "windows_1d": ("""
+        input: {shape: [2, 61]}
+        layers:
+          - conv: {filters: 8, kernel: 5, stride: 3, padding: same}
+          - maxpool: {kernel: 3, stride: 2, ceil_mode: true}
+          - conv: {filters: 8, kernel: 2, stride: 2, dilation: 2}
+          - avgpool: {kernel: 2, stride: 3, padding: 1, ceil_mode: true}
+          - conv: {filters: 8, kernel: 3, stride: 2, padding: 1}
+        """, (1, 300)),
+    "up_down_merge_1d": ("""
+        input: {shape: [2, 65]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 3, stride: 2, padding: 1}
+          - conv: {name: b, filters: 8, kernel: 3, stride: 2, padding: 1}
+          - upsample: {name: u, scale: 2, mode: linear}
+          - concat: {from: [a, u]}
+          - conv: {name: c, filters: 8, kernel: 4, stride: 3, padding: 1}
+          - conv_transpose: {name: t, filters: 8, kernel: 4, stride: 3, padding: 1, output_padding: 1}
+          - crop: {from: [a, t]}
+          - add: {from: [crop1, a]}
+        """, (1, 200)),
+    "scales_crops_1d": ("""
+        input: {shape: [2, 65]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 3, stride: 2}
+          - upsample: {name: u, scale: 1.5}
+          - crop: {size: 21}
+          - conv: {filters: 8, kernel: 3, stride: 2}
+          - upsample: {size: 30}
+          - conv: {name: d, filters: 8, kernel: 2, stride: 2}
+          - upsample: {name: r, from: [d, a]}
+        """, (1, 160)),
+    "gate_dense_1d": ("""
+        input: {shape: [2, 40]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 3, stride: 2}
+          - global_avgpool: {keepdims: true}
+          - conv: {name: gate, filters: 8, kernel: 1}
+          - mul: {from: [a, gate]}
+          - maxpool: {name: m, kernel: 3}
+          - adaptive_avgpool: {size: 4}
+          - flatten
+          - dense: {units: 10}
+        """, (1, 160)),
+    "windows_3d": ("""
+        input: {shape: [2, 20, 24, 26]}
+        layers:
+          - conv: {filters: 4, kernel: [3, 3, 1], stride: [2, 1, 3], padding: [1, 0, 0]}
+          - maxpool: {kernel: [2, 3, 2], stride: [2, 2, 1], ceil_mode: true}
+          - conv: {filters: 4, kernel: [1, 2, 3], stride: [1, 2, 2], padding: same}
+          - avgpool: {kernel: 2, stride: [1, 2, 3]}
+        """, (1, 90)),
+    "unet_3d": ("""
+        input: {shape: [2, 20, 24, 28]}
+        layers:
+          - conv: {name: a, filters: 4, kernel: 3}
+          - maxpool: {name: p, kernel: 2}
+          - conv: {name: b, filters: 4, kernel: [3, 1, 3], padding: [1, 0, 1]}
+          - conv_transpose: {name: t, filters: 4, kernel: 2, stride: [2, 2, 1]}
+          - crop: {name: k, from: [a, t]}
+          - concat: {from: [k, t]}
+          - upsample: {name: u, scale: [1, 0.5, 2]}
+          - crop: {size: [6, 5, 7]}
+        """, (1, 80)),
+    "squeeze_excite_3d": ("""
+        input: {shape: [2, 17, 17, 19]}
+        layers:
+          - conv: {name: a, filters: 4, kernel: 3, stride: 2}
+          - global_avgpool: {keepdims: true}
+          - conv: {name: gate, filters: 4, kernel: 1}
+          - mul: {from: [a, gate]}
+          - adaptive_maxpool: {name: m, size: [2, 3, 2]}
+          - global_avgpool: {name: g, keepdims: true}
+          - add: {from: [m, g]}
+        """, (1, 70)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NETS_ND))
+def test_each_closed_form_in_1d_and_3d_equals_the_sweep(tmp_path, name):
+    body, (lo, hi) = NETS_ND[name]
+    path = _write(tmp_path, name, body)
+    found = derived(path, lo, hi)
+    assert found == sweep(path, lo, hi)
+    assert all(found) and not all(axis == list(range(lo, hi + 1)) for axis in found)   # not trivial
+
+
+def test_1d_and_3d_axes_are_named_in_text_and_json():
     from conftest import run_netc
 
-    for name in ("m5", "unet3d"):
-        r = run_netc("sizes", f"examples/{name}.yaml")
-        assert r.returncode in (1, 2) and "Traceback" not in r.stderr, r.stderr
-        assert "-D map: netc sizes reads 2-D maps" in r.stderr
-    r = run_netc("sizes", "examples/unet.yaml")
-    assert r.returncode == 0 and "16k + 12, k ≥ 11" in r.stdout, r.stderr
+    r = run_netc("sizes", "examples/m5.yaml", "--range", "6000:12000")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[:3] == [
+        "m5 (examples/m5.yaml): input 1x8000",
+        "length  4096k + 2752, k ≥ 1; smallest 6848; total stride 4096 (at unit4.pool)",
+        "        in 6000:12000: 6848, 10944"]
+    r = run_netc("sizes", "examples/unet3d.yaml", "--range", "100:120", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["axes"] == ["depth", "height", "width"] and doc["input"] == [3, 116, 132, 132]
+    assert [doc[a]["exact"] for a in doc["axes"]] == [[100, 108, 116]] * 3
+    assert doc["depth"]["size"] == 116 and doc["width"]["size"] == 132
+
+
+DECLARED_ND = {
+    "1d": ("input: {shape: [1, 8000], sizes: [[6848], [8000], [64, 64]]}", "m5"),
+    "3d": ("input: {shape: [3, 116, 132, 132], sizes: [[116, 132, 132], [92, 100, 108], [101, 132, 132], [116]]}",
+           "unet3d"),
+}
+
+
+def test_lint_checks_declared_1d_and_3d_sizes(write):
+    from netc.lint import lint_file
+
+    found = {}
+    for key, (line, name) in DECLARED_ND.items():
+        text = (ROOT / f"examples/{name}.yaml").read_text()
+        head = next(t for t in text.splitlines() if t.startswith("input:"))
+        found[key] = [d.message for d in lint_file(write(text.replace(head, line), f"{key}.yaml")) if d.code == "A012"]
+    assert found["1d"] == ["declared size 8000 does not fit: unit2.pool: length: (122 + 0 - 4)/4 + 1 is not whole: "
+                           "the last 2 rows of 122 are never read (A001) (and 1 more)",
+                           "declared size [64, 64]: a size of this input is [length]"]
+    assert found["3d"][0].startswith("declared size 101x132x132 does not fit: ")
+    assert found["3d"][1] == "declared size [116]: a size of this input is [depth, height, width]"
+    assert len(found["3d"]) == 2        # 116x132x132 and 92x100x108 fit
+
+
+def test_sizes_reports_declared_1d_and_3d_sizes(write):
+    from typer.testing import CliRunner
+
+    from netc.cli import app
+
+    text = (ROOT / "examples/unet3d.yaml").read_text()
+    head = next(t for t in text.splitlines() if t.startswith("input:"))
+    path = write(text.replace(head, "input: {shape: [3, 116, 132, 132], sizes: [[92, 100, 108], [93, 100, 108]]}"))
+    r = CliRunner().invoke(app, ["sizes", str(path)])
+    assert r.exit_code == 0, r.output
+    assert "declared sizes:\n  92x100x108  fits\n  93x100x108  does not fit: " in r.output
+
+
+def _dynamic_model(path, to_shape: bool):
+    """A model exported with dynamic height and width: two stride-2 convs, the coarser map
+    resized back and concatenated with the finer, the resize either to the finer map's
+    size computed in the graph (Shape, Slice, Concat: F.interpolate(size=skip.shape[-2:]))
+    or by a constant scale of 2."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto as T, helper as h, numpy_helper as nh
+
+    rng = np.random.default_rng(0)
+    inits = [nh.from_array(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), "wa"),
+             nh.from_array(rng.standard_normal((4, 4, 3, 3)).astype(np.float32), "wb"),
+             nh.from_array(np.array([0], np.int64), "i0"), nh.from_array(np.array([2], np.int64), "i2"),
+             nh.from_array(np.array([4], np.int64), "i4"),
+             nh.from_array(np.array([1, 1, 2, 2], np.float32), "scales")]
+    conv = {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]}
+    nodes = [h.make_node("Conv", ["x", "wa"], ["a"], name="a", **conv),
+             h.make_node("Conv", ["a", "wb"], ["b"], name="b", **conv)]
+    if to_shape:
+        nodes += [h.make_node("Shape", ["a"], ["sa"]), h.make_node("Shape", ["b"], ["sb"]),
+                  h.make_node("Slice", ["sa", "i2", "i4"], ["hw"]), h.make_node("Slice", ["sb", "i0", "i2"], ["nc"]),
+                  h.make_node("Concat", ["nc", "hw"], ["size"], axis=0)]
+    nodes += [h.make_node("Resize", ["b", "", "scales"] + (["size"] if to_shape else []), ["up"], name="up",
+                          mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+              h.make_node("Concat", ["a", "up"], ["y"], name="cat", axis=1)]
+    if to_shape:
+        nodes[-2].input[2] = ""
+    g = h.make_graph(nodes, "dyn", [h.make_tensor_value_info("x", T.FLOAT, ["N", 3, "H", "W"])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
+    onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)], ir_version=8), path)
+    return path
+
+
+@pytest.mark.parametrize("to_shape", [True, False])
+def test_a_dynamic_onnx_input_gets_the_true_rule(tmp_path, to_shape):
+    """An ONNX input of symbolic height and width is read at --input's size; where the
+    graph's shape computations read the size (a resize to the skip's size), each size is
+    read anew, else the closed form holds. The truth: where onnxruntime runs the model."""
+    import numpy as np
+    import onnxruntime as ort
+    from typer.testing import CliRunner
+
+    from netc.cli import app
+
+    model = _dynamic_model(tmp_path / "dyn.onnx", to_shape)
+    r = CliRunner().invoke(app, ["sizes", str(model), "--input", "3,64,64", "--range", "1:40", "-f", "json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    session = ort.InferenceSession(str(model))
+
+    def runs(n):
+        try:
+            session.run(None, {"x": np.zeros((1, 3, n, 64), np.float32)})
+            return True
+        except Exception:       # onnxruntime's shape error at a concat of unequal sides
+            return False
+
+    assert doc["height"]["exact"] == [n for n in range(1, 41) if runs(n)]
+    if to_shape:
+        assert doc["height"]["rule"] == "every size" and "(dynamic input)" in doc["height"]["scanned"]
+        # read once at 64, the resize's target is the constant 32: a rule of that graph, not the model's
+        from netc.onnx.reader import load_model, read_graph
+
+        m = load_model(str(model))
+        for d in m.graph.input[0].type.tensor_type.shape.dim[2:]:
+            d.dim_value = 64
+        assert [a.rule.text() for a in sizes(read_graph(m, str(model))).axes] == ["63 and 64"] * 2
+    else:
+        assert doc["height"]["rule"] == "4k − 1 … 4k, k ≥ 1" and doc["height"]["scanned"] == {}
+
+
+def test_a_dynamic_onnx_input_needs_the_size_to_hold(tmp_path):
+    from typer.testing import CliRunner
+
+    from netc.cli import app
+
+    model = _dynamic_model(tmp_path / "dyn.onnx", True)
+    r = CliRunner().invoke(app, ["sizes", str(model)])
+    assert r.exit_code == 2 and "has shape [N, 3, H, W]: give the size each axis is held at, --input 3,N,N" in r.output
+    r = CliRunner().invoke(app, ["sizes", str(model), "--input", "4,64,64"])
+    assert r.exit_code == 2 and "--input 4,64,64: input 'x'" in r.output
+    r = CliRunner().invoke(app, ["sizes", str(model), "--input", "3,64,64"])
+    assert r.exit_code == 0 and "within 1:128 only: (dynamic input) scanned" in r.output   # 1 to 2 x 64

@@ -31,7 +31,8 @@ def axis_dict(a) -> dict:
 
 
 def as_dict(r) -> dict:
-    out = {"version": SIZES_SCHEMA_VERSION, "name": r.name, "input": list(r.input_shape)}
+    out = {"version": SIZES_SCHEMA_VERSION, "name": r.name, "input": list(r.input_shape),
+           "axes": [a.axis for a in r.axes]}
     out.update((a.axis, axis_dict(a)) for a in r.axes)
     out["fits_own_size"] = not r.own_size
     out["own_size_problems"] = [{"layer": layer, "message": m} for layer, m in r.own_size]
@@ -48,7 +49,9 @@ def json_text(r) -> str:
 def text(r, path: str = "") -> str:
     shape = "x".join(map(str, r.input_shape))
     head = safe_text(r.name) + (f" ({safe_text(path)})" if path else "")
-    lines = [f"{head}: input {shape}; each axis with the other at the file's size"]
+    held = ("" if len(r.axes) == 1 else "; each axis with the other at the file's size" if len(r.axes) == 2
+            else "; each axis with the others at the file's size")
+    lines = [f"{head}: input {shape}{held}"]
     width = max(len(a.axis) for a in r.axes)
     for a in r.axes:
         line = f"{a.axis:<{width}}  {a.rule.text()}"

@@ -1,9 +1,11 @@
-"""A012: the input sizes a file declares (``input: {sizes: [[h, w], ...]}``) each fit."""
+"""A012: the input sizes a file declares (``input: {sizes: [[h, w], ...]}``; ``[l]`` and ``[d, h, w]`` for
+1-D and 3-D maps) each fit."""
 
 from __future__ import annotations
 
 from ...diagnostics import Diagnostic, Severity
 from ...fit import dense_features, problems
+from ...ops.window import axis_names
 from ..rule import rule
 
 
@@ -12,7 +14,8 @@ from ..rule import rule
       what="""
       A netc file may list the input sizes it is trained and served at, besides
       the one it is written at: `input: {shape: [3, 640, 640], sizes: [[320, 320],
-      [640, 640], [1280, 1280]]}`. Each is checked as if the file were linted
+      [640, 640], [1280, 1280]]}` (a 1-D map's sizes are `[length]`, a 3-D
+      map's `[depth, height, width]`). Each is checked as if the file were linted
       with `--input C,H,W`: the network must load at that size (no E004, such as
       a concat of an upsampled map with a skip of another size), every window
       must be exact (no A001), and each dense layer must read as many features
@@ -60,7 +63,8 @@ def declared_size(ctx):
         span = src.span(("input", "sizes", i))
         text = "x".join(map(str, size))
         if len(size) != len(shape) - 1:
-            want = "[height, width]" if len(shape) == 3 else "nothing: the input is a vector, with no sides"
+            want = (f"[{', '.join(axis_names(len(shape) - 1))}]" if 2 <= len(shape) <= 4
+                    else "nothing: the input is a vector, with no sides")
             yield Diagnostic(f"declared size {list(size)}: a size of this input is {want}", span)
             continue
         found = problems(ctx.graph, (shape[0], *size), features)
