@@ -96,6 +96,20 @@ def test_a003_counts_unread_pixels(write):
     assert not messages(write, RULES["A003"].example, "A001")
 
 
+def test_a003_share_that_does_not_terminate_is_rounded(write):
+    # 3-D, kernel 1 stride 3 on 10 per axis: windows at 0, 3, 6, 9 read 4 of 10 on each
+    # axis, so 64 of 1000 read and 936/1000 = 93.6% unread; on (10, 10, 7): 4 * 4 * 3 = 48
+    # of 700 read, 652/700 = 93.142857...% unread (a fraction that does not terminate)
+    text = """
+    netc: 1
+    input: {shape: [2, 10, 10, 7]}
+    layers:
+      - conv: {name: c, filters: 4, kernel: 1, stride: 3}
+    """
+    [d] = messages(write, text, "A003")
+    assert d.message.endswith("are never read (about 93.1% of the input)"), d.message
+
+
 def test_s001_figure7_fc1(write):
     found = lint_file(EXAMPLES / "murphy-fig7.yaml")
     [d] = [d for d in found if d.code == "S001" and d.layer == "fc1"]

@@ -45,6 +45,15 @@ def equation(w: Window) -> str:
     return f"({w.size}{pad} - {ext})/{w.stride} + 1 = {number(value)}"
 
 
+def percent(share: Fraction) -> str:
+    """A share as a percentage: exact when it terminates within two decimals (75%,
+    12.5%), else rounded to one decimal and said so (about 65.4%)."""
+    value = share * 100
+    if (value * 100).denominator == 1:
+        return f"{float(value):g}%"
+    return f"about {float(value):.1f}%"
+
+
 def number(value: Fraction) -> str:
     """A fraction as a decimal when it terminates (55.25), else as p/q."""
     d = value.denominator
@@ -261,7 +270,7 @@ def stride_exceeds_kernel(ctx):
                             for a, w in gaps)
         w = gaps[0][1]
         yield ctx.finding(r.node, f"{r.name}: stride {w.stride} is larger than the kernel "
-                          f"{w.extent}: {text} are never read ({number(Fraction(total - read, total) * 100)}% "
+                          f"{w.extent}: {text} are never read ({percent(Fraction(total - read, total))} "
                           f"of the input)", "stride")
 
 
