@@ -483,10 +483,28 @@ def test_the_zoo_list_covers_every_example():
     assert set(ZOO) == {p.stem for p in EXAMPLES.glob("*.yaml")}
 
 
+# every `--set` variant the README shows: EfficientNet-B7 (`--set width=2.0 --set depth=3.1 --set
+# dropout=0.5`, at a small input) and `--set width=0.75` on the files with a width parameter
+SET_VARIANTS = {
+    "efficientnet_b7": ("efficientnet_b0", {"width": 2.0, "depth": 3.1, "dropout": 0.5}, (3, 64, 64)),
+    "efficientnet_b0-width0.75": ("efficientnet_b0", {"width": 0.75}, (3, 64, 64)),
+    "yolov8-width0.75": ("yolov8", {"width": 0.75}, (3, 64, 64)),
+}
+
+
+def test_the_set_variants_are_the_readme_s():
+    readme = (ROOT / "README.md").read_text()
+    assert "--set width=2.0 --set depth=3.1 --set dropout=0.5" in readme and "--set width=0.75" in readme
+    for file, params, _ in SET_VARIANTS.values():
+        net = netc.load(EXAMPLES / f"{file}.yaml", params=params)
+        assert net.totals.trainable_params != netc.load(EXAMPLES / f"{file}.yaml").totals.trainable_params
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(ZOO))
+@pytest.mark.parametrize("name", sorted(ZOO) + sorted(SET_VARIANTS))
 def test_every_zoo_file_agrees_with_onnxruntime_on_its_own_state_dict(name, tmp_path):
-    net = netc.load(EXAMPLES / f"{name}.yaml", input_shape=ZOO[name])
+    file, params, shape = SET_VARIANTS.get(name, (name, None, ZOO.get(name)))
+    net = netc.load(EXAMPLES / f"{file}.yaml", params=params, input_shape=shape)
     agree(net, tmp_path, batch=1)
 
 
