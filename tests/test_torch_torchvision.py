@@ -88,8 +88,8 @@ def test_a_missing_extra_or_mis_shaped_key_is_named_with_the_shape_expected():
         from_torchvision(net, state, source="r50.pth")
     messages = [d.message for d in e.value.diagnostics]
     assert messages == [
-        "r50.pth: missing key 'layer1.0.conv1.weight' (expected shape (64, 64, 1, 1); "
-        "netc's 'layer1.first.branch.conv1.weight')",
+        ("r50.pth: missing key 'layer1.0.conv1.weight' (expected shape (64, 64, 1, 1); "
+         "netc's 'layer1.first.branch.conv1.weight')"),
         "r50.pth: key 'layer4.2.bn3.bias' has shape (7,), expected (2048,) (netc's 'layer4.rest.1.branch.bn3.bias')",
         "r50.pth: unexpected key 'AuxLogits.fc.weight': no tensor of netc's resnet50 maps to it"]
 
