@@ -149,6 +149,20 @@ def to_torch(network: "Network | str | os.PathLike", params: dict | None = None,
     return _to_torch(network, seed)
 
 
+def from_torchvision(network: "Network | str | os.PathLike", state_dict: dict, arch: str | None = None) -> dict:
+    """torchvision's state_dict of ``arch`` (by default the network's name: resnet18,
+    resnet50, resnet152, mobilenet_v2, efficientnet_b0, convnext_tiny) renamed to the
+    module names ``to_torch`` gives the zoo file of the same network (netc/torch/
+    torchvision_keys.py): ``netc.to_torch(net).load_state_dict(netc.from_torchvision(net,
+    tv_model.state_dict()))``. Raises ``NetcError`` naming every missing, unexpected or
+    mis-shaped key, ``BuildError`` for an architecture netc has no mapping for."""
+    if not isinstance(network, Network):
+        network = load(network)
+    from .torch.torchvision_keys import from_torchvision as _from_torchvision
+
+    return _from_torchvision(network, state_dict, arch)
+
+
 def is_onnx_network(network: Network) -> bool:
     """A network read from an ONNX model: its places are nodes, not lines (``Span.line`` 0)."""
     return network.graph.input_span is not None and network.graph.input_span.line == 0

@@ -147,6 +147,7 @@ class _Expander:
         self.shapes: dict[str, tuple] = {self.input_name: input_shape}
         self.parents: dict[int, tuple[dict, str]] = {}   # id(block table) -> (enclosing table, block)
         self.blocks_used: set[str] = set()
+        self.instance_params: dict[str, dict] = {}   # block instance -> its parameters' values
         self.steps = 0
         self.params: dict = {}
         self.owners: dict[str, tuple] = {}     # network parameter -> ("params", name)
@@ -563,6 +564,7 @@ class _Expander:
             else:
                 dspan = self.src.span(("blocks", name, "params", pname))
                 scope[pname] = self.resolve(default, inner, dspan, trace, None)
+        self.instance_params[full] = {p: scope[p] for p in declared}
         inner_trace = trace + ((full, key_span),)
         out, inner_table = self.scope(definition["layers"], ("blocks", name, "layers"), scope, full + ".",
                                       inner_inputs, inner_trace, name, stack + (name,), table, owners)
@@ -851,6 +853,7 @@ def expand(src: Source, params: dict | None = None, input_shape=None) -> Graph:
                   src.span(("input",)), nodes, outputs, src, blocks_defined, ex.blocks_used,
                   {d: src.span(d, key=True) for d in declared}, ex.read - {None})
     graph.sides_read, graph.params_given = frozenset(ex.sides_read), dict(params or {})
+    graph.instance_params = ex.instance_params
     return graph
 
 

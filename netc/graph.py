@@ -78,6 +78,7 @@ class Graph:
     warnings: list = field(default_factory=list)     # Diagnostics of reading (an ONNX model's bad UTF-8)
     sides_read: frozenset = frozenset()   # 'height', 'width': sides an expression read (NAME.height)
     params_given: dict = field(default_factory=dict)   # the params: overrides it was expanded with
+    instance_params: dict = field(default_factory=dict)   # block instance name -> {param: value}
 
     def node(self, name: str) -> Node:
         return self._index()[name]

@@ -342,6 +342,48 @@ def test_the_written_source_needs_no_netc_and_equals_to_torch(tmp_path):
         assert torch.equal(model(x), live(x))
 
 
+def test_one_class_per_block_with_the_block_s_parameters_as_arguments(tmp_path):
+    """ResNet-50's source: one class per block, built with its parameters (the stride of the
+    first block of a stage an argument, not a second class); the instances of a repeat a
+    loop; the written module equals to_torch's, and a class builds a variant of its own."""
+    out = tmp_path / "resnet50.py"
+    r = run_netc("torch", str(EXAMPLES / "resnet50.yaml"), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    classes = [line.split("(")[0][6:] for line in text.splitlines() if line.startswith("class ")]
+    assert classes == ["Residual", "BottleneckProjected", "Bottleneck", "Stage", "Resnet50"]
+    assert "    def __init__(self, width, blocks, stride, in_channels):" in text
+    assert "        self.layer2 = Stage(width=128, blocks=4, stride=2, in_channels=256)" in text
+    assert "self.rest = nn.ModuleList(Bottleneck(width=width, in_channels=width * 4) for _ in range(blocks - 1))" \
+        in text
+    assert "        for block in self.rest:\n            rest = block(rest)" in text
+    spec = importlib.util.spec_from_file_location("written_resnet50", out)
+    written = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(written)
+    net = netc.load(EXAMPLES / "resnet50.yaml", input_shape=(3, 64, 64))
+    live = netc.to_torch(net).eval()
+    randomized(live, 5)
+    model = written.Resnet50().eval()
+    assert list(model.state_dict()) == list(live.state_dict())
+    model.load_state_dict(live.state_dict())
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(model(x), live(x))
+        # a stage the file does not have: 2 blocks of width 32 on 48 channels, stride 2
+        y = written.Stage(width=32, blocks=2, stride=2, in_channels=48)(torch.randn(1, 48, 16, 16))
+    assert tuple(y.shape) == (1, 128, 8, 8)
+
+
+def test_instances_that_differ_in_structure_get_a_class_each():
+    """MobileNetV2's inverted residual with and without its `if:` layers (the expansion,
+    the shortcut): a class per structure, each with constructor arguments."""
+    text = generate(netc.load(EXAMPLES / "mobilenet_v2.yaml")).text
+    classes = [line.split("(")[0][6:] for line in text.splitlines() if line.startswith("class ")]
+    assert classes[0] == "ConvBnRelu6" and classes[-1] == "MobilenetV2"
+    assert "Inverted2" in classes and "ConvBnRelu62" not in classes
+    assert "self.stem = ConvBnRelu6(filters=32, kernel=3, stride=2, groups=1, in_channels=3)" in text
+
+
 def test_netc_torch_prints_without_o_and_errors_cleanly(tmp_path):
     r = run_netc("torch", str(EXAMPLES / "lenet5.yaml"))
     assert r.returncode == 0 and r.stdout.startswith('"""lenet5') and "class Lenet5(nn.Module)" in r.stdout
@@ -483,10 +525,28 @@ def test_the_zoo_list_covers_every_example():
     assert set(ZOO) == {p.stem for p in EXAMPLES.glob("*.yaml")}
 
 
+# every `--set` variant the README shows: EfficientNet-B7 (`--set width=2.0 --set depth=3.1 --set
+# dropout=0.5`, at a small input) and `--set width=0.75` on the files with a width parameter
+SET_VARIANTS = {
+    "efficientnet_b7": ("efficientnet_b0", {"width": 2.0, "depth": 3.1, "dropout": 0.5}, (3, 64, 64)),
+    "efficientnet_b0-width0.75": ("efficientnet_b0", {"width": 0.75}, (3, 64, 64)),
+    "yolov8-width0.75": ("yolov8", {"width": 0.75}, (3, 64, 64)),
+}
+
+
+def test_the_set_variants_are_the_readme_s():
+    readme = (ROOT / "README.md").read_text()
+    assert "--set width=2.0 --set depth=3.1 --set dropout=0.5" in readme and "--set width=0.75" in readme
+    for file, params, _ in SET_VARIANTS.values():
+        net = netc.load(EXAMPLES / f"{file}.yaml", params=params)
+        assert net.totals.trainable_params != netc.load(EXAMPLES / f"{file}.yaml").totals.trainable_params
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(ZOO))
+@pytest.mark.parametrize("name", sorted(ZOO) + sorted(SET_VARIANTS))
 def test_every_zoo_file_agrees_with_onnxruntime_on_its_own_state_dict(name, tmp_path):
-    net = netc.load(EXAMPLES / f"{name}.yaml", input_shape=ZOO[name])
+    file, params, shape = SET_VARIANTS.get(name, (name, None, ZOO.get(name)))
+    net = netc.load(EXAMPLES / f"{file}.yaml", params=params, input_shape=shape)
     agree(net, tmp_path, batch=1)
 
 

@@ -15,6 +15,11 @@ from ..overrides import OverrideError
 from . import app, fail_usage, import_extra, input_option, load_or_exit, overrides_or_exit, report, set_option
 
 
+class WeightsMap(str, Enum):
+    netc = "netc"
+    torchvision = "torchvision"
+
+
 class BuildDType(str, Enum):
     float32 = "float32"
     float16 = "float16"
@@ -56,6 +61,10 @@ def build(
     weights_file: Path = typer.Option(None, "--weights", metavar="W", help="Take the weights from a "
                                  ".safetensors file or a PyTorch state_dict .pt, keyed by netc.to_torch's "
                                  "module names (default: drawn from the init schemes with --seed)."),
+    weights_map: WeightsMap = typer.Option(WeightsMap.netc, "--weights-map", help="The names --weights' "
+                                           "keys follow: netc's (netc.to_torch's module names) or "
+                                           "torchvision's state_dict of the model the file is named after "
+                                           "(resnet50, mobilenet_v2, efficientnet_b0, convnext_tiny, ...)."),
     sets: List[str] = set_option(),
     input_shape: str = input_option(),
 ):
@@ -70,6 +79,8 @@ def build(
                    "(netc summary and netc lint read ONNX models)")
     if weights_file is not None:
         _weights_extra(weights_file)
+    elif weights_map is not WeightsMap.netc:
+        fail_usage("--weights-map names the keys of a --weights file; give --weights too")
     if onnx_out is None:
         onnx_out = file.with_suffix(".onnx")
     if onnx_out.exists() and onnx_out.is_dir():
@@ -91,7 +102,7 @@ def build(
 
     source = None
     if weights_file is not None:
-        source = _weights(weights_file, net)
+        source = _weights(weights_file, net, weights_map)
     start = time.perf_counter()
     progress = _Progress(start)
     try:
@@ -131,15 +142,20 @@ def _weights_extra(path: Path) -> None:
         fail_usage(f"--weights {path}: expected a .safetensors file or a PyTorch state_dict (.pt, .pth, .bin)")
 
 
-def _weights(path: Path, net):
-    """The ONNX weight source of ``--weights``: the file read and checked against the
-    state_dict ``netc.to_torch`` gives the network (exit 1 naming each bad key)."""
+def _weights(path: Path, net, weights_map: WeightsMap = WeightsMap.netc):
+    """The ONNX weight source of ``--weights``: the file read (its keys renamed from
+    torchvision's with ``--weights-map torchvision``) and checked against the state_dict
+    ``netc.to_torch`` gives the network (exit 1 naming each bad key)."""
     from ..torch.source import generate
     from ..torch.weights import check_weights, read_weights, weight_source
 
     try:
         entries = generate(net).entries
         state = read_weights(path)
+        if weights_map is WeightsMap.torchvision:
+            from ..torch.torchvision_keys import from_torchvision
+
+            state = from_torchvision(net, state, source=str(path))
         check_weights(state, entries, path)
     except NetcError as e:
         report(e)

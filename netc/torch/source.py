@@ -19,14 +19,16 @@ Nothing here imports torch (``netc torch`` and ``netc build --weights`` run with
 
 from __future__ import annotations
 
+import io
 import keyword
 import re
+import tokenize
 from dataclasses import dataclass, field
 
 from ..diagnostics import BuildError
 from ..graph import activation_after
 from ..ops import OPS
-from .context import Entry, TorchContext
+from .context import Entry, TorchContext, code
 
 # attributes of torch.nn.Module (2.x): a module of that name would replace them
 MODULE_ATTRIBUTES = frozenset("""
@@ -128,6 +130,139 @@ class _Scope:
     block: str
     items: list = field(default_factory=list)      # Node or _Scope
     nodes: list = field(default_factory=list)      # every node inside, nested ones too
+    parts: tuple = ()                              # what its class holds (_Writer.scope_parts)
+    call: str = ""                                 # the constructor call that builds it
+
+
+@dataclass
+class _Run:
+    """Instances of a repeat that each read the one before: a loop in forward."""
+
+    path: tuple
+    target: str
+    var: str
+    arg: str
+    output: str
+    count: int = 1
+    lines: list = field(default_factory=list)
+
+
+def _scope_io(scope: _Scope, graph, consumers) -> tuple[list[str], list[str]]:
+    """The values a block instance reads from outside (in the order first read) and those
+    it gives to layers after it (or the network's outputs)."""
+    inside = {n.name for n in scope.nodes}
+    inputs: list[str] = []
+    for n in scope.nodes:
+        for i in n.inputs:
+            if i not in inside and i not in inputs:
+                inputs.append(i)
+    outputs = [n.name for n in scope.nodes
+               if n.name in graph.outputs or any(c not in inside for c in consumers[n.name])]
+    return inputs, outputs
+
+
+_CONV_LINE = re.compile(r"^( +self\.\S+ = nn\.Conv(?:Transpose)?[123]d(?:PReLU)?\()(.*)(\))$")
+_CONV_DEFAULTS = {"stride": "1", "padding": "0", "dilation": "1", "groups": "1"}
+_CONV_ORDER = ("kernel_size", "stride", "padding", "output_padding", "dilation", "groups", "bias")
+
+
+def _conv_defaults(texts: list[str]) -> list[str]:
+    """The texts of one block's instances with the conv arguments that some instance writes
+    on a line and another leaves at PyTorch's default (``stride=1``, ``padding=0``,
+    ``dilation=1``, ``groups=1``) written out on every instance's line, so that instances
+    that differ only there share a class (a stride as a constructor argument)."""
+    split = [t.split("\n") for t in texts]
+    if len({len(lines) for lines in split}) != 1:
+        return texts
+    for i in range(len(split[0])):
+        found = [_CONV_LINE.match(lines[i]) for lines in split]
+        if not all(found) or len({m[1] for m in found}) != 1:
+            continue
+        args = [_top_level(m[2]) for m in found]
+        keys = {a.split("=", 1)[0] for parts in args for a in parts if "=" in a}
+        missing = keys & set(_CONV_DEFAULTS)
+        for lines, m, parts in zip(split, found, args):
+            have = {a.split("=", 1)[0] for a in parts if "=" in a}
+            add = [f"{k}={_CONV_DEFAULTS[k]}" for k in missing - have]
+            if not add:
+                continue
+            positional = [a for a in parts if "=" not in a]
+            named = sorted([a for a in parts if "=" in a] + add,
+                           key=lambda a: _CONV_ORDER.index(a.split("=", 1)[0]) if a.split("=", 1)[0] in _CONV_ORDER
+                           else len(_CONV_ORDER))
+            lines[i] = m[1] + ", ".join(positional + named) + m[3]
+    return ["\n".join(lines) for lines in split]
+
+
+def _top_level(args: str) -> list[str]:
+    """``a, (b, c), d=e`` -> ['a', '(b, c)', 'd=e']."""
+    out, depth, at = [], 0, 0
+    for i, ch in enumerate(args):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if ch == "," and depth == 0:
+            out.append(args[at:i].strip())
+            at = i + 1
+    out.append(args[at:].strip())
+    return [a for a in out if a]
+
+
+def _numbers(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, text) of each number literal of ``text`` (Python source)."""
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    out = []
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        if tok.type == tokenize.NUMBER:
+            (r0, c0), (r1, c1) = tok.start, tok.end
+            out.append((starts[r0 - 1] + c0, starts[r1 - 1] + c1, tok.string))
+    return out
+
+
+def _skeleton(text: str, numbers) -> str:
+    """``text`` with every number literal blanked: instances of one skeleton differ in numbers only."""
+    parts, at = [], 0
+    for start, end, _ in numbers:
+        parts.append(text[at:start])
+        parts.append("#")
+        at = end
+    parts.append(text[at:])
+    return "".join(parts)
+
+
+def _literal(text: str):
+    return float(text) if any(c in text for c in ".eE") and not text.lower().startswith("0x") else int(text, 0)
+
+
+def _expression(vec: list, candidates: dict[str, list]) -> tuple[str, bool] | None:
+    """An expression of one candidate argument (or two multiplied) giving ``vec``, one
+    value per instance, and whether it is compound; None when none is found."""
+    for k, vals in candidates.items():
+        if vals == vec:
+            return k, False
+    ints = all(isinstance(v, int) for v in vec)
+    for k, vals in candidates.items():
+        if not ints or not all(isinstance(v, int) and v > 0 for v in vals):
+            continue
+        if vec[0] % vals[0] == 0 and vec[0] // vals[0] > 1 and all(v == a * (vec[0] // vals[0]) for v, a in zip(vec, vals)):
+            return f"{k} * {vec[0] // vals[0]}", True
+        for d in range(2, 65):
+            if all(a // d == v for v, a in zip(vec, vals)):
+                return f"{k} // {d}", True
+        off = vec[0] - vals[0]
+        if all(v - a == off for v, a in zip(vec, vals)):
+            return (f"{k} + {off}" if off > 0 else f"{k} - {-off}"), True
+    if ints:
+        items = [(k, v) for k, v in candidates.items() if all(isinstance(a, int) and a > 0 for a in v)]
+        for i, (k, a) in enumerate(items):
+            for q, b in items[i:]:
+                prods = [x * y for x, y in zip(a, b)]
+                if prods == vec:
+                    return f"{k} * {q}", True
+                if vec[0] % prods[0] == 0 and all(v == p * (vec[0] // prods[0]) for v, p in zip(vec, prods)):
+                    return f"{k} * {q} * {vec[0] // prods[0]}", True
+    return None
 
 
 def class_name(text: str) -> str:
@@ -180,7 +315,9 @@ class _Writer:
         for node in self.graph.nodes:
             for part in node.name.split("."):
                 self._check_name(node, part)
-        top = self.scope_class(self.tree(), class_name(self.graph.name))
+        root = self.tree()
+        self.scope_parts(root)
+        top = self.write_classes(root)
         classes = "\n\n".join(text.replace("CLASSNAME", name) for text, name in self.class_order)
         helpers = "\n".join(HELPERS[h].strip("\n") + "\n\n" for h in HELPERS if h in self.helpers)
         source = self.net.source.path if self.net.source is not None else "<string>"
@@ -203,54 +340,71 @@ class _Writer:
             raise BuildError(f"{node.name}: the name {part!r} is {why}, which a PyTorch module cannot "
                              "be called; rename the layer or block use", node.span, node.name)
 
-    # -- one class per scope ---------------------------------------------------
-    def scope_class(self, scope: _Scope, name: str | None = None) -> str:
-        """Write the class of ``scope`` (its inner scopes first); return its name."""
-        inside = {n.name for n in scope.nodes}
+    # -- one class per block ----------------------------------------------------
+    def scope_parts(self, scope: _Scope) -> None:
+        """Work out what the class of ``scope`` holds (its inner scopes first, so that the
+        state_dict's entries come in the modules' order): ``scope.parts`` = (forward's
+        parameters, constructors by path (a string, or an inner _Scope whose call is
+        written once its block's classes are chosen), nn.init lines, forward's lines,
+        returned values)."""
         if scope.name:
-            inputs = []
-            for n in scope.nodes:
-                for i in n.inputs:
-                    if i not in inside and i not in inputs:
-                        inputs.append(i)
-            outputs = [n.name for n in scope.nodes
-                       if n.name in self.graph.outputs or any(c not in inside for c in self.consumers[n.name])]
+            inputs, outputs = _scope_io(scope, self.graph, self.consumers)
         else:
             inputs, outputs = [self.graph.input_name], list(self.graph.outputs)
         params = ["x"] if len(inputs) == 1 else [f"x{i}" for i in range(len(inputs))]
         var = dict(zip(inputs, params))
         used = set(RESERVED) | set(params)
-        init: list[tuple[list[str], str]] = []   # (path relative to the scope, constructor)
+        init: list[tuple[list[str], object]] = []   # (path relative to the scope, constructor)
         init_after: list[str] = []
-        body: list[str] = []
+        body: list = []                              # lines, and _Run loops over repeats
         prefix = scope.name + "." if scope.name else ""
+        lists: dict[tuple, int] = {}                 # a numbered list of instances -> its length
+        for item in scope.items:
+            rel = item.name[len(prefix):].split(".")
+            if isinstance(item, _Scope) and rel[-1].isdigit():
+                lists[tuple(rel[:-1])] = lists.get(tuple(rel[:-1]), 0) + 1
+        run = None
         for item in scope.items:
             rel = item.name[len(prefix):].split(".")
             target = "self" + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in rel)
-            local = _fresh("_".join(rel), used)
             if isinstance(item, _Scope):
-                cls = self.scope_class(item)
-                init.append((rel, f"{cls}()"))
-                sub_inputs = []
-                sub_inside = {n.name for n in item.nodes}
-                for n in item.nodes:
-                    for i in n.inputs:
-                        if i not in sub_inside and i not in sub_inputs:
-                            sub_inputs.append(i)
-                sub_outputs = [n.name for n in item.nodes if n.name in self.graph.outputs
-                               or any(c not in sub_inside for c in self.consumers[n.name])]
-                args = ", ".join(self._var(var, i, item) for i in sub_inputs)
+                self.scope_parts(item)
+                init.append((rel, item))
+                sub_inputs, sub_outputs = _scope_io(item, self.graph, self.consumers)
+                args = [self._var(var, i, item) for i in sub_inputs]
+                # the next instance of a repeat, reading only the one before it: one loop
+                if (run is not None and rel[-1].isdigit() and tuple(rel[:-1]) == run.path
+                        and int(rel[-1]) == run.count and sub_inputs == [run.output] and len(sub_outputs) == 1
+                        and run.output not in self.graph.outputs
+                        and all(c in {n.name for n in item.nodes} for c in self.consumers[run.output])):
+                    run.count += 1
+                    run.lines.append(f"{run.var} = {target}({run.var})")
+                    run.output = sub_outputs[0]
+                    var[run.output] = run.var
+                    continue
+                chain = rel[-1] == "0" and len(args) == 1 and len(sub_outputs) == 1
+                local = _fresh("_".join(rel[:-1] if chain and rel[:-1] else rel), used)
                 if len(sub_outputs) == 1:
                     var[sub_outputs[0]] = local
-                    body.append(f"{local} = {target}({args})")
+                    line = f"{local} = {target}({', '.join(args)})"
+                    if chain:
+                        run = _Run(tuple(rel[:-1]), "self" + "".join(
+                            f"[{p}]" if p.isdigit() else f".{p}" for p in rel[:-1]), local, args[0], sub_outputs[0])
+                        run.lines.append(line)
+                        body.append(run)
+                        continue
+                    body.append(line)
                 else:
                     names = []
                     for o in sub_outputs:
                         v = _fresh(local + "_" + o[len(item.name) + 1:].replace(".", "_"), used)
                         var[o] = v
                         names.append(v)
-                    body.append(f"{', '.join(names)} = {target}({args})")
+                    body.append(f"{', '.join(names)} = {target}({', '.join(args)})")
+                run = None
                 continue
+            run = None
+            local = _fresh("_".join(rel), used)
             node, report = item, self.reports[item.name]
             op = OPS[node.op]
             ctx = TorchContext(report, [self._var(var, i, node) for i in node.inputs],
@@ -275,11 +429,150 @@ class _Writer:
             else:
                 var[node.name] = local
                 body.append(f"{local} = {expr}")
+        lines: list[str] = []
+        for b in body:
+            if not isinstance(b, _Run):
+                lines.append(b)
+            elif b.count == lists[b.path] and b.count > 1:     # every instance of the list, in a chain
+                loop = _fresh("block", used)
+                lines += [f"{b.var} = {b.arg}", f"for {loop} in {b.target}:", f"    {b.var} = {loop}({b.var})"]
+            else:
+                lines += b.lines
         returns = [self._var(var, o, None) for o in outputs]
-        text = self._class_text(scope, params, init, init_after, body, returns)
+        scope.parts = (params, init, init_after, lines, returns)
+
+    def scope_text(self, scope: _Scope) -> str:
+        """The class text of ``scope`` (name CLASSNAME, no constructor arguments), its inner
+        scopes' calls written."""
+        params, init, init_after, body, returns = scope.parts
+        init = [(rel, c.call if isinstance(c, _Scope) else c) for rel, c in init]
+        return self._class_text(scope, params, init, init_after, body, returns)
+
+    def write_classes(self, root: _Scope) -> str:
+        """Choose the classes: the instances of each block (a block's once every block inside
+        it is done) share one class, its constructor taking the values that differ between
+        them, where each is a block parameter (or the input's channels) or a simple function
+        of one; instances whose forward or layers differ otherwise get a class each."""
+        by_block: dict[str, list[_Scope]] = {}
+
+        def walk(scope):
+            for item in scope.items:
+                if isinstance(item, _Scope):
+                    by_block.setdefault(item.block, []).append(item)
+                    walk(item)
+        walk(root)
+        done: set[int] = set()
+        pending = list(by_block)
+        while pending:
+            for block in pending:
+                ready = all(id(c) in done for inst in by_block[block] for c in inst.items if isinstance(c, _Scope))
+                if ready:
+                    break
+            else:  # pragma: no cover - blocks do not nest in themselves
+                raise BuildError("internal error: the blocks' classes nest in a circle")
+            pending.remove(block)
+            self.block_classes(block, by_block[block])
+            done.update(id(inst) for inst in by_block[block])
+        return self.add_class(self.scope_text(root), class_name(self.graph.name))
+
+    def block_classes(self, block: str, instances: list[_Scope]) -> None:
+        texts = [self.scope_text(inst) for inst in instances]
+        if len({_skeleton(t, _numbers(t)) for t in texts}) > 1:
+            texts = _conv_defaults(texts)
+        groups: dict[str, list[int]] = {}
+        tokens = []
+        for i, text in enumerate(texts):
+            toks = _numbers(text)
+            tokens.append(toks)
+            skeleton = _skeleton(text, toks)
+            groups.setdefault(skeleton, []).append(i)
+        base = class_name(block or "block")
+        for members in groups.values():
+            written = self.parametrized([instances[i] for i in members], [texts[i] for i in members],
+                                        [tokens[i] for i in members], base)
+            if written:
+                continue
+            for i in members:                       # no arguments: one class per distinct text
+                instances[i].call = self.add_class(texts[i], base) + "()"
+
+    def parametrized(self, instances, texts, tokens, base) -> bool:
+        """One class with constructor arguments for ``instances`` (same skeleton); False
+        where a value that differs is no function of their parameters, or is read by forward."""
+        varying = [j for j in range(len(tokens[0])) if len({t[j][2] for t in tokens}) > 1]
+        if not varying:
+            call = self.add_class(texts[0], base) + "()"
+            for inst in instances:
+                inst.call = call
+            return True
+        forward_at = texts[0].index("    def forward(")
+        if any(tokens[0][j][0] > forward_at for j in varying):
+            return False
+        names: dict[str, list] = {}
+        for inst in instances:
+            values = dict(self.graph.instance_params.get(inst.name, {}))
+            inputs, _ = _scope_io(inst, self.graph, self.consumers)
+            if "in_channels" not in values and inputs and self.shapes.get(inputs[0]):
+                values["in_channels"] = self.shapes[inputs[0]][0]
+            for k, v in values.items():
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not k.isidentifier() \
+                        or keyword.iskeyword(k) or k in RESERVED or k in ("self", "block"):
+                    names[k] = None
+                else:
+                    names.setdefault(k, []).append(v)
+        candidates = {k: v for k, v in names.items() if v is not None and len(v) == len(instances)}
+        exprs = {}
+        for j in varying:
+            vec = [_literal(t[j][2]) for t in tokens]
+            e = _expression(vec, candidates) or self._fan(texts[0], tokens[0][j][0], vec, instances)
+            if e is None:
+                return False
+            exprs[j] = e
+        used_args = [k for k in candidates if any(re.search(rf"\b{k}\b", e[0]) for e in exprs.values())]
+        text = texts[0]
+        for j in sorted(varying, reverse=True):
+            start, end, _ = tokens[0][j]
+            expr, compound = exprs[j]
+            before, after = text[:start].rstrip()[-2:], text[end:].lstrip()[:2]
+            if compound and (before[-1:] in "*/%-" or after == "**"):
+                expr = f"({expr})"
+            text = text[:start] + expr + text[end:]
+        text = text.replace("    def __init__(self):", f"    def __init__(self, {', '.join(used_args)}):", 1)
+        cls = self.add_class(text, base)
+        for i, inst in enumerate(instances):
+            inst.call = f"{cls}({', '.join(f'{k}={code(candidates[k][i])}' for k in used_args)})"
+        return True
+
+    def _fan(self, text: str, at: int, vec: list, instances) -> tuple[str, bool] | None:
+        """A fan of an nn.init line (``std=(2 / 576) ** 0.5``) read from the weight's shape
+        where no argument gives it: ``self.conv.weight[0].numel()`` (fan in: the weight's
+        elements per filter), ``self.conv.weight[:, 0].numel()`` (fan out)."""
+        line = text[text.rfind("\n", 0, at) + 1:text.find("\n", at)]
+        m = re.match(r"\s*nn\.init\.\w+\((self\.[\w.\[\]]+), ", line)
+        if not m or not m[1].endswith(".weight"):
+            return None
+        rel = re.sub(r"\[(\d+)\]", r".\1", m[1][len("self."):])
+        if not hasattr(self, "_entries_by_key"):
+            self._entries_by_key = {e.key: e for e in self.entries}
+        forms = set()
+        for v, inst in zip(vec, instances):
+            e = self._entries_by_key.get(f"{inst.name}.{rel}")
+            if e is None or len(e.shape) < 2:
+                return None
+            taps = 1
+            for d in e.shape[2:]:
+                taps *= d
+            fan_in, fan_out = e.shape[1] * taps, e.shape[0] * taps
+            forms.add("in" if v == fan_in == e.fan_in else "out" if v == fan_out == e.fan_out else None)
+        if forms == {"in"}:
+            return f"{m[1]}[0].numel()", False
+        if forms == {"out"}:
+            return f"{m[1]}[:, 0].numel()", False
+        return None
+
+    def add_class(self, text: str, base: str) -> str:
+        """Register class ``text`` (CLASSNAME for its name) once; return its name."""
         if text in self.classes:
             return self.classes[text]
-        base = name or class_name(scope.block or "block")
         cls, i = base, 1
         while cls in self.taken_classes:
             i += 1
