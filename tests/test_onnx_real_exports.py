@@ -84,3 +84,43 @@ def test_a_cast_of_a_feature_to_its_own_type_passes_it_through():
     y = m.op("Cast", [m.op("Conv", ["x", m.w(8, 4, 1, 1)], name="conv")], to=10, name="half")
     with pytest.raises(NetcError, match="node 'half' \\(Cast #"):
         read(m.model([y]), check_ort=False)
+
+
+def _imported_totals(model):
+    """(params, MACs) of the netc file that ``netc import`` writes for ``model``, loaded again."""
+    import netc
+    from netc.onnx.importer import import_graph
+    from netc.onnx.reader import read_graph
+
+    t = netc.loads(import_graph(read_graph(model, "m.onnx"), "m.onnx")).totals
+    return t.params, t.macs
+
+
+@pytest.mark.parametrize("bias_first", [True, False])
+def test_grn_addcmul_bias_after_a_mul_by_one_is_the_scale_bias(bias_first):
+    """timm's convnextv2_atto (TorchScript): GRN ends with torch.addcmul(bias, weight, x * nx),
+    exported as Mul(weight, y), Mul by the addcmul ``value`` 1, then Add(bias, ...): the bias
+    standing first, after the Mul by one. One scale layer with its bias: 2C params. Used to
+    be E011 at the Add ("a per-channel weight as a constant operand")."""
+    c = 8
+    m = M((1, 4, 6, 6))
+    y = m.op("Conv", ["x", m.w(c, 4, 1, 1), m.w(c)], name="conv")
+    y = m.op("Mul", [m.w(1, c, 1, 1), y], name="gamma")
+    y = m.op("Mul", [y, m.const([1.0], np.float32)], name="value")
+    b = m.w(1, c, 1, 1)
+    y = m.op("Add", [b, y] if bias_first else [y, b], name="beta")
+    y = m.op("Relu", [y], name="relu")
+    model = m.model([y])
+    a = read(model)
+    assert [(r.op, r.params) for r in a.layers] == [("conv", c * 4 + c), ("scale", 2 * c), ("relu", 0)]
+    assert a.layers[1].node.params["bias"] is True
+    assert _imported_totals(model) == (c * 4 + c + 2 * c, c * 4 * 36)
+
+
+def test_a_mul_by_another_constant_between_the_scale_and_its_bias_is_no_bias():
+    """Only the constant 1 is taken: a Mul by 2 stays a layer of its own (mul by 2)."""
+    m = M((1, 4, 6, 6))
+    y = m.op("Mul", [m.w(1, 4, 1, 1), "x"], name="gamma")
+    y = m.op("Mul", [y, m.const([2.0], np.float32)], name="twice")
+    a = read(m.model([y]))
+    assert [(r.op, r.params) for r in a.layers] == [("scale", 4), ("mul", 0)]

@@ -295,12 +295,19 @@ class Scale(Op):
         return {} if value is None else {"value": value}
 
     def absorb(self, p, node, ctx):
-        """An Add of a per-channel weight after it: bias true."""
-        if p["bias"] or node.op_type != "Add":
+        """An Add of a per-channel weight after it, on either side: bias true. A Mul by the
+        constant 1 between them changes nothing and is taken too (ConvNeXt-V2's GRN:
+        ``torch.addcmul(bias, weight, x)`` exports Mul(weight, x), Mul by its ``value`` 1,
+        then Add(bias, ...))."""
+        if p["bias"] or node.op_type not in ("Add", "Mul"):
             return None
         x = [t for t in node.input if ctx.is_feature(t)]
         if len(x) != 1 or len(node.input) != 2:
             return None
+        if node.op_type == "Mul":
+            one = ctx.other(node, x[0])
+            rank = len(ctx.static_shape(one) or (0,) * 9)     # a 1 of higher rank adds axes
+            return {**p} if ctx.number(one) == 1 and rank <= len(ctx.shapes[x[0]]) + 1 else None
         shape = ctx.shapes[x[0]]
         if not per_channel_weight(ctx, ctx.other(node, x[0]), shape[0], len(shape)):
             return None
