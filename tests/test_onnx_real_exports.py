@@ -124,3 +124,45 @@ def test_a_mul_by_another_constant_between_the_scale_and_its_bias_is_no_bias():
     y = m.op("Mul", [y, m.const([2.0], np.float32)], name="twice")
     a = read(m.model([y]))
     assert [(r.op, r.params) for r in a.layers] == [("scale", 4), ("mul", 0)]
+
+
+def _stack(m, maps, keepdims=0, reduce="ReduceSum", axis=0):
+    ups = [m.op("Unsqueeze", [t, m.const([0])], name=f"up{i}") for i, t in enumerate(maps)]
+    cat = m.op("Concat", ups, axis=axis, name="stack")
+    return m.op(reduce, [cat, m.const([0])], keepdims=keepdims, name="merge")
+
+
+def test_stack_and_sum_on_the_batch_axis_is_an_add():
+    """segmentation_models_pytorch's FPN (TorchScript): the merge of the pyramid's levels
+    is torch.stack(maps).sum(0) — Unsqueeze on axis 0 of each, Concat on axis 0, ReduceSum
+    over axis 0 without keepdims: one add of the maps (3 maps: 2 flops per element). Used
+    to be E011 at the first Unsqueeze ("cannot act on the batch")."""
+    m = M((1, 4, 6, 6))
+    maps = [m.op("Conv", ["x", m.w(8, 4, 1, 1)], name=f"conv{i}") for i in range(3)]
+    y = m.op("Relu", [_stack(m, maps)], name="relu")
+    model = m.model([y])
+    a = read(model)
+    assert [(r.name, r.op, r.output_shape, r.params) for r in a.layers] == [
+        ("conv0", "conv", (8, 6, 6), 32), ("conv1", "conv", (8, 6, 6), 32), ("conv2", "conv", (8, 6, 6), 32),
+        ("merge", "add", (8, 6, 6), 0), ("relu", "relu", (8, 6, 6), 0)]
+    assert a.layers[3].flops == 2 * 8 * 36 and a.layers[3].node.inputs == ["conv0", "conv1", "conv2"]
+    assert _imported_totals(model) == (3 * 32, 3 * 32 * 36)
+
+
+@pytest.mark.parametrize("change", ["keepdims", "mean", "axis1", "shapes", "shape_used"])
+def test_other_work_on_the_batch_axis_stays_e011(change):
+    """Only the stack-and-sum reads as an add: a sum that keeps the stacked axis, a mean,
+    a Concat on another axis, maps of different shapes, or a stacked tensor whose shape is
+    read stay E011, at the node that does them."""
+    m = M((1, 4, 6, 6))
+    maps = [m.op("Conv", ["x", m.w(8, 4, 1, 1)], name=f"conv{i}") for i in range(2)]
+    if change == "shapes":
+        maps[1] = m.op("MaxPool", [maps[1]], kernel_shape=[2, 2], strides=[2, 2])
+    y = _stack(m, maps, keepdims=int(change == "keepdims"), reduce="ReduceMean" if change == "mean" else "ReduceSum",
+               axis=1 if change == "axis1" else 0)
+    if change == "shape_used":
+        m.op("Shape", ["up1"], name="sh")
+    with pytest.raises(NetcError, match="E011|netc cannot read") as e:
+        read(m.model([y]), check_ort=False)
+    first = {"shapes": "stack", "shape_used": "up1"}.get(change, "up0")
+    assert f"node '{first}'" in str(e.value)

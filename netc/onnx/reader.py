@@ -205,6 +205,7 @@ class _Reader:
         self.unknown: set[str] = set()          # tensors downstream of an unsupported node
         self.absorbed: set[int] = set()
         self.skipped = 0                        # nodes after an unsupported one, of types netc reads
+        self.stacked: set[str] = set()          # maps Unsqueezed on the batch axis for a stack-and-sum
 
     def span(self, node) -> Span:
         i = self.index[id(node)]
@@ -298,8 +299,11 @@ class _Reader:
         features = [t for t in ins if ctx.is_feature(t)]
         if not features:
             return                                      # a value, evaluated on demand
+        if op_type == "Concat" and len(ins) > 1 and all(t in self.stacked for t in ins):
+            return self._stack_sum(node, ins)
         if op_type == "Identity" or (op_type == "Concat" and len(ins) == 1) \
                 or (op_type in ("Unsqueeze", "Reshape") and self._vector_as_map(node)) \
+                or (op_type == "Unsqueeze" and self._stacks(node)) \
                 or (op_type == "Cast" and (self._condition(node) or self._same_type(node))):
             self.tensor_of[node.output[0]] = self.tensor_of[features[0]]
             ctx.shapes[node.output[0]] = ctx.shapes[features[0]]
@@ -466,6 +470,68 @@ class _Reader:
         users = [c for c in ctx.consumers.get(node.output[0], ()) if c.op_type != "Shape"]
         return bool(users) and node.output[0] not in ctx.graph_outputs and all(
             any(op.vector_as_map for op in READERS.get(c.op_type, ())) for c in users)
+
+    def _stacks(self, node) -> bool:
+        """True when Unsqueeze ``node`` puts a map on a new batch axis only for a stack and a
+        sum: its one reader a Concat on axis 0 of two or more such Unsqueezes, whose one
+        reader is a ReduceSum over axis 0 without keepdims (segmentation_models_pytorch's FPN
+        merge, ``torch.stack(maps).sum(0)``). The map passes through; the Concat reads the
+        whole as an add of the maps (``_stack_sum``)."""
+        try:
+            return self._stack_member(node)
+        except Unsupported:                  # an attribute of the wrong type: not the pattern
+            return False
+
+    def _stack_member(self, node) -> bool:
+        ctx = self.ctx
+        x = node.input[0]
+        if x in ctx.channels_last or not self._axes_are(node, [0]):
+            return False
+        cat = self._only_reader(node.output[0])
+        if cat is None or cat.op_type != "Concat" or len(cat.input) < 2 or ctx.attr(cat, "axis") not in (
+                0, -(len(ctx.shapes[x]) + 2)):
+            return False
+        if not all((p := ctx.producer.get(t)) is not None and p.op_type == "Unsqueeze" for t in cat.input):
+            return False
+        red = self._only_reader(cat.output[0])
+        if red is None or red.op_type != "ReduceSum" or red.input[0] != cat.output[0] \
+                or ctx.attr(red, "keepdims", 1) != 0 or not self._axes_are(red, [0]):
+            return False
+        self.stacked.add(node.output[0])
+        return True
+
+    def _only_reader(self, t: str):
+        """The one node reading ``t`` (a Shape of it too counts: a stacked map's shape is not
+        the map's), or None; none for a graph output."""
+        readers = self.ctx.consumers.get(t, ())
+        return readers[0] if len(readers) == 1 and t not in self.ctx.graph_outputs else None
+
+    def _axes_are(self, node, want: list[int]) -> bool:
+        """Whether ``node``'s constant axes (attribute, or input 1 from opset 13) are ``want``."""
+        try:
+            axes = self.ctx.axes(node)
+        except Unsupported:
+            return False
+        return axes is not None and list(axes) == want
+
+    def _stack_sum(self, node, ins: list[str]) -> None:
+        """The Concat of a stack-and-sum (``_stacks``) and its ReduceSum: one add layer of
+        the stacked maps, named after the ReduceSum; maps of different shapes are E011."""
+        ctx = self.ctx
+        red = self._only_reader(node.output[0])
+        shapes = [ctx.shapes[t] for t in ins]
+        if any(s != shapes[0] for s in shapes):
+            self._unread(node, "Concat", "a stack of maps of different shapes: "
+                         + ", ".join(map(fmt_shape, shapes)))
+            self.unknown.update(node.output)
+            return
+        op = OPS["add"]
+        name = self._unique(_node_name(red))
+        self.nodes.append(Node(name, op.name, self._complete(op, {}), [self.tensor_of[t] for t in ins],
+                               self.span(node), **self._provenance(red)))
+        self.absorbed.add(id(red))
+        ctx.shapes[red.output[0]] = shapes[0]
+        self.tensor_of[red.output[0]] = name
 
     def _same_type(self, node) -> bool:
         """True when Cast ``node`` casts a feature to the element type it has already (every
