@@ -166,3 +166,51 @@ def test_other_work_on_the_batch_axis_stays_e011(change):
         read(m.model([y]), check_ort=False)
     first = {"shapes": "stack", "shape_used": "up1"}.get(change, "up0")
     assert f"node '{first}'" in str(e.value)
+
+
+@pytest.mark.parametrize("axis", [-1, -2, 1, 2])
+def test_layernorm_over_the_trailing_axes_of_tokens(axis):
+    """timm's coat_lite_tiny (TorchScript): the patch embedding's LayerNorm over the last
+    axis of (L, C) tokens (Conv -> Reshape to (N, C, L) -> Transpose (0, 2, 1) ->
+    LayerNormalization(axis -1)): layernorm with ``axis``, its weight and bias of the
+    normalized dimensions' shape (C: 2C params; axes (L, C): 2LC). Used to be E011
+    ("LayerNormalization of a map without Transposes around it"). The import writes it
+    back, and the build of the import computes what onnxruntime computes of the export."""
+    c, hw = 8, 12
+    m = M((1, 4, 3, 4))
+    y = m.op("Conv", ["x", m.w(c, 4, 1, 1)], name="conv")
+    y = m.op("Transpose", [m.op("Reshape", [y, m.const([0, c, -1])], name="flat")], perm=[0, 2, 1], name="tokens")
+    shape = (hw, c)[axis:] if axis < 0 else (hw, c)[axis - 1:]
+    every = axis in (-2, 1)                     # over (L, C), else over C
+    y = m.op("LayerNormalization", [y, m.w(*shape), m.w(*shape)], axis=axis, epsilon=1e-6, name="norm")
+    model = m.model([y])
+    a = read(model)
+    assert [(r.op, r.output_shape, r.params) for r in a.layers][-1] == ("layernorm", (hw, c), 2 * (hw * c if every else c))
+    p = a.layers[-1].node.params
+    assert (p["axis"], p["affine"], p["eps"]) == (-2 if every else -1, True, 1e-6)
+    assert _imported_totals(model) == (c * 4 + 2 * (hw * c if every else c), c * 4 * hw)
+
+
+@pytest.mark.parametrize("opset", [13, 17])
+def test_layernorm_axis_builds_what_onnxruntime_and_torch_agree_on(opset):
+    """netc's layernorm with ``axis`` lowers to LayerNormalization(axis) (opset 17) or its
+    definition over the trailing axes (below): onnxruntime's result is a layer norm over
+    those axes, and the model reads back as the same layer."""
+    import onnxruntime as ort
+
+    import netc
+    from netc.onnx.build import build_model
+    from netc.onnx.reader import read_graph
+
+    net = netc.loads("netc: 1\nname: t\ninput: {shape: [6, 5]}\nlayers:\n  - layernorm: {axis: -2, affine: false}\n")
+    assert net.totals.params == 0
+    model = build_model(net, opset=opset)
+    x = np.random.default_rng(0).standard_normal((2, 6, 5)).astype(np.float32)
+    got = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+    want = (x - x.mean(axis=(1, 2), keepdims=True)) / np.sqrt(x.var(axis=(1, 2), keepdims=True) + 1e-5)
+    assert np.allclose(got, want, atol=1e-4)
+    again = read_graph(model, "m.onnx").nodes
+    if opset >= 17:
+        assert [(n.op, n.params["axis"], n.params["affine"]) for n in again] == [("layernorm", -2, False)]
+    else:                     # the definition over two axes reads back as its pieces
+        assert [n.op for n in again] == ["reduce_mean", "sub", "mul", "reduce_mean", "add", "sqrt", "div"]
