@@ -152,8 +152,9 @@ def _export_one(torch, out, name, family, source, model, x, exporter="torchscrip
         model.eval()
         side.update(_counts(torch, model, x))
         with torch.no_grad():
-            if exporter == "dynamo":     # torch.export: opset 18, the batch a symbol
-                torch.onnx.export(model, (x,), str(path), dynamo=True, external_data=False,
+            if exporter == "dynamo":     # torch.export: opset 18, the batch a symbol (an example
+                # batch of 2: torch.export specializes a batch of 1)
+                torch.onnx.export(model, (torch.cat([x, x]),), str(path), dynamo=True, external_data=False,
                                   input_names=["input"], dynamic_shapes=({0: torch.export.Dim("batch")},))
             else:
                 torch.onnx.export(model, (x,), str(path), opset_version=opset, dynamo=False,

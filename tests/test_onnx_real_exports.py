@@ -214,3 +214,60 @@ def test_layernorm_axis_builds_what_onnxruntime_and_torch_agree_on(opset):
         assert [(n.op, n.params["axis"], n.params["affine"]) for n in again] == [("layernorm", -2, False)]
     else:                     # the definition over two axes reads back as its pieces
         assert [n.op for n in again] == ["reduce_mean", "sub", "mul", "reduce_mean", "add", "sqrt", "div"]
+
+
+def _as_strided(m, y, c, offsets):
+    """torch dynamo's as_strided of (N, C, 1, 1) after a global pool: Reshape to [-1], then
+    Gather of Range(0, N) * C (Unsqueezed to (N, 1, 1, 1)) + offsets (1, C, 1, 1) + 0."""
+    from onnx import numpy_helper
+
+    flat = m.op("Reshape", [y, m.const([-1])], name="flat")
+    n = m.op("Squeeze", [m.op("Shape", ["x"], start=0, end=1)])
+    rows = m.op("Mul", [m.op("Range", [m.const([0], scalar=True), n, m.const([1], scalar=True)]),
+                        m.const([c], scalar=True)])
+    rows = m.op("Unsqueeze", [rows, m.const([1, 2, 3])])
+    m.inits.append(numpy_helper.from_array(np.array(offsets, np.int64).reshape(1, c, 1, 1), "offsets"))
+    m.inits.append(numpy_helper.from_array(np.zeros((1, 1, 1, 1), np.int64), "zero"))
+    idx = m.op("Add", [m.op("Add", [rows, "offsets"]), "zero"])
+    return m.op("Gather", [flat, idx], axis=0, name="as_strided")
+
+
+@pytest.mark.parametrize("c", [8, 300])        # 300 int64 offsets: past the skeleton's 1 KiB
+def test_dynamo_as_strided_of_a_pooled_map_is_the_map(tmp_path, c):
+    """torchvision's convnext_tiny exported by dynamo: the global pool's view is written as
+    ReduceMean -> Reshape to [-1] -> Gather with the flat index of every element (an
+    as_strided of the map's own sizes and strides): the map itself, no layer. Used to be
+    E011 ("Reshape to [-1] is not a flatten of (768, 1, 1)"). A file whose offsets the
+    skeleton skips reads them from the file."""
+    import onnx
+
+    from netc.onnx.reader import read_onnx
+
+    m = M((1, 4, 6, 6), opset=18)
+    y = m.op("ReduceMean", [m.op("Conv", ["x", m.w(c, 4, 1, 1)], name="conv"), m.const([-1, -2])], keepdims=1,
+             name="pool")
+    y = m.op("Flatten", [_as_strided(m, y, c, list(range(c)))], name="flatten")
+    y = m.op("Gemm", [y, m.w(5, c)], transB=1, name="fc")
+    model = m.model([y])
+    want = [("conv", (c, 6, 6), 4 * c, 4 * c * 36), ("global_avgpool", (c, 1, 1), 0, 0), ("flatten", (c,), 0, 0),
+            ("dense", (5,), 5 * c, 5 * c)]
+    assert rows(read(model)) == want
+    onnx.save(model, tmp_path / "m.onnx")
+    assert [(r.op, r.params) for r in netc_load(tmp_path / "m.onnx").layers] == [(w[0], w[2]) for w in want]
+    assert read_onnx(tmp_path / "m.onnx") is not None
+
+
+def netc_load(path):
+    import netc
+
+    return netc.load(path).analysis
+
+
+def test_an_as_strided_that_reorders_the_map_stays_e011():
+    """Indices that are not every element in order (here the channels reversed) are a
+    gather netc does not read: E011 at the Reshape."""
+    m = M((1, 4, 6, 6), opset=18)
+    y = m.op("ReduceMean", [m.op("Conv", ["x", m.w(8, 4, 1, 1)], name="conv"), m.const([-1, -2])], keepdims=1)
+    y = _as_strided(m, y, 8, list(range(8))[::-1])
+    with pytest.raises(NetcError, match="node 'flat' \\(Reshape #"):
+        read(m.model([y]), check_ort=False)
