@@ -13,6 +13,10 @@ are walked in their (topological) order:
 - Identity passes its input through, and so do a Concat of one input (densenet121's
   TorchScript export), a Cast to bool read only as Where's condition, and an Unsqueeze or Reshape of a
   vector to (N, C, 1, 1) read only by ops with ``vector_as_map`` (add, mul);
+- a stack and a sum on the batch axis (Unsqueeze 0 of each map -> Concat 0 -> ReduceSum 0
+  without keepdims: smp's FPN merge) is one add of the maps; a Reshape to [-1] read only
+  by a Gather of every flat index in order (torch dynamo's as_strided of a map's own
+  sizes and strides) passes the map through;
 - any other node goes to the ops whose ``onnx_types`` name its type (``READERS``;
   those with ``onnx_pattern`` first, and the first whose ``read`` accepts the node
   wins); ``Op.read`` gives its parameters, then ``Op.absorb`` may fold the first
