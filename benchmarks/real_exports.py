@@ -73,7 +73,8 @@ TV = [("tv_fcn_resnet50", "fcn_resnet50"),
       ("tv_deeplabv3_mobilenet_v3_large", "deeplabv3_mobilenet_v3_large"),
       ("tv_lraspp_mobilenet_v3_large", "lraspp_mobilenet_v3_large"),
       ("tv_shufflenet_v2_x0_5", "shufflenet_v2_x0_5"), ("tv_squeezenet1_1", "squeezenet1_1"),
-      ("tv_googlenet", "googlenet"), ("tv_r3d_18", "r3d_18")]
+      ("tv_googlenet", "googlenet"), ("tv_r3d_18", "r3d_18"),
+      ("tv_convnext_tiny_dynamo", "convnext_tiny")]       # *_dynamo: torch.onnx.export(dynamo=True)
 
 
 # --------------------------------------------------------------------- export side
@@ -151,8 +152,13 @@ def _export_one(torch, out, name, family, source, model, x, exporter="torchscrip
         model.eval()
         side.update(_counts(torch, model, x))
         with torch.no_grad():
-            torch.onnx.export(model, (x,), str(path), opset_version=opset, dynamo=False,
-                              input_names=["input"], dynamic_axes={"input": {0: "batch"}})
+            if exporter == "dynamo":     # torch.export: opset 18, the batch a symbol (an example
+                # batch of 2: torch.export specializes a batch of 1)
+                torch.onnx.export(model, (torch.cat([x, x]),), str(path), dynamo=True, external_data=False,
+                                  input_names=["input"], dynamic_shapes=({0: torch.export.Dim("batch")},))
+            else:
+                torch.onnx.export(model, (x,), str(path), opset_version=opset, dynamo=False,
+                                  input_names=["input"], dynamic_axes={"input": {0: "batch"}})
     except Exception as e:  # noqa: BLE001 — a failed export is a row of the table too
         side["export_error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"
         path.unlink(missing_ok=True)
@@ -202,7 +208,9 @@ def export(out: Path, only: str | None):
         else:
             model = getattr(torchvision.models, tv)(weights=None)
             x = torch.randn(1, 3, 224, 224)
-        _export_one(torch, out, name, tv.split("_")[0], "torchvision", model, x)
+        dynamo = name.endswith("_dynamo")
+        _export_one(torch, out, name, tv.split("_")[0], "torchvision", model, x,
+                    exporter="dynamo" if dynamo else "torchscript", opset=18 if dynamo else 17)
 
     import segmentation_models_pytorch as smp
     versions["segmentation_models_pytorch"] = smp.__version__
@@ -442,7 +450,8 @@ def _markdown(rows, out):
              "| model | exporter | MB | netc | params: netc / file / torch | MACs: netc / hooks (+matmul) | notes |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
-        exp = "ultralytics" if "ultralytics model.export" in (r.get("exporter") or "") else "TorchScript"
+        exp = "ultralytics" if "ultralytics model.export" in (r.get("exporter") or "") else \
+            "dynamo" if r.get("exporter") == "dynamo" else "TorchScript"
         if r["status"] == "whole":
             hm = (r.get("hook_macs") or 0) + (r.get("matmul_macs") or 0)
             mm = f" (+{r['matmul_macs']:,})" if r.get("matmul_macs") else ""

@@ -242,7 +242,7 @@ def test_layernorm_decomposed_over_channels(square):
     y = m.op("Div", [d, r])
     z = m.op("Add", [m.op("Mul", [m.w(8, 1, 1), y]), m.w(8, 1, 1)])
     a = read(m.model([z]))
-    assert rows(a) == [("layernorm", (8, 5, 5), 16, 0)] and params(a) == {"eps": 1e-6, "affine": True}
+    assert rows(a) == [("layernorm", (8, 5, 5), 16, 0)] and params(a) == {"eps": 1e-6, "affine": True, "axis": None}
 
 
 def test_layernorm_over_the_last_axis_of_a_vector_at_opset_13():
@@ -255,11 +255,14 @@ def test_layernorm_over_the_last_axis_of_a_vector_at_opset_13():
     assert rows(read(m.model([z]))) == [("layernorm", (32,), 64, 0)]
 
 
-def test_layernorm_of_a_map_over_its_width_is_not_read():
+def test_layernorm_of_a_map_over_its_width_is_layernorm_with_axis():
+    """Without Transposes around it, LayerNormalization(axis -1) of a map normalizes each
+    row over its width, as ONNX defines it: layernorm with ``axis: -1`` (a weight and a bias
+    of the width: 2 x 5 params), not the channels' layernorm."""
     m = M((1, 8, 5, 5), opset=17)
     z = m.op("LayerNormalization", ["x", m.w(5), m.w(5)], axis=-1)
-    with pytest.raises(NetcError, match="not the width"):
-        read(m.model([z]), check_ort=False)
+    a = read(m.model([z]))
+    assert rows(a) == [("layernorm", (8, 5, 5), 10, 0)] and params(a)["axis"] == -1
 
 
 def test_layer_scale_and_affine_scale():

@@ -13,6 +13,10 @@ are walked in their (topological) order:
 - Identity passes its input through, and so do a Concat of one input (densenet121's
   TorchScript export), a Cast to bool read only as Where's condition, and an Unsqueeze or Reshape of a
   vector to (N, C, 1, 1) read only by ops with ``vector_as_map`` (add, mul);
+- a stack and a sum on the batch axis (Unsqueeze 0 of each map -> Concat 0 -> ReduceSum 0
+  without keepdims: smp's FPN merge) is one add of the maps; a Reshape to [-1] read only
+  by a Gather of every flat index in order (torch dynamo's as_strided of a map's own
+  sizes and strides) passes the map through;
 - any other node goes to the ops whose ``onnx_types`` name its type (``READERS``;
   those with ``onnx_pattern`` first, and the first whose ``read`` accepts the node
   wins); ``Op.read`` gives its parameters, then ``Op.absorb`` may fold the first
@@ -49,14 +53,16 @@ from ..diagnostics import (IO, LIMIT, NOT_ONNX, SHAPE, TEXT, UNSUPPORTED, Diagno
                            Severity, Span, error)
 from ..graph import UNREAD_TYPES_SHOWN, Graph, Node
 from ..ops import OPS
-from ..ops.registry import MAX_CHANNELS, MAX_SPATIAL, NotAMap, Op, fmt_shape
+from ..ops.registry import MAX_CHANNELS, MAX_SPATIAL, NotAMap, Op, fmt_shape, numel
 from ..ops.window import ShapeError
 from . import provenance
-from .reading import (BATCH, CHANNELS_FIRST, CHANNELS_LAST, ELEMENTWISE, READERS, ReadingContext,
+from .reading import (BATCH, CHANNELS_FIRST, CHANNELS_LAST, ELEMENTWISE, MAX_CHAIN, READERS, ReadingContext,
                       Unsupported, ValueLimit)
 
 
 FIRST_NAMES = 3          # node names shown per unsupported op type
+MAX_STRIDED = 1 << 20    # elements of an as_strided's index tensor netc checks (per sample)
+MAX_REPARSE = 1 << 30    # bytes of a file parsed whole again for an as_strided's indices
 # Op types some reader takes when it knows the node's inputs: those an op reads, the
 # elementwise ones activation patterns take (GELU's Erf), those an op's absorb takes
 # (``Op.onnx_takes``), and those the reader passes through or evaluates itself. A node
@@ -206,6 +212,8 @@ class _Reader:
         self.absorbed: set[int] = set()
         self.skipped = 0                        # nodes after an unsupported one, of types netc reads
         self._kinds = None                      # _unread_kinds, once the reading is done
+        self.stacked: set[str] = set()          # maps Unsqueezed on the batch axis for a stack-and-sum
+        self.flat: set[str] = set()             # maps flattened whole for an as_strided that is the map
 
     def span(self, node) -> Span:
         i = self.index[id(node)]
@@ -304,8 +312,13 @@ class _Reader:
             self._unread(node, op_type, "")
             self.unknown.update(node.output)
             return
+        if op_type == "Concat" and len(ins) > 1 and all(t in self.stacked for t in ins):
+            return self._stack_sum(node, ins)
         if op_type == "Identity" or (op_type == "Concat" and len(ins) == 1) \
                 or (op_type in ("Unsqueeze", "Reshape") and self._vector_as_map(node)) \
+                or (op_type == "Unsqueeze" and self._stacks(node)) \
+                or (op_type == "Reshape" and self._strided_identity(node)) \
+                or (op_type == "Gather" and ins[0] in self.flat) \
                 or (op_type == "Cast" and (self._condition(node) or self._same_type(node))):
             self.tensor_of[node.output[0]] = self.tensor_of[features[0]]
             ctx.shapes[node.output[0]] = ctx.shapes[features[0]]
@@ -472,6 +485,186 @@ class _Reader:
         users = [c for c in ctx.consumers.get(node.output[0], ()) if c.op_type != "Shape"]
         return bool(users) and node.output[0] not in ctx.graph_outputs and all(
             any(op.vector_as_map for op in READERS.get(c.op_type, ())) for c in users)
+
+    def _stacks(self, node) -> bool:
+        """True when Unsqueeze ``node`` puts a map on a new batch axis only for a stack and a
+        sum: its one reader a Concat on axis 0 of two or more such Unsqueezes, whose one
+        reader is a ReduceSum over axis 0 without keepdims (segmentation_models_pytorch's FPN
+        merge, ``torch.stack(maps).sum(0)``). The map passes through; the Concat reads the
+        whole as an add of the maps (``_stack_sum``)."""
+        try:
+            return self._stack_member(node)
+        except Unsupported:                  # an attribute of the wrong type: not the pattern
+            return False
+
+    def _stack_member(self, node) -> bool:
+        ctx = self.ctx
+        x = node.input[0]
+        if x in ctx.channels_last or not self._axes_are(node, [0]):
+            return False
+        cat = self._only_reader(node.output[0])
+        if cat is None or cat.op_type != "Concat" or len(cat.input) < 2 or ctx.attr(cat, "axis") not in (
+                0, -(len(ctx.shapes[x]) + 2)):
+            return False
+        if not all((p := ctx.producer.get(t)) is not None and p.op_type == "Unsqueeze" for t in cat.input):
+            return False
+        red = self._only_reader(cat.output[0])
+        if red is None or red.op_type != "ReduceSum" or red.input[0] != cat.output[0] \
+                or ctx.attr(red, "keepdims", 1) != 0 or not self._axes_are(red, [0]):
+            return False
+        self.stacked.add(node.output[0])
+        return True
+
+    def _only_reader(self, t: str):
+        """The one node reading ``t`` (a Shape of it too counts: a stacked map's shape is not
+        the map's), or None; none for a graph output."""
+        readers = self.ctx.consumers.get(t, ())
+        return readers[0] if len(readers) == 1 and t not in self.ctx.graph_outputs else None
+
+    def _axes_are(self, node, want: list[int]) -> bool:
+        """Whether ``node``'s constant axes (attribute, or input 1 from opset 13) are ``want``."""
+        try:
+            axes = self.ctx.axes(node)
+        except Unsupported:
+            return False
+        return axes is not None and list(axes) == want
+
+    def _stack_sum(self, node, ins: list[str]) -> None:
+        """The Concat of a stack-and-sum (``_stacks``) and its ReduceSum: one add layer of
+        the stacked maps, named after the ReduceSum; maps of different shapes are E011."""
+        ctx = self.ctx
+        red = self._only_reader(node.output[0])
+        shapes = [ctx.shapes[t] for t in ins]
+        if any(s != shapes[0] for s in shapes):
+            self._unread(node, "Concat", "a stack of maps of different shapes: "
+                         + ", ".join(map(fmt_shape, shapes)))
+            self.unknown.update(node.output)
+            return
+        op = OPS["add"]
+        name = self._unique(_node_name(red))
+        self.nodes.append(Node(name, op.name, self._complete(op, {}), [self.tensor_of[t] for t in ins],
+                               self.span(node), **self._provenance(red)))
+        self.absorbed.add(id(red))
+        ctx.shapes[red.output[0]] = shapes[0]
+        self.tensor_of[red.output[0]] = name
+
+    def _strided_identity(self, node) -> bool:
+        """True when Reshape ``node`` flattens a map whole (target [-1]) only for a Gather on
+        axis 0 whose indices are the flat position of every element, in order: an
+        ``as_strided`` of the map's own sizes and strides, which torch dynamo writes for the
+        view after a global average pool (torchvision's ConvNeXt). The map passes through
+        both nodes; the indices are checked element by element (``_strided``)."""
+        ctx = self.ctx
+        x = node.input[0]
+        try:
+            if x in ctx.channels_last or ctx.reshape_target(node) != [-1]:
+                return False
+        except Unsupported:
+            return False
+        gather = self._only_reader(node.output[0])
+        if gather is None or gather.op_type != "Gather" or list(gather.input[:1]) != [node.output[0]] \
+                or len(gather.input) != 2 or ctx.is_feature(gather.input[1]) or ctx.attr(gather, "axis", 0) != 0:
+            return False
+        shape = ctx.shapes[x]
+        if numel(shape) > MAX_STRIDED:
+            return False
+        got = self._strided(gather.input[1], 0)
+        if got is None:
+            return False
+        import numpy as np
+
+        step, rest = got
+        n = numel(shape)
+        if step != n or rest.shape != (1, *shape) or not np.array_equal(rest.reshape(-1), np.arange(n)):
+            return False
+        self.flat.add(node.output[0])
+        return True
+
+    def _strided(self, t: str, depth: int):
+        """Index tensor ``t`` as ``b * step + rest``, b the batch index: (step, rest), ``rest`` a
+        numpy int array whose first axis (the batch) is 1; None when ``t`` is not of that form
+        or not known. Range(0, N, 1) is the batch index; initializers and Constants of at most
+        ``MAX_STRIDED`` elements, Mul by a constant, Add and Unsqueeze combine; at most
+        ``MAX_CHAIN`` nodes deep."""
+        import numpy as np
+
+        ctx = self.ctx
+        if depth > MAX_CHAIN or not t or ctx.is_feature(t):
+            return None
+        node = ctx.producer.get(t)
+        try:
+            if t in ctx.initializers or (node is not None and node.op_type == "Constant"):
+                shape = ctx.static_shape(t)
+                if shape is None or numel(shape) > MAX_STRIDED:
+                    return None
+                if t in ctx.initializers:
+                    from onnx import numpy_helper
+
+                    arr = numpy_helper.to_array(self._with_data(ctx.initializers[t]))
+                else:
+                    v = ctx.value(t)
+                    arr = None if v is None else np.array(v).reshape(shape)
+                if arr is None or arr.dtype.kind not in "iu":
+                    return None
+                arr = arr.astype(np.int64)
+                return 0, arr.reshape(1, *arr.shape) if arr.ndim == 0 else arr
+            if node is None or node.domain not in ("", "ai.onnx"):
+                return None
+            op, ins = node.op_type, list(node.input)
+            if op == "Range":
+                start, limit, delta = (ctx.value(i) for i in ins[:3])
+                if start == [0] and delta == [1] and limit in ([BATCH], [ctx.batch]):
+                    return 1, np.zeros((1,), np.int64)
+                return None
+            if op in ("Add", "Mul") and len(ins) == 2:
+                a, b = self._strided(ins[0], depth + 1), self._strided(ins[1], depth + 1)
+                if a is None or b is None:
+                    return None
+                if op == "Add":
+                    out = a[1] + b[1]
+                    step = a[0] + b[0]
+                else:                      # one factor a constant of one element
+                    const = [f for f in (a, b) if f[0] == 0 and f[1].size == 1]
+                    if not const:
+                        return None
+                    c = int(const[0][1].reshape(-1)[0])
+                    other = b if const[0] is a else a
+                    step, out = other[0] * c, other[1] * c
+                if out.size > MAX_STRIDED or abs(step) > MAX_STRIDED * MAX_STRIDED or out.shape[:1] != (1,):
+                    return None
+                return step, out
+            if op == "Unsqueeze":
+                got, axes = self._strided(ins[0], depth + 1), ctx.axes(node)
+                if got is None or axes is None:
+                    return None
+                rank = got[1].ndim + len(axes)
+                if not all(type(a) is int and 1 <= a % rank for a in axes) or len({a % rank for a in axes}) != len(axes):
+                    return None
+                return got[0], np.expand_dims(got[1], tuple(sorted(a % rank for a in axes)))
+        except (Unsupported, ValueError, TypeError, OverflowError):
+            return None
+        return None
+
+    def _with_data(self, tensor):
+        """``tensor`` (an initializer) with its data: as read, or, when the skeleton skipped
+        its bytes (more than 1 KiB: netc/onnx/skeleton.py), from the file parsed whole once,
+        for the few integer tensors of an as_strided's indices (files up to
+        ``MAX_REPARSE`` bytes; else as read, which gives no values)."""
+        if tensor.raw_data or tensor.int64_data or tensor.int32_data or not tensor.dims:
+            return tensor
+        if getattr(self, "_whole", None) is None:
+            self._whole = {}
+            try:
+                if os.path.isfile(self.path) and os.path.getsize(self.path) <= MAX_REPARSE:
+                    import onnx
+
+                    with open(self.path, "rb") as f:
+                        whole = onnx.ModelProto.FromString(f.read())
+                    self._whole = {t.name: t for t in whole.graph.initializer
+                                   if t.data_type in (6, 7) and numel(tuple(t.dims)) <= MAX_STRIDED}
+            except Exception:  # noqa: BLE001 - a file that does not parse again: no values
+                self._whole = {}
+        return self._whole.get(tensor.name, tensor)
 
     def _same_type(self, node) -> bool:
         """True when Cast ``node`` casts a feature to the element type it has already (every

@@ -3,7 +3,9 @@
     batchnorm: params = 2C trainable (scale, shift) + 2C buffers (running mean, variance);
                flops = 2 per element (inference: one multiply-add after folding)
     layernorm: over the C channels at each position (ConvNeXt's LayerNorm2d) of a
-               (C, H, W) map, over the C features of a vector;
+               (C, H, W) map, over the C features of a vector; with ``axis``, over that
+               axis and every one after it (nn.LayerNorm of a transformer's tokens), C
+               then the product of those dimensions;
                params = 2C with affine (weight, bias);
                flops = 5 per element (mean add, subtract, square, variance add,
                multiply by 1/std) + 2 with affine, and 5 per position (H*W of a map,
@@ -15,7 +17,16 @@
 
 from __future__ import annotations
 
-from .registry import CHANNELS_LAST, MAX_CHANNELS, Cost, Op, Param, numel, register
+from .axes import axis_param, dim
+from .registry import CHANNELS_LAST, MAX_CHANNELS, Cost, Inferred, Op, Param, numel, register
+
+
+def _ones(shape):
+    """A nested list of ones of ``shape`` (a Constant's value)."""
+    out = 1.0
+    for d in reversed(shape):
+        out = [out] * d
+    return out
 
 
 @register
@@ -139,10 +150,26 @@ class LayerNorm(Op):
                      "writes 1e-6, Keras 1e-3)", default=1e-5, min=0, max=1),
         "affine": Param("bool", "learned weight and bias per channel (PyTorch's "
                         "elementwise_affine)", default=True),
+        "axis": axis_param("normalize over this axis and every one after it, a weight and a bias "
+                           "of their shape (ONNX's LayerNormalization axis; nn.LayerNorm over the "
+                           "trailing dimensions: a transformer's (tokens, C) over C is axis -1); "
+                           "none: the channels at each position of a map, a vector's features",
+                           default=None),
     }
 
+    @staticmethod
+    def normalized(p, shape) -> tuple[int, ...]:
+        """The normalized dimensions of ``shape``: from ``axis`` to the end, else the channels."""
+        if p.get("axis") is None:
+            return shape[:1]
+        return tuple(shape[dim(p["axis"], shape, op="layernorm"):])
+
+    def infer(self, p, ins):
+        self.normalized(p, ins[0])          # an axis past the rank, or the batch: a ShapeError
+        return Inferred(ins[0])
+
     def cost(self, p, ins, out):
-        c = ins[0][0]
+        c = numel(self.normalized(p, ins[0]))
         positions = numel(ins[0]) // c
         per_element = 5 + (2 if p["affine"] else 0)
         return Cost(params=2 * c if p["affine"] else 0,
@@ -155,6 +182,8 @@ class LayerNorm(Op):
         definition over axis 1: d = x - ReduceMean(x); y = d / Sqrt(ReduceMean(d*d) + eps),
         then * weight + bias, weights (C, 1, 1) for a map."""
         c, eps, r = ctx.in_shapes[0][0], float(p["eps"]), len(ctx.in_shapes[0])
+        if p.get("axis") is not None:
+            return self._lower_trailing(p, ctx)
         is_map = r >= 2      # channels at each position of a 1-, 2- or 3-D map
         if ctx.opset >= 17:
             x = ctx.node("Transpose", [ctx.input], perm=[0, *range(2, r + 1), 1]) if is_map else ctx.input
@@ -170,14 +199,40 @@ class LayerNorm(Op):
                                  per_channel(ctx, "bias", "zeros")])
         return y
 
+    def _lower_trailing(self, p, ctx):
+        """``axis`` given: opset >= 17, LayerNormalization(axis) with weight and bias of the
+        normalized dimensions' shape (no Transposes); below 17, its definition with
+        ReduceMean over those axes and the weights stored alike."""
+        shape = ctx.in_shapes[0]
+        i = dim(p["axis"], shape, op="layernorm")
+        w_shape, eps, axes = tuple(shape[i:]), float(p["eps"]), list(range(i + 1, len(shape) + 1))
+        scale = ctx.weight("weight", w_shape, "ones") if p["affine"] else ctx.constant(
+            "ones", _ones(w_shape))
+        if ctx.opset >= 17:
+            ins = [ctx.input, scale] + ([ctx.weight("bias", w_shape, "zeros")] if p["affine"] else [])
+            return ctx.node("LayerNormalization", ins, axis=i + 1, epsilon=eps)
+        d = ctx.node("Sub", [ctx.input, ctx.node("ReduceMean", [ctx.input], axes=axes, keepdims=1)])
+        var = ctx.node("ReduceMean", [ctx.node("Mul", [d, d])], axes=axes, keepdims=1)
+        y = ctx.node("Div", [d, ctx.node("Sqrt", [ctx.node("Add", [var, ctx.constant("eps", eps)])])])
+        if p["affine"]:
+            y = ctx.node("Add", [ctx.node("Mul", [y, scale]), ctx.weight("bias", w_shape, "zeros")])
+        return y
+
     def torch(self, p, ctx):
-        """nn.LayerNorm over a vector's features; over a map's channels at each position,
-        the ``LayerNorm2d`` helper (permute to channels-last and back, as torchvision's), a
-        1-D or 3-D map's too."""
+        """nn.LayerNorm over a vector's features, or over the trailing dimensions from
+        ``axis``; over a map's channels at each position, the ``LayerNorm2d`` helper (permute
+        to channels-last and back, as torchvision's), a 1-D or 3-D map's too."""
         c, is_map = ctx.in_shapes[0][0], len(ctx.in_shapes[0]) >= 2
         kwargs = {} if p["eps"] == 1e-5 else {"eps": float(p["eps"])}
         if not p["affine"]:
             kwargs["elementwise_affine"] = False
+        if p.get("axis") is not None:
+            w_shape = self.normalized(p, ctx.in_shapes[0])
+            m = ctx.module("nn.LayerNorm", list(w_shape), **kwargs)
+            if p["affine"]:
+                ctx.weight("weight", w_shape, "ones", torch_default=True)
+                ctx.weight("bias", w_shape, "zeros", torch_default=True)
+            return f"{m}({ctx.input})"
         m = ctx.module("LayerNorm2d" if is_map else "nn.LayerNorm", c, **kwargs)
         if p["affine"]:
             ctx.weight("weight", (c,), "ones", torch_default=True)
@@ -201,8 +256,7 @@ class LayerNorm(Op):
             return self._single(node, ctx, 3)
         if node.op_type == "LayerNormalization":
             if len(shape) != 1:
-                raise ctx.unsupported("LayerNormalization of a map without Transposes around it "
-                                      "(netc's layernorm is over the channels, not the width)")
+                return self._trailing(node, ctx, shape)
             return self._single(node, ctx, 1)
         if node.op_type == "Transpose":
             nxt = ctx.sole_consumer(node.output[0])
@@ -224,6 +278,31 @@ class LayerNorm(Op):
         if affine != ctx.has_input(node, 2):
             raise ctx.unsupported("LayerNormalization with a learned weight but no bias")
         return {"eps": ctx.float32(ctx.attr(node, "epsilon", 1e-5)), "affine": affine}
+
+    def _trailing(self, node, ctx, shape) -> dict:
+        """LayerNormalization of a tensor of rank other than 1, not between Transposes: over
+        its axis and every one after it (a transformer's (tokens, C), CoaT's), ``axis`` that
+        axis counted with the batch; affine when its scale is learned, of the normalized
+        dimensions' shape, with a bias alike."""
+        axis = ctx.attr(node, "axis", -1)
+        rank = len(shape)
+        if not isinstance(axis, int) or not -(rank + 1) <= axis <= rank or axis % (rank + 1) == 0:
+            raise ctx.unsupported(f"LayerNormalization over axis {axis} of a tensor of rank {rank + 1} "
+                                  "(the batch is kept apart)")
+        axis %= rank + 1
+        if not ctx.has_input(node, 1):
+            raise ctx.unsupported("LayerNormalization without its Scale input")
+        want = tuple(shape[axis - 1:])
+        for i in (1, 2):
+            got = ctx.static_shape(node.input[i]) if ctx.has_input(node, i) else want
+            if got is None or numel(tuple(got)) != numel(want) or tuple(got)[-len(want):] != want[-len(got):]:
+                raise ctx.unsupported(f"LayerNormalization over axis {axis} of {list(shape)} with a "
+                                      f"{'scale' if i == 1 else 'bias'} of shape {list(got or ())}")
+        affine = ctx.learned(node.input[1])
+        if affine != ctx.has_input(node, 2):
+            raise ctx.unsupported("LayerNormalization with a learned weight but no bias")
+        return {"eps": ctx.float32(ctx.attr(node, "epsilon", 1e-5)), "affine": affine,
+                "axis": axis - rank - 1}
 
     def _decomposed(self, node, ctx, shape) -> dict:
         x, rank, c = node.input[0], len(shape), shape[0]
@@ -295,12 +374,19 @@ class Scale(Op):
         return {} if value is None else {"value": value}
 
     def absorb(self, p, node, ctx):
-        """An Add of a per-channel weight after it: bias true."""
-        if p["bias"] or node.op_type != "Add":
+        """An Add of a per-channel weight after it, on either side: bias true. A Mul by the
+        constant 1 between them changes nothing and is taken too (ConvNeXt-V2's GRN:
+        ``torch.addcmul(bias, weight, x)`` exports Mul(weight, x), Mul by its ``value`` 1,
+        then Add(bias, ...))."""
+        if p["bias"] or node.op_type not in ("Add", "Mul"):
             return None
         x = [t for t in node.input if ctx.is_feature(t)]
         if len(x) != 1 or len(node.input) != 2:
             return None
+        if node.op_type == "Mul":
+            one = ctx.other(node, x[0])
+            rank = len(ctx.static_shape(one) or (0,) * 9)     # a 1 of higher rank adds axes
+            return {**p} if ctx.number(one) == 1 and rank <= len(ctx.shapes[x[0]]) + 1 else None
         shape = ctx.shapes[x[0]]
         if not per_channel_weight(ctx, ctx.other(node, x[0]), shape[0], len(shape)):
             return None
