@@ -473,7 +473,7 @@ ZOO = {   # small inputs where the file allows them, to keep CPU time low
     "alexnet": (3, 127, 127), "vgg16": (3, 32, 32), "googlenet": (3, 64, 64), "resnet18": (3, 64, 64),
     "resnet50": (3, 64, 64), "resnet152": (3, 32, 32), "mobilenet_v2": (3, 64, 64),
     "efficientnet_b0": (3, 64, 64), "convnext_tiny": (3, 64, 64), "mobilenet_v3_large": (3, 64, 64),
-    "unet": (1, 188, 188), "yolov8": (3, 64, 64), "deeplabv3_resnet50": (3, 64, 64),
+    "unet": (1, 188, 188), "yolov8": (3, 64, 64), "yolo11n": (3, 64, 64), "deeplabv3_resnet50": (3, 64, 64),
     "murphy-fig7": None, "murphy-deep-stride1": (3, 96, 96), "lenet5": None,
     "m5": None, "unet3d": (3, 92, 92, 92),   # the smallest volume the 3-D U-Net's valid convs take
 }
@@ -501,7 +501,7 @@ def test_every_zoo_file_writes_source_that_compiles():
         assert params == net.totals.trainable_params, path.name
 
 
-@pytest.mark.parametrize("name", ["lenet5", "resnet50", "efficientnet_b0", "m5", "yolov8"])
+@pytest.mark.parametrize("name", ["lenet5", "resnet50", "efficientnet_b0", "m5", "yolov8", "yolo11n"])
 def test_the_written_source_passes_ruff(tmp_path, name):
     """netc torch's model.py passes ruff's default rules (pyflakes and pycodestyle's errors):
     no unused import, no undefined name (it is written without torch installed)."""
