@@ -93,10 +93,11 @@ def agree(net, tmp_path, seed: int = 0, batch: int = 2) -> list:
         assert np.isfinite(r).all() and torch.isfinite(t).all()
         scale = max(float(np.abs(r).max()), 1e-6)
         assert float(np.abs(t.numpy() - r).max()) <= 1e-4 * scale
-    trainable = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    fixed = sum(p.numel() for p in model.parameters() if not p.requires_grad)    # YOLO's DFL conv
     assert trainable == net.totals.trainable_params
-    assert trainable + sum(b.numel() for n, b in model.named_buffers() if not n.endswith("num_batches_tracked")) \
-        == net.totals.params
+    assert trainable + fixed + sum(b.numel() for n, b in model.named_buffers()
+                                   if not n.endswith("num_batches_tracked")) == net.totals.params
     return ys
 
 
