@@ -14,6 +14,7 @@ fan_out = outputs per input (C_out * kh * kw for conv, units for dense).
 | lecun_uniform   | U(-a, a)     | a = sqrt(3 / fan_in)           | LeCun               |
 | zeros, ones     | constant     | 0, 1                           |                     |
 | {constant: v}   | constant     | v                              |                     |
+| arange          | fixed        | 0, 1, ..., n - 1 in order      | Ultralytics' DFL    |
 
 ``auto`` (the default) picks he_normal for the ReLU family and xavier_uniform
 otherwise, the pairing §5.3 recommends; the activation is the fused one or the
@@ -47,6 +48,9 @@ INITIALIZERS: dict[str, tuple[str, str, float, str]] = {
     "lecun_uniform": ("lecun", "uniform", 1.0, "fan_in"),
     "zeros": ("constant", "constant", 0.0, ""),
     "ones": ("constant", "constant", 1.0, ""),
+    # 0, 1, ..., n - 1 in the tensor's order: YOLOv8's DFL, a fixed 1x1 conv whose 16
+    # weights are the bin indices, so that it computes the expectation of a softmax
+    "arange": ("arange", "arange", 0.0, ""),
     # the usual other names
     "glorot_uniform": ("xavier", "uniform", 1.0, "fan_avg"),
     "glorot_normal": ("xavier", "normal", 1.0, "fan_avg"),
@@ -95,6 +99,9 @@ def sample(init, shape: tuple[int, ...], fan_in: int, fan_out: int, rng, out=Non
     _, dist, numerator, over = INITIALIZERS[init]
     if dist == "constant":
         out.fill(numerator)
+        return out
+    if dist == "arange":
+        out[...] = np.arange(out.size, dtype=np.float32).reshape(out.shape)
         return out
     fan = (fan_in + fan_out) / 2 if over == "fan_avg" else fan_in
     variance = numerator / max(fan, 1)

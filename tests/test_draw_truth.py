@@ -217,4 +217,6 @@ def test_every_edge_is_drawn_within_a_column_or_named_at_both_ends(example):
            for o in g.get("data-others").split()}
     assert outs == ins and not outs & drawn
     assert drawn | outs == edges
-    assert len(outs) < len(edges) / 8                   # most edges are drawn whole
+    # most edges are drawn whole (YOLOv8's decode adds six that must jump: each level's
+    # boxes and scores to the concat over the levels, 15 of 116 edges)
+    assert len(outs) < len(edges) / (7 if example == "yolov8.yaml" else 8)

@@ -64,7 +64,7 @@ def derived(path, lo, hi):
     return [a.exact for a in sizes(_graph(path), (lo, hi)).axes]
 
 
-ZOO = {"unet2015": ROOT / "tests/data/unet2015.yaml", "yolov8": ROOT / "examples/yolov8.yaml",
+ZOO = {"unet2015": ROOT / "tests/data/unet2015.yaml", "yolov8": ROOT / "tests/data/yolov8_head_convs.yaml",
        "resnet50": ROOT / "examples/resnet50.yaml", "efficientnet_b0": ROOT / "examples/efficientnet_b0.yaml",
        "vgg16": ROOT / "examples/vgg16.yaml", "alexnet": ROOT / "examples/alexnet.yaml",
        "lenet5": ROOT / "examples/lenet5.yaml"}

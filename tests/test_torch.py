@@ -93,10 +93,11 @@ def agree(net, tmp_path, seed: int = 0, batch: int = 2) -> list:
         assert np.isfinite(r).all() and torch.isfinite(t).all()
         scale = max(float(np.abs(r).max()), 1e-6)
         assert float(np.abs(t.numpy() - r).max()) <= 1e-4 * scale
-    trainable = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    fixed = sum(p.numel() for p in model.parameters() if not p.requires_grad)    # YOLO's DFL conv
     assert trainable == net.totals.trainable_params
-    assert trainable + sum(b.numel() for n, b in model.named_buffers() if not n.endswith("num_batches_tracked")) \
-        == net.totals.params
+    assert trainable + fixed + sum(b.numel() for n, b in model.named_buffers()
+                                   if not n.endswith("num_batches_tracked")) == net.totals.params
     return ys
 
 
@@ -515,7 +516,7 @@ ZOO = {   # small inputs where the file allows them, to keep CPU time low
     "alexnet": (3, 127, 127), "vgg16": (3, 32, 32), "googlenet": (3, 64, 64), "resnet18": (3, 64, 64),
     "resnet50": (3, 64, 64), "resnet152": (3, 32, 32), "mobilenet_v2": (3, 64, 64),
     "efficientnet_b0": (3, 64, 64), "convnext_tiny": (3, 64, 64), "mobilenet_v3_large": (3, 64, 64),
-    "unet": (1, 188, 188), "yolov8": (3, 64, 64), "deeplabv3_resnet50": (3, 64, 64),
+    "unet": (1, 188, 188), "yolov8": (3, 64, 64), "yolo11n": (3, 64, 64), "deeplabv3_resnet50": (3, 64, 64),
     "murphy-fig7": None, "murphy-deep-stride1": (3, 96, 96), "lenet5": None,
     "m5": None, "unet3d": (3, 92, 92, 92),   # the smallest volume the 3-D U-Net's valid convs take
 }
@@ -561,7 +562,7 @@ def test_every_zoo_file_writes_source_that_compiles():
         assert params == net.totals.trainable_params, path.name
 
 
-@pytest.mark.parametrize("name", ["lenet5", "resnet50", "efficientnet_b0", "m5", "yolov8"])
+@pytest.mark.parametrize("name", ["lenet5", "resnet50", "efficientnet_b0", "m5", "yolov8", "yolo11n"])
 def test_the_written_source_passes_ruff(tmp_path, name):
     """netc torch's model.py passes ruff's default rules (pyflakes and pycodestyle's errors):
     no unused import, no undefined name (it is written without torch installed)."""

@@ -471,7 +471,9 @@ def _yolov8_count(depth, width, max_channels, classes=80, size=640):
     batchnorm; C2f(c1, c2, n) = Conv(c1, 2c) + n Bottlenecks of two 3x3 Convs at c +
     Conv((2 + n)c, c2), c = c2 / 2; SPPF(c1, c2) = Conv(c1, c1 / 2) + Conv(2 c1, c2);
     Detect: per level Conv 3x3, Conv 3x3, 1x1 conv with bias, for 64 box and `classes`
-    class channels. Returns trainable params, MACs and batchnorm buffers."""
+    class channels; the DFL's fixed 1x1 conv of 16 weights over (16, 4, A), A the anchors
+    of the three levels. Returns trainable params, MACs and the non-trainable params
+    (batchnorm running statistics and the DFL's 16)."""
     import math
     params = macs = buffers = 0
 
@@ -522,6 +524,9 @@ def _yolov8_count(depth, width, max_channels, classes=80, size=640):
             conv(c, c, 3, out)
         conv(box, 64, 1, out, bn=False)
         conv(cls, classes, 1, out, bn=False)
+    anchors = (4 * s) ** 2 + (2 * s) ** 2 + s ** 2
+    buffers += 16                                                # DFL: arange(16), requires_grad False
+    macs += 16 * 4 * anchors
     return params, macs, buffers
 
 
@@ -531,8 +536,11 @@ def test_yolov8_scales_against_ultralytics_and_an_independent_count(scale):
     net = netc.load(EXAMPLES / "yolov8.yaml",
                     params={"depth": depth, "width": width, "max_channels": max_channels})
     totals = net.totals
-    assert published - gradients == 16                # the DFL's fixed 1x1 conv, not in the file
+    assert published - gradients == 16                # the DFL's fixed 1x1 conv
     assert totals.trainable_params == gradients
+    fixed = [r for r in net.layers if r.op == "conv" and not r.node.params["trainable"]]
+    assert [(r.name, r.params, r.buffers) for r in fixed] == [("dfl.conv", 16, 16)]
+    assert totals.trainable_params + fixed[0].params == published
     assert (totals.trainable_params, totals.macs, totals.non_trainable_params) == \
         _yolov8_count(depth, width, max_channels)
     if scale == "l":      # 165.15 against 165.2: docs/zoo.md
@@ -544,7 +552,13 @@ def test_yolov8_scales_against_ultralytics_and_an_independent_count(scale):
 def test_yolov8n_rows():
     net = load("yolov8")
     rows = rows_of(net)
-    assert [net.analysis.shapes()[o] for o in net.graph.outputs] == [(144, 80, 80), (144, 40, 40), (144, 20, 20)]
+    assert [net.analysis.shapes()[o] for o in net.graph.outputs] == [(84, 8400)]   # xywh + 80 classes
+    assert rows["detect3.boxes"].output_shape == (64, 6400) and rows["detect5.scores"].output_shape == (80, 400)
+    assert rows["boxes"].output_shape == (64, 80 * 80 + 40 * 40 + 20 * 20)
+    assert rows["dfl.transpose"].output_shape == (16, 4, 8400)          # the bins first, then softmax
+    assert rows["dfl.conv"].params == rows["dfl.conv"].buffers == 16    # fixed: non-trainable
+    assert rows["dfl.conv"].macs == 16 * 4 * 8400
+    assert rows["dbox.xywh"].output_shape == (4, 8400)
     assert rows["p5.cat"].output_shape == (4 * 128, 20, 20)                 # SPPF: cv1 and three pools
     assert rows["p5.m3"].output_shape == (128, 20, 20)                      # k5 s1 p2 keeps the size
     assert rows["p3.cv2.conv"].params == 64 * (2 + 2) * 32                  # C2f n = round(6 * 0.33) = 2

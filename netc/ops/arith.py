@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import math
 
-from .axes import Dims, aligned, broadcast, is_map, map_field
-from .registry import Cost, Inferred, Op, Param, Shape, ShapeError, numel, register
+from .axes import MAX_RANK, Dims, aligned, broadcast, is_map, map_field
+from .registry import MAX_CHANNELS, Cost, Inferred, Op, Param, Shape, ShapeError, numel, register
 
 TENSOR_OPS = {1: ("features",), 2: ("channels", "length"), 3: ("channels", "height", "width"),
               4: ("channels", "depth", "height", "width")}     # dimension names in messages
@@ -34,14 +34,55 @@ def constant_params(position: bool) -> dict[str, Param]:
     whose operands do not commute)."""
     out = {
         "by": Param("number", "a constant operand: its value (a scalar, unless by_shape)", default=None),
-        "by_shape": Dims("dims", "the constant operand is a tensor of this shape, the batch excluded "
-                         "(aligned as numpy aligns shapes); its values are not part of netc's "
-                         "description: a build fills it with by, else 1", default=None),
+        "by_shape": ConstantDims("dims", "the constant operand is a tensor of this shape, the batch "
+                                 "excluded (aligned as numpy aligns shapes; -1: the size of the other "
+                                 "operands on that axis); its values are not part of netc's "
+                                 "description: a build fills it with by, else 1", default=None),
     }
     if position:
         out["by_index"] = Param("int", "where the constant stands among the operands (0: first, as in "
                                 "anchors - x); default: last", default=None, min=0, max=2)
     return out
+
+
+class ConstantDims(Dims):
+    """``by_shape``: sizes, or -1 for the size the other operands have on that axis (YOLO's
+    anchors ``[2, -1]``: one per position, however many the input size makes)."""
+
+    def schema(self) -> dict:
+        out = super().schema()
+        out["anyOf"][0]["items"]["anyOf"][0] = {"anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_CHANNELS},
+                                                          {"const": -1}]}
+        return out
+
+    def check(self, value):
+        if isinstance(value, (list, tuple)) and len(value) <= MAX_RANK:
+            return tuple(-1 if v == -1 and isinstance(v, int) and not isinstance(v, bool) else
+                         super(ConstantDims, self).check([v])[0] for v in value)
+        return super().check(value)
+
+
+def constant_shape(p: dict, ins: list[Shape]) -> Shape:
+    """The constant operand's shape: ``by_shape`` with each -1 the size the inputs have on
+    that axis (aligned as numpy aligns them, from the end); () for a scalar ``by``."""
+    c = p.get("by_shape")
+    if not c:
+        return ()
+    if -1 not in c:
+        return tuple(c)
+    out = []
+    for i, d in enumerate(c):
+        if d != -1:
+            out.append(d)
+            continue
+        back = len(c) - i                 # the axis counted from the end
+        sizes = {s[-back] for s in ins if len(s) >= back and s[-back] != 1}
+        if len(sizes) != 1:
+            raise ShapeError(f"by_shape {list(c)}: -1 takes the size of the other operands on its axis, "
+                             f"and they have {'none' if not sizes else 'several: ' + str(sorted(sizes))}",
+                             "by_shape")
+        out.append(sizes.pop())
+    return tuple(out)
 
 
 def has_constant(p: dict) -> bool:
@@ -62,7 +103,7 @@ class Operands(Op):
                 raise ShapeError(f"by_index places a constant operand: give {self.name} one with by "
                                  "or by_shape", "by_index")
             return list(ins)
-        c = p.get("by_shape") or ()
+        c = constant_shape(p, ins)
         i = p.get("by_index")
         i = len(ins) if i is None else i
         if i > len(ins):
@@ -100,11 +141,11 @@ class Operands(Op):
         if p.get("by_shape") is None:
             c = ctx.constant("by", value)
         else:
-            full = (1, *aligned(p["by_shape"], rank))
+            full = (1, *aligned(constant_shape(p, ctx.in_shapes), rank))
             if numel(full) > MAX_CONSTANT:
                 from ..diagnostics import BuildError
 
-                raise BuildError(f"{self.name}: the constant operand of shape {list(p['by_shape'])} has "
+                raise BuildError(f"{self.name}: the constant operand of shape {list(full[1:])} has "
                                  f"{numel(full):,} elements, more than netc builds ({MAX_CONSTANT:,})")
             c = ctx.constant("by", _filled(full, value))
         i = p.get("by_index")
@@ -126,7 +167,7 @@ class Operands(Op):
         if p.get("by_shape") is None and not tensors:
             c = repr(value) if value >= 0 else f"({value!r})"
         else:
-            shape = (1, *aligned(p["by_shape"], rank)) if p.get("by_shape") is not None else ()
+            shape = (1, *aligned(constant_shape(p, ctx.in_shapes), rank)) if p.get("by_shape") is not None else ()
             c = f"{ctx.input}.new_full(({''.join(f'{d}, ' for d in shape)}), {value!r})"
         i = p.get("by_index")
         i = len(xs) if i is None else i

@@ -7,6 +7,10 @@ C_in/groups channels, on a (C, L), (C, H, W) or (C, D, H, W) map.
              (+ filters with a fused prelu: one slope per channel)
     macs  = params_without_bias * H_out * W_out   (times every spatial output axis)
     flops = 2 * macs + bias adds + activation FLOPs
+
+``trainable: false`` fixes the layer's weights (YOLOv8's DFL: a 1x1 conv of 16 weights
+0..15, ``init: arange``, that PyTorch holds with requires_grad False): they are counted,
+as non-trainable parameters (``Cost.buffers``), as Ultralytics' 3,157,200 counts them.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ class Conv(Op):
         "bias": Param("bool", "add a learned bias per filter", default=True),
         "activation": fused_param(),
         "init": Param("init", "weight initializer (§5.3)", default="auto"),
+        "trainable": Param("bool", "false: fixed weights (init), counted as non-trainable "
+                           "parameters (YOLOv8's DFL)", default=True),
     }
 
     def infer(self, p, ins):
@@ -56,8 +62,10 @@ class Conv(Op):
         macs = weights * numel(out.shape[1:])
         bias = p["filters"] if p["bias"] else 0
         flops = 2 * macs + (outputs if bias else 0) + activation_flops(p["activation"], outputs)
-        return Cost(params=weights + bias + activation_params(p["activation"], p["filters"]),
-                    macs=macs, flops=flops)
+        params = weights + bias + activation_params(p["activation"], p["filters"])
+        if not p["trainable"]:
+            return Cost(buffers=params, macs=macs, flops=flops)
+        return Cost(params=params, macs=macs, flops=flops)
 
     def _pointwise(self, node, ctx) -> dict:
         if node.op_type == "Conv":
@@ -98,7 +106,8 @@ class Conv(Op):
         """nn.Conv1d/2d/3d as the map's rank says (Conv{n}dPReLU with a fused prelu) with the
         windows' padding, the weight drawn as ``lower`` draws it; padding that differs
         between sides (``same`` at an even kernel or a stride) is an F.pad before a conv of
-        padding 0; then the activation."""
+        padding 0; then the activation. ``trainable: false``: the module's parameters
+        are frozen (requires_grad False), as Ultralytics' DFL conv."""
         kernel = ctx.per_axis("kernel")
         k, g = p["filters"], p["groups"]
         c_in = ctx.in_shapes[0][0]
@@ -118,11 +127,14 @@ class Conv(Op):
         prelu = p["activation"] == "prelu"
         m = ctx.module(f"Conv{ctx.dims}dPReLU" if prelu else f"nn.Conv{ctx.dims}d", c_in, k, **kwargs)
         c, taps = c_in // g, numel(kernel)
-        ctx.weight("weight", (k, c, *kernel), resolve(p["init"], ctx.activation), c * taps, k * taps)
+        fixed = {"trainable": False} if not p["trainable"] else {}
+        ctx.weight("weight", (k, c, *kernel), resolve(p["init"], ctx.activation), c * taps, k * taps, **fixed)
         if p["bias"]:
-            ctx.weight("bias", (k,), "zeros")
+            ctx.weight("bias", (k,), "zeros", **fixed)
         if prelu:
             ctx.weight("slope", (k,), {"constant": PRELU_INIT}, torch_default=True)
+        if not p["trainable"]:
+            ctx.init_lines.append(f"{m}.requires_grad_(False)  # fixed weights")
         return torch_activation(ctx, f"{m}({x})", p["activation"])
 
     def read(self, node, ctx):

@@ -62,13 +62,26 @@ class Reshape(Op):
     name = "reshape"
     doc = "view the input as another shape with the same elements (the batch kept apart)"
     params = {
-        "shape": Ints("ints", "the output shape without the batch; one -1 stands for the rest",
-                      min=-1, max=MAX_DIM),
+        "shape": Ints("ints", "the output shape without the batch; one -1 stands for the rest "
+                      "(none with a second input: its shape)", min=-1, max=MAX_DIM, default=None),
     }
+    arity = (1, 2)                    # from: [x, ref]: x viewed as ref's shape
     onnx_types = ("Reshape",)
     onnx_fallback = onnx_types        # after every specific reader of Reshape
 
     def infer(self, p, ins):
+        if len(ins) == 2:             # the shape of a second input (YOLO11's attention back to
+            if p["shape"] is not None:  # its map), read without an expression on the sides
+                raise ShapeError("reshape takes a shape or a second input whose shape it takes, "
+                                 "not both", "shape")
+            if numel(ins[0]) != numel(ins[1]):
+                raise ShapeError(f"reshape of {fmt_shape(ins[0])} to the shape of its second input "
+                                 f"{fmt_shape(ins[1])}: {numel(ins[0]):,} elements against "
+                                 f"{numel(ins[1]):,}")
+            return Inferred(tuple(ins[1]))
+        if p["shape"] is None:
+            raise ShapeError("reshape needs a shape, or a second input (from: [x, ref]) whose shape "
+                             "it takes", "shape")
         if 0 in p["shape"]:
             raise ShapeError(f"reshape target {list(p['shape'])} has a 0: sizes are positive "
                              "(-1 once for the rest)", "shape")
@@ -109,7 +122,8 @@ class Reshape(Op):
 
     def lower(self, p, ctx):
         """Reshape to [0, *shape]: the batch copied (so it stays symbolic), every other size
-        as the analysis found it."""
+        as the analysis found it (with a second input, its shape: the reference itself is
+        not an input of the node)."""
         return ctx.node("Reshape", [ctx.input, ctx.int_constant("shape", [0, *ctx.out_shape])])
 
     def torch(self, p, ctx):

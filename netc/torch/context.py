@@ -39,7 +39,7 @@ class Entry:
     init       the resolved init scheme (netc/initializers.py), None for a buffer that
                is not drawn (``num_batches_tracked``)
     onnx       the ONNX initializer suffix it is built into ('' : none)
-    buffer     a buffer (running statistics), not a trainable parameter
+    buffer     a buffer (running statistics) or a fixed weight: not a trainable parameter
     optional   may be absent from a weights file (``num_batches_tracked``)
     """
 
@@ -140,12 +140,14 @@ class TorchContext:
         return self._target
 
     def weight(self, suffix: str, shape: tuple[int, ...], init, fan_in: int = 1, fan_out: int = 1,
-               onnx: str | None = None, torch_default: bool = False) -> None:
+               onnx: str | None = None, torch_default: bool = False, trainable: bool = True) -> None:
         """Declare the trainable tensor ``LAYER.SUFFIX`` of the layer's module, drawn from
         ``init`` (a resolved scheme) by ``netc.to_torch``; ``onnx`` names its ONNX suffix
         when it differs. The written source initializes it with ``torch.nn.init`` unless
-        ``torch_default`` (the module's constructor already does)."""
-        e = Entry(self.name, suffix, tuple(shape), init, fan_in, fan_out, onnx or suffix)
+        ``torch_default`` (the module's constructor already does). ``trainable`` False: a
+        fixed weight (a parameter the rule freezes), not counted as trainable."""
+        e = Entry(self.name, suffix, tuple(shape), init, fan_in, fan_out, onnx or suffix,
+                  buffer=not trainable)
         self.entries.append(e)
         if not torch_default:
             self.init_lines.append(init_line(f"{self._target}.{suffix}", init, fan_in, fan_out))
@@ -197,6 +199,8 @@ def init_line(target: str, init, fan_in: int, fan_out: int) -> str:
     _, dist, numerator, over = INITIALIZERS[init]
     if dist == "constant":
         return f"nn.init.{'zeros_' if numerator == 0 else 'ones_'}({target})"
+    if dist == "arange":
+        return f"{target}.data.copy_(torch.arange({target}.numel()).view_as({target}))  # arange"
     fan = f"({fan_in} + {fan_out}) / 2" if over == "fan_avg" else str(max(fan_in, 1))
     if over == "fan_avg":
         fan = f"({fan})"
