@@ -308,10 +308,6 @@ class _Reader:
         features = [t for t in ins if t in shapes]      # ctx.is_feature, inline: once a node
         if not features:
             return                                      # a value, evaluated on demand
-        if not ops and op_type not in KNOWN_TYPES:      # no reader takes it: a blocker, at once
-            self._unread(node, op_type, "")
-            self.unknown.update(node.output)
-            return
         if op_type == "Concat" and len(ins) > 1 and all(t in self.stacked for t in ins):
             return self._stack_sum(node, ins)
         if op_type == "Identity" or (op_type == "Concat" and len(ins) == 1) \
@@ -324,6 +320,10 @@ class _Reader:
             ctx.shapes[node.output[0]] = ctx.shapes[features[0]]
             if features[0] in ctx.channels_last:
                 ctx.channels_last.add(node.output[0])
+            return
+        if not ops and op_type not in KNOWN_TYPES:      # no reader takes it: a blocker, at once
+            self._unread(node, op_type, "")
+            self.unknown.update(node.output)
             return
         try:
             ctx.check_inputs(node)

@@ -183,7 +183,7 @@ class _Adaptive(Op):
             raise fail
         size = []
         for axis, (gather, length, k) in enumerate(zip(gathers, sizes, kernel)):
-            index = ctx.value(gather.input[1])
+            index = ctx.value(gather.input[1]) if ctx.has_input(gather, 1) else None
             if ctx.attr(gather, "axis", 0) != 2 + axis or index is None or len(index) % k:
                 raise fail
             out = len(index) // k

@@ -315,7 +315,8 @@ class LayerNorm(Op):
         d = sub.output[0]
         users = ctx.users(d)
         square = next((n for n in users if (n.op_type == "Mul" and list(n.input) == [d, d])
-                       or (n.op_type == "Pow" and n.input[0] == d and ctx.number(n.input[1]) == 2)), None)
+                       or (n.op_type == "Pow" and n.input[0] == d and ctx.has_input(n, 1)
+                           and ctx.number(n.input[1]) == 2)), None)
         div = next((n for n in users if n.op_type == "Div" and n.input[0] == d), None)
         if square is None or div is None or len(users) != 2:
             raise fail
@@ -327,7 +328,7 @@ class LayerNorm(Op):
             chain.append(n)
             t = n.output[0]
         mean2, add, sqrt = chain
-        eps = ctx.number(add.input[1])
+        eps = ctx.number(add.input[1]) if ctx.has_input(add, 1) else None
         if not _axis_one(ctx, mean2, rank) or eps is None or list(div.input) != [d, t]:
             raise fail
         taken = [sub, square, *chain, div]
