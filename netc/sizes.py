@@ -17,9 +17,13 @@ else at most one size. A dense layer reads as many features as at the file's siz
 (its weights were sized there), which fixes the side. Ceil-mode pools, 'same'
 padding, transposed convolutions, upsampling by a scale whose float is p/q with a
 small p, to a size or to a second input, adaptive and global pools, crops and pads
-each have their closed form here. The work is (classes x layers), independent of
-the range asked for; classes are at most the product of the strides met (32 for a
-network of total stride 32).
+each have their closed form here, and so do views: with one axis varying, a tensor's
+element count is affine in t, so a reshape (a -1 where its other sizes divide the
+count, or a second input's shape where the counts agree), a transpose, a matrix
+product (where its inner sides agree) and elementwise ops with numpy's broadcasting
+(a constant's by_shape -1 taking the others' side) carry affine shapes on as well.
+The work is (classes x layers), independent of the range asked for; classes
+are at most the product of the strides met (32 for a network of total stride 32).
 
 A layer with no closed form here (an op this module does not know, an upsample
 scale whose float is not a small fraction) is met by a bounded scan: each size of
@@ -583,7 +587,7 @@ class _Run:
         which they agree or one is 1; a -1 facing one growing side, except where it is 1."""
         op = OPS[node.op]
         lo, hi = op.arity
-        given = bool(p.get("by") is not None or p.get("by_shape"))
+        given = p.get("by") is not None or p.get("by_shape") is not None
         n = len(ins) + given
         if n < lo or (hi is not None and n > hi) or (p.get("by_index") is not None and
                                                       (not given or p["by_index"] > len(ins))):
