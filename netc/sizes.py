@@ -17,9 +17,13 @@ else at most one size. A dense layer reads as many features as at the file's siz
 (its weights were sized there), which fixes the side. Ceil-mode pools, 'same'
 padding, transposed convolutions, upsampling by a scale whose float is p/q with a
 small p, to a size or to a second input, adaptive and global pools, crops and pads
-each have their closed form here. The work is (classes x layers), independent of
-the range asked for; classes are at most the product of the strides met (32 for a
-network of total stride 32).
+each have their closed form here, and so do views: with one axis varying, a tensor's
+element count is affine in t, so a reshape (a -1 where its other sizes divide the
+count, or a second input's shape where the counts agree), a transpose, a matrix
+product (where its inner sides agree) and elementwise ops with numpy's broadcasting
+(a constant's by_shape -1 taking the others' side) carry affine shapes on as well.
+The work is (classes x layers), independent of the range asked for; classes
+are at most the product of the strides met (32 for a network of total stride 32).
 
 A layer with no closed form here (an op this module does not know, an upsample
 scale whose float is not a small fraction) is met by a bounded scan: each size of
@@ -39,7 +43,10 @@ from .diagnostics import SHAPE, NetcError
 from .fit import at_size, dense_features, drops_rows, problems
 from .graph import Graph
 from .ops import OPS, ShapeError
-from .ops.axes import dim
+from .ops.arith import Operands, _Unary
+from .ops.axes import axis_set, dim
+from .ops.reduce import LogSoftmax, _Reduce
+from .ops.tensor import _permutation
 from .ops.transpose import MAX_SIDE
 from .ops.window import axis_names
 
@@ -63,6 +70,8 @@ def _name(shape, k: int) -> str:
 
 # ops that keep every spatial side and whose shape rule does not read it
 KEEP = {"batchnorm", "dropout", "layernorm", "scale", "lrn", "channel_shuffle", "identity"}
+# ops whose result is no map of the input's spatial axes (the total stride ends there)
+VIEWS = {"flatten", "dense", "reshape", "permute", "matmul"}
 
 
 class SizesError(ValueError):
@@ -240,8 +249,13 @@ class _Run:
             return self.concrete(node, c, ins)
         rule = getattr(self, "op_" + node.op, None)
         if rule is None:
-            if node.op in KEEP or type(OPS[node.op]).__module__.endswith(".activation"):
+            if node.op in KEEP or type(OPS[node.op]).__module__.endswith(".activation") or \
+                    isinstance(OPS[node.op], (_Unary, LogSoftmax)):
                 rule = self.keep
+            elif isinstance(OPS[node.op], Operands):
+                rule = self.operands
+            elif isinstance(OPS[node.op], _Reduce):
+                rule = self.reduce
             else:
                 return self.scan(node, c, ins, f"{node.op} has no closed form here")
         try:
@@ -484,30 +498,159 @@ class _Run:
         joined = (sum(s[i][0] for s in ins), sum(s[i][1] for s in ins))
         return [(c, (*ins[0][:i], joined, *ins[0][i + 1:]))]
 
-    def _broadcast(self, node, c, ins, p):
-        rank = max(len(s) for s in ins)
-        shapes = [(*s, *(ONE,) * (rank - len(s))) for s in ins]
+    def _except(self, node, c, ins, shape, ts, why: str) -> list:
+        """``shape`` on ``c`` but at the sizes ``ts`` (t values), which the op's own rule
+        answers; with no ``shape`` (the inputs agree nowhere else), those sizes only."""
+        ts = sorted(t for t in ts if c.lo <= t <= c.hi)
         out = []
-        for k in range(rank):
-            sides = {s[k] for s in shapes} - {ONE}
-            if len(sides) > 1:      # not one function: the few sizes where they agree, or are 1
-                ts = set()
-                for x in sides:
-                    if x[0] and (1 - x[1]) % x[0] == 0:
-                        ts.add((1 - x[1]) // x[0])
-                    for y in sides:
-                        if x != y and x[0] != y[0] and (y[1] - x[1]) % (x[0] - y[0]) == 0:
-                            ts.add((y[1] - x[1]) // (x[0] - y[0]))
-                found = []
-                for t in sorted(ts):
-                    one = c.narrowed(t, t)
-                    if one is not None:
-                        found += self.concrete(node, one, ins)
-                return found or self.drop(node, f"{node.name}: its inputs' sides differ")
-            out.append(sides.pop() if sides else ONE)
-        return [(c, tuple(out))]
+        for t in ts:
+            out += self.concrete(node, c.narrowed(t, t), ins)
+        if shape is None:
+            return out or self.drop(node, f"{node.name}: {why}")
+        lo = c.lo
+        for t in [*ts, c.hi + 1]:
+            if lo <= t - 1:
+                out.append((c.narrowed(lo, t - 1), shape))
+            lo = t + 1
+        return out
 
-    op_add = op_mul = _broadcast
+    def op_reshape(self, node, c, ins, p):
+        """The same elements in another shape: the element count, a product of sides of which
+        one at most grows (one axis varies), is affine; one -1 takes it divided by the other
+        target sizes (the sub-classes where they divide it), a second input its shape (where
+        the counts agree). What follows is no map of the input's axes, and is carried as is."""
+        total = _product(ins[0])
+        if len(ins) == 2:
+            if p["shape"] is not None:
+                return self.concrete(node, c, ins)
+            other = _product(ins[1])
+            if total is None or other is None:
+                return self.scan(node, c, ins, "reshape of two growing sides")
+            sub = _equal(c, total, other)
+            if sub is None:
+                return self.drop(node, f"{node.name}: its input's elements and its second input's differ")
+            return self.concrete(node, sub, ins) if sub.single and not c.single else [(sub, ins[1])]
+        target = p["shape"]
+        if target is None or 0 in target or list(target).count(-1) > 1:
+            return self.concrete(node, c, ins)
+        if total is None:
+            return self.scan(node, c, ins, "reshape of two growing sides")
+        known = math.prod(d for d in target if d != -1)
+        if -1 not in target:
+            sub = _equal(c, total, (0, known))
+            if sub is None:
+                return self.drop(node, f"{node.name}: its input's elements are never {known:,}")
+            return self.concrete(node, sub, ins)
+        out = []
+        for sub, _, q, r in _split(c, total, known):
+            if r:
+                self.drop(node, f"{node.name}: {known:,} does not divide its input's elements")
+                continue
+            out.append((sub, tuple(q if d == -1 else (0, d) for d in target)))
+        return out
+
+    def op_permute(self, node, c, ins, p):
+        try:
+            perm = _permutation(p["dims"], ins[0])
+        except ShapeError:
+            return self.concrete(node, c, ins)
+        return [(c, tuple(ins[0][i] for i in perm))]
+
+    def op_matmul(self, node, c, ins, p):
+        """(..., n, k) @ (..., k, m): the sizes where the two k agree, the stacks broadcast."""
+        a, b = ins
+        if len(a) < 2 or len(b) < 2:
+            return self.concrete(node, c, ins)
+        sub = _equal(c, a[-1], b[-2])
+        if sub is None:
+            return self.drop(node, f"{node.name}: the first's last axis and the second's next-to-last differ")
+        if sub.single:
+            return self.concrete(node, sub, ins)
+        stack, ts = _merged([a[:-2], b[:-2]])
+        return self._except(node, sub, ins, None if stack is None else (*stack, a[-2], b[-1]),
+                            ts if stack is None else (), "its inputs' stacks differ")
+
+    def reduce(self, node, c, ins, p):
+        try:
+            dims = axis_set(p["axes"], len(ins[0]), node.op)
+        except ShapeError:
+            return self.concrete(node, c, ins)
+        if not ins[0]:
+            return self.concrete(node, c, ins)
+        shape = tuple(ONE if i in dims else d for i, d in enumerate(ins[0]) if p["keepdims"] or i not in dims)
+        return [(c, shape)]
+
+    def operands(self, node, c, ins, p):
+        """Elementwise ops (add, mul, sub, div, where, ...) with numpy's broadcasting and at
+        most one constant operand, whose by_shape -1 takes the others' side on its axis (YOLO's
+        anchors and strides follow the input's size). Where two sides differ, the few sizes at
+        which they agree or one is 1; a -1 facing one growing side, except where it is 1."""
+        op = OPS[node.op]
+        lo, hi = op.arity
+        given = p.get("by") is not None or p.get("by_shape") is not None
+        n = len(ins) + given
+        if n < lo or (hi is not None and n > hi) or (p.get("by_index") is not None and
+                                                      (not given or p["by_index"] > len(ins))):
+            return self.concrete(node, c, ins)
+        shapes, ts = list(ins), set()
+        if p.get("by_shape"):
+            const = []
+            for i, d in enumerate(p["by_shape"]):
+                if d != -1:
+                    const.append((0, d))
+                    continue
+                back = len(p["by_shape"]) - i
+                sides = {s[-back] for s in ins if len(s) >= back} - {ONE}
+                if len(sides) != 1:     # none: an error at every size; several: where they agree
+                    return self._except(node, c, ins, None, _agree(sides), "by_shape's -1 faces sides that differ")
+                x = sides.pop()
+                ts |= _agree({x})       # where it is 1, the op's rule says
+                const.append(x)
+            shapes.append(tuple(const))
+        shape, where = _merged(shapes)
+        return self._except(node, c, ins, shape, ts if shape is not None else ts | where,
+                            "its inputs' sides differ")
+
+
+def _product(shape) -> tuple | None:
+    """The element count of ``shape`` (affine sides), affine while one side at most grows."""
+    a, b = 0, 1
+    for x, y in shape:
+        if x and a:
+            return None
+        a, b = a * y + x * b, b * y
+    return a, b
+
+
+def _agree(sides) -> set:
+    """The t at which two of the affine ``sides`` are equal, or one is 1."""
+    ts = set()
+    for x in sides:
+        if x[0] and (1 - x[1]) % x[0] == 0:
+            ts.add((1 - x[1]) // x[0])
+        for y in sides:
+            if x != y and x[0] != y[0] and (y[1] - x[1]) % (x[0] - y[0]) == 0:
+                ts.add((y[1] - x[1]) // (x[0] - y[0]))
+    return ts
+
+
+def _merged(shapes) -> tuple:
+    """numpy's broadcasting of affine shapes, after netc's rule (a vector beside a map is one
+    value per channel; netc/ops/axes.py): (the shape, or None where two sides differ as
+    functions; the t at which such sides agree or one is 1)."""
+    rank = max((len(s) for s in shapes), default=0)
+    vector = 2 <= rank <= 4 and any(len(s) == 1 for s in shapes)
+    shapes = [(*s, *(ONE,) * (rank - 1)) if len(s) == 1 and vector else (ONE,) * (rank - len(s)) + tuple(s)
+              for s in shapes]
+    out, ts = [], set()
+    for k in range(rank):
+        sides = {s[k] for s in shapes} - {ONE}
+        if len(sides) > 1:
+            ts |= _agree(sides)
+            out = None
+        elif out is not None:
+            out.append(sides.pop() if sides else ONE)
+    return (None if out is None else tuple(out)), ts
 
 
 def _stride(graph: Graph, axis: int) -> tuple[Fraction | None, str | None]:
@@ -518,7 +661,8 @@ def _stride(graph: Graph, axis: int) -> tuple[Fraction | None, str | None]:
     rank = {graph.input_name: _rank(graph.input_shape)}
     for node in graph.nodes:
         n = rank.get(node.inputs[0], 0) if node.inputs else 0
-        rank[node.name] = 0 if node.op in ("flatten", "dense") or \
+        view = node.op == "reshape" and len(node.inputs) > 1      # to a second input's shape
+        rank[node.name] = rank.get(node.inputs[1], 0) if view else 0 if node.op in VIEWS or \
             (node.op in ("global_avgpool", "global_maxpool") and not node.params.get("keepdims")) else n
         s = [slope.get(i) for i in node.inputs]
         k = axis - 1
@@ -526,7 +670,9 @@ def _stride(graph: Graph, axis: int) -> tuple[Fraction | None, str | None]:
             p = _per_axis_nd(node.op, node.params, n)
         except ShapeError:
             p = None
-        if not s or s[0] is None or p is None:
+        if view:
+            out = s[1]
+        elif not s or s[0] is None or p is None or node.op in VIEWS:
             out = None
         elif node.op in ("conv", "maxpool", "avgpool"):
             out = s[0] / (p.get("stride") or p["kernel"])[k]

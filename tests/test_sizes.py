@@ -64,13 +64,14 @@ def derived(path, lo, hi):
     return [a.exact for a in sizes(_graph(path), (lo, hi)).axes]
 
 
-ZOO = {"unet2015": ROOT / "tests/data/unet2015.yaml", "yolov8": ROOT / "tests/data/yolov8_head_convs.yaml",
+ZOO = {"unet2015": ROOT / "tests/data/unet2015.yaml", "yolov8": ROOT / "examples/yolov8.yaml",
+       "yolo11n": ROOT / "examples/yolo11n.yaml",
        "resnet50": ROOT / "examples/resnet50.yaml", "efficientnet_b0": ROOT / "examples/efficientnet_b0.yaml",
        "vgg16": ROOT / "examples/vgg16.yaml", "alexnet": ROOT / "examples/alexnet.yaml",
        "lenet5": ROOT / "examples/lenet5.yaml"}
 
 # (lo, hi) each: a few dozen sizes around what matters (the file's size, the smallest)
-FAST = {"unet2015": (180, 210), "yolov8": (20, 70), "resnet50": (1, 24), "efficientnet_b0": (1, 20),
+FAST = {"unet2015": (180, 210), "yolov8": (20, 70), "yolo11n": (20, 40), "resnet50": (1, 24), "efficientnet_b0": (1, 20),
         "vgg16": (215, 232), "alexnet": (218, 228), "lenet5": (26, 38)}
 
 
@@ -80,7 +81,7 @@ def test_sizes_equal_a_sweep_of_lint_over_a_small_range(name):
     assert derived(ZOO[name], lo, hi) == sweep(ZOO[name], lo, hi)
 
 
-SLOW = {"unet2015": (1, 700), "yolov8": (1, 330), "resnet50": (1, 260), "efficientnet_b0": (1, 260),
+SLOW = {"unet2015": (1, 700), "yolov8": (1, 330), "yolo11n": (1, 200), "resnet50": (1, 260), "efficientnet_b0": (1, 260),
         "vgg16": (1, 300), "lenet5": (1, 100)}
 
 
@@ -94,13 +95,17 @@ def test_sizes_equal_a_sweep_of_lint_over_a_wide_range(name):
 def test_the_rules_of_the_issue_networks():
     rules = {name: [a.rule.text() for a in sizes(_graph(path)).axes] for name, path in ZOO.items()}
     assert rules["unet2015"] == ["16k + 12, k ≥ 11"] * 2
-    assert rules["yolov8"] == ["32k − 7 … 32k, k ≥ 1"] * 2
+    assert rules["yolov8"] == ["32k − 7 … 32k, k ≥ 1"] * 2     # the Detect head's decode included
+    assert rules["yolo11n"] == ["32k − 7 … 32k, k ≥ 1"] * 2    # its attention viewed back to a map
     assert rules["resnet50"] == ["every size"] * 2
     assert rules["vgg16"] == ["224 only"] * 2
     assert rules["lenet5"] == ["32 only"] * 2
     assert rules["alexnet"] == ["223, 224 and 225"] * 2      # one flatten size, three inputs
     unet = sizes(_graph(ZOO["unet2015"])).axes[0]
     assert (unet.min, unet.stride, unet.stride_layer) == (188, 16, "pool4")
+    for name in ("yolov8", "yolo11n"):      # closed forms through the views: nothing scanned
+        a = sizes(_graph(ZOO[name])).axes[0]
+        assert (a.scanned, a.within, a.min, a.stride, a.stride_layer) == ({}, None, 25, 32, "down5.conv")
 
 
 # small networks, each exercising closed forms: (file text, range)
@@ -204,6 +209,67 @@ NETS = {
           - pad: {padding: 4, mode: circular}
           - maxpool: {kernel: 2}
         """, (1, 100)),
+    "view_head": ("""
+        input: {shape: [3, 64, 48]}
+        layers:
+          - conv: {name: p1, filters: 8, kernel: 3, stride: 2, padding: 1}
+          - conv: {name: p2, filters: 8, kernel: 3, stride: 2, padding: 1}
+          - conv: {name: p3, filters: 8, kernel: 3, stride: 2, padding: 1}
+          - reshape: {name: v1, from: p1, shape: [8, -1]}
+          - reshape: {name: v2, from: p2, shape: [8, -1]}
+          - reshape: {name: v3, from: p3, shape: [8, -1]}
+          - concat: {name: all, from: [v1, v2, v3], axis: 2}
+          - reshape: {name: bins, shape: [2, 4, -1]}
+          - permute: {name: t, dims: [0, 2, 1, 3]}
+          - softmax: {name: sm, axis: 1}
+          - conv: {name: dfl, filters: 1, kernel: 1}
+          - reshape: {name: dist, shape: [2, -1]}
+          - sub: {name: x1, by_shape: [2, -1], by_index: 0}
+          - add: {name: x2, from: dist, by_shape: [2, -1]}
+          - add: {name: s, from: [x1, x2]}
+          - div: {name: c, by: 2}
+          - mul: {name: px, by_shape: [1, -1]}
+          - sigmoid: {name: pr, from: all}
+          - concat: {from: [px, pr]}
+        """, (1, 80)),
+    "view_divides": ("""
+        input: {shape: [3, 48, 32]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 3, stride: 2, padding: 1}
+          - reshape: {shape: [3, -1]}
+          - mul: {by_shape: [3, -1]}
+          - reshape: {name: back, from: [mul1, a]}
+          - conv: {filters: 4, kernel: 2, stride: 2}
+        """, (1, 80)),
+    "attention_view_back": ("""
+        input: {shape: [3, 32, 20]}
+        layers:
+          - conv: {name: a, filters: 16, kernel: 3, stride: 2, padding: 1}
+          - conv: {name: b, filters: 8, kernel: 1}
+          - reshape: {name: view, from: a, shape: [2, 8, -1]}
+          - slice: {name: q, end: 2, axis: 2}
+          - slice: {name: k, start: 2, end: 4, axis: 2, from: view}
+          - slice: {name: v, start: 4, axis: 2, from: view}
+          - mul: {name: qs, from: q, by: 0.5}
+          - permute: {name: qt, dims: [0, 1, 3, 2]}
+          - matmul: {name: sc, from: [qt, k]}
+          - softmax: {name: at, axis: 3}
+          - permute: {name: att, dims: [0, 1, 3, 2]}
+          - matmul: {name: mix, from: [v, att]}
+          - reshape: {name: out, from: [mix, b]}
+          - add: {from: [out, b]}
+          - maxpool: {kernel: 2}
+        """, (1, 60)),
+    "view_constants": ("""
+        input: {shape: [3, 5, 1]}
+        layers:
+          - conv: {name: a, filters: 8, kernel: 1}
+          - reshape: {shape: [8, -1]}
+          - add: {by_shape: [8, -1]}
+          - mul: {name: pin, by_shape: [1, 5]}
+          - exp: {from: pin}
+          - reduce_mean: {axes: [2], keepdims: true}
+        """, (1, 30)),
     "own_size_fails": ("""
         input: {shape: [3, 66, 66]}
         layers:
@@ -244,6 +310,23 @@ def test_slices_and_concats_on_a_spatial_axis_and_circular_pads(tmp_path):
     assert sizes(_graph(path)).axes[0].rule.text() == "4k, k ≥ 3"
 
 
+def test_views_and_tensor_ops_have_closed_forms(tmp_path):
+    """A reshape ends the spatial axes: its element count is affine in the size (one axis
+    varies), so a view of each level, their concat, a DFL-like transpose, softmax and 1x1
+    conv, and constants whose by_shape -1 follows the size take every size; a -1 keeps the
+    sizes where the other target sizes divide the count; a view back to a map (attention)
+    restores its axes; a constant of fixed size pins the side. Nothing is scanned."""
+    rules = {}
+    for name in ("view_head", "view_divides", "attention_view_back", "view_constants"):
+        r = sizes(_graph(_write(tmp_path, name, NETS[name][0])))
+        assert all(not a.scanned and a.within is None for a in r.axes), name
+        rules[name] = [a.rule.text() for a in r.axes]
+    assert rules["view_head"] == ["every size", "every size"]
+    assert rules["view_divides"] == ["12k − 1 … 12k, k ≥ 1", "4k − 1 … 4k, k ≥ 1"]   # 8·h·16 by 3: h by 3
+    assert rules["attention_view_back"] == ["4k − 1 … 4k, k ≥ 1"] * 2
+    assert rules["view_constants"] == ["5 only", "1 only"]     # by_shape [1, 5]; at 1 the -1 has no size
+
+
 def test_a_scale_with_no_small_fraction_is_scanned_and_said_so(tmp_path):
     path = _write(tmp_path, "s", NETS["scanned_scale"][0])
     a = sizes(_graph(path), (1, 120)).axes[0]
@@ -274,7 +357,8 @@ def test_the_derivation_is_fast_whatever_the_range():
     """Each network of the issue in well under a second, for the range 1 to 2^20 as for none
     (a figure, not a timing test: the work counted is classes x layers)."""
     counts = {name: len(axis_sizes(_graph(path), 0, (1, 1 << 20)).exact) for name, path in ZOO.items()}
-    assert counts == {"unet2015": ((1 << 20) - 188) // 16 + 1, "yolov8": 8 * (1 << 15), "resnet50": 1 << 20,
+    assert counts == {"unet2015": ((1 << 20) - 188) // 16 + 1, "yolov8": 8 * (1 << 15), "yolo11n": 8 * (1 << 15),
+                      "resnet50": 1 << 20,
                       "efficientnet_b0": 1 << 20, "vgg16": 1, "alexnet": 3, "lenet5": 1}
 
 
