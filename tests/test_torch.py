@@ -458,7 +458,7 @@ def test_a_condition_python_cannot_take_keeps_a_class_per_structure(cond, merged
     x = torch.randn(2, 4, 8, 8)
     with torch.no_grad():
         assert torch.equal(model(x), live(x))
-    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", "-"],
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", "-"], check=False,
                           input=gen.text, capture_output=True, text=True, timeout=60)
     assert lint.returncode == 0, lint.stdout
 

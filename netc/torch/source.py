@@ -578,7 +578,7 @@ class _Writer:
     def _records(self, scope: _Scope) -> tuple[list, list]:
         """The lines of the class of ``scope`` as (owner, text): its constructors and init
         lines, its forward lines; the owner is the item's first name part."""
-        params, init, init_after, body, returns = scope.parts
+        _, init, init_after, body, _ = scope.parts
         after_owner, body_owner, _ = scope.meta
         ctors = _constructors([(rel, c.call if isinstance(c, _Scope) else c) for rel, c in init])
         init_recs = [(re.match(r"self\.(\w+)", line)[1], line) for line in ctors]
@@ -728,7 +728,7 @@ class _Writer:
         used_args = [k for k in usable if k in args_used]
         # the class text
         doc = f"block '{block}'"
-        text = [f"class CLASSNAME(nn.Module):", f'    """{_doc(doc)}."""', "",
+        text = ["class CLASSNAME(nn.Module):", f'    """{_doc(doc)}."""', "",
                 f"    def __init__(self, {', '.join(used_args)}):", "        super().__init__()"]
         text += [f"        self.use_{layer} = {conditions[layer]}" for layer in varying]
         at = None
