@@ -375,14 +375,93 @@ def test_one_class_per_block_with_the_block_s_parameters_as_arguments(tmp_path):
     assert tuple(y.shape) == (1, 128, 8, 8)
 
 
-def test_instances_that_differ_in_structure_get_a_class_each():
-    """MobileNetV2's inverted residual with and without its `if:` layers (the expansion,
-    the shortcut): a class per structure, each with constructor arguments."""
-    text = generate(netc.load(EXAMPLES / "mobilenet_v2.yaml")).text
-    classes = [line.split("(")[0][6:] for line in text.splitlines() if line.startswith("class ")]
-    assert classes[0] == "ConvBnRelu6" and classes[-1] == "MobilenetV2"
-    assert "Inverted2" in classes and "ConvBnRelu62" not in classes
-    assert "self.stem = ConvBnRelu6(filters=32, kernel=3, stride=2, groups=1, in_channels=3)" in text
+def load_written(text: str, name: str, tmp_path):
+    out = tmp_path / f"{name}.py"
+    out.write_text(text)
+    spec = importlib.util.spec_from_file_location(name, out)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_if_layers_are_constructor_arguments_in_one_class(tmp_path):
+    """MobileNetV2's inverted residual with and without its `if:` layers (the expansion where
+    t != 1, the shortcut where the stride is 1 and the widths agree) is one class: its
+    constructor decides each condition as the file states it and builds the expansion only
+    where it holds; the written module equals to_torch's, bit for bit."""
+    net = netc.load(EXAMPLES / "mobilenet_v2.yaml", input_shape=(3, 64, 64))
+    gen = generate(net)
+    classes = [line.split("(")[0][6:] for line in gen.text.splitlines() if line.startswith("class ")]
+    assert classes == ["ConvBnRelu6", "Inverted", "Stage", "MobilenetV2"]
+    assert "    def __init__(self, c, t, stride, in_channels):\n" in gen.text
+    assert "        self.use_expand = t != 1\n" in gen.text
+    assert "        self.use_shortcut = stride == 1 and in_channels == c\n" in gen.text
+    assert "        expand = self.expand(x) if self.use_expand else x\n" in gen.text
+    assert "        shortcut = project_bn + x if self.use_shortcut else project_bn\n" in gen.text
+    assert "self.block1 = Inverted(c=16, t=1, stride=1, in_channels=32)" in gen.text
+    written = load_written(gen.text, "written_mobilenet_v2", tmp_path)
+    plain = written.Inverted(c=16, t=1, stride=1, in_channels=32)
+    assert not hasattr(plain, "expand") and not plain.use_shortcut
+    assert [k for k in plain.state_dict() if k.startswith("depthwise.conv.")] == ["depthwise.conv.weight"]
+    assert tuple(plain.depthwise.conv.weight.shape) == (32, 1, 3, 3)
+    wide = written.Inverted(c=24, t=4, stride=1, in_channels=24)    # a ratio the file does not use
+    assert tuple(wide.expand.conv.weight.shape) == (96, 24, 1, 1) and wide.use_shortcut
+    assert tuple(wide(torch.randn(1, 24, 8, 8)).shape) == (1, 24, 8, 8)
+    live = netc.to_torch(net).eval()
+    randomized(live, 7)
+    model = written.MobilenetV2().eval()
+    assert list(model.state_dict()) == list(live.state_dict())
+    model.load_state_dict(live.state_dict())
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(model(x), live(x))
+
+
+IF_BLOCK = """netc: 1
+name: t
+input: {{shape: [4, 8, 8]}}
+params: {{gate: 2}}
+blocks:
+  unit:
+    params: {{c: null, stride: 1, rates: [1, 2]}}
+    layers:
+      - conv: {{name: pre, filters: in.channels, kernel: 1, if: "{cond}"}}
+      - conv: {{name: body, filters: c, kernel: 3, stride: stride, padding: 1}}
+      - add: {{name: skip, from: [body, input], if: stride == 1 and input.channels == c}}
+layers:
+  - unit: {{name: a, c: 4}}
+  - unit: {{name: b, c: 8, stride: 2}}
+  - unit: {{name: d, c: 8}}
+"""
+
+
+@pytest.mark.parametrize("cond, merged", [
+    ("stride == 1", True),
+    ("not (stride != 1)", True),
+    ("floor(2 / stride) == 2", True),                # math.floor, and `import math`
+    ("rates[0] == stride", False),                   # a list: no Python of the arguments
+    ("make_divisible(stride, 1) == 1", False),       # no Python function
+    ("gate == stride * 2", False),                   # a network parameter: no argument of the block
+])
+def test_a_condition_python_cannot_take_keeps_a_class_per_structure(cond, merged, tmp_path):
+    net = netc.loads(IF_BLOCK.format(cond=cond), "t.yaml")
+    gen = generate(net)
+    classes = [line.split("(")[0][6:] for line in gen.text.splitlines() if line.startswith("class ")]
+    assert classes == (["Unit", "T"] if merged else ["Unit", "Unit2", "T"])
+    if merged:
+        assert "self.use_pre = " in gen.text and ("import math\n" in gen.text) == ("floor" in cond)
+    written = load_written(gen.text, f"written_if_{abs(hash(cond))}", tmp_path)
+    live = netc.to_torch(net).eval()
+    randomized(live, 2)
+    model = written.T().eval()
+    assert list(model.state_dict()) == list(live.state_dict())
+    model.load_state_dict(live.state_dict())
+    x = torch.randn(2, 4, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(model(x), live(x))
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", "-"], check=False,
+                          input=gen.text, capture_output=True, text=True, timeout=60)
+    assert lint.returncode == 0, lint.stdout
 
 
 def test_netc_torch_prints_without_o_and_errors_cleanly(tmp_path):
@@ -572,3 +651,18 @@ def test_the_written_source_passes_ruff(tmp_path, name):
     lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", str(out)],
                           capture_output=True, text=True, timeout=60)
     assert lint.returncode == 0, lint.stdout
+
+
+def test_conditions_are_written_as_python_from_netc_s_tree():
+    from netc.torch.condition import to_python
+
+    names = {"t": "t", "s": "s", "c": "c", "p": "p", "input.channels": "in_channels"}
+    assert to_python("stride == 1", {"stride": "stride"}) == "stride == 1"
+    assert to_python("s == 1 and input.channels == c", names) == "s == 1 and in_channels == c"
+    assert to_python("not (t != 1) or (s - 1) * 2 > c // 4", names) == "t == 1 or (s - 1) * 2 > c // 4"
+    assert to_python("t - (s - c) == -(-c)", names) == "t - (s - c) == --c"
+    assert to_python("not (p and s == 1)", names, frozenset({"p"})) == "not (p and s == 1)"
+    assert to_python("ceil(t / 2) == max(s, 1) or true", names) == "math.ceil(t / 2) == max(s, 1) or True"
+    for text in ("rates[0] == 1", "len(t) == 1", "make_divisible(t, 8) != t", "gate == 1", "p == true",
+                 "p == 1", "t ==", "in.height == 1"):
+        assert to_python(text, names, frozenset({"p"})) is None, text

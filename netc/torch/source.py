@@ -26,8 +26,11 @@ import tokenize
 from dataclasses import dataclass, field
 
 from ..diagnostics import BuildError
+from ..expand import _local_names
+from ..expr import ExprError, evaluate
 from ..graph import activation_after
 from ..ops import OPS
+from .condition import to_python
 from .context import Entry, TorchContext, code
 
 # attributes of torch.nn.Module (2.x): a module of that name would replace them
@@ -132,6 +135,7 @@ class _Scope:
     nodes: list = field(default_factory=list)      # every node inside, nested ones too
     parts: tuple = ()                              # what its class holds (_Writer.scope_parts)
     call: str = ""                                 # the constructor call that builds it
+    meta: tuple = ()                               # owners of init_after and forward lines, values' names
 
 
 @dataclass
@@ -194,6 +198,38 @@ def _conv_defaults(texts: list[str]) -> list[str]:
     return ["\n".join(lines) for lines in split]
 
 
+def _conv_defaults_row(lines: list) -> list:
+    """One line of several instances (None where an instance lacks it) with the conv
+    defaults that some instance writes written on every instance's line."""
+    known = [i for i, line in enumerate(lines) if line is not None]
+    out = list(lines)
+    for i, text in zip(known, _conv_defaults(["        " + lines[i] for i in known])):
+        out[i] = text[8:]
+    return out
+
+
+def _rename(line: str, names: dict[str, str]) -> str | None:
+    """``line`` (one Python statement) with each variable of ``names`` renamed (not an
+    attribute, a keyword argument or a string); None where it does not tokenize."""
+    if not names:
+        return line
+    try:
+        toks = list(tokenize.generate_tokens(io.StringIO(line).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return None
+    out, at = [], 0
+    for k, tok in enumerate(toks):
+        if tok.type != tokenize.NAME or tok.string not in names or tok.start[0] != 1:
+            continue
+        prev = toks[k - 1].string if k else ""
+        nxt = toks[k + 1].string if k + 1 < len(toks) else ""
+        if prev == "." or nxt == "=":
+            continue
+        out.append(line[at:tok.start[1]] + names[tok.string])
+        at = tok.end[1]
+    return "".join(out) + line[at:]
+
+
 def _top_level(args: str) -> list[str]:
     """``a, (b, c), d=e`` -> ['a', '(b, c)', 'd=e']."""
     out, depth, at = [], 0, 0
@@ -235,13 +271,21 @@ def _literal(text: str):
     return float(text) if any(c in text for c in ".eE") and not text.lower().startswith("0x") else int(text, 0)
 
 
-def _expression(vec: list, candidates: dict[str, list]) -> tuple[str, bool] | None:
+def _expression(vec: list, candidates: dict[str, list], products_first: bool = False) -> tuple[str, bool] | None:
     """An expression of one candidate argument (or two multiplied) giving ``vec``, one
-    value per instance, and whether it is compound; None when none is found."""
+    value per instance, and whether it is compound; None when none is found. With
+    ``products_first`` (a layer that only some instances build, whose arguments may be
+    constant over them) a product of two arguments is preferred to one times a number."""
     for k, vals in candidates.items():
         if vals == vec:
             return k, False
     ints = all(isinstance(v, int) for v in vec)
+    if products_first and ints:
+        items = [(k, v) for k, v in candidates.items() if all(isinstance(a, int) and a > 0 for a in v)]
+        for i, (k, a) in enumerate(items):
+            for q, b in items[i:]:
+                if [x * y for x, y in zip(a, b)] == vec:
+                    return f"{k} * {q}", True
     for k, vals in candidates.items():
         if not ints or not all(isinstance(v, int) and v > 0 for v in vals):
             continue
@@ -255,13 +299,14 @@ def _expression(vec: list, candidates: dict[str, list]) -> tuple[str, bool] | No
             return (f"{k} + {off}" if off > 0 else f"{k} - {-off}"), True
     if ints:
         items = [(k, v) for k, v in candidates.items() if all(isinstance(a, int) and a > 0 for a in v)]
-        for i, (k, a) in enumerate(items):
-            for q, b in items[i:]:
-                prods = [x * y for x, y in zip(a, b)]
-                if prods == vec:
-                    return f"{k} * {q}", True
-                if vec[0] % prods[0] == 0 and all(v == p * (vec[0] // prods[0]) for v, p in zip(vec, prods)):
-                    return f"{k} * {q} * {vec[0] // prods[0]}", True
+        pairs = [(k, a, q, b) for i, (k, a) in enumerate(items) for q, b in items[i:]]
+        for k, a, q, b in pairs:            # a product of two arguments before a scaled one
+            if [x * y for x, y in zip(a, b)] == vec:
+                return f"{k} * {q}", True
+        for k, a, q, b in pairs:
+            prods = [x * y for x, y in zip(a, b)]
+            if vec[0] % prods[0] == 0 and all(v == p * (vec[0] // prods[0]) for v, p in zip(vec, prods)):
+                return f"{k} * {q} * {vec[0] // prods[0]}", True
     return None
 
 
@@ -328,6 +373,8 @@ class _Writer:
         # the imports the body uses, in isort's order (the file passes ruff's default rules)
         imports = ["import torch"] * bool(re.search(r"\btorch\.", body)) + \
             ["import torch.nn.functional as F"] * bool(re.search(r"\bF\.", body)) + ["from torch import nn"]
+        if re.search(r"\bmath\.", body):         # a condition's ceil or floor
+            imports = ["import math", ""] + imports
         return Generated(head + "\n".join(imports) + "\n\n\n" + body, top, self.entries)
 
     def _check_name(self, node, part: str) -> None:
@@ -357,6 +404,8 @@ class _Writer:
         init: list[tuple[list[str], object]] = []   # (path relative to the scope, constructor)
         init_after: list[str] = []
         body: list = []                              # lines, and _Run loops over repeats
+        body_owner: list[str] = []                   # the item (its first name part) of each
+        after_owner: list[str] = []
         prefix = scope.name + "." if scope.name else ""
         lists: dict[tuple, int] = {}                 # a numbered list of instances -> its length
         for item in scope.items:
@@ -392,8 +441,10 @@ class _Writer:
                             f"[{p}]" if p.isdigit() else f".{p}" for p in rel[:-1]), local, args[0], sub_outputs[0])
                         run.lines.append(line)
                         body.append(run)
+                        body_owner.append(rel[0])
                         continue
                     body.append(line)
+                    body_owner.append(rel[0])
                 else:
                     names = []
                     for o in sub_outputs:
@@ -401,6 +452,7 @@ class _Writer:
                         var[o] = v
                         names.append(v)
                     body.append(f"{', '.join(names)} = {target}({', '.join(args)})")
+                    body_owner.append(rel[0])
                 run = None
                 continue
             run = None
@@ -421,6 +473,7 @@ class _Writer:
             if ctx.constructor is not None:
                 init.append((rel, ctx.constructor))
                 init_after.extend(ctx.init_lines)
+                after_owner.extend(rel[0] for _ in ctx.init_lines)
             self.entries.extend(ctx.entries)
             if expr in var.values() and expr not in params:   # a pass-through layer
                 var[node.name] = expr
@@ -429,17 +482,21 @@ class _Writer:
             else:
                 var[node.name] = local
                 body.append(f"{local} = {expr}")
+                body_owner.append(rel[0])
         lines: list[str] = []
-        for b in body:
+        line_owner: list[str] = []
+        for b, owner in zip(body, body_owner):
             if not isinstance(b, _Run):
                 lines.append(b)
-            elif b.count == lists[b.path] and b.count > 1:     # every instance of the list, in a chain
+            elif b.count == lists[b.path]:     # every instance of the list, in a chain (one or more)
                 loop = _fresh("block", used)
                 lines += [f"{b.var} = {b.arg}", f"for {loop} in {b.target}:", f"    {b.var} = {loop}({b.var})"]
             else:
                 lines += b.lines
+            line_owner += [owner] * (len(lines) - len(line_owner))
         returns = [self._var(var, o, None) for o in outputs]
         scope.parts = (params, init, init_after, lines, returns)
+        scope.meta = (after_owner, line_owner, var)
 
     def scope_text(self, scope: _Scope) -> str:
         """The class text of ``scope`` (name CLASSNAME, no constructor arguments), its inner
@@ -478,6 +535,8 @@ class _Writer:
     def block_classes(self, block: str, instances: list[_Scope]) -> None:
         texts = [self.scope_text(inst) for inst in instances]
         if len({_skeleton(t, _numbers(t)) for t in texts}) > 1:
+            if self.merge_ifs(block, instances):
+                return
             texts = _conv_defaults(texts)
         groups: dict[str, list[int]] = {}
         tokens = []
@@ -494,6 +553,209 @@ class _Writer:
                 continue
             for i in members:                       # no arguments: one class per distinct text
                 instances[i].call = self.add_class(texts[i], base) + "()"
+
+    # -- instances that differ by `if:` layers: one class, the conditions as arguments --
+    def if_layers(self, block: str) -> dict[str, tuple[str, dict]]:
+        """The layers of ``block`` written with an ``if:`` expression: local name ->
+        (condition text, settings)."""
+        data = getattr(self.net.source, "data", None) if self.net.source is not None else None
+        definition = (data or {}).get("blocks", {}).get(block) if isinstance(data, dict) else None
+        if not isinstance(definition, dict) or not isinstance(definition.get("layers"), list):
+            return {}
+        entries = []
+        for item in definition["layers"]:
+            if isinstance(item, str):
+                entries.append((item, {}, item.startswith("$")))
+            elif isinstance(item, dict) and len(item) == 1:
+                (key, args), = item.items()
+                entries.append((str(key), dict(args or {}) if isinstance(args, dict) else {}, str(key).startswith("$")))
+            else:
+                return {}
+        _, locals_ = _local_names(entries)
+        return {local: (args["if"], args) for (_, args, _), local in zip(entries, locals_)
+                if isinstance(args.get("if"), str)}
+
+    def _records(self, scope: _Scope) -> tuple[list, list]:
+        """The lines of the class of ``scope`` as (owner, text): its constructors and init
+        lines, its forward lines; the owner is the item's first name part."""
+        _, init, init_after, body, _ = scope.parts
+        after_owner, body_owner, _ = scope.meta
+        ctors = _constructors([(rel, c.call if isinstance(c, _Scope) else c) for rel, c in init])
+        init_recs = [(re.match(r"self\.(\w+)", line)[1], line) for line in ctors]
+        return init_recs + list(zip(after_owner, init_after)), list(zip(body_owner, body))
+
+    def merge_ifs(self, block: str, instances: list[_Scope]) -> bool:
+        """One class for instances that differ by layers written with ``if:`` (present in
+        some, left out in others): the constructor decides each condition as the file
+        states it (``self.use_expand = t != 1``) and builds the layer where it holds; the
+        forward runs it where it was built and passes its input on where not (as the
+        netc layer left out does). False (a class per structure) where a condition is no
+        Python expression of the constructor's arguments, gives another answer than the
+        file's on an instance, or the instances differ otherwise."""
+        spec = self.if_layers(block)
+        if not spec:
+            return False
+        prefix = [inst.name + "." for inst in instances]
+        present = [{layer for layer in spec if any(n.name.startswith(p + layer + ".") or n.name == p + layer
+                                                   for n in inst.nodes)} for inst, p in zip(instances, prefix)]
+        varying = [layer for layer in spec if len({layer in p for p in present}) > 1]
+        if not varying:
+            return False
+        full = next((i for i, p in enumerate(present) if all(q <= p for q in present)), None)
+        if full is None:
+            return False
+        top = instances[full]
+        _, _, var = top.meta
+        items: dict[tuple, object] = {tuple(it.name[len(top.name) + 1:].split(".")): it for it in top.items}
+        inputs_of = [_scope_io(inst, self.graph, self.consumers)[0] for inst in instances]
+        if any(len(i) != len(inputs_of[0]) for i in inputs_of):
+            return False
+        f_init, f_body = self._records(top)
+        f_params, f_returns = top.parts[0], top.parts[4]
+        owners = {o for o, _ in f_init} | {o for o, _ in f_body}
+        layer_var, pass_var = {}, {}
+        for layer in varying:
+            item = items.get((layer,))
+            if item is None or any(k[0] == layer and len(k) > 1 for k in items) or f"use_{layer}" in owners \
+                    or f"use_{layer}" in MODULE_ATTRIBUTES:
+                return False
+            if isinstance(item, _Scope):
+                ins, outs = _scope_io(item, self.graph, self.consumers)
+                if len(ins) != 1 or len(outs) != 1:
+                    return False
+                source, out = ins[0], outs[0]
+            else:
+                if len(item.inputs) != 1 and "from" not in spec[layer][1]:
+                    return False
+                source, out = item.inputs[0], item.name
+            if sum(o == layer for o, _ in f_body) > 1 or source not in var or out not in var:
+                return False
+            layer_var[layer], pass_var[layer] = var[out], var[source]
+        # the conditions, over the block's parameters and its input's channels
+        values: list[dict] = []
+        for inst, ins in zip(instances, inputs_of):
+            v = dict(self.graph.instance_params.get(inst.name, {}))
+            if "in_channels" not in v and ins and self.shapes.get(ins[0]):
+                v["in_channels"] = self.shapes[ins[0]][0]
+            values.append(v)
+        keys = [k for k in values[0] if all(k in v for v in values)]
+        usable = [k for k in keys if k.isidentifier() and not keyword.iskeyword(k) and k not in RESERVED
+                  and k != "block" and all(isinstance(v[k], (int, float)) for v in values)]
+        names = {k: k for k in usable}
+        block_inputs = (self.net.source.data.get("blocks", {}).get(block, {}).get("inputs") or ["input"])
+        if "in_channels" in usable and len(inputs_of[0]) == 1 and "in_channels" not in \
+                self.graph.instance_params.get(top.name, {}):
+            names[f"{block_inputs[0]}.channels"] = "in_channels"
+        bools = frozenset(k for k in usable if isinstance(values[0][k], bool))
+        conditions = {}
+        for layer in varying:
+            text = spec[layer][0]
+            local_names = dict(names)
+            item = items[(layer,)]
+            first = _scope_io(item, self.graph, self.consumers)[0] if isinstance(item, _Scope) else item.inputs
+            if f"{block_inputs[0]}.channels" in names and first == inputs_of[full][:1]:
+                local_names["in.channels"] = "in_channels"
+            py = to_python(text, local_names, bools)
+            if py is None:
+                return False
+            for v, p in zip(values, present):
+                scope = {k: v[k] for k in usable}
+                scope.update({k: v["in_channels"] for k, t in local_names.items() if t == "in_channels"})
+                try:
+                    if evaluate(text, scope) is not (layer in p):
+                        return False
+                except ExprError:
+                    return False
+            conditions[layer] = py
+        # each instance's lines: the full instance's, less its missing layers, their values
+        # read as what those layers stand for
+        merged = [text for _, text in f_init] + [text for _, text in f_body]
+        owner = [o for o, _ in f_init] + [o for o, _ in f_body]
+        forward_from = len(f_init)
+        aligned: list[list] = [[None] * len(instances) for _ in merged]
+        for i, inst in enumerate(instances):
+            missing = [layer for layer in varying if layer not in present[i]]
+            rename: dict[str, str] = {}
+            for layer in varying:
+                if layer in missing:
+                    rename[layer_var[layer]] = rename.get(pass_var[layer], pass_var[layer])
+            init_i, body_i = self._records(inst)
+            mine = init_i + body_i
+            keep = [j for j in range(len(merged)) if owner[j] not in missing]
+            if len(keep) != len(mine) or inst.parts[0] != f_params or \
+                    [rename.get(r, r) for r in f_returns] != inst.parts[4]:
+                return False
+            for j, (o, text) in zip(keep, mine):
+                want = _rename(merged[j], rename) if j >= forward_from else merged[j]
+                if o != owner[j] or want is None:
+                    return False
+                aligned[j][i] = (text, want)
+        lines_out: list[str] = []
+        args_used: set[str] = set()
+        candidates = {k: [v[k] for v in values] for k in usable if k not in bools}
+        for j, row in enumerate(aligned):
+            both = _conv_defaults_row([r[0] if r else None for r in row] + [r[1] if r else None for r in row])
+            texts, wants = both[:len(row)], both[len(row):]
+            known = [i for i, t in enumerate(texts) if t is not None]
+            toks = {i: _numbers(texts[i]) for i in known}
+            if any(_skeleton(texts[i], toks[i]) != _skeleton(wants[i], _numbers(wants[i])) for i in known):
+                return False
+            line = wants[full]
+            base = toks[full]
+            varying_at = [t for t in range(len(base)) if len({toks[i][t][2] for i in known}) > 1]
+            if varying_at and j >= forward_from:
+                return False
+            sub = [instances[i] for i in known]
+            cands = {k: [vals[i] for i in known] for k, vals in candidates.items()}
+            for t in sorted(varying_at, reverse=True):
+                vec = [_literal(toks[i][t][2]) for i in known]
+                e = _expression(vec, cands, len(known) < len(instances)) or \
+                    self._fan(line + "\n", base[t][0], vec, sub)
+                if e is None:
+                    return False
+                expr, compound = e
+                start, end, _ = base[t]
+                before, after = line[:start].rstrip()[-2:], line[end:].lstrip()[:2]
+                if compound and (before[-1:] in "*/%-" or after == "**"):
+                    expr = f"({expr})"
+                line = line[:start] + expr + line[end:]
+                args_used.update(k for k in cands if re.search(rf"\b{k}\b", expr))
+            lines_out.append(line)
+        for py in conditions.values():
+            args_used.update(k for k in usable if re.search(rf"\b{re.escape(names.get(k, k))}\b", py))
+            if "in_channels" in py:
+                args_used.add("in_channels")
+        used_args = [k for k in usable if k in args_used]
+        # the class text
+        doc = f"block '{block}'"
+        text = ["class CLASSNAME(nn.Module):", f'    """{_doc(doc)}."""', "",
+                f"    def __init__(self, {', '.join(used_args)}):", "        super().__init__()"]
+        text += [f"        self.use_{layer} = {conditions[layer]}" for layer in varying]
+        at = None
+        for j in range(forward_from):
+            o = owner[j]
+            if o in varying:
+                if at != o:
+                    text.append(f"        if self.use_{o}:")
+                text.append("            " + lines_out[j])
+            else:
+                text.append("        " + lines_out[j])
+            at = o if o in varying else None
+        text += ["", f"    def forward(self, {', '.join(f_params)}):"]
+        for j in range(forward_from, len(merged)):
+            o, line = owner[j], lines_out[j]
+            if o in varying:
+                m = re.fullmatch(r"(\w+) = (.+)", line)
+                if m is None or m[1] != layer_var[o]:
+                    return False
+                expr = f"({m[2]})" if re.search(r"\b(if|lambda)\b", m[2]) else m[2]
+                line = f"{m[1]} = {expr} if self.use_{o} else {pass_var[o]}"
+            text.append("        " + line)
+        text.append(f"        return {f_returns[0] if len(f_returns) == 1 else ', '.join(f_returns)}")
+        cls = self.add_class("\n".join(text) + "\n", class_name(block or "block"))
+        for i, inst in enumerate(instances):
+            inst.call = f"{cls}({', '.join(f'{k}={code(values[i][k])}' for k in used_args)})"
+        return True
 
     def parametrized(self, instances, texts, tokens, base) -> bool:
         """One class with constructor arguments for ``instances`` (same skeleton); False
@@ -619,7 +881,7 @@ def _constructors(init: list[tuple[list[str], str]]) -> list[str]:
                 lines.append(f"{target}.{key} = {sub}")
             elif _numbered(sub) and all(isinstance(v, str) for v in sub.values()):
                 ctors = list(sub.values())
-                if len(set(ctors)) == 1 and len(ctors) > 1:
+                if len(set(ctors)) == 1:
                     lines.append(f"{target}.{key} = nn.ModuleList({ctors[0]} for _ in range({len(ctors)}))")
                 else:
                     lines.append(f"{target}.{key} = nn.ModuleList([{', '.join(ctors)}])")
