@@ -417,6 +417,28 @@ def test_if_layers_are_constructor_arguments_in_one_class(tmp_path):
         assert torch.equal(model(x), live(x))
 
 
+def test_yolov8_blocks_are_one_class_each_with_forward_numbers_as_arguments(tmp_path):
+    """YOLOv8's Conv (cbs) was 30 classes: its xavier fans (in*k*k + out*k*k) / 2 are read
+    from the weight, also where a 1x1 conv's fan in equals its fan out; the C2f step's
+    slice start (in.channels - c in the file) is an argument forward reads; the head's
+    view keeps the file's -1, so the three levels are one Detect."""
+    net = netc.load(EXAMPLES / "yolov8.yaml", input_shape=(3, 64, 64))
+    gen = generate(net)
+    classes = [line.split("(")[0][6:] for line in gen.text.splitlines() if line.startswith("class ")]
+    assert classes.count("Cbs") == 1 and not any(c.startswith(("Cbs2", "Detect2")) for c in classes), classes
+    assert "        split = x[:, self.in_channels - self.c:]\n" in gen.text
+    assert "box3.reshape(box3.shape[0], 64, -1)" in gen.text
+    written = load_written(gen.text, "written_yolov8", tmp_path)
+    live = netc.to_torch(net).eval()
+    randomized(live, 3)
+    model = written.Yolov8().eval()
+    assert list(model.state_dict()) == list(live.state_dict())
+    model.load_state_dict(live.state_dict())
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(model(x), live(x))
+
+
 IF_BLOCK = """netc: 1
 name: t
 input: {{shape: [4, 8, 8]}}

@@ -127,7 +127,11 @@ class Reshape(Op):
         return ctx.node("Reshape", [ctx.input, ctx.int_constant("shape", [0, *ctx.out_shape])])
 
     def torch(self, p, ctx):
-        """x.reshape(batch, *shape), the sizes the analysis found."""
+        """x.reshape(batch, *shape): the file's target where it has a -1 (so that the module
+        takes what the file takes, e.g. any H x W), else the sizes the analysis found."""
+        target = p.get("shape")
+        if isinstance(target, (list, tuple)) and -1 in target:
+            return f"{ctx.input}.reshape({', '.join([f'{ctx.input}.shape[0]', *map(str, target)])})"
         return torch_reshape(ctx)
 
 

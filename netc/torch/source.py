@@ -303,6 +303,11 @@ def _expression(vec: list, candidates: dict[str, list], products_first: bool = F
         for k, a, q, b in pairs:            # a product of two arguments before a scaled one
             if [x * y for x, y in zip(a, b)] == vec:
                 return f"{k} * {q}", True
+        for k, a, q, b in pairs:            # a difference (a slice's start: in_channels - c)
+            if [x - y for x, y in zip(a, b)] == vec:
+                return f"{k} - {q}", True
+            if [y - x for x, y in zip(a, b)] == vec:
+                return f"{q} - {k}", True
         for k, a, q, b in pairs:
             prods = [x * y for x, y in zip(a, b)]
             if vec[0] % prods[0] == 0 and all(v == p * (vec[0] // prods[0]) for v, p in zip(vec, prods)):
@@ -767,8 +772,6 @@ class _Writer:
                 inst.call = call
             return True
         forward_at = texts[0].index("    def forward(")
-        if any(tokens[0][j][0] > forward_at for j in varying):
-            return False
         names: dict[str, list] = {}
         for inst in instances:
             values = dict(self.graph.instance_params.get(inst.name, {}))
@@ -790,15 +793,25 @@ class _Writer:
                 return False
             exprs[j] = e
         used_args = [k for k in candidates if any(re.search(rf"\b{k}\b", e[0]) for e in exprs.values())]
+        # a number forward reads (a slice's start) is the argument kept as an attribute
+        kept = sorted({k for j in varying if tokens[0][j][0] > forward_at for k in used_args
+                       if re.search(rf"\b{k}\b", exprs[j][0])})
+        if any(re.search(rf"self\.{k}\b", texts[0]) for k in kept):
+            return False                    # the name is a submodule's
         text = texts[0]
         for j in sorted(varying, reverse=True):
             start, end, _ = tokens[0][j]
             expr, compound = exprs[j]
+            if start > forward_at:
+                expr = re.sub(rf"\b({'|'.join(kept)})\b", r"self.\1", expr)
             before, after = text[:start].rstrip()[-2:], text[end:].lstrip()[:2]
             if compound and (before[-1:] in "*/%-" or after == "**"):
                 expr = f"({expr})"
             text = text[:start] + expr + text[end:]
         text = text.replace("    def __init__(self):", f"    def __init__(self, {', '.join(used_args)}):", 1)
+        if kept:
+            text = text.replace("        super().__init__()\n", "        super().__init__()\n"
+                                + "".join(f"        self.{k} = {k}\n" for k in kept), 1)
         cls = self.add_class(text, base)
         for i, inst in enumerate(instances):
             inst.call = f"{cls}({', '.join(f'{k}={code(candidates[k][i])}' for k in used_args)})"
@@ -815,7 +828,7 @@ class _Writer:
         rel = re.sub(r"\[(\d+)\]", r".\1", m[1][len("self."):])
         if not hasattr(self, "_entries_by_key"):
             self._entries_by_key = {e.key: e for e in self.entries}
-        forms = set()
+        forms = {"in", "out"}          # what every instance's value can be (both where fans agree)
         for v, inst in zip(vec, instances):
             e = self._entries_by_key.get(f"{inst.name}.{rel}")
             if e is None or len(e.shape) < 2:
@@ -824,10 +837,11 @@ class _Writer:
             for d in e.shape[2:]:
                 taps *= d
             fan_in, fan_out = e.shape[1] * taps, e.shape[0] * taps
-            forms.add("in" if v == fan_in == e.fan_in else "out" if v == fan_out == e.fan_out else None)
-        if forms == {"in"}:
+            forms &= {form for form, fan, given in (("in", fan_in, e.fan_in), ("out", fan_out, e.fan_out))
+                      if v == fan == given}
+        if "in" in forms:
             return f"{m[1]}[0].numel()", False
-        if forms == {"out"}:
+        if "out" in forms:
             return f"{m[1]}[:, 0].numel()", False
         return None
 
