@@ -1277,6 +1277,8 @@ def fuzz(n: int, seed: int, timeout: float = 5.0, build: bool = True, minimize_s
                 counts["built"] += detail == "built"
                 if sig is not None and outcome != "invalid":
                     entry = found.get(sig)
+                    if entry is None and log:           # a new class: said at once, kept for the end
+                        log(f"input {k:,}: new {outcome}: {sig}")
                     if entry is None or len(text) < len(entry["input"]):
                         found[sig] = {"outcome": outcome, "input": text, "detail": detail, "seed": origin,
                                       "count": (entry or {}).get("count", 0) + 1, "index": k}
