@@ -575,8 +575,8 @@ def test_a_pt_file_that_is_not_a_state_dict_is_refused(tmp_path):
 @pytest.mark.parametrize("file, shape", [("lenet5.yaml", (1, 32, 32)), ("resnet18.yaml", (3, 32, 32))])
 def test_lenet_and_resnet18_train_and_export(file, shape, tmp_path):
     """A few dozen SGD steps on a fixed synthetic batch (the label a function of the input):
-    the loss falls; the trained module exported to ONNX (TorchScript exporter: the dynamo
-    exporter needs onnxscript) reads back with netc's counts and the YAML's layer names."""
+    the loss falls; the trained module exported to ONNX by both exporters (TorchScript,
+    dynamo) reads back with netc's counts and the YAML's layer names."""
     torch.manual_seed(0)
     net = netc.load(EXAMPLES / file, input_shape=shape)
     model = netc.to_torch(net, seed=1).train()
@@ -609,6 +609,24 @@ def test_lenet_and_resnet18_train_and_export(file, shape, tmp_path):
 
         a003 = [d for d in lint_file(path) if d.code == "A003"]
         assert a003 and a003[0].message.startswith("/layer2/first/downsample/Conv: stride 2")
+    # torch.onnx.export(dynamo=True), as the issue asks (onnxscript, which .ci/run installs
+    # beside torch): its default optimization folds each batchnorm into its conv, so the
+    # model read back has each batchnorm's 4C values (scale, shift, mean, variance) as its
+    # conv's C biases, and the same MACs; its findings name the YAML's layers through the
+    # module path the export keeps in each node's metadata
+    dyn = tmp_path / "trained.dynamo.onnx"
+    torch.onnx.export(model, (torch.randn(1, *shape),), str(dyn), dynamo=True)
+    back = netc.load(dyn)
+    norms = sum(r.params for r in net.analysis.layers if r.op == "batchnorm")
+    assert norms % 4 == 0 and back.totals.params == net.totals.params - norms + norms // 4
+    assert back.totals.macs == net.totals.macs
+    if file == "resnet18.yaml":
+        from netc.lint import lint_file
+
+        layers = {r.name for r in net.analysis.layers}
+        notes = [note for d in lint_file(dyn) if d.code == "A003" for _, note in d.notes]
+        named = [n.split("'")[1] for n in notes if "PyTorch module '" in n]
+        assert named and set(named) <= layers and named[0].startswith("layer2.first.downsample")
 
 
 # -- every zoo file ------------------------------------------------------------------------
