@@ -169,3 +169,90 @@ def test_linear_arithmetic_on_the_batch_and_what_is_not():
     assert _linear("Add", BATCH, 0) == BATCH and _linear("Add", BATCH, 1) is None
     assert _linear("Mul", BATCH, BATCH) is None and _linear("Mul", BATCH, 2.0) is None
     assert batch_times(1) == BATCH and batch_times(0) == 0
+
+
+# -- YOLO pose's keypoint decode (TorchScript): ScatterND over the batch index ---------------
+
+def _pose_decode(m, y, step=3):
+    """``y[:, 0::step] = sigmoid(y[:, 0::step])`` on a copy, as TorchScript exports it: the
+    indices (N, K, 2) built from Range over the batch and over the channels, Expand of both
+    to Where(Equal(shape, -1), 1, shape), Unsqueeze and Concat; the updates reshaped to the
+    indices' shape followed by the data's other sizes."""
+    from onnx import helper
+
+    n = m.op("Cast", [_dim(m, y, 0)], to=7)
+    c = m.op("Cast", [_dim(m, y, 1)], to=7)
+    b = m.op("Reshape", [m.op("Range", [m.const([0], scalar=True), n, m.const([1], scalar=True)]),
+                         m.const([-1, 1])])
+    ch = m.op("Slice", [m.op("Range", [m.const([0], scalar=True), c, m.const([1], scalar=True)]),
+                        m.const([0]), m.const([2 ** 62]), m.const([0]), m.const([step])])
+    shape = m.op("Shape", [m.op("Add", [b, ch])])
+    m.n += 1
+    ones = f"ones{m.n}"
+    m.nodes.append(helper.make_node("ConstantOfShape", [m.op("Shape", [shape])], [ones],
+                                    value=helper.make_tensor("v", 7, [1], [1])))
+    to = m.op("Where", [m.op("Equal", [shape, m.op("Mul", [ones, m.const([-1], scalar=True)])]), ones, shape])
+    idx = m.op("Concat", [m.op("Unsqueeze", [m.op("Expand", [b, to]), m.const([-1])]),
+                          m.op("Unsqueeze", [m.op("Expand", [ch, to]), m.const([-1])])], axis=-1)
+    u = m.op("Sigmoid", [m.op("Slice", [y, m.const([0]), m.const([2 ** 62]), m.const([1]), m.const([step])])])
+    rest = m.op("Slice", [m.op("Shape", [y]), m.const([2]), m.const([2 ** 62]), m.const([0])])
+    u = m.op("Reshape", [u, m.op("Concat", [shape, rest], axis=0)])
+    return m.op("ScatterND", [y, idx, u], name="decode")
+
+
+def _pose():
+    m = M((1, 4, 4, 4))
+    y = m.op("Conv", ["x", m.w(6, 4, 1, 1), m.w(6)], name="conv")
+    y = m.op("Reshape", [y, _target(m, _dim(m, y, 0), 6, -1)])
+    return m, m.model([_pose_decode(m, y)])
+
+
+def test_pose_keypoint_decode_scatter_reads_as_scatter_of_the_channels():
+    """The indices evaluate with the batch as a symbol: Range(0, N) reshaped to (N, 1) is the
+    batch index, the channels 0::3 the written ones; the write is scatter (indices [0, 3] on
+    the channels, free: params and MACs those of the conv, 6·4+6 and 6·4·16). Used to be
+    E011 at the ScatterND and at the Reshape of the updates."""
+    m, model = _pose()
+    a = read(model)                              # onnxruntime at batch 2: the same shape
+    layers = {r.name: r for r in a.layers}
+    assert (layers["decode"].op, layers["decode"].output_shape) == ("scatter", (6, 16))
+    assert layers["decode"].node.params["indices"] == (0, 3) and layers["decode"].node.params["axis"] == 1
+    assert (a.totals.params, a.totals.macs) == (6 * 4 + 6, 6 * 4 * 16)
+
+
+def test_scatter_other_indices_are_e011():
+    """Indices that vary by sample in another way (a constant (N, K, 2) tensor is not the
+    batch index) are E011 at the ScatterND, saying what netc reads."""
+    m = M((1, 4, 4, 4), batch=2)
+    y = m.op("Reshape", [m.op("Conv", ["x", m.w(6, 4, 1, 1)]), m.const([0, 6, -1])])
+    idx = m.w(2, 2, 2)
+    out = m.op("ScatterND", [y, idx, m.op("Slice", [y, m.const([0]), m.const([2]), m.const([1])])], name="bad")
+    with pytest.raises(NetcError, match="(?s)E011.*'bad'.*the batch index beside constant indices"):
+        read(m.model([out]), check_ort=False)
+
+
+def test_scatter_in_yaml_lowers_to_onnx_and_torch():
+    """scatter: {from: [x, u], indices, axis}: YAML spelling and shape errors; its ONNX
+    lowering (ScatterElements of the indices expanded to the updates' shape) computes
+    y[:, idx] = u in onnxruntime at batch 2; its PyTorch rule is index_copy."""
+    import onnxruntime as ort
+
+    from netc.torch.source import generate
+
+    text = ("netc: 1\ninput: {shape: [5, 3]}\nlayers:\n"
+            "  - gather: {name: g, indices: [0, 2]}\n  - sigmoid: {name: s}\n"
+            "  - scatter: {name: w, from: [input, s], indices: [4, -4]}\n")
+    net = netc.loads(text)
+    assert [(r.op, r.output_shape, r.flops) for r in net.layers][-1] == ("scatter", (5, 3), 0)
+    model = build_model(net, weights=_zeros, check=False)
+    x = np.random.default_rng(0).standard_normal((2, 5, 3)).astype(np.float32)
+    got = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, {model.graph.input[0].name: x})[0]
+    want = x.copy()
+    want[:, [4, 1]] = 1 / (1 + np.exp(-x[:, [0, 2]]))
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert "index_copy(1, torch.tensor([4, 1]" in generate(net).text
+    for bad, words in (("indices: [4, -1]", "write an entry twice"), ("indices: [5, 0]", "out of range"),
+                       ("indices: [0]", "the second input must be (1, 3)")):
+        with pytest.raises(NetcError, match=words.replace("(", r"\(").replace(")", r"\)")):
+            netc.loads(text.replace("indices: [4, -4]", bad))

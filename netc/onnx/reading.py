@@ -371,6 +371,28 @@ class ReadingContext:
             if dims is None or not all(type(d) is int and d >= 0 for d in dims):
                 return None
             return tuple(dims)
+        if op == "Range" and len(ins) == 3:    # Range(0, N, 1): the batch index, of shape (N,)
+            if [self.value(ins[0]), self.value(ins[2])] == [[0], [1]]:
+                limit = self.value(ins[1])
+                if limit is not None and len(limit) == 1 and batch_coef(limit[0]) is not None:
+                    return (limit[0],)
+            return None
+        if op == "Concat":                # ScatterND's indices: (N, K, 1) parts on the last axis
+            shapes = [self.static_shape(i) for i in ins]
+            axis = self.attr(node, "axis", 0)
+            if any(sh is None or len(sh) != len(shapes[0]) for sh in shapes) or not shapes[0] \
+                    or type(axis) is not int or not -len(shapes[0]) <= axis < len(shapes[0]):
+                return None
+            a = axis % len(shapes[0])
+            if any(sh[:a] + sh[a + 1:] != shapes[0][:a] + shapes[0][a + 1:] or type(sh[a]) is not int
+                   for sh in shapes):
+                return None
+            return (*shapes[0][:a], sum(sh[a] for sh in shapes), *shapes[0][a + 1:])
+        if op == "Expand" and len(ins) == 2:
+            to = self.value(ins[1])
+            if to is None or not all(type(d) is int and d >= 0 or batch_coef(d) is not None for d in to):
+                return None
+            return _broadcast(self.static_shape(ins[0]), tuple(to))
         shape = self.static_shape(ins[0])
         if shape is None:
             return None
@@ -504,6 +526,38 @@ class ReadingContext:
                 return None
             f = math.ceil if op == "Ceil" else math.floor
             return [float(f(x)) if isinstance(x, float) else x for x in v]
+        if op == "Range":                 # numbers only, at most MAX_VALUE of them (never built past it)
+            bounds = [self.value(i) for i in ins[:3]]
+            if len(bounds) != 3 or any(b is None or len(b) != 1 or type(b[0]) is not int for b in bounds) \
+                    or bounds[2][0] == 0:
+                return None
+            start, limit, delta = (b[0] for b in bounds)
+            if max(0, -((start - limit) // delta)) > MAX_VALUE:
+                return None
+            return list(range(start, limit, delta))
+        if op in ("Equal", "Where"):      # TorchScript's expand: Where(Equal(shape, -1), 1, shape)
+            vs = [self.value(i) for i in ins]
+            if len(vs) != (2 if op == "Equal" else 3) or any(v is None for v in vs):
+                return None
+            n = max(len(v) for v in vs)
+            if any(len(v) not in (1, n) for v in vs):
+                return None
+            vs = [v * n if len(v) == 1 else v for v in vs]
+            if op == "Where":
+                return [a if c else b for c, a, b in zip(*vs)]
+            out = []
+            for a, b in zip(*vs):
+                if isinstance(a, str) or isinstance(b, str):     # k·N is positive: never a number < 1
+                    other = b if isinstance(a, str) else a
+                    if isinstance(a, str) and isinstance(b, str):
+                        out.append(a == b)
+                    elif type(other) is int and other < 1:
+                        out.append(False)
+                    else:
+                        return None
+                else:
+                    out.append(a == b)
+            return out
         if op == "Sqrt":                  # attention's scale: 1 / sqrt(the head size from a Shape)
             v = self.value(ins[0])
             if v is None or not all(type(x) in (int, float) and x >= 0 for x in v):
@@ -682,6 +736,48 @@ class ReadingContext:
                                       "netc reads ops on the other axes of such a tensor")
         out = [a + 1 if a >= 0 else a for a in items]
         return out if isinstance(v, list) else out[0]
+
+    def batch_rows(self, t: str) -> list[tuple[int, ...]]:
+        """The per-sample rows of ScatterND indices ``t`` of shape (N, K, d): the
+        Concat on the last axis of Unsqueezed (N, K) components, the first the batch index
+        (Range(0, N, 1) reshaped to (N, 1), expanded), the others a constant vector of K
+        expanded over the batch (YOLO pose's ``y[:, 0::3] = ...`` as TorchScript writes it):
+        K tuples of d - 1 indices, the same for every sample. Unsupported otherwise."""
+        fail = Unsupported("ScatterND indices that are not the batch index beside constant indices "
+                           "(netc reads the writes y[:, idx] = u, the same idx for every sample)")
+        node = self.producer.get(t)
+        if node is None or node.op_type != "Concat" or len(node.input) < 2 or self.static_shape(t) is None:
+            raise fail
+        shape = self.static_shape(t)
+        if len(shape) != 3 or shape[0] != BATCH or shape[2] != len(node.input) or self.attr(node, "axis") not in (-1, 2):
+            raise fail
+        k, comps = shape[1], []
+        for part in node.input:
+            u = self.producer.get(part)
+            if u is None or u.op_type != "Unsqueeze" or self.axes(u) not in ([-1], [2]) \
+                    or self.static_shape(u.input[0]) != (BATCH, k):
+                raise fail
+            comps.append(u.input[0])
+        vectors = []
+        for i, c in enumerate(comps):
+            e = self.producer.get(c)
+            if e is None or e.op_type != "Expand":
+                raise fail
+            src = e.input[0]
+            if i == 0:
+                r = self.producer.get(src)
+                if r is None or r.op_type != "Reshape" or self.static_shape(src) != (BATCH, 1):
+                    raise fail
+                g = self.producer.get(r.input[0])
+                if g is None or g.op_type != "Range" or self.static_shape(r.input[0]) != (BATCH,):
+                    raise fail
+            else:
+                v = self.value(src)
+                if v is None or len(v) != k or self.static_shape(src) not in ((k,), (1, k)) or \
+                        not all(type(x) is int for x in v):
+                    raise fail
+                vectors.append(v)
+        return list(zip(*vectors))
 
     def uniform(self, tensor: str):
         """The one value every element of a constant tensor holds, or None (unknown, or
@@ -1025,7 +1121,17 @@ def _broadcast(a, b):
 
 def _reshaped(shape, target, allowzero) -> tuple[int, ...] | None:
     """The shape Reshape gives ``shape`` for a constant ``target`` (0 copies the input's
-    size unless ``allowzero``, one -1 takes what is left), or None."""
+    size unless ``allowzero``, one -1 takes what is left), or None. A shape with one
+    multiple of the batch (the batch index, (N,)) goes to the -1 (``[-1, 1]``: (N, 1))."""
+    if any(isinstance(d, str) for d in shape):
+        syms = [d for d in shape if isinstance(d, str)]
+        if target is None or len(syms) != 1 or batch_coef(syms[0]) is None or allowzero \
+                or not all(type(d) is int and d >= -1 and d != 0 for d in target) or target.count(-1) != 1:
+            return None
+        rest, known = numel([d for d in shape if not isinstance(d, str)]), numel([d for d in target if d != -1])
+        if known < 1 or rest % known:
+            return None
+        return tuple(batch_times(batch_coef(syms[0]) * rest // known) if d == -1 else d for d in target)
     if target is None or not all(type(d) is int and d >= -1 for d in target):
         return None
     out = [shape[i] if d == 0 and not allowzero and i < len(shape) else d for i, d in enumerate(target)]
