@@ -256,3 +256,82 @@ def test_scatter_in_yaml_lowers_to_onnx_and_torch():
                        ("indices: [0]", "the second input must be (1, 3)")):
         with pytest.raises(NetcError, match=words.replace("(", r"\(").replace(")", r"\)")):
             netc.loads(text.replace("indices: [4, -4]", bad))
+
+
+# -- CoaT: the class token, and attention's qkv permute that moves the batch -----------------
+
+def _expand_over_batch(m, t, like, rank=3):
+    """t.expand(B, -1, -1) as TorchScript writes it: Expand to Where(Equal(s, -1), 1, s) of
+    s = [B, -1, -1], B from Shape(like)."""
+    from onnx import helper
+
+    s = m.op("Reshape", [_target(m, _dim(m, like, 0), *([-1] * (rank - 1))), m.const([-1])])
+    m.n += 1
+    ones = f"ones{m.n}"
+    m.nodes.append(helper.make_node("ConstantOfShape", [m.op("Shape", [s])], [ones],
+                                    value=helper.make_tensor("v", 7, [1], [1])))
+    to = m.op("Where", [m.op("Equal", [s, m.op("Mul", [ones, m.const([-1], scalar=True)])]), ones, s])
+    return m.op("Expand", [t, to])
+
+
+def _coat(c=8, heads=2):
+    """A conv stem to (N, 16, c) tokens, the class token before them, then timm's attention:
+    qkv, reshape to (N, L, 3, heads, d), permute (2, 0, 3, 1, 4), unbind, q·kᵀ, softmax, ·v."""
+    m = M((1, 3, 8, 8))
+    y = m.op("Conv", ["x", m.w(c, 3, 2, 2), m.w(c)], strides=[2, 2], name="stem")
+    y = m.op("Transpose", [m.op("Reshape", [y, _target(m, _dim(m, y, 0), c, -1)])], perm=[0, 2, 1])
+    cls = m.w(1, 1, c)
+    x = m.op("Concat", [_expand_over_batch(m, cls, y), y], axis=1, name="with_token")
+    t = m.op("Add", [m.op("MatMul", [x, m.w(c, 3 * c)], name="qkv"), m.w(3 * c)])
+    t = m.op("Reshape", [t, _target(m, _dim(m, x, 0), _dim(m, x, 1), 3, heads, c // heads)])
+    t = m.op("Transpose", [t], perm=[2, 0, 3, 1, 4], name="heads")
+    from onnx import helper
+    m.nodes.append(helper.make_node("Split", [t, m.const([1, 1, 1])], ["q0", "k0", "v0"], name="unbind", axis=0))
+    q, k, v = (m.op("Squeeze", [s, m.const([0])]) for s in ("q0", "k0", "v0"))
+    s = m.op("Softmax", [m.op("MatMul", [q, m.op("Transpose", [k], perm=[0, 1, 3, 2])], name="scores")], axis=-1)
+    o = m.op("Transpose", [m.op("MatMul", [s, v], name="attend")], perm=[0, 2, 1, 3])
+    return m.model([m.op("Reshape", [o, _target(m, _dim(m, x, 0), _dim(m, x, 1), c)], name="merged")])
+
+
+def test_class_token_and_a_qkv_permute_that_moves_the_batch_read_whole():
+    """CoaT (timm's coat_lite_tiny, TorchScript): cat((cls_token.expand(B, -1, -1), x), 1) is a
+    concat with a learned token (c params), and the permute (2, 0, 3, 1, 4) of the qkv
+    moves the batch to axis 1: each sample is the tensor with a leading 1, permuted, the
+    batch folded into axis 1 until the unbind's Squeeze makes it a tensor as any other.
+    Counted apart: stem 8·3·4+8, 8·12·16; token 8; qkv 8·24+24, 17·8·24; q·kᵀ and ·v
+    2 heads · 17·17·4 each. Used to be E011 at the Concat ("a constant operand")."""
+    a = read(_coat())                              # onnxruntime's shape at batch 2 agrees
+    layers = {r.name: r for r in a.layers}
+    assert (layers["with_token"].op, layers["with_token"].output_shape) == ("concat", (17, 8))
+    assert layers["with_token"].params == 8 and layers["with_token"].node.params["token"] == 1
+    assert layers["heads"].output_shape == (3, 1, 2, 17, 4)
+    assert layers["scores"].output_shape == (2, 17, 17) and layers["merged"].output_shape == (17, 8)
+    assert a.totals.params == 8 * 3 * 4 + 8 + 8 + 8 * 24 + 24
+    assert a.totals.macs == 8 * 12 * 16 + 17 * 8 * 24 + 2 * (2 * 17 * 17 * 4)
+    text = import_graph(read_graph(_coat(), "m.onnx"), "m.onnx")
+    again = netc.loads(text, "imported.yaml")
+    assert (again.totals.params, again.totals.macs) == (a.totals.params, a.totals.macs)
+    built = read(build_model(again, weights=_zeros, check=False))       # the token lowered: Expand
+    assert (built.totals.params, built.totals.macs) == (a.totals.params, a.totals.macs)
+
+
+def test_concat_token_in_yaml_and_torch():
+    """concat: {token: k} puts k learned entries before the input along the axis: k times the
+    other sizes in params; PyTorch writes it as a zero tensor expanded over the batch."""
+    from netc.torch.source import generate
+
+    net = netc.loads("netc: 1\ninput: {shape: [6, 4]}\nlayers:\n  - concat: {name: t, token: 2, axis: 1}\n")
+    assert [(r.op, r.output_shape, r.params) for r in net.layers] == [("concat", (8, 4), 8)]
+    text = generate(net).text
+    assert "self.t = Scale((1, 2, 4), value=0.0)" in text
+    assert "torch.cat([self.t.weight.expand(x.shape[0], -1, -1), x], dim=1)" in text
+    with pytest.raises(NetcError, match="or a learned token"):
+        netc.loads("netc: 1\ninput: {shape: [6, 4]}\nlayers:\n  - concat: {name: t}\n")
+
+
+def test_a_graph_output_with_the_batch_folded_is_e011():
+    """A result whose batch is still folded into an axis (no fold back) is no network output
+    netc reads: E011 at the output, saying where the batch is."""
+    m = M((1, 8, 4, 4))
+    with pytest.raises(NetcError, match="(?s)E011.*has the batch folded into axis 0"):
+        read(m.model([_folded_tokens(m)]), check_ort=False)

@@ -251,6 +251,11 @@ class _Reader:
                 raise error(f"graph output {o.name!r} is channels-last (N, H, W, C): netc reads "
                             "channels-last regions closed by a Transpose (0, 3, 1, 2)",
                             Span(self.path, 0, 0, where=f"output '{o.name}'"), UNSUPPORTED)
+            if o.name in ctx.folded:
+                raise error(f"graph output {o.name!r} has the batch folded into axis {ctx.folded[o.name]} "
+                            "(a Transpose or Reshape moves the batch there): netc reads networks whose "
+                            "outputs keep the batch first", Span(self.path, 0, 0, where=f"output '{o.name}'"),
+                            UNSUPPORTED)
             if self.tensor_of.get(o.name, inp.name) == inp.name:
                 raise error(f"graph output {o.name!r} is not computed from the input by layers netc "
                             "reads", Span(self.path, 0, 0, where=f"output '{o.name}'"), UNSUPPORTED)
@@ -338,7 +343,8 @@ class _Reader:
                 return self._per_output([op for op in ops if op.per_output], node, features)
             op, params, out, features = self._layer(ops, node, features)
         except (Unsupported, NotAMap) as e:         # NotAMap: an op for maps, given another tensor
-            if op_type == "Transpose" and self._relayout(node, features[0]):
+            if op_type == "Transpose" and (self._relayout(node, features[0]) or
+                                           self._batch_transpose(node, features[0])):
                 return
             reason = str(e)
             if op_type == "Reshape" and ctx.batch == BATCH:
@@ -433,6 +439,36 @@ class _Reader:
             ctx.folded[res] = q
         return True
 
+    def _batch_transpose(self, node, x: str) -> bool:
+        """Transpose ``node`` that moves the batch of ``x`` (a timm attention's qkv permute
+        (2, 0, 3, 1, 4)): each sample is ``x`` with a leading 1, the batch folded into it
+        (k = 1), permuted; two layers, an unsqueeze and the permute, and the result has the
+        batch folded into the axis it moved to (``ctx.folded``)."""
+        ctx = self.ctx
+        if ctx.batch != BATCH or x in ctx.channels_last or x in ctx.folded:
+            return False
+        shape = ctx.shapes[x]
+        try:
+            perm = ctx.attr(node, "perm")
+        except Unsupported:
+            return False
+        if not isinstance(perm, list) or sorted(perm) != list(range(len(shape) + 1)) or perm[0] == 0 \
+                or len(shape) + 1 > MAX_RANK:
+            return False
+        span, prov, name = self.span(node), self._provenance(node), _node_name(node)
+        first = self._unique(f"{name}_sample")
+        self.nodes.append(Node(first, "unsqueeze", self._complete(OPS["unsqueeze"], {"axes": (1,)}),
+                               [self.tensor_of[x]], span, **prov))
+        second = self._unique(name)
+        self.nodes.append(Node(second, "permute", self._complete(OPS["permute"], {"dims": (0, *(q + 1 for q in perm))}),
+                               [first], span, **prov))
+        sample = (1, *shape)
+        out = node.output[0]
+        ctx.shapes[out] = tuple(sample[q] for q in perm)
+        ctx.folded[out] = perm.index(0)
+        self.tensor_of[out] = second
+        return True
+
     def _folded_node(self, node, op_type: str, ops: list[Op], features: list[str]) -> None:
         """``node`` reading a tensor whose batch is folded into axis p (``ctx.folded``): a
         Reshape (``_fold_reshape``), or an op in ``FOLD_OPS`` that leaves axis p to the batch
@@ -496,6 +532,20 @@ class _Reader:
             raise self._shape_error(node, e, [ctx.shapes[t] for t in features]) from None
         self._add(node, op, params, out, features)
         ctx.folded[out] = q
+        if q == 0 and ctx.shapes[out][0] == 1:
+            self._unfold_one(node, out)
+
+    def _unfold_one(self, node, out: str) -> None:
+        """``out``, folded into axis 0 with k = 1 (q of a qkv split, past its Squeeze), is a
+        tensor as any other with a leading 1: a squeeze of it makes it one (free), so that it
+        meets the tensors that never were folded (CoaT's convolutional position encoding)."""
+        ctx = self.ctx
+        name = self._unique(f"{_node_name(node)}_sample")
+        self.nodes.append(Node(name, "squeeze", self._complete(OPS["squeeze"], {"axes": (1,)}),
+                               [self.tensor_of[out]], self.span(node), **self._provenance(node)))
+        self.tensor_of[out] = name
+        ctx.shapes[out] = ctx.shapes[out][1:]
+        del ctx.folded[out]
 
     def _fold_out(self, node, op_type: str, p: int, rank: int) -> tuple[int, int]:
         """The axis the folded batch lands on in ``node``'s result, and the result's rank."""

@@ -817,7 +817,10 @@ class ReadingContext:
             steps = self.value(node.input[4]) if self.has_input(node, 4) else None
         if starts is None or ends is None or len(starts) != len(ends):
             raise Unsupported("Slice bounds that are not constants")
+        shift = self.opset >= 10 or axes is None       # (an attribute is shifted as it is read)
         axes = list(range(len(starts))) if axes is None else axes
+        if shift and self.folded and isinstance(axes, list):
+            axes = self.fold_axes(node, "axes", list(axes))
         if len(axes) != len(starts) or (steps is not None and list(steps) != [1] * len(starts)):
             raise Unsupported(f"Slice with steps {steps} (netc reads steps of 1)")
         out = {}
