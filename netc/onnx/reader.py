@@ -322,10 +322,10 @@ class _Reader:
             self._unread(node, op_type, "")
             self.unknown.update(node.output)
             return
-        if ctx.folded and not ctx.folded.keys().isdisjoint(features):
-            return self._folded_node(node, op_type, ops, features)
         if op_type == "Concat" and len(ins) > 1 and all(t in self.stacked for t in ins):
             return self._stack_sum(node, ins)
+        if ctx.folded and not ctx.folded.keys().isdisjoint(features):
+            return self._folded_node(node, op_type, ops, features)
         if op_type == "Identity" or (op_type == "Concat" and len(ins) == 1) \
                 or (op_type in ("Unsqueeze", "Reshape") and self._vector_as_map(node)) \
                 or (op_type == "Unsqueeze" and self._stacks(node)) \
