@@ -26,6 +26,11 @@ are walked in their (topological) order:
   is its last node's output, and no other result of its nodes may be used outside
   it. An op with ``per_output`` reads a node of several outputs (Split) as one
   layer per used output;
+- a Reshape to a target holding the batch times k (computed from Shape: MobileViT's
+  (B·C·n_h, ...) patches), or a Transpose that moves the batch, *folds* the batch into
+  an axis (``ctx.folded``): each sample is a tensor of its own, k at that axis; the ops
+  in ``FOLD_OPS`` read it with their axes shifted (``_folded_node``) until a Reshape puts
+  the batch first again; anything else on it is a blocker, saying so;
 - a Transpose (0, 2, 3, 1) of a map that no op reads opens a *channels-last
   region* (torchvision's ConvNeXt: LayerNorm and Linear on (N, H, W, C)): its
   output is the same map, held channels-last (``ctx.channels_last``), until a
