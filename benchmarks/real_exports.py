@@ -84,6 +84,8 @@ def _counts(torch, model, x):
     matmul MACs outside Linear (a TorchFunctionMode over one forward pass)."""
     nn = torch.nn
     macs = {}
+    batch = x.shape[0]     # per sample: a tensor's first axis is not always the batch (MobileViT's
+                           # transformer runs on (B·P, N, C): the batch folded with the patch area)
 
     def add(kind, n):
         macs[kind] = macs.get(kind, 0) + int(n)
@@ -92,17 +94,17 @@ def _counts(torch, model, x):
         k = 1
         for s in m.kernel_size:
             k *= s
-        add(type(m).__name__, out.numel() // out.shape[0] * (m.in_channels // m.groups) * k)
+        add(type(m).__name__, out.numel() // batch * (m.in_channels // m.groups) * k)
 
     def convt_hook(m, inp, out):
         k = 1
         for s in m.kernel_size:
             k *= s
         x0 = inp[0]
-        add(type(m).__name__, x0.numel() // x0.shape[0] * (m.out_channels // m.groups) * k)
+        add(type(m).__name__, x0.numel() // batch * (m.out_channels // m.groups) * k)
 
     def linear_hook(m, inp, out):
-        add("Linear", out.numel() // out.shape[0] * m.in_features)
+        add("Linear", out.numel() // batch * m.in_features)
 
     handles = []
     for m in model.modules():
@@ -124,11 +126,11 @@ def _counts(torch, model, x):
             if func in (torch.matmul, torch.Tensor.matmul, torch.Tensor.__matmul__,
                         torch.bmm, torch.Tensor.bmm) or name in ("matmul", "__matmul__", "bmm"):
                 a = args[0]
-                add("matmul", out.numel() // out.shape[0] * a.shape[-1])
+                add("matmul", out.numel() // batch * a.shape[-1])
             elif func is F.scaled_dot_product_attention:
                 q, k, v = args[0], args[1], args[2]
                 lq, e, s, ev = q.shape[-2], q.shape[-1], k.shape[-2], v.shape[-1]
-                heads = q.numel() // q.shape[0] // (lq * e)
+                heads = q.numel() // batch // (lq * e)
                 add("matmul", heads * lq * s * (e + ev))
             return out
 

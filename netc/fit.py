@@ -32,7 +32,7 @@ def _all_of(names) -> str:
 def dense_features(analysis: Analysis) -> dict[str, int]:
     """The features each dense layer reads: what its weights were sized for."""
     shapes = analysis.shapes()
-    return {r.name: shapes[r.node.inputs[0]][0] for r in analysis.layers if r.op == "dense"}
+    return {r.name: shapes[r.node.inputs[0]][-1] for r in analysis.layers if r.op == "dense"}
 
 
 def at_size(graph: Graph, shape: tuple) -> Graph:

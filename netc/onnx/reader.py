@@ -26,6 +26,11 @@ are walked in their (topological) order:
   is its last node's output, and no other result of its nodes may be used outside
   it. An op with ``per_output`` reads a node of several outputs (Split) as one
   layer per used output;
+- a Reshape to a target holding the batch times k (computed from Shape: MobileViT's
+  (B·C·n_h, ...) patches), or a Transpose that moves the batch, *folds* the batch into
+  an axis (``ctx.folded``): each sample is a tensor of its own, k at that axis; the ops
+  in ``FOLD_OPS`` read it with their axes shifted (``_folded_node``) until a Reshape puts
+  the batch first again; anything else on it is a blocker, saying so;
 - a Transpose (0, 2, 3, 1) of a map that no op reads opens a *channels-last
   region* (torchvision's ConvNeXt: LayerNorm and Linear on (N, H, W, C)): its
   output is the same map, held channels-last (``ctx.channels_last``), until a
@@ -53,11 +58,12 @@ from ..diagnostics import (IO, LIMIT, NOT_ONNX, SHAPE, TEXT, UNSUPPORTED, Diagno
                            Severity, Span, error)
 from ..graph import UNREAD_TYPES_SHOWN, Graph, Node
 from ..ops import OPS
+from ..ops.axes import MAX_RANK
 from ..ops.registry import MAX_CHANNELS, MAX_SPATIAL, NotAMap, Op, fmt_shape, numel
 from ..ops.window import ShapeError
 from . import provenance
 from .reading import (BATCH, CHANNELS_FIRST, CHANNELS_LAST, ELEMENTWISE, MAX_CHAIN, READERS, ReadingContext,
-                      Unsupported, ValueLimit)
+                      Scaled, Unsupported, ValueLimit, batch_coef, batch_times)
 
 
 FIRST_NAMES = 3          # node names shown per unsupported op type
@@ -67,6 +73,10 @@ MAX_REPARSE = 1 << 30    # bytes of a file parsed whole again for an as_strided'
 # elementwise ones activation patterns take (GELU's Erf), those an op's absorb takes
 # (``Op.onnx_takes``), and those the reader passes through or evaluates itself. A node
 # of one of these types after an unread node is "not reached", not a blocker.
+# op types read on a tensor whose batch is folded into one axis (``_folded_node``), besides Reshape
+FOLD_OPS = frozenset({*ELEMENTWISE, "Transpose", "Squeeze", "Unsqueeze", "MatMul", "Softmax", "LogSoftmax",
+                      "LayerNormalization", "Split", "Slice", "Concat", "Gather", "Where", "Max", "Min", "Abs",
+                      "Gelu", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL2"})
 KNOWN_TYPES = frozenset({*READERS, *ELEMENTWISE, *(t for op in OPS.values() for t in op.onnx_takes),
                          "Identity", "Shape", "Constant", "Unsqueeze", "Reshape", "Transpose", "Concat"})
 
@@ -246,6 +256,11 @@ class _Reader:
                 raise error(f"graph output {o.name!r} is channels-last (N, H, W, C): netc reads "
                             "channels-last regions closed by a Transpose (0, 3, 1, 2)",
                             Span(self.path, 0, 0, where=f"output '{o.name}'"), UNSUPPORTED)
+            if o.name in ctx.folded:
+                raise error(f"graph output {o.name!r} has the batch folded into axis {ctx.folded[o.name]} "
+                            "(a Transpose or Reshape moves the batch there): netc reads networks whose "
+                            "outputs keep the batch first", Span(self.path, 0, 0, where=f"output '{o.name}'"),
+                            UNSUPPORTED)
             if self.tensor_of.get(o.name, inp.name) == inp.name:
                 raise error(f"graph output {o.name!r} is not computed from the input by layers netc "
                             "reads", Span(self.path, 0, 0, where=f"output '{o.name}'"), UNSUPPORTED)
@@ -310,6 +325,8 @@ class _Reader:
             return                                      # a value, evaluated on demand
         if op_type == "Concat" and len(ins) > 1 and all(t in self.stacked for t in ins):
             return self._stack_sum(node, ins)
+        if ctx.folded and not ctx.folded.keys().isdisjoint(features):
+            return self._folded_node(node, op_type, ops, features)
         if op_type == "Identity" or (op_type == "Concat" and len(ins) == 1) \
                 or (op_type in ("Unsqueeze", "Reshape") and self._vector_as_map(node)) \
                 or (op_type == "Unsqueeze" and self._stacks(node)) \
@@ -331,13 +348,25 @@ class _Reader:
                 return self._per_output([op for op in ops if op.per_output], node, features)
             op, params, out, features = self._layer(ops, node, features)
         except (Unsupported, NotAMap) as e:         # NotAMap: an op for maps, given another tensor
-            if op_type == "Transpose" and self._relayout(node, features[0]):
+            if op_type == "Transpose" and (self._relayout(node, features[0]) or
+                                           self._batch_transpose(node, features[0])):
                 return
-            self._unread(node, op_type, str(e))
+            reason = str(e)
+            if op_type == "Reshape" and ctx.batch == BATCH:
+                try:                          # a target with the batch times k (MobileViT's patches)
+                    if self._fold_reshape(node, features[0]):
+                        return
+                except Unsupported as folded:
+                    reason = str(folded)
+            self._unread(node, op_type, reason)
             self.unknown.update(node.output)
             return
         except ShapeError as e:
             raise self._shape_error(node, e, [ctx.shapes[t] for t in features]) from None
+        self._add(node, op, params, out, features)
+
+    def _add(self, node, op: Op, params: dict, out: str, features: list[str]) -> None:
+        """The layer of ``op`` read from ``node`` (and the nodes it absorbed), its result ``out``."""
         name = _node_name(node)
         if name.startswith(out + "/"):       # netc's builds: node 'up/Resize' gives tensor 'up'
             name = out
@@ -345,6 +374,220 @@ class _Reader:
         self.nodes.append(Node(name, op.name, params, [self.tensor_of[t] for t in features],
                                self.span(node), **self._provenance(node)))
         self.tensor_of[out] = name
+
+    # -- the batch folded into an axis (netc/onnx/reading.py ``folded``) -----------------
+    def _fold_reshape(self, node, x: str) -> bool:
+        """Reshape ``node`` of ``x`` to a target holding the batch times k at axis q, with
+        only 1s before it (or, with no multiple of the batch, a -1 there): each sample's
+        elements stay together, so the layer is a reshape of the sample to the target with k
+        at q, its batch folded into axis q (``ctx.folded``); k = 1 at q = 0 is a tensor as any
+        other (MobileViT's fold back to (N, C, H, W)). False when ``x`` is not folded and the
+        target holds no multiple of the batch (the reshape read's reason stands); Unsupported
+        when the target mixes the batch with other sizes."""
+        ctx = self.ctx
+        target = ctx.reshape_target(node)
+        shape, p = ctx.shapes[x], ctx.folded.get(x)
+        if target is None or (p is None and not any(isinstance(d, Scaled) for d in target)):
+            return False
+        if x in ctx.channels_last:
+            raise Unsupported("a Reshape of a channels-last tensor that folds the batch")
+        if p is None:
+            dims = [BATCH, *shape]
+        else:
+            dims = list(shape)
+            dims[p] = batch_times(shape[p])
+        shown = "[" + ", ".join(map(str, target)) + "]"
+        if any(d != 1 for d in dims[:p or 0]):
+            raise Unsupported(f"Reshape of a tensor with the batch folded into axis {p} after sizes other "
+                              f"than 1 ({fmt_shape(shape)}): its samples are not contiguous")
+        copy = not ctx.attr(node, "allowzero", 0)
+        out = [dims[i] if d == 0 and copy and i < len(dims) else d for i, d in enumerate(target)]
+        syms = [i for i, d in enumerate(out) if isinstance(d, str)]
+        if len(syms) > 1 or any(not isinstance(d, (int, str)) or isinstance(d, bool) or
+                                (isinstance(d, int) and d < -1) for d in out) or out.count(-1) > 1 \
+                or not out or len(out) > MAX_RANK + 1:
+            raise Unsupported(f"Reshape to {shown} of {fmt_shape(shape)} with the batch folded: netc reads "
+                              "targets with one multiple of the batch (or -1), only 1s before it")
+        per = numel(shape)
+        if syms:
+            q = syms[0]
+            k = batch_coef(out[q])
+            if k is None or k < 1:
+                raise Unsupported(f"Reshape to {shown}: {out[q]} is no positive multiple of the batch")
+            out[q] = k
+        elif -1 in out:
+            q = out.index(-1)
+        else:
+            raise Unsupported(f"Reshape to {shown} of a tensor with the batch folded: a fixed size for "
+                              "the batch")
+        if -1 in out:
+            known = numel([d for d in out if d != -1])
+            if known < 1 or per % known:
+                raise Unsupported(f"Reshape to {shown} of {fmt_shape(shape)} per sample: -1 is no whole size")
+            out[out.index(-1)] = per // known
+        if any(d != 1 for d in out[:q]) or 0 in out:
+            raise Unsupported(f"Reshape to {shown}: the batch after sizes other than 1 (its samples are "
+                              "not contiguous)")
+        if numel(out) != per:
+            raise Unsupported(f"Reshape to {shown} of {fmt_shape(shape)}: {numel(out):,} elements per sample "
+                              f"against {per:,}")
+        unfolded = q == 0 and out[0] == 1
+        new = tuple(out[1:]) if unfolded else tuple(out)
+        if not new:
+            raise Unsupported(f"Reshape to {shown}: a scalar per sample")
+        op = OPS["reshape"]
+        params = self._complete(op, {"shape": new})
+        res = node.output[0]
+        ctx.shapes[res] = op.infer(params, [shape]).shape
+        self._add(node, op, params, res, [x])
+        if not unfolded:
+            ctx.folded[res] = q
+        return True
+
+    def _batch_transpose(self, node, x: str) -> bool:
+        """Transpose ``node`` that moves the batch of ``x`` (a timm attention's qkv permute
+        (2, 0, 3, 1, 4)): each sample is ``x`` with a leading 1, the batch folded into it
+        (k = 1), permuted; two layers, an unsqueeze and the permute, and the result has the
+        batch folded into the axis it moved to (``ctx.folded``)."""
+        ctx = self.ctx
+        if ctx.batch != BATCH or x in ctx.channels_last or x in ctx.folded:
+            return False
+        shape = ctx.shapes[x]
+        try:
+            perm = ctx.attr(node, "perm")
+        except Unsupported:
+            return False
+        if not isinstance(perm, list) or sorted(perm) != list(range(len(shape) + 1)) or perm[0] == 0 \
+                or len(shape) + 1 > MAX_RANK:
+            return False
+        span, prov, name = self.span(node), self._provenance(node), _node_name(node)
+        first = self._unique(f"{name}_sample")
+        self.nodes.append(Node(first, "unsqueeze", self._complete(OPS["unsqueeze"], {"axes": (1,)}),
+                               [self.tensor_of[x]], span, **prov))
+        second = self._unique(name)
+        self.nodes.append(Node(second, "permute", self._complete(OPS["permute"], {"dims": (0, *(q + 1 for q in perm))}),
+                               [first], span, **prov))
+        sample = (1, *shape)
+        out = node.output[0]
+        ctx.shapes[out] = tuple(sample[q] for q in perm)
+        ctx.folded[out] = perm.index(0)
+        self.tensor_of[out] = second
+        return True
+
+    def _folded_node(self, node, op_type: str, ops: list[Op], features: list[str]) -> None:
+        """``node`` reading a tensor whose batch is folded into axis p (``ctx.folded``): a
+        Reshape (``_fold_reshape``), or an op in ``FOLD_OPS`` that leaves axis p to the batch
+        (its axes shifted by ``ctx.fold_axes``), its result folded at the axis p lands on;
+        anything else is unread, saying why."""
+        ctx = self.ctx
+        try:
+            p = ctx.fold_position(node)
+            rank = len(ctx.shapes[features[0]])
+            if any(t not in ctx.folded or len(ctx.shapes[t]) != rank for t in features):
+                raise Unsupported(f"{op_type} of a tensor with the batch folded into axis {p} and a "
+                                  "tensor without, or of another rank")
+            if op_type in ("Identity", "Dropout") or (op_type == "Cast" and self._same_type(node)):
+                self.tensor_of[node.output[0]] = self.tensor_of[features[0]]
+                ctx.shapes[node.output[0]] = ctx.shapes[features[0]]
+                ctx.folded[node.output[0]] = p
+                return
+            if op_type == "Reshape":
+                if not self._fold_reshape(node, features[0]):
+                    raise Unsupported("the target shape is not a constant")
+                return
+            if op_type not in FOLD_OPS:
+                raise Unsupported(f"{op_type} of a tensor with the batch folded into axis {p} "
+                                  f"({fmt_shape(ctx.shapes[features[0]])}, axis {p} {ctx.shapes[features[0]][p]}·N): "
+                                  "netc reads Reshape, Transpose, Squeeze/Unsqueeze, MatMul, Softmax, "
+                                  "LayerNormalization, reductions, Split, Slice, Concat and elementwise ops "
+                                  "on the other axes of such a tensor")
+            for t in dict.fromkeys(node.input):
+                if t and not ctx.is_feature(t) and op_type not in ("Reshape", "Squeeze", "Unsqueeze", "Split",
+                                                                    "Slice", "Gather", "Transpose") \
+                        and not op_type.startswith("Reduce"):
+                    c = ctx.static_shape(t)
+                    if c is None and len(ctx.value(t) or ()) == 1:
+                        c = ()                         # a scalar computed from a Shape (attention's scale)
+                    at = None if c is None else p - (rank - len(c))
+                    if c is None or (at is not None and at >= 0 and c[at] != 1):
+                        raise Unsupported(f"a constant operand {t!r} of shape {list(c) if c else '?'} "
+                                          f"against axis {p}, into which the batch is folded")
+            ctx.check_inputs(node)
+            q, want = self._fold_out(node, op_type, p, rank)
+            if len([o for o in node.output if o]) > 1 and any(op.per_output for op in ops):
+                self._per_output([op for op in ops if op.per_output], node, features)
+                for o in node.output:
+                    if o in ctx.shapes:
+                        ctx.folded[o] = q
+                return
+            ctx.fold_result = q
+            try:
+                op, params, out, features = self._layer(ops, node, features)
+            finally:
+                ctx.fold_result = None
+            if len(ctx.shapes[out]) != want:
+                self.unknown.add(out)
+                raise Unsupported(f"{op_type} of a tensor with the batch folded into axis {p}: a result "
+                                  f"{fmt_shape(ctx.shapes[out])} of an unexpected rank")
+        except (Unsupported, NotAMap) as e:
+            self._unread(node, op_type, str(e))
+            self.unknown.update(node.output)
+            return
+        except ShapeError as e:
+            raise self._shape_error(node, e, [ctx.shapes[t] for t in features]) from None
+        self._add(node, op, params, out, features)
+        ctx.folded[out] = q
+        if q == 0 and ctx.shapes[out][0] == 1:
+            self._unfold_one(node, out)
+
+    def _unfold_one(self, node, out: str) -> None:
+        """``out``, folded into axis 0 with k = 1 (q of a qkv split, past its Squeeze), is a
+        tensor as any other with a leading 1: a squeeze of it makes it one (free), so that it
+        meets the tensors that never were folded (CoaT's convolutional position encoding)."""
+        ctx = self.ctx
+        name = self._unique(f"{_node_name(node)}_sample")
+        self.nodes.append(Node(name, "squeeze", self._complete(OPS["squeeze"], {"axes": (1,)}),
+                               [self.tensor_of[out]], self.span(node), **self._provenance(node)))
+        self.tensor_of[out] = name
+        ctx.shapes[out] = ctx.shapes[out][1:]
+        del ctx.folded[out]
+
+    def _fold_out(self, node, op_type: str, p: int, rank: int) -> tuple[int, int]:
+        """The axis the folded batch lands on in ``node``'s result, and the result's rank."""
+        ctx = self.ctx
+        if op_type == "Transpose":
+            perm = ctx.attr(node, "perm")
+            if perm is None:
+                return rank - 1 - p, rank
+            raw = [d - 1 for d in perm[1:]]
+            if sorted(raw) != list(range(rank)):
+                raise Unsupported(f"Transpose perm {raw} of a tensor of {rank} axes")
+            return raw.index(p), rank
+        if op_type == "MatMul":
+            if p >= rank - 2:
+                raise Unsupported(f"MatMul of a tensor with the batch folded into one of its matrix axes ({p})")
+            return p, rank
+        if op_type in ("Squeeze", "Unsqueeze", "Gather") or (
+                op_type.startswith("Reduce") and not ctx.attr(node, "keepdims", 1)):
+            if op_type == "Gather":
+                idx = ctx.static_shape(node.input[1]) if ctx.has_input(node, 1) else None
+                if idx != ():
+                    return p, rank - 1 + len(idx or (0,))
+                axes = [ctx.attr(node, "axis", 0)]
+            else:
+                axes = ctx.axes(node)
+            if axes is None or not all(type(a) is int for a in axes):
+                raise Unsupported(f"{op_type} of a tensor with the batch folded: axes that are not constants")
+            if op_type == "Unsqueeze":
+                out_rank = rank + len(axes)
+                new = {a - 1 if a > 0 else out_rank + a for a in axes}
+                kept = [i for i in range(out_rank) if i not in new]
+                if len(kept) != rank:
+                    raise Unsupported(f"Unsqueeze axes {axes}")
+                return kept[p], out_rank
+            dropped = {a - 1 if a > 0 else rank + a for a in axes}
+            return p - len([d for d in dropped if d < p]), rank - len(dropped)
+        return p, rank
 
     def _per_output(self, ops: list[Op], node, features: list[str]) -> None:
         """A node of several outputs (Split) read as one layer per used output, named
@@ -401,6 +644,8 @@ class _Reader:
             raise Unsupported(reason)
         in_shapes = [ctx.shapes[t] for t in features]
         ctx.shapes[out] = op.infer(params, in_shapes).shape
+        if ctx.fold_result is not None:     # the batch folded (_folded_node): known to Shape at once
+            ctx.folded[out] = ctx.fold_result
         while True:
             nxt = ctx.first_consumer(out)
             if nxt is None or id(nxt) in self.absorbed:
@@ -415,6 +660,8 @@ class _Reader:
                 break
             params = self._complete(op, new)
             ctx.shapes[out] = op.infer(params, in_shapes).shape
+            if ctx.fold_result is not None:
+                ctx.folded[out] = ctx.fold_result
         self.absorbed.update(id(n) for n in members[1:])
         if ctx.layout == CHANNELS_LAST:
             ctx.channels_last.add(out)

@@ -15,7 +15,10 @@ Tensors are of two kinds: *features*, computed from the network input by layers
 initializers and constants only (weights, Reshape targets, Clip bounds). Values
 are evaluated on demand, for rank 0 and 1 and up to ``MAX_VALUE`` elements (a longer
 result is unknown, never built); the batch size, symbolic in most exports, is the string
-``"N"``. Evaluation is bounded like the YAML side's expressions: at most ``MAX_CHAIN``
+``"N"``, and k times it a ``Scaled`` (a str too, ``"64*N"``) while arithmetic keeps it
+linear in N (``_linear``). A feature tensor whose batch a Reshape folded into one of its axes
+(MobileViT's (B·C·n_h, ...) patches) is in ``folded``: its netc shape is its ONNX shape
+with k at that axis, and the axes its readers see are shifted (``fold_axes``). Evaluation is bounded like the YAML side's expressions: at most ``MAX_CHAIN``
 nodes deep, and arithmetic that grows an integer past ±10^18 (``netc.expr.MAX_MAGNITUDE``)
 raises ``ValueLimit`` naming the node, which the reader reports as E005.
 
@@ -69,6 +72,56 @@ class ValueLimit(Exception):
     def __init__(self, node, message: str):
         super().__init__(message)
         self.node = node
+
+
+class Scaled(str):
+    """``k·N``, the batch times a constant ``k`` other than 1, in an evaluated shape (MobileViT's
+    B·C·n_h): a str like ``"N"``, so that code taking ``"N"`` as a symbol (never a number)
+    takes it alike; ``coef`` is ``k``. Made by ``batch_times``."""
+
+    coef: int
+
+    def __new__(cls, coef: int):
+        s = super().__new__(cls, f"{coef}*N")
+        s.coef = coef
+        return s
+
+
+def batch_times(k: int):
+    """The batch times ``k``: ``"N"`` for 1, 0 for 0, else ``Scaled(k)``."""
+    return BATCH if k == 1 else 0 if k == 0 else Scaled(k)
+
+
+def batch_coef(x) -> int | None:
+    """``k`` when ``x`` is the batch times ``k`` (``"N"``: 1), else None."""
+    if isinstance(x, Scaled):
+        return x.coef
+    return 1 if x == BATCH and isinstance(x, str) else None
+
+
+def _linear(op: str, x, y):
+    """``x op y`` where one of them is a multiple of the batch, when the result stays one (or
+    a number): k·N times or exactly divided by an int, k·N ± j·N, k·N ± 0, k·N / j·N;
+    None otherwise (N·N, k·N + 1: not linear in N, unknown)."""
+    cx, cy = batch_coef(x), batch_coef(y)
+    ints = all(c is not None or (type(v) is int) for c, v in ((cx, x), (cy, y)))
+    if not ints:
+        return None
+    if op == "Mul":
+        if cx is not None and cy is not None:
+            return None
+        return batch_times(cx * y) if cx is not None else batch_times(x * cy)
+    if op == "Div":
+        if cy is not None:
+            return cx // cy if cx is not None and cx % cy == 0 else None
+        return batch_times(cx // y) if y and cx % y == 0 else None
+    if cx is not None and cy is not None:
+        return batch_times(cx + cy if op == "Add" else cx - cy)
+    if (x if cy is not None else y) != 0:
+        return None
+    if cy is not None:                                    # 0 + k·N, 0 - k·N
+        return batch_times(cy if op == "Add" else -cy)
+    return x
 
 
 # AttributeProto.type -> what ONNX calls it and what ``attr`` returns for it
@@ -146,6 +199,12 @@ class ReadingContext:
         self._shape_depth = 0
         self._dims: dict[str, tuple[int, ...]] = {}   # value tensors of rank other than 1 (matrices
                                                         # in F.pad's chain): their dims
+        # feature tensors whose batch is folded into one axis (B·k: MobileViT's patches): their
+        # netc shape is the ONNX shape, k at that axis p (folded[t] = p); ONNX axis a >= 1 of
+        # such a tensor is netc's axis a + 1 (netc's axes count the batch): ``attr`` and ``axes``
+        # shift the axes of the nodes that read one (``fold_axes``)
+        self.folded: dict[str, int] = {}
+        self.fold_result: int | None = None    # where the batch lands in the layer being read
 
     # -- errors ---------------------------------------------------------------
     @staticmethod
@@ -175,13 +234,13 @@ class ReadingContext:
                 if kind == 1:
                     return a.f
                 if kind == 2:
-                    return a.i
+                    return a.i if not self.folded else self.fold_axes(node, name, a.i)
                 if kind == 3:
                     return a.s.decode("utf-8", "replace")
                 if kind == 6:
                     return list(a.floats)
                 if kind == 7:
-                    return list(a.ints)
+                    return list(a.ints) if not self.folded else self.fold_axes(node, name, list(a.ints))
                 raise Unsupported(f"attribute {name!r} of an unexpected type")
         return default
 
@@ -284,6 +343,9 @@ class ReadingContext:
         self._shape_depth += 1
         try:
             shape = self._node_shape(self.producer.get(t), t)
+            if shape is None:            # a value evaluated from shapes (attention's scale 1/sqrt(d))
+                v = self.value(t)
+                shape = (len(v),) if v is not None and t not in self._dims else None
         except (Unsupported, ValueError, TypeError, IndexError):
             shape = None
         finally:
@@ -309,6 +371,28 @@ class ReadingContext:
             if dims is None or not all(type(d) is int and d >= 0 for d in dims):
                 return None
             return tuple(dims)
+        if op == "Range" and len(ins) == 3:    # Range(0, N, 1): the batch index, of shape (N,)
+            if [self.value(ins[0]), self.value(ins[2])] == [[0], [1]]:
+                limit = self.value(ins[1])
+                if limit is not None and len(limit) == 1 and batch_coef(limit[0]) is not None:
+                    return (limit[0],)
+            return None
+        if op == "Concat":                # ScatterND's indices: (N, K, 1) parts on the last axis
+            shapes = [self.static_shape(i) for i in ins]
+            axis = self.attr(node, "axis", 0)
+            if any(sh is None or len(sh) != len(shapes[0]) for sh in shapes) or not shapes[0] \
+                    or type(axis) is not int or not -len(shapes[0]) <= axis < len(shapes[0]):
+                return None
+            a = axis % len(shapes[0])
+            if any(sh[:a] + sh[a + 1:] != shapes[0][:a] + shapes[0][a + 1:] or type(sh[a]) is not int
+                   for sh in shapes):
+                return None
+            return (*shapes[0][:a], sum(sh[a] for sh in shapes), *shapes[0][a + 1:])
+        if op == "Expand" and len(ins) == 2:
+            to = self.value(ins[1])
+            if to is None or not all(type(d) is int and d >= 0 or batch_coef(d) is not None for d in to):
+                return None
+            return _broadcast(self.static_shape(ins[0]), tuple(to))
         shape = self.static_shape(ins[0])
         if shape is None:
             return None
@@ -403,7 +487,11 @@ class ReadingContext:
         if op == "Shape":
             if self.is_feature(ins[0]):
                 dims = [self.batch, *self.shapes[ins[0]]]
-                if ins[0] in self.channels_last:
+                if self.folded and ins[0] in self.folded:    # the batch folded into axis p
+                    p = self.folded[ins[0]]
+                    dims = list(self.shapes[ins[0]])
+                    dims[p] = batch_times(dims[p]) if self.batch == BATCH else self.batch * dims[p]
+                elif ins[0] in self.channels_last:
                     dims = [dims[0], *dims[2:], dims[1]]
             else:
                 shape = self.static_shape(ins[0])
@@ -438,6 +526,43 @@ class ReadingContext:
                 return None
             f = math.ceil if op == "Ceil" else math.floor
             return [float(f(x)) if isinstance(x, float) else x for x in v]
+        if op == "Range":                 # numbers only, at most MAX_VALUE of them (never built past it)
+            bounds = [self.value(i) for i in ins[:3]]
+            if len(bounds) != 3 or any(b is None or len(b) != 1 or type(b[0]) is not int for b in bounds) \
+                    or bounds[2][0] == 0:
+                return None
+            start, limit, delta = (b[0] for b in bounds)
+            if max(0, -((start - limit) // delta)) > MAX_VALUE:
+                return None
+            return list(range(start, limit, delta))
+        if op in ("Equal", "Where"):      # TorchScript's expand: Where(Equal(shape, -1), 1, shape)
+            vs = [self.value(i) for i in ins]
+            if len(vs) != (2 if op == "Equal" else 3) or any(v is None for v in vs):
+                return None
+            n = max(len(v) for v in vs)
+            if any(len(v) not in (1, n) for v in vs):
+                return None
+            vs = [v * n if len(v) == 1 else v for v in vs]
+            if op == "Where":
+                return [a if c else b for c, a, b in zip(*vs)]
+            out = []
+            for a, b in zip(*vs):
+                if isinstance(a, str) or isinstance(b, str):     # k·N is positive: never a number < 1
+                    other = b if isinstance(a, str) else a
+                    if isinstance(a, str) and isinstance(b, str):
+                        out.append(a == b)
+                    elif type(other) is int and other < 1:
+                        out.append(False)
+                    else:
+                        return None
+                else:
+                    out.append(a == b)
+            return out
+        if op == "Sqrt":                  # attention's scale: 1 / sqrt(the head size from a Shape)
+            v = self.value(ins[0])
+            if v is None or not all(type(x) in (int, float) and x >= 0 for x in v):
+                return None
+            return [math.sqrt(x) for x in v]
         if op == "Clip":
             v = self.value(ins[0])
             if v is None or BATCH in v:
@@ -481,12 +606,21 @@ class ReadingContext:
             return data[starts[0]:ends[0]:steps[0]]
         if op in ("Mul", "Div", "Add", "Sub"):
             a, b = self.value(ins[0]), self.value(ins[1])
-            if a is None or b is None or BATCH in a or BATCH in b:
+            if a is None or b is None:
                 return None
             if len(a) == 1:
                 a = a * len(b)
             if len(b) == 1:
                 b = b * len(a)
+            if any(isinstance(x, str) for x in (*a, *b)):     # the batch, a multiple of it
+                out = [_linear(op, x, y) for x, y in zip(a, b, strict=True)]
+                if any(x is None for x in out):
+                    return None
+                for x in out:
+                    if abs(batch_coef(x) or 0) > MAX_MAGNITUDE:
+                        raise ValueLimit(node, f"{op} computes a multiple of the batch beyond ±10^18 "
+                                               f"({_digits(batch_coef(x))}·N) for a shape: past netc's limits")
+                return out
             f = {"Mul": lambda x, y: x * y, "Add": lambda x, y: x + y, "Sub": lambda x, y: x - y,
                  "Div": lambda x, y: x // y if isinstance(x, int) and isinstance(y, int) else x / y}[op]
             out = [f(x, y) for x, y in zip(a, b, strict=True)]
@@ -565,7 +699,85 @@ class ReadingContext:
         axes = self.attr(node, "axes")
         if axes is None and self.has_input(node, i):
             axes = self.value(node.input[i])
+            if self.folded and axes is not None:
+                axes = self.fold_axes(node, "axes", axes)
         return axes
+
+    def fold_position(self, node) -> int | None:
+        """The axis into which the batch is folded in ``node``'s feature inputs (``folded``), or
+        None when none is folded; Unsupported when they differ."""
+        ps = {self.folded[t] for t in node.input if t in self.folded}
+        if len(ps) > 1:
+            raise Unsupported("inputs with the batch folded into different axes")
+        return next(iter(ps), None)
+
+    def fold_axes(self, node, name: str, v):
+        """Attribute ``name`` of ``node`` as netc's ops read it when an input of ``node`` has the
+        batch folded into axis p (``folded``): axes (``axis``, ``axes``) >= 0 plus one, ``perm``
+        with the batch put first; Unsupported for an axis that is p (or, for Softmax and
+        LayerNormalization, normalizes over it)."""
+        if name not in ("axis", "axes", "perm") or not isinstance(v, (int, list)):
+            return v
+        p = self.fold_position(node)
+        if p is None:
+            return v
+        if name == "perm":
+            return [0, *(q + 1 if type(q) is int else q for q in v)]
+        items = v if isinstance(v, list) else [v]
+        if not all(type(a) is int for a in items):
+            return v
+        if node.op_type != "Unsqueeze":
+            rank = len(self.shapes[next(t for t in node.input if t in self.folded)])
+            trailing = node.op_type in ("Softmax", "LogSoftmax", "LayerNormalization", "Flatten")
+            for a in items:
+                if -rank <= a < rank and (a % rank <= p if trailing else a % rank == p):
+                    raise Unsupported(f"{node.op_type} over axis {a}, into which the batch is folded "
+                                      f"(axis {p}: {self.shapes[next(t for t in node.input if t in self.folded)][p]}·N); "
+                                      "netc reads ops on the other axes of such a tensor")
+        out = [a + 1 if a >= 0 else a for a in items]
+        return out if isinstance(v, list) else out[0]
+
+    def batch_rows(self, t: str) -> list[tuple[int, ...]]:
+        """The per-sample rows of ScatterND indices ``t`` of shape (N, K, d): the
+        Concat on the last axis of Unsqueezed (N, K) components, the first the batch index
+        (Range(0, N, 1) reshaped to (N, 1), expanded), the others a constant vector of K
+        expanded over the batch (YOLO pose's ``y[:, 0::3] = ...`` as TorchScript writes it):
+        K tuples of d - 1 indices, the same for every sample. Unsupported otherwise."""
+        fail = Unsupported("ScatterND indices that are not the batch index beside constant indices "
+                           "(netc reads the writes y[:, idx] = u, the same idx for every sample)")
+        node = self.producer.get(t)
+        if node is None or node.op_type != "Concat" or len(node.input) < 2 or self.static_shape(t) is None:
+            raise fail
+        shape = self.static_shape(t)
+        if len(shape) != 3 or shape[0] != BATCH or shape[2] != len(node.input) or self.attr(node, "axis") not in (-1, 2):
+            raise fail
+        k, comps = shape[1], []
+        for part in node.input:
+            u = self.producer.get(part)
+            if u is None or u.op_type != "Unsqueeze" or self.axes(u) not in ([-1], [2]) \
+                    or self.static_shape(u.input[0]) != (BATCH, k):
+                raise fail
+            comps.append(u.input[0])
+        vectors = []
+        for i, c in enumerate(comps):
+            e = self.producer.get(c)
+            if e is None or e.op_type != "Expand":
+                raise fail
+            src = e.input[0]
+            if i == 0:
+                r = self.producer.get(src)
+                if r is None or r.op_type != "Reshape" or self.static_shape(src) != (BATCH, 1):
+                    raise fail
+                g = self.producer.get(r.input[0])
+                if g is None or g.op_type != "Range" or self.static_shape(r.input[0]) != (BATCH,):
+                    raise fail
+            else:
+                v = self.value(src)
+                if v is None or len(v) != k or self.static_shape(src) not in ((k,), (1, k)) or \
+                        not all(type(x) is int for x in v):
+                    raise fail
+                vectors.append(v)
+        return list(zip(*vectors))
 
     def uniform(self, tensor: str):
         """The one value every element of a constant tensor holds, or None (unknown, or
@@ -605,7 +817,10 @@ class ReadingContext:
             steps = self.value(node.input[4]) if self.has_input(node, 4) else None
         if starts is None or ends is None or len(starts) != len(ends):
             raise Unsupported("Slice bounds that are not constants")
+        shift = self.opset >= 10 or axes is None       # (an attribute is shifted as it is read)
         axes = list(range(len(starts))) if axes is None else axes
+        if shift and self.folded and isinstance(axes, list):
+            axes = self.fold_axes(node, "axes", list(axes))
         if len(axes) != len(starts) or (steps is not None and list(steps) != [1] * len(starts)):
             raise Unsupported(f"Slice with steps {steps} (netc reads steps of 1)")
         out = {}
@@ -909,7 +1124,17 @@ def _broadcast(a, b):
 
 def _reshaped(shape, target, allowzero) -> tuple[int, ...] | None:
     """The shape Reshape gives ``shape`` for a constant ``target`` (0 copies the input's
-    size unless ``allowzero``, one -1 takes what is left), or None."""
+    size unless ``allowzero``, one -1 takes what is left), or None. A shape with one
+    multiple of the batch (the batch index, (N,)) goes to the -1 (``[-1, 1]``: (N, 1))."""
+    if any(isinstance(d, str) for d in shape):
+        syms = [d for d in shape if isinstance(d, str)]
+        if target is None or len(syms) != 1 or batch_coef(syms[0]) is None or allowzero \
+                or not all(type(d) is int and d >= -1 and d != 0 for d in target) or target.count(-1) != 1:
+            return None
+        rest, known = numel([d for d in shape if not isinstance(d, str)]), numel([d for d in target if d != -1])
+        if known < 1 or rest % known:
+            return None
+        return tuple(batch_times(batch_coef(syms[0]) * rest // known) if d == -1 else d for d in target)
     if target is None or not all(type(d) is int and d >= -1 for d in target):
         return None
     out = [shape[i] if d == 0 and not allowzero and i < len(shape) else d for i, d in enumerate(target)]

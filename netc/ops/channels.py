@@ -141,7 +141,10 @@ def _cut(node, ctx, shape):
             raise ctx.unsupported("Slice axes or steps that are not constants")
     if starts is None or ends is None or len(starts) != len(ends):
         raise ctx.unsupported("Slice bounds that are not constants")
+    shift = ctx.opset >= 10 or axes is None          # (an attribute is shifted as it is read)
     axes = list(range(len(starts))) if axes is None else axes
+    if shift and ctx.folded:                         # the batch folded into an axis: netc's axes
+        axes = ctx.fold_axes(node, "axes", list(axes))
     steps = [1] * len(starts) if steps is None else steps
     if len(axes) != len(starts) or len(steps) != len(starts):
         raise ctx.unsupported(f"Slice with axes {axes}, steps {steps} for {len(starts)} bounds")

@@ -3,6 +3,8 @@
     dense: (C,) -> (units,); params = C * units (+ units) (+ units with a fused prelu)
            macs = C * units
            flops = 2 * macs + bias adds + activation FLOPs
+           last_axis: (..., C) -> (..., units), each position alike (nn.Linear on tokens):
+           the same params, macs and flops times the positions
     flatten: (C, H, W) -> (C*H*W,), free; ``start``/``end`` merge only those axes
              (torch.flatten's start_dim/end_dim, the batch being axis 0)
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 from ..initializers import resolve
 from .activation import (PRELU_INIT, activation_flops, activation_params, fused_param, lower_activation,
                          torch_activation)
-from .registry import (MAX_CHANNELS, Cost, Inferred, Op, Param, ShapeError, fmt_shape,
+from .registry import (CHANNELS_LAST, MAX_CHANNELS, Cost, Inferred, Op, Param, ShapeError, fmt_shape,
                        numel, register)
 from .axes import axis_param, dim
 
@@ -29,27 +31,43 @@ class Dense(Op):
         "bias": Param("bool", "add a learned bias per unit", default=True),
         "activation": fused_param(),
         "init": Param("init", "weight initializer (§5.3)", default="auto"),
+        "last_axis": Param("bool", "apply to the last axis of a tensor of any rank, each position "
+                           "alike (nn.Linear on tokens (L, C)); false: the input must be a vector",
+                           default=False),
     }
 
     def infer(self, p, ins):
+        if p["last_axis"]:
+            if not ins[0]:
+                raise ShapeError("dense over the last axis needs a tensor with an axis besides the batch")
+            return Inferred((*ins[0][:-1], p["units"]))
         if len(ins[0]) != 1:
             raise ShapeError(f"dense needs a vector input, got {fmt_shape(ins[0])}: "
-                             "add a flatten or global_avgpool layer before it")
+                             "add a flatten or global_avgpool layer before it (or last_axis: true "
+                             "for nn.Linear on the last axis)")
         return Inferred((p["units"],))
 
     def cost(self, p, ins, out):
-        macs = ins[0][0] * p["units"]
+        at = numel(ins[0][:-1]) if p["last_axis"] else 1        # positions the weights apply at
+        w = ins[0][-1] * p["units"]
         bias = p["units"] if p["bias"] else 0
-        return Cost(params=macs + bias + activation_params(p["activation"], p["units"]), macs=macs,
-                    flops=2 * macs + bias + activation_flops(p["activation"], p["units"]))
+        return Cost(params=w + bias + activation_params(p["activation"], p["units"]), macs=at * w,
+                    flops=at * (2 * w + bias + activation_flops(p["activation"], p["units"])))
 
     def field(self, p, ins, fields, out):
         return fields[0]
 
     def lower(self, p, ctx):
         """Gemm(x, W, b, transB=1) with W (units, C) drawn from ``init`` (fan_in = C,
-        fan_out = units), zero bias; then the fused activation."""
-        c, units = ctx.in_shapes[0][0], p["units"]
+        fan_out = units), zero bias; over the last axis, MatMul(x, W (C, units)) then Add of
+        the bias; then the fused activation."""
+        c, units = ctx.in_shapes[0][-1], p["units"]
+        if p["last_axis"]:
+            w = ctx.weight("weight", (c, units), resolve(p["init"], ctx.activation), fan_in=c, fan_out=units)
+            y = ctx.node("MatMul", [ctx.input, w])
+            if p["bias"]:
+                y = ctx.node("Add", [y, ctx.weight("bias", (units,), "zeros")])
+            return lower_activation(ctx, y, p["activation"])
         w = ctx.weight("weight", (units, c), resolve(p["init"], ctx.activation),
                        fan_in=c, fan_out=units)
         ins = [ctx.input, w] + ([ctx.weight("bias", (units,), "zeros")] if p["bias"] else [])
@@ -59,7 +77,7 @@ class Dense(Op):
     def torch(self, p, ctx):
         """nn.Linear (LinearPReLU with a fused prelu), weight (units, C) drawn as ``lower``
         draws it; then the activation."""
-        c, units = ctx.in_shapes[0][0], p["units"]
+        c, units = ctx.in_shapes[0][-1], p["units"]
         prelu = p["activation"] == "prelu"
         m = ctx.module("LinearPReLU" if prelu else "nn.Linear", c, units,
                        **({} if p["bias"] else {"bias": False}))
@@ -72,9 +90,12 @@ class Dense(Op):
 
     def read(self, node, ctx):
         """Gemm(x, W, b?) with W (C, units), or (units, C) with transB; MatMul(x, W (C, units))
-        (its bias Add is absorbed)."""
+        (its bias Add is absorbed); MatMul(x, W (C, units)) on a tensor of rank 2 or more
+        besides the batch (tokens (L, C): nn.Linear) is dense over its last axis."""
         shape = ctx.input_shape(node)
-        if len(shape) != 1:
+        last = node.op_type == "MatMul" and len(shape) >= 2 and ctx.layout != CHANNELS_LAST \
+            and not ctx.is_feature(node.input[1])
+        if len(shape) != 1 and not last:
             raise ctx.unsupported(f"{node.op_type} on the map {fmt_shape(shape)} (netc's dense "
                                   "reads vectors)")
         w = ctx.weight_shape(node, 1)
@@ -90,9 +111,9 @@ class Dense(Op):
             if bias and numel(ctx.weight_shape(node, 2)) != w[1]:
                 raise ctx.unsupported(f"a bias of shape {list(ctx.weight_shape(node, 2))} for "
                                       f"{w[1]} units")
-        if w[0] != shape[0]:
-            raise ctx.shape_error(f"the weight {list(w)} expects {w[0]} inputs, the input has {shape[0]}")
-        return {"units": w[1], "bias": bias}
+        if w[0] != shape[-1]:
+            raise ctx.shape_error(f"the weight {list(w)} expects {w[0]} inputs, the input has {shape[-1]}")
+        return {"units": w[1], "bias": bias, **({"last_axis": True} if last else {})}
 
     def absorb(self, p, node, ctx):
         """An Add of a constant (units,) bias after MatMul: bias true; then the activation."""

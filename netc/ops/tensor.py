@@ -474,3 +474,80 @@ class Gather(Op):
 def torch_reshape(ctx) -> str:
     """PyTorch's reshape of the layer's input to its output's shape, the batch kept."""
     return f"{ctx.input}.reshape({', '.join([f'{ctx.input}.shape[0]', *map(str, ctx.out_shape)])})"
+
+
+@register
+class Scatter(Op):
+    name = "scatter"
+    doc = ("the first input with the entries at constant indices of one axis replaced by the second "
+           "input's, in order (PyTorch's y[:, idx] = u on a copy, index_copy; ONNX's ScatterND)")
+    params = {
+        "indices": Ints("ints", "the distinct indices written, one per entry of the second input along "
+                        "the axis (negative from the end)", min=-MAX_DIM, max=MAX_DIM, most=1 << 16),
+        "axis": axis_param("the axis written"),
+    }
+    arity = (2, 2)
+    onnx_types = ("ScatterND",)
+
+    def infer(self, p, ins):
+        shape, upd = ins
+        i = dim(p["axis"], shape, op="scatter")
+        n, idx = shape[i], p["indices"]
+        if not idx:
+            raise ShapeError("scatter needs at least one index", "indices")
+        for k in idx:
+            if not -n <= k < n:
+                raise ShapeError(f"scatter index {k} is out of range for {axis_name(shape, i)} of size {n} "
+                                 f"(-{n} to {n - 1})", "indices")
+        if len({k % n for k in idx}) != len(idx):
+            raise ShapeError(f"scatter indices {list(idx)} write an entry twice", "indices")
+        want = (*shape[:i], len(idx), *shape[i + 1:])
+        if tuple(upd) != want:
+            raise ShapeError(f"scatter of {fmt_shape(upd)} into {fmt_shape(shape)} at {len(idx)} indices of "
+                             f"{axis_name(shape, i)}: the second input must be {fmt_shape(want)}")
+        return Inferred(tuple(shape))
+
+    def field(self, p, ins, fields, out):
+        return None           # entries from two inputs: no one window
+
+    def read(self, node, ctx):
+        """ScatterND(data, indices, updates) without reduction whose indices (N, K, 2) are the
+        batch index beside K constant indices of the axis after it (``ctx.batch_rows``: YOLO
+        pose's keypoint decode as TorchScript exports it)."""
+        if ctx.attr(node, "reduction", "none") != "none":
+            raise ctx.unsupported(f"ScatterND with reduction {ctx.attr(node, 'reduction')!r}")
+        if not ctx.has_input(node, 1) or ctx.is_feature(node.input[1]) or not ctx.is_feature(node.input[0]):
+            raise ctx.unsupported("ScatterND of indices computed from the network input")
+        rows = ctx.batch_rows(node.input[1])
+        if any(len(r) != 1 for r in rows):
+            raise ctx.unsupported("ScatterND indices of depth other than 2 (the batch and one axis)")
+        return {"indices": tuple(r[0] for r in rows), "axis": 1}
+
+    def lower(self, p, ctx):
+        """ScatterElements on the axis, its indices a constant expanded to the second input's
+        shape (ScatterElements wants one index per entry)."""
+        i = dim(p["axis"], ctx.in_shapes[0])
+        upd = ctx.in_shapes[1]
+        idx = [[int(k) % ctx.in_shapes[0][i]] for k in p["indices"]]
+        shaped = ctx.constant("indices", _nested(idx, i, len(upd)), "int64")
+        full = ctx.node("Expand", [shaped, ctx.node("Shape", [ctx.inputs[1]])])
+        return ctx.node("ScatterElements", [ctx.inputs[0], full, ctx.inputs[1]], axis=i + 1)
+
+    def torch(self, p, ctx):
+        """index_copy of the second input into the first along the axis (a new tensor)."""
+        i = dim(p["axis"], ctx.in_shapes[0])
+        n = ctx.in_shapes[0][i]
+        idx = [int(k) % n for k in p["indices"]]
+        return (f"{ctx.inputs[0]}.index_copy({i + 1}, torch.tensor({idx}, device={ctx.inputs[0]}.device), "
+                f"{ctx.inputs[1]})")
+
+
+def _nested(idx: list, axis: int, rank: int):
+    """The indices (a list of [k]) as a nested list of shape (1, ..., K, ..., 1): K at netc
+    axis ``axis`` of a tensor of ``rank`` axes besides the batch (which is the leading 1)."""
+    value = [k for (k,) in idx]
+    for _ in range(rank - 1 - axis):
+        value = [[v] for v in value]
+    for _ in range(axis):
+        value = [value]
+    return [value]
