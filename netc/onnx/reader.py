@@ -747,8 +747,8 @@ class _Reader:
     def _stack_member(self, node) -> bool:
         ctx = self.ctx
         x = node.input[0]
-        if x in ctx.channels_last or not self._axes_are(node, [0]):
-            return False
+        if not ctx.is_feature(x) or x in ctx.channels_last or not self._axes_are(node, [0]):
+            return False                      # the map is the data input (not a fuzzer's axes)
         cat = self._only_reader(node.output[0])
         if cat is None or cat.op_type != "Concat" or len(cat.input) < 2 or ctx.attr(cat, "axis") not in (
                 0, -(len(ctx.shapes[x]) + 2)):

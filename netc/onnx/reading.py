@@ -184,6 +184,8 @@ class ReadingContext:
         self.graph_outputs = {o.name for o in graph.output}
         self.consumers: dict[str, list] = {}
         for n in nodes:
+            if not n.output:                           # computes nothing: no pattern's member
+                continue                               # (read, and refused, on its own)
             for t in dict.fromkeys(n.input):           # Mul(d, d) reads d once
                 if t:
                     self.consumers.setdefault(t, []).append(n)
