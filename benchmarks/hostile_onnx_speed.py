@@ -17,26 +17,12 @@ per node to protobuf's own parse.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run(cmd: list[str]) -> tuple[float, int]:
-    """(seconds, peak RSS bytes) of one child process."""
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - t
-    if os.waitstatus_to_exitcode(status) not in (0, 1):
-        raise SystemExit(f"failed: {' '.join(cmd)}")
-    return seconds, usage.ru_maxrss * 1024
+from onnx_lint_speed import run     # (seconds, peak RSS) of one child process, beside this file
 
 
 def build(kind: str, nodes: int, path: Path) -> None:
