@@ -94,7 +94,7 @@ class Dense(Op):
         besides the batch (tokens (L, C): nn.Linear) is dense over its last axis."""
         shape = ctx.input_shape(node)
         last = node.op_type == "MatMul" and len(shape) >= 2 and ctx.layout != CHANNELS_LAST \
-            and not ctx.is_feature(node.input[1])
+            and ctx.has_input(node, 1) and not ctx.is_feature(node.input[1])
         if len(shape) != 1 and not last:
             raise ctx.unsupported(f"{node.op_type} on the map {fmt_shape(shape)} (netc's dense "
                                   "reads vectors)")
