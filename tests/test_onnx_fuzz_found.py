@@ -134,6 +134,16 @@ def test_a_slice_without_starts_after_a_conv_is_no_activation(tmp_path):
     assert isinstance(result, NetcError) or result.graph.unread is not None
 
 
+@pytest.mark.parametrize("opset", [0, 17])
+def test_a_matmul_of_a_map_without_its_weight_is_unread(tmp_path, opset):
+    # MatMul(x) of a (C, H, W) map with its second input gone, under opset 0 (no schema to
+    # say it lacks one) and 17: dense's read as nn.Linear over the last axis indexed the
+    # missing weight (IndexError in dense.read, fuzz seed 7)
+    path = save(tmp_path, [helper.make_node("MatMul", ["x"], ["y"], name="mm")], shape=(1, 4, 8, 8), opset=opset)
+    result = everything(path)
+    assert isinstance(result, NetcError) or result.graph.unread is not None
+
+
 FOUND = sorted((Path(__file__).parent / "data" / "fuzz_found").glob("*.onnx"))
 
 
