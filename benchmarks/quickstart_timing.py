@@ -10,8 +10,8 @@ Steps, each timed with the wall clock (pip's cache is whatever the machine has):
    ``netc summary examples/murphy-fig7.yaml`` (its output must be Figure 7's table);
 2. its second line in the same venv: ``pip install '.[test]'``, then ``python -m pytest``;
 3. ``python -m pytest -m "not slow"`` in that venv (the developer loop), unless ``--no-fast``;
-4. ``CI=true bash .ci/run`` in the clone (its own venv, '.[test]', torch 2.13.0, the whole
-   suite), unless ``--no-ci``.
+4. ``CI=true bash .ci/run`` in the clone (its own venv, '.[test]', torch 2.13.0 and
+   onnxscript, the whole suite), unless ``--no-ci``.
 
 A step that fails stops the run with its output's tail and exit 1. ``--write-readme``
 replaces the paragraph between README.md's ``<!-- quickstart_timing.py -->`` markers
@@ -82,7 +82,7 @@ def paragraph(f: dict) -> str:
         f"{duration(f['install_test'])}; {f['pytest_counts']} in {duration(f['pytest'])}: without "
         "torch, `tests/test_torch.py` is skipped);\n"
         f"- `python -m pytest -m \"not slow\"`: {f['fast_counts']} in {duration(f['fast'])};\n"
-        f"- `CI=true bash .ci/run` (its own venv, `.[test]` and torch 2.13.0, then the whole "
+        f"- `CI=true bash .ci/run` (its own venv, `.[test]`, torch 2.13.0 and onnxscript, then the whole "
         f"suite): {duration(f['ci'])}, of which the tests {duration(f['ci_tests'])} "
         f"({f['ci_counts']})."
     )
